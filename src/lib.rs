@@ -1,0 +1,29 @@
+//! # lmcp — a lightweight, fast, secure Model Context Protocol server
+//!
+//! lmcp is a library for writing MCP servers and a ready server binary. It
+//! serves both protocol eras on the same process or endpoint: the modern,
+//! stateless revision 2026-07-28 and the legacy, handshake-based revisions
+//! 2025-11-25, 2025-06-18, 2025-03-26 and 2024-11-05.
+//!
+//! ## Layout
+//! - [`jsonrpc`]: JSON-RPC 2.0 messages, parsing with limits, error codes.
+//! - [`protocol`]: MCP vocabulary: revisions, `_meta` keys, content blocks.
+//! - [`server`]: the engine: registry of tools/resources/prompts, sessions,
+//!   per-era dispatch, request context (cancellation, progress, logging,
+//!   client input), multi round-trip requests.
+//! - [`transport`]: stdio (and HTTP) transports feeding a session.
+//! - [`tools`]: the built-in tools of the `lmcp` binary, one module per family.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod jsonrpc;
+pub mod protocol;
+pub mod server;
+pub mod tools;
+pub mod transport;
+
+pub use protocol::{Content, LogLevel, ProtocolVersion};
+pub use server::{
+    Prompt, PromptResult, RequestContext, Resource, ResourceTemplate, Server, ServerBuilder,
+    ServerConfig, Tool, ToolError, ToolResult,
+};

@@ -1,0 +1,137 @@
+//! Content blocks carried by tool results, prompt messages and resources.
+
+use super::ProtocolVersion;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The contents of a resource: text or base64 binary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ResourceContents {
+    /// Text contents.
+    Text {
+        /// The resource URI.
+        uri: String,
+        /// The MIME type.
+        #[serde(rename = "mimeType", skip_serializing_if = "Option::is_none")]
+        mime_type: Option<String>,
+        /// The text.
+        text: String,
+    },
+    /// Binary contents, base64-encoded.
+    Blob {
+        /// The resource URI.
+        uri: String,
+        /// The MIME type.
+        #[serde(rename = "mimeType", skip_serializing_if = "Option::is_none")]
+        mime_type: Option<String>,
+        /// Base64 data.
+        blob: String,
+    },
+}
+
+/// One block of content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Content {
+    /// Plain text.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// An image, base64-encoded.
+    Image {
+        /// Base64 data.
+        data: String,
+        /// MIME type such as `image/png`.
+        #[serde(rename = "mimeType")]
+        mime_type: String,
+    },
+    /// Audio, base64-encoded (2025-03-26 and later).
+    Audio {
+        /// Base64 data.
+        data: String,
+        /// MIME type such as `audio/wav`.
+        #[serde(rename = "mimeType")]
+        mime_type: String,
+    },
+    /// A link to a resource (2025-06-18 and later).
+    ResourceLink {
+        /// The resource URI.
+        uri: String,
+        /// Programmatic name.
+        name: String,
+        /// Description.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+        /// MIME type.
+        #[serde(rename = "mimeType", skip_serializing_if = "Option::is_none")]
+        mime_type: Option<String>,
+    },
+    /// A resource embedded in the result.
+    Resource {
+        /// The resource contents.
+        resource: ResourceContents,
+    },
+}
+
+impl Content {
+    /// A text block.
+    pub fn text(text: impl Into<String>) -> Self {
+        Content::Text { text: text.into() }
+    }
+
+    /// The JSON of this block as `version` may see it: blocks a revision does
+    /// not know are turned into text that says what they were.
+    pub fn to_value_for(&self, version: ProtocolVersion) -> Value {
+        let downgraded = match self {
+            Content::Audio { mime_type, .. } if !version.has_annotations() => Some(Content::text(
+                format!("[audio content ({mime_type}) not supported by protocol {version}]"),
+            )),
+            Content::ResourceLink { uri, name, .. } if !version.has_structured_content() => {
+                Some(Content::text(format!("Resource link: {name} <{uri}>")))
+            }
+            _ => None,
+        };
+        serde_json::to_value(downgraded.as_ref().unwrap_or(self)).unwrap_or(Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn serialises_like_the_schema() {
+        assert_eq!(
+            serde_json::to_value(Content::text("hi")).unwrap(),
+            json!({"type":"text","text":"hi"})
+        );
+        let link = Content::ResourceLink {
+            uri: "file:///a".into(),
+            name: "a".into(),
+            description: None,
+            mime_type: Some("text/plain".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(&link).unwrap(),
+            json!({"type":"resource_link","uri":"file:///a","name":"a","mimeType":"text/plain"})
+        );
+        assert_eq!(
+            link.to_value_for(ProtocolVersion::V2025_03_26)["type"],
+            json!("text")
+        );
+        let emb = Content::Resource {
+            resource: ResourceContents::Text {
+                uri: "x:y".into(),
+                mime_type: None,
+                text: "t".into(),
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&emb).unwrap(),
+            json!({"type":"resource","resource":{"uri":"x:y","text":"t"}})
+        );
+    }
+}

@@ -1,0 +1,279 @@
+//! The per-request context a handler receives.
+//!
+//! It gives the handler everything about the request that is not its
+//! arguments: the cancellation signal, progress and log reporters, the
+//! client's capabilities, and [`RequestContext::input`] to ask the client for
+//! input (elicitation, sampling, roots) in either protocol era.
+
+use super::mrtr::{InputRequest, MrtrState, PendingInput};
+use super::outbound::{ClientRequester, Outbound};
+use super::tool::ToolError;
+use crate::jsonrpc::{ErrorObject, Notification, RequestId};
+use crate::protocol::{LogLevel, ProtocolVersion, META_SUBSCRIPTION_ID};
+use serde_json::{json, Map, Value};
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
+
+/// What a handler knows about the request it serves. Cheap to clone.
+#[derive(Clone)]
+pub struct RequestContext {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    id: RequestId,
+    method: String,
+    version: ProtocolVersion,
+    client_capabilities: Value,
+    cancel: CancellationToken,
+    progress_token: Option<Value>,
+    log_level: Option<LogLevel>,
+    out: Outbound,
+    requester: Option<ClientRequester>,
+    mrtr: Mutex<MrtrState>,
+    subscription: Option<RequestId>,
+}
+
+/// The pieces a transport or the dispatcher fills in to build a context.
+pub(crate) struct ContextParts {
+    pub id: RequestId,
+    pub method: String,
+    pub version: ProtocolVersion,
+    pub client_capabilities: Value,
+    pub cancel: CancellationToken,
+    pub progress_token: Option<Value>,
+    pub log_level: Option<LogLevel>,
+    pub out: Outbound,
+    pub requester: Option<ClientRequester>,
+    pub mrtr: MrtrState,
+}
+
+impl RequestContext {
+    pub(crate) fn new(p: ContextParts) -> Self {
+        RequestContext {
+            inner: Arc::new(Inner {
+                id: p.id,
+                method: p.method,
+                version: p.version,
+                client_capabilities: p.client_capabilities,
+                cancel: p.cancel,
+                progress_token: p.progress_token,
+                log_level: p.log_level,
+                out: p.out,
+                requester: p.requester,
+                mrtr: Mutex::new(p.mrtr),
+                subscription: None,
+            }),
+        }
+    }
+
+    /// A context detached from any client, for tests and for calling tool
+    /// handlers directly from Rust: notifications go nowhere, input requests fail.
+    pub fn detached() -> Self {
+        Self::new(ContextParts {
+            id: RequestId::Number(0),
+            method: "tools/call".into(),
+            version: ProtocolVersion::MODERN,
+            client_capabilities: json!({}),
+            cancel: CancellationToken::new(),
+            progress_token: None,
+            log_level: None,
+            out: Outbound::discard(),
+            requester: None,
+            mrtr: MrtrState::default(),
+        })
+    }
+
+    /// The JSON-RPC id of the request.
+    pub fn request_id(&self) -> &RequestId {
+        &self.inner.id
+    }
+    /// The method being served.
+    pub fn method(&self) -> &str {
+        &self.inner.method
+    }
+    /// The protocol revision of this request.
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.inner.version
+    }
+    /// The capabilities the client declared (per request in the modern era,
+    /// at `initialize` in the legacy era).
+    pub fn client_capabilities(&self) -> &Value {
+        &self.inner.client_capabilities
+    }
+    /// Whether the client declared capability `name` (e.g. `"elicitation"`).
+    pub fn has_client_capability(&self, name: &str) -> bool {
+        self.inner
+            .client_capabilities
+            .get(name)
+            .is_some_and(|v| !v.is_null())
+    }
+
+    /// The cancellation token of this request.
+    pub fn cancellation(&self) -> &CancellationToken {
+        &self.inner.cancel
+    }
+    /// Resolves when the request is cancelled (client cancel, timeout, shutdown).
+    pub fn cancelled(&self) -> WaitForCancellationFuture<'_> {
+        self.inner.cancel.cancelled()
+    }
+    /// Whether the request has been cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancel.is_cancelled()
+    }
+
+    /// Whether the client asked for progress (sent a `progressToken`).
+    pub fn wants_progress(&self) -> bool {
+        self.inner.progress_token.is_some()
+    }
+
+    /// Report progress; a no-op unless the request carried a `progressToken`.
+    pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+        let Some(token) = &self.inner.progress_token else {
+            return;
+        };
+        let mut params = Map::new();
+        params.insert("progressToken".into(), token.clone());
+        params.insert("progress".into(), json!(progress));
+        if let Some(t) = total {
+            params.insert("total".into(), json!(t));
+        }
+        if let Some(m) = message {
+            if self.inner.version >= ProtocolVersion::V2025_03_26 {
+                params.insert("message".into(), json!(m));
+            }
+        }
+        self.notify("notifications/progress", params).await;
+    }
+
+    /// The minimum level the client wants log messages at, if any.
+    pub fn log_level(&self) -> Option<LogLevel> {
+        self.inner.log_level
+    }
+
+    /// Send a log message to the client if it asked for this level.
+    pub async fn log(&self, level: LogLevel, logger: &str, data: Value) {
+        let Some(min) = self.inner.log_level else {
+            return;
+        };
+        if level < min {
+            return;
+        }
+        let mut params = Map::new();
+        params.insert(
+            "level".into(),
+            serde_json::to_value(level).unwrap_or_default(),
+        );
+        params.insert("logger".into(), json!(logger));
+        params.insert("data".into(), data);
+        self.notify("notifications/message", params).await;
+    }
+
+    /// Send a notification related to this request on its stream.
+    pub async fn notify(&self, method: &str, mut params: Map<String, Value>) {
+        if self.inner.cancel.is_cancelled() {
+            return;
+        }
+        if let Some(sub) = &self.inner.subscription {
+            let meta = params.entry("_meta").or_insert_with(|| json!({}));
+            if let Value::Object(m) = meta {
+                m.insert(
+                    META_SUBSCRIPTION_ID.into(),
+                    serde_json::to_value(sub).unwrap_or_default(),
+                );
+            }
+        }
+        let n = Notification {
+            method: method.to_owned(),
+            params,
+        };
+        self.inner.out.send_notification(&n).await;
+    }
+
+    /// Ask the client for input: an `elicitation/create`,
+    /// `sampling/createMessage` or `roots/list` request. Returns the client's
+    /// result.
+    ///
+    /// - Legacy era: sends a server-to-client request and awaits the answer.
+    /// - Modern era: if the client's retry already carries the answer, returns
+    ///   it; otherwise returns [`ToolError::InputRequired`], which the handler
+    ///   propagates with `?` and the engine turns into an
+    ///   `InputRequiredResult`. The handler then runs again from the start on
+    ///   the retry, so code before the call must be safe to repeat.
+    pub async fn input(&self, request: InputRequest) -> Result<Value, ToolError> {
+        let needed = request.required_capability();
+        if !self.has_client_capability(needed) {
+            return Err(ToolError::Protocol(
+                ErrorObject::new(
+                    crate::jsonrpc::code::MISSING_CLIENT_CAPABILITY,
+                    format!("This request needs the client capability '{needed}', which the client did not declare"),
+                )
+                .with_data(json!({"requiredCapabilities": {needed: {}}})),
+            ));
+        }
+        if self.inner.version.is_modern() {
+            let mut state = self.inner.mrtr.lock().unwrap_or_else(|e| e.into_inner());
+            match state.next(&request) {
+                Ok(v) => Ok(v),
+                Err(key) => Err(ToolError::InputRequired(PendingInput::new(key, request))),
+            }
+        } else {
+            let Some(requester) = &self.inner.requester else {
+                return Err(ToolError::Tool(
+                    "this transport cannot send requests to the client".into(),
+                ));
+            };
+            let cancel = self.inner.cancel.clone();
+            requester
+                .request(request.method(), request.params(), &self.inner.out, &cancel)
+                .await
+                .map_err(ToolError::Protocol)
+        }
+    }
+
+    /// Ask the user for structured input (`elicitation/create`, form mode).
+    pub async fn elicit(&self, message: &str, requested_schema: Value) -> Result<Value, ToolError> {
+        self.input(InputRequest::Elicit(json!({
+            "mode": "form",
+            "message": message,
+            "requestedSchema": requested_schema,
+        })))
+        .await
+    }
+
+    /// Ask the client's model for a completion (`sampling/createMessage`).
+    pub async fn create_message(&self, params: Value) -> Result<Value, ToolError> {
+        self.input(InputRequest::Sampling(params)).await
+    }
+
+    /// Ask the client for its roots (`roots/list`).
+    pub async fn list_roots(&self) -> Result<Value, ToolError> {
+        self.input(InputRequest::Roots).await
+    }
+
+    pub(crate) fn with_subscription(self, sub: RequestId) -> Self {
+        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|arc| Inner {
+            id: arc.id.clone(),
+            method: arc.method.clone(),
+            version: arc.version,
+            client_capabilities: arc.client_capabilities.clone(),
+            cancel: arc.cancel.clone(),
+            progress_token: arc.progress_token.clone(),
+            log_level: arc.log_level,
+            out: arc.out.clone(),
+            requester: arc.requester.clone(),
+            mrtr: Mutex::new(MrtrState::default()),
+            subscription: None,
+        });
+        RequestContext {
+            inner: Arc::new(Inner {
+                subscription: Some(sub),
+                ..inner
+            }),
+        }
+    }
+
+    pub(crate) fn take_mrtr(&self) -> MrtrState {
+        std::mem::take(&mut *self.inner.mrtr.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}

@@ -1,0 +1,312 @@
+//! The protocol engine: the registry of tools, resources and prompts, and the
+//! dispatcher that serves them to clients of both protocol eras.
+//!
+//! Build a [`Server`] with [`ServerBuilder`]; transports then open a
+//! [`Session`] per connection (one per stdio process, one per legacy HTTP
+//! session, one shared stateless session for modern HTTP requests) and feed
+//! it messages.
+
+mod context;
+mod dispatch;
+mod features;
+mod handlers;
+pub mod mrtr;
+mod outbound;
+mod session;
+mod shape;
+mod tool;
+
+pub use context::RequestContext;
+pub use features::{
+    Prompt, PromptArgument, PromptMessage, PromptResult, Resource, ResourceTemplate,
+};
+pub use mrtr::InputRequest;
+pub use outbound::{ClientRequester, Outbound};
+pub use session::Session;
+pub use tool::{schema_for, valid_tool_name, BoxFuture, Tool, ToolError, ToolHandler, ToolResult};
+
+use crate::jsonrpc::Limits;
+use crate::protocol::Implementation;
+use mrtr::StateSigner;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// Tunables of the engine.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Message size and nesting limits.
+    pub limits: Limits,
+    /// Timeout of a tool call when the tool sets none.
+    pub default_timeout: Duration,
+    /// Largest number of requests handled at once per session.
+    pub max_in_flight: usize,
+    /// Page size of list results.
+    pub page_size: usize,
+    /// `ttlMs` of cacheable modern results.
+    pub list_ttl_ms: u64,
+    /// How long to wait for the client to answer a legacy server-to-client request.
+    pub client_request_timeout: Duration,
+    /// Lifetime of an MRTR `requestState`, in seconds.
+    pub request_state_ttl_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            limits: Limits::default(),
+            default_timeout: Duration::from_secs(300),
+            max_in_flight: 256,
+            page_size: 200,
+            list_ttl_ms: 60_000,
+            client_request_timeout: Duration::from_secs(600),
+            request_state_ttl_secs: 900,
+        }
+    }
+}
+
+/// A change the server announces to interested clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The tool list changed.
+    Tools,
+    /// The prompt list changed.
+    Prompts,
+    /// The resource list changed.
+    Resources,
+    /// The resource with this URI changed.
+    ResourceUpdated(String),
+}
+
+#[derive(Default)]
+pub(crate) struct Registry {
+    pub tools: Vec<Tool>,
+    pub tool_index: HashMap<String, usize>,
+    pub resources: Vec<Resource>,
+    pub templates: Vec<ResourceTemplate>,
+    pub prompts: Vec<Prompt>,
+}
+
+impl Registry {
+    fn add_tool(&mut self, tool: Tool) {
+        match self.tool_index.get(&tool.name) {
+            Some(&i) => self.tools[i] = tool,
+            None => {
+                self.tool_index.insert(tool.name.clone(), self.tools.len());
+                self.tools.push(tool);
+            }
+        }
+    }
+    fn remove_tool(&mut self, name: &str) -> bool {
+        let Some(i) = self.tool_index.remove(name) else {
+            return false;
+        };
+        self.tools.remove(i);
+        for (idx, t) in self.tools.iter().enumerate().skip(i) {
+            self.tool_index.insert(t.name.clone(), idx);
+        }
+        true
+    }
+}
+
+/// An MCP server: what it offers and how it answers. Shared by all sessions.
+pub struct Server {
+    pub(crate) info: Implementation,
+    pub(crate) instructions: Option<String>,
+    pub(crate) config: ServerConfig,
+    pub(crate) registry: RwLock<Registry>,
+    pub(crate) signer: StateSigner,
+    pub(crate) changes: broadcast::Sender<Change>,
+    pub(crate) logging: bool,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Start building a server called `name` at `version`.
+    pub fn builder(name: impl Into<String>, version: impl Into<String>) -> ServerBuilder {
+        ServerBuilder::new(name, version)
+    }
+
+    /// The server's name and version.
+    pub fn info(&self) -> &Implementation {
+        &self.info
+    }
+
+    /// The engine's configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// Add or replace a tool at run time; clients that asked are told.
+    pub fn add_tool(&self, tool: Tool) {
+        self.registry
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .add_tool(tool);
+        let _ = self.changes.send(Change::Tools);
+    }
+
+    /// Remove a tool at run time; `false` if there was none by that name.
+    pub fn remove_tool(&self, name: &str) -> bool {
+        let removed = self
+            .registry
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove_tool(name);
+        if removed {
+            let _ = self.changes.send(Change::Tools);
+        }
+        removed
+    }
+
+    /// Names of the registered tools, in listing order.
+    pub fn tool_names(&self) -> Vec<String> {
+        self.registry
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .tools
+            .iter()
+            .map(|t| t.name.clone())
+            .collect()
+    }
+
+    /// A registered tool by name.
+    pub fn tool(&self, name: &str) -> Option<Tool> {
+        let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
+        reg.tool_index.get(name).map(|&i| reg.tools[i].clone())
+    }
+
+    /// Announce a change (e.g. a resource was updated).
+    pub fn notify_change(&self, change: Change) {
+        let _ = self.changes.send(change);
+    }
+
+    /// Subscribe to the server's change announcements.
+    pub fn subscribe_changes(&self) -> broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    /// Open a session (one per stdio process or per legacy HTTP session).
+    pub fn session(self: &Arc<Self>) -> Arc<Session> {
+        Session::new(self.clone())
+    }
+}
+
+/// Builds a [`Server`].
+///
+/// ```
+/// use lmcp::{Server, Tool, ToolResult};
+/// let server = Server::builder("demo", "1.0")
+///     .instructions("A demo server.")
+///     .tool(Tool::new("hello", "Say hello", |_args, _ctx| async { Ok(ToolResult::text("hello")) }))
+///     .build();
+/// assert_eq!(server.tool_names(), ["hello"]);
+/// ```
+pub struct ServerBuilder {
+    info: Implementation,
+    instructions: Option<String>,
+    config: ServerConfig,
+    registry: Registry,
+    signer: Option<StateSigner>,
+    logging: bool,
+}
+
+impl ServerBuilder {
+    /// A builder for a server called `name` at `version`.
+    pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
+        ServerBuilder {
+            info: Implementation {
+                name: name.into(),
+                version: version.into(),
+                title: None,
+            },
+            instructions: None,
+            config: ServerConfig::default(),
+            registry: Registry::default(),
+            signer: None,
+            logging: true,
+        }
+    }
+    /// Natural-language guidance for the model about this server.
+    pub fn instructions(mut self, text: impl Into<String>) -> Self {
+        self.instructions = Some(text.into());
+        self
+    }
+    /// Set the display title of the server.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.info.title = Some(title.into());
+        self
+    }
+    /// Replace the configuration.
+    pub fn config(mut self, config: ServerConfig) -> Self {
+        self.config = config;
+        self
+    }
+    /// Register a tool (a later tool of the same name replaces the earlier).
+    ///
+    /// # Panics
+    /// If the name breaks the spec's rules (1–128 of `A-Za-z0-9_-.`): a
+    /// programming error best caught at start-up.
+    pub fn tool(mut self, tool: Tool) -> Self {
+        assert!(
+            valid_tool_name(&tool.name),
+            "invalid tool name {:?}: use 1-128 of A-Z a-z 0-9 _ - .",
+            tool.name
+        );
+        self.registry.add_tool(tool);
+        self
+    }
+    /// Register several tools.
+    pub fn tools(self, tools: impl IntoIterator<Item = Tool>) -> Self {
+        tools.into_iter().fold(self, |b, t| b.tool(t))
+    }
+    /// Register a resource.
+    pub fn resource(mut self, r: Resource) -> Self {
+        self.registry.resources.push(r);
+        self
+    }
+    /// Register a resource template.
+    pub fn resource_template(mut self, t: ResourceTemplate) -> Self {
+        self.registry.templates.push(t);
+        self
+    }
+    /// Register a prompt.
+    pub fn prompt(mut self, p: Prompt) -> Self {
+        self.registry.prompts.push(p);
+        self
+    }
+    /// Use a fixed key for MRTR `requestState` (to share state across instances).
+    pub fn request_state_key(mut self, key: [u8; 32]) -> Self {
+        self.signer = Some(StateSigner::with_key(
+            key,
+            self.config.request_state_ttl_secs,
+        ));
+        self
+    }
+    /// Whether to advertise the (deprecated in 2026-07-28) logging capability.
+    pub fn logging(mut self, on: bool) -> Self {
+        self.logging = on;
+        self
+    }
+    /// Finish.
+    pub fn build(self) -> Arc<Server> {
+        let ttl = self.config.request_state_ttl_secs;
+        Arc::new(Server {
+            info: self.info,
+            instructions: self.instructions,
+            config: self.config,
+            registry: RwLock::new(self.registry),
+            signer: self.signer.unwrap_or_else(|| StateSigner::random(ttl)),
+            changes: broadcast::channel(64).0,
+            logging: self.logging,
+        })
+    }
+}

@@ -1,0 +1,243 @@
+//! Multi round-trip requests (modern era): the state a handler carries
+//! across the client's retries, and its integrity-protected encoding.
+//!
+//! A handler that needs client input calls [`super::RequestContext::input`].
+//! In the modern era the engine answers with an `InputRequiredResult` listing
+//! the request under a key (`lmcp-0`, `lmcp-1`, … in call order) and a
+//! `requestState` holding every answer collected so far, signed with
+//! HMAC-SHA256 and bound to the method, a digest of the salient parameters
+//! and an expiry. On the retry the state is verified, merged with the new
+//! `inputResponses`, and the handler runs again, now finding its answers.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A request for client input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InputRequest {
+    /// `elicitation/create` with these params.
+    Elicit(Value),
+    /// `sampling/createMessage` with these params.
+    Sampling(Value),
+    /// `roots/list`.
+    Roots,
+}
+
+impl InputRequest {
+    /// The JSON-RPC method of the request.
+    pub fn method(&self) -> &'static str {
+        match self {
+            InputRequest::Elicit(_) => "elicitation/create",
+            InputRequest::Sampling(_) => "sampling/createMessage",
+            InputRequest::Roots => "roots/list",
+        }
+    }
+    /// The params of the request.
+    pub fn params(&self) -> Map<String, Value> {
+        match self {
+            InputRequest::Elicit(Value::Object(m)) | InputRequest::Sampling(Value::Object(m)) => {
+                m.clone()
+            }
+            _ => Map::new(),
+        }
+    }
+    /// The client capability the request needs.
+    pub fn required_capability(&self) -> &'static str {
+        match self {
+            InputRequest::Elicit(_) => "elicitation",
+            InputRequest::Sampling(_) => "sampling",
+            InputRequest::Roots => "roots",
+        }
+    }
+    /// The `InputRequest` object of the wire (`{method, params}`).
+    pub fn to_value(&self) -> Value {
+        let params = self.params();
+        if params.is_empty() {
+            json!({ "method": self.method() })
+        } else {
+            json!({ "method": self.method(), "params": params })
+        }
+    }
+}
+
+/// Input a handler is waiting for: the key and the request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingInput {
+    /// The server-assigned key in `inputRequests`.
+    pub key: String,
+    /// The request.
+    pub request: InputRequest,
+}
+
+impl PendingInput {
+    pub(crate) fn new(key: String, request: InputRequest) -> Self {
+        PendingInput { key, request }
+    }
+}
+
+/// The answers a handler has so far, and how many it has consumed.
+#[derive(Debug, Default, Clone)]
+pub struct MrtrState {
+    responses: Map<String, Value>,
+    next: usize,
+}
+
+impl MrtrState {
+    /// State seeded with the answers of earlier rounds.
+    pub fn with_responses(responses: Map<String, Value>) -> Self {
+        MrtrState { responses, next: 0 }
+    }
+    /// The answer to the next input call, or the key it must be asked under.
+    pub(crate) fn next(&mut self, _request: &InputRequest) -> Result<Value, String> {
+        let key = format!("lmcp-{}", self.next);
+        self.next += 1;
+        self.responses.get(&key).cloned().ok_or(key)
+    }
+    /// Every answer collected so far.
+    pub fn responses(&self) -> &Map<String, Value> {
+        &self.responses
+    }
+}
+
+/// Signs and verifies `requestState` strings.
+pub struct StateSigner {
+    key: [u8; 32],
+    ttl_secs: u64,
+}
+
+/// Why a `requestState` was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateError {
+    /// Not produced by this server, or altered.
+    BadSignature,
+    /// Past its expiry.
+    Expired,
+    /// Produced for a different request.
+    WrongRequest,
+}
+
+impl std::fmt::Display for StateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StateError::BadSignature => "requestState failed verification (altered, or minted by another server process); retry the request without requestState",
+            StateError::Expired => "requestState has expired; retry the request without requestState",
+            StateError::WrongRequest => "requestState belongs to a different request; retry the request without requestState",
+        })
+    }
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// A digest binding the state to the method and its salient params.
+pub fn request_digest(method: &str, salient: &Value) -> String {
+    let mut h = Sha256::new();
+    h.update(method.as_bytes());
+    h.update([0]);
+    h.update(serde_json::to_vec(salient).unwrap_or_default());
+    B64.encode(&h.finalize()[..16])
+}
+
+impl StateSigner {
+    /// A signer with a random key (state is valid for this process only).
+    pub fn random(ttl_secs: u64) -> Self {
+        let mut key = [0u8; 32];
+        // A failing OS RNG leaves a zero key: states then still verify only
+        // within this process, but are forgeable; log it loudly.
+        if getrandom::fill(&mut key).is_err() {
+            log::error!(
+                "OS random number generator unavailable; MRTR requestState is not tamper-proof"
+            );
+        }
+        StateSigner { key, ttl_secs }
+    }
+
+    /// A signer with a fixed key (to share state between server instances).
+    pub fn with_key(key: [u8; 32], ttl_secs: u64) -> Self {
+        StateSigner { key, ttl_secs }
+    }
+
+    fn mac(&self, payload: &[u8]) -> Vec<u8> {
+        let mut m =
+            <HmacSha256 as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        m.update(payload);
+        m.finalize().into_bytes().to_vec()
+    }
+
+    /// Encode the answers collected for the request with this digest.
+    pub fn seal(&self, digest: &str, responses: &Map<String, Value>) -> String {
+        let payload = json!({"d": digest, "e": now_secs() + self.ttl_secs, "r": responses});
+        let bytes = serde_json::to_vec(&payload).unwrap_or_default();
+        format!("{}.{}", B64.encode(&bytes), B64.encode(self.mac(&bytes)))
+    }
+
+    /// Verify a state and return the answers it carries.
+    pub fn open(&self, state: &str, digest: &str) -> Result<Map<String, Value>, StateError> {
+        let (p, m) = state.split_once('.').ok_or(StateError::BadSignature)?;
+        let payload = B64.decode(p).map_err(|_| StateError::BadSignature)?;
+        let mac = B64.decode(m).map_err(|_| StateError::BadSignature)?;
+        let mut check =
+            <HmacSha256 as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        check.update(&payload);
+        check
+            .verify_slice(&mac)
+            .map_err(|_| StateError::BadSignature)?;
+        let v: Value = serde_json::from_slice(&payload).map_err(|_| StateError::BadSignature)?;
+        if v["e"].as_u64().unwrap_or(0) < now_secs() {
+            return Err(StateError::Expired);
+        }
+        if v["d"].as_str() != Some(digest) {
+            return Err(StateError::WrongRequest);
+        }
+        Ok(v["r"].as_object().cloned().unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_and_open() {
+        let s = StateSigner::random(60);
+        let mut r = Map::new();
+        r.insert("lmcp-0".into(), json!({"action": "accept"}));
+        let d = request_digest("tools/call", &json!({"name": "x"}));
+        let state = s.seal(&d, &r);
+        assert_eq!(s.open(&state, &d).unwrap(), r);
+        let other = request_digest("tools/call", &json!({"name": "y"}));
+        assert_eq!(s.open(&state, &other), Err(StateError::WrongRequest));
+        let mut tampered = state.clone();
+        tampered.insert(3, 'A');
+        assert_eq!(s.open(&tampered, &d), Err(StateError::BadSignature));
+        assert_eq!(
+            StateSigner::random(60).open(&state, &d),
+            Err(StateError::BadSignature)
+        );
+        let expired = StateSigner::with_key([1; 32], 0);
+        let st = expired.seal(&d, &r);
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert_eq!(expired.open(&st, &d), Err(StateError::Expired));
+    }
+
+    #[test]
+    fn state_hands_out_keys_in_order() {
+        let mut st = MrtrState::default();
+        assert_eq!(st.next(&InputRequest::Roots), Err("lmcp-0".into()));
+        let mut r = Map::new();
+        r.insert("lmcp-0".into(), json!(1));
+        let mut st = MrtrState::with_responses(r);
+        assert_eq!(st.next(&InputRequest::Roots), Ok(json!(1)));
+        assert_eq!(st.next(&InputRequest::Roots), Err("lmcp-1".into()));
+    }
+}

@@ -1,0 +1,358 @@
+//! Tool definitions: what a tool is, how it is registered, what it returns.
+//!
+//! Two ways to write a tool:
+//! - [`Tool::new`] with a JSON input schema and a handler taking the raw
+//!   argument object;
+//! - [`Tool::typed`] with a Rust argument type: its JSON Schema is derived with
+//!   `schemars` and the arguments are deserialised before the handler runs.
+//!
+//! Arguments are always validated against the input schema first; an invalid
+//! call becomes a tool error result the model can read and correct.
+
+use super::context::RequestContext;
+use crate::jsonrpc::ErrorObject;
+use crate::protocol::{Content, ToolAnnotations};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// A boxed, sendable future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// The type-erased handler of a tool.
+pub type ToolHandler = Arc<
+    dyn Fn(Map<String, Value>, RequestContext) -> BoxFuture<Result<ToolResult, ToolError>>
+        + Send
+        + Sync,
+>;
+
+/// What a tool call produced.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ToolResult {
+    /// Unstructured content blocks.
+    pub content: Vec<Content>,
+    /// Structured result (2025-06-18 and later; older clients get the text only).
+    pub structured: Option<Value>,
+    /// Whether the call failed (the content then explains why).
+    pub is_error: bool,
+}
+
+impl ToolResult {
+    /// A successful result with one text block.
+    pub fn text(text: impl Into<String>) -> Self {
+        ToolResult {
+            content: vec![Content::text(text)],
+            ..Default::default()
+        }
+    }
+
+    /// A failed result with one text block explaining why.
+    pub fn error(text: impl Into<String>) -> Self {
+        ToolResult {
+            content: vec![Content::text(text)],
+            structured: None,
+            is_error: true,
+        }
+    }
+
+    /// A successful result from content blocks.
+    pub fn content(content: Vec<Content>) -> Self {
+        ToolResult {
+            content,
+            ..Default::default()
+        }
+    }
+
+    /// A structured result; its JSON text is also given as a text block for
+    /// clients that do not read structured content.
+    pub fn structured(value: Value) -> Self {
+        let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+        ToolResult {
+            content: vec![Content::text(text)],
+            structured: Some(value),
+            is_error: false,
+        }
+    }
+
+    /// Replace the structured value, keeping the content.
+    pub fn with_structured(mut self, value: Value) -> Self {
+        self.structured = Some(value);
+        self
+    }
+
+    /// Append a content block.
+    pub fn push(mut self, block: Content) -> Self {
+        self.content.push(block);
+        self
+    }
+
+    /// Mark as failed (or not).
+    pub fn with_error(mut self, is_error: bool) -> Self {
+        self.is_error = is_error;
+        self
+    }
+}
+
+/// Why a tool call did not produce a normal result.
+#[derive(Debug)]
+pub enum ToolError {
+    /// A failure the model should see: becomes a result with `isError: true`.
+    Tool(String),
+    /// A protocol-level failure: becomes a JSON-RPC error response.
+    Protocol(ErrorObject),
+    /// The handler needs input from the client (modern era): the engine
+    /// answers with an `InputRequiredResult` and re-runs the handler on the
+    /// client's retry. Produced by [`RequestContext::input`]; propagate it
+    /// with `?`.
+    InputRequired(super::mrtr::PendingInput),
+}
+
+impl ToolError {
+    /// A tool error with a message for the model.
+    pub fn msg(message: impl std::fmt::Display) -> Self {
+        ToolError::Tool(message.to_string())
+    }
+}
+
+impl From<ErrorObject> for ToolError {
+    fn from(e: ErrorObject) -> Self {
+        ToolError::Protocol(e)
+    }
+}
+impl From<String> for ToolError {
+    fn from(s: String) -> Self {
+        ToolError::Tool(s)
+    }
+}
+impl From<&str> for ToolError {
+    fn from(s: &str) -> Self {
+        ToolError::Tool(s.to_owned())
+    }
+}
+impl From<std::io::Error> for ToolError {
+    fn from(e: std::io::Error) -> Self {
+        ToolError::Tool(e.to_string())
+    }
+}
+impl From<serde_json::Error> for ToolError {
+    fn from(e: serde_json::Error) -> Self {
+        ToolError::Tool(e.to_string())
+    }
+}
+
+/// A tool: its description for clients and its handler.
+#[derive(Clone)]
+pub struct Tool {
+    /// Unique name (1–128 of `A-Za-z0-9_-.`).
+    pub name: String,
+    /// Display name.
+    pub title: Option<String>,
+    /// What the tool does, for the model.
+    pub description: String,
+    /// JSON Schema of the arguments (`type: object` at the root).
+    pub input_schema: Value,
+    /// JSON Schema of `structuredContent`, when the tool returns structured results.
+    pub output_schema: Option<Value>,
+    /// Behaviour hints.
+    pub annotations: ToolAnnotations,
+    /// Icons (2025-11-25 and later), as `Icon` objects.
+    pub icons: Vec<Value>,
+    /// Per-tool timeout; `None` uses the server default.
+    pub timeout: Option<Duration>,
+    /// The handler.
+    pub handler: ToolHandler,
+    validator: Arc<OnceLock<Result<jsonschema::Validator, String>>>,
+}
+
+impl std::fmt::Debug for Tool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tool")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Turn a derived schema into the plain JSON Schema object MCP expects.
+pub fn schema_for<T: JsonSchema>() -> Value {
+    let mut v = serde_json::to_value(schemars::schema_for!(T))
+        .unwrap_or_else(|_| Value::Object(Map::new()));
+    if let Value::Object(m) = &mut v {
+        m.remove("$schema");
+        m.remove("title");
+        m.entry("type").or_insert_with(|| Value::from("object"));
+        if !m.contains_key("properties") && m.get("type") == Some(&Value::from("object")) {
+            m.insert("properties".into(), Value::Object(Map::new()));
+        }
+    }
+    v
+}
+
+impl Tool {
+    /// A tool whose handler takes the raw argument object. The input schema
+    /// defaults to an object with no declared properties; set it with
+    /// [`Tool::input_schema`].
+    pub fn new<F, Fut>(name: impl Into<String>, description: impl Into<String>, handler: F) -> Self
+    where
+        F: Fn(Map<String, Value>, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ToolResult, ToolError>> + Send + 'static,
+    {
+        Tool {
+            name: name.into(),
+            title: None,
+            description: description.into(),
+            input_schema: serde_json::json!({"type": "object", "properties": {}}),
+            output_schema: None,
+            annotations: ToolAnnotations::default(),
+            icons: Vec::new(),
+            timeout: None,
+            handler: Arc::new(move |args, ctx| Box::pin(handler(args, ctx))),
+            validator: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// A tool whose arguments deserialise into `A`; the input schema is
+    /// derived from `A`.
+    ///
+    /// ```
+    /// use lmcp::{Tool, ToolResult};
+    /// use serde::Deserialize;
+    /// use schemars::JsonSchema;
+    ///
+    /// #[derive(Deserialize, JsonSchema)]
+    /// struct Greet { /// Who to greet.
+    ///     name: String }
+    ///
+    /// let tool = Tool::typed("greet", "Say hello", |a: Greet, _ctx| async move {
+    ///     Ok(ToolResult::text(format!("Hello, {}!", a.name)))
+    /// });
+    /// assert_eq!(tool.input_schema["required"][0], "name");
+    /// ```
+    pub fn typed<A, F, Fut>(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        handler: F,
+    ) -> Self
+    where
+        A: DeserializeOwned + JsonSchema + Send + 'static,
+        F: Fn(A, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ToolResult, ToolError>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        let mut tool = Tool::new(name, description, move |args: Map<String, Value>, ctx| {
+            let handler = handler.clone();
+            async move {
+                let parsed: A = serde_json::from_value(Value::Object(args))
+                    .map_err(|e| ToolError::Tool(format!("Invalid arguments: {e}")))?;
+                handler(parsed, ctx).await
+            }
+        });
+        tool.input_schema = schema_for::<A>();
+        tool
+    }
+
+    /// Set the display title.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+    /// Set the input schema.
+    pub fn input_schema(mut self, schema: Value) -> Self {
+        self.input_schema = schema;
+        self.validator = Arc::new(OnceLock::new());
+        self
+    }
+    /// Set the output schema.
+    pub fn output_schema(mut self, schema: Value) -> Self {
+        self.output_schema = Some(schema);
+        self
+    }
+    /// Derive the output schema from a type.
+    pub fn output<T: JsonSchema>(self) -> Self {
+        self.output_schema(schema_for::<T>())
+    }
+    /// Set all annotations.
+    pub fn annotations(mut self, annotations: ToolAnnotations) -> Self {
+        self.annotations = annotations;
+        self
+    }
+    /// Hint: the tool does not modify its environment.
+    pub fn read_only(mut self) -> Self {
+        self.annotations.read_only_hint = Some(true);
+        self.annotations.destructive_hint = Some(false);
+        self
+    }
+    /// Hint: the tool may destroy data.
+    pub fn destructive(mut self) -> Self {
+        self.annotations.read_only_hint = Some(false);
+        self.annotations.destructive_hint = Some(true);
+        self
+    }
+    /// Hint: repeated calls with the same arguments have no further effect.
+    pub fn idempotent(mut self) -> Self {
+        self.annotations.idempotent_hint = Some(true);
+        self
+    }
+    /// Hint: the tool reaches an open world (network, processes).
+    pub fn open_world(mut self, open: bool) -> Self {
+        self.annotations.open_world_hint = Some(open);
+        self
+    }
+    /// Set the per-tool timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+    /// Add an icon (an `Icon` object: `src`, optional `mimeType`, `sizes`, `theme`).
+    pub fn icon(mut self, icon: Value) -> Self {
+        self.icons.push(icon);
+        self
+    }
+
+    /// Check `args` against the input schema; `Err` lists every violation in
+    /// words the model can act on.
+    pub fn validate(&self, args: &Map<String, Value>) -> Result<(), String> {
+        let validator = self.validator.get_or_init(|| {
+            jsonschema::validator_for(&self.input_schema)
+                .map_err(|e| format!("the tool's input schema is invalid: {e}"))
+        });
+        let validator = match validator {
+            Ok(v) => v,
+            Err(e) => return Err(e.clone()),
+        };
+        let instance = Value::Object(args.clone());
+        let errors: Vec<String> = validator
+            .iter_errors(&instance)
+            .take(10)
+            .map(|e| {
+                let path = e.instance_path().to_string();
+                if path.is_empty() {
+                    e.to_string()
+                } else {
+                    format!("{path}: {e}")
+                }
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "Invalid arguments for tool '{}': {}",
+                self.name,
+                errors.join("; ")
+            ))
+        }
+    }
+}
+
+/// Whether `name` follows the spec's tool-name rules: 1 to 128 characters
+/// from `A-Z a-z 0-9 _ - .`.
+pub fn valid_tool_name(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}

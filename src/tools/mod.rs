@@ -1,0 +1,2 @@
+//! Built-in tools of the `lmcp` binary, one module per family.
+pub mod ping;

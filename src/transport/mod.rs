@@ -1,0 +1,1 @@
+//! Transports: they move bytes between a client and a [`crate::server::Session`].
