@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod jsonrpc;
+pub mod logging;
 pub mod protocol;
 pub mod server;
 pub mod tools;

@@ -1,1 +1,96 @@
-fn main() {}
+//! The `lmcp` binary: a thin command line over the library.
+
+use clap::Parser;
+use lmcp::jsonrpc::Limits;
+use lmcp::server::{Server, ServerConfig};
+use lmcp::transport::stdio::{serve_stdio, StdioOptions};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// lmcp: a lightweight, fast, secure MCP server.
+///
+/// Serves the built-in tools over stdio (default) to MCP clients of every
+/// protocol revision: modern 2026-07-28 and legacy 2025-11-25, 2025-06-18,
+/// 2025-03-26 and 2024-11-05.
+#[derive(Parser, Debug)]
+#[command(name = "lmcp", version, after_help = EXAMPLES)]
+struct Cli {
+    /// Serve over stdin/stdout (the default when no transport is given).
+    #[arg(long)]
+    stdio: bool,
+
+    /// Serve Streamable HTTP on ADDR (e.g. 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    http: Option<String>,
+
+    /// Log level on stderr: off, error, warn, info, debug, trace.
+    #[arg(long, default_value = "warn", value_name = "LEVEL")]
+    log_level: log::LevelFilter,
+
+    /// Default timeout of a tool call, in milliseconds.
+    #[arg(long, default_value_t = 300_000, value_name = "MS")]
+    timeout_ms: u64,
+
+    /// Largest accepted message, in bytes.
+    #[arg(long, default_value_t = 16 * 1024 * 1024, value_name = "BYTES")]
+    max_message_bytes: usize,
+
+    /// Deepest accepted JSON nesting.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    max_depth: usize,
+
+    /// Most requests handled at once (per session); further requests wait.
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    max_in_flight: usize,
+
+    /// How long in-flight requests may finish at shutdown, in milliseconds.
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
+    shutdown_grace_ms: u64,
+}
+
+const EXAMPLES: &str = "Examples:
+  lmcp                          serve the built-in tools on stdio
+  lmcp --stdio --log-level info
+Client configuration (e.g. for a desktop client's mcpServers):
+  {\"command\": \"lmcp\", \"args\": [\"--stdio\"]}";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    lmcp::logging::init(cli.log_level);
+    let config = ServerConfig {
+        limits: Limits {
+            max_message_bytes: cli.max_message_bytes,
+            max_depth: cli.max_depth,
+        },
+        default_timeout: Duration::from_millis(cli.timeout_ms),
+        max_in_flight: cli.max_in_flight,
+        ..ServerConfig::default()
+    };
+    if cli.http.is_some() {
+        eprintln!("lmcp: --http is not available in this build yet; use --stdio");
+        return ExitCode::from(2);
+    }
+    let _ = cli.stdio;
+    let server = Server::builder("lmcp", env!("CARGO_PKG_VERSION"))
+        .title("lmcp")
+        .instructions("lmcp: a lightweight MCP server with built-in tools.")
+        .config(config)
+        .tools(lmcp::tools::builtin())
+        .build();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("lmcp: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let opts = StdioOptions {
+        shutdown_grace: Duration::from_millis(cli.shutdown_grace_ms),
+        ..StdioOptions::default()
+    };
+    rt.block_on(serve_stdio(server, opts));
+    ExitCode::SUCCESS
+}

@@ -9,7 +9,7 @@ use super::mrtr::{InputRequest, MrtrState, PendingInput};
 use super::outbound::{ClientRequester, Outbound};
 use super::tool::ToolError;
 use crate::jsonrpc::{ErrorObject, Notification, RequestId};
-use crate::protocol::{LogLevel, ProtocolVersion, META_SUBSCRIPTION_ID};
+use crate::protocol::{LogLevel, ProtocolVersion};
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
@@ -31,7 +31,6 @@ struct Inner {
     out: Outbound,
     requester: Option<ClientRequester>,
     mrtr: Mutex<MrtrState>,
-    subscription: Option<RequestId>,
 }
 
 /// The pieces a transport or the dispatcher fills in to build a context.
@@ -62,7 +61,6 @@ impl RequestContext {
                 out: p.out,
                 requester: p.requester,
                 mrtr: Mutex::new(p.mrtr),
-                subscription: None,
             }),
         }
     }
@@ -170,18 +168,9 @@ impl RequestContext {
     }
 
     /// Send a notification related to this request on its stream.
-    pub async fn notify(&self, method: &str, mut params: Map<String, Value>) {
+    pub async fn notify(&self, method: &str, params: Map<String, Value>) {
         if self.inner.cancel.is_cancelled() {
             return;
-        }
-        if let Some(sub) = &self.inner.subscription {
-            let meta = params.entry("_meta").or_insert_with(|| json!({}));
-            if let Value::Object(m) = meta {
-                m.insert(
-                    META_SUBSCRIPTION_ID.into(),
-                    serde_json::to_value(sub).unwrap_or_default(),
-                );
-            }
         }
         let n = Notification {
             method: method.to_owned(),
@@ -249,28 +238,6 @@ impl RequestContext {
     /// Ask the client for its roots (`roots/list`).
     pub async fn list_roots(&self) -> Result<Value, ToolError> {
         self.input(InputRequest::Roots).await
-    }
-
-    pub(crate) fn with_subscription(self, sub: RequestId) -> Self {
-        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|arc| Inner {
-            id: arc.id.clone(),
-            method: arc.method.clone(),
-            version: arc.version,
-            client_capabilities: arc.client_capabilities.clone(),
-            cancel: arc.cancel.clone(),
-            progress_token: arc.progress_token.clone(),
-            log_level: arc.log_level,
-            out: arc.out.clone(),
-            requester: arc.requester.clone(),
-            mrtr: Mutex::new(MrtrState::default()),
-            subscription: None,
-        });
-        RequestContext {
-            inner: Arc::new(Inner {
-                subscription: Some(sub),
-                ..inner
-            }),
-        }
     }
 
     pub(crate) fn take_mrtr(&self) -> MrtrState {

@@ -1,15 +1,332 @@
-//! A session: one client connection's state.
-use super::Server;
-use std::sync::Arc;
+//! A session: one client connection's state, and the concurrent request
+//! runner every transport feeds.
+//!
+//! Requests run as their own tasks (a slow handler never delays another);
+//! notifications are handled in arrival order; responses from the client are
+//! routed to the handler waiting for them. In-flight work is bounded by a
+//! semaphore: the caller of [`Session::receive`] waits for a permit only for
+//! new requests.
 
-/// One connection's state.
+use super::dispatch;
+use super::outbound::{ClientRequester, Outbound};
+use super::{Change, Server};
+use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Response};
+use crate::protocol::{LogLevel, ProtocolVersion};
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+/// What a legacy `initialize` established.
+#[derive(Debug, Clone)]
+pub(crate) struct LegacyState {
+    pub version: ProtocolVersion,
+    pub client_capabilities: Value,
+    pub log_level: Option<LogLevel>,
+}
+
+/// One connection's state (a stdio process, or one legacy HTTP session, or
+/// the shared stateless context of modern HTTP requests).
 pub struct Session {
-    #[allow(dead_code)]
-    server: Arc<Server>,
+    pub(crate) server: Arc<Server>,
+    pub(crate) legacy: RwLock<Option<LegacyState>>,
+    in_flight: Mutex<HashMap<RequestId, CancellationToken>>,
+    pub(crate) requester: ClientRequester,
+    permits: Arc<Semaphore>,
+    idle: Notify,
+    pub(crate) subscribed: Mutex<HashSet<String>>,
+    shutdown: CancellationToken,
+    legacy_out: Mutex<Option<Outbound>>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").finish_non_exhaustive()
+    }
 }
 
 impl Session {
     pub(crate) fn new(server: Arc<Server>) -> Arc<Self> {
-        Arc::new(Session { server })
+        let cfg = server.config.clone();
+        Arc::new(Session {
+            server,
+            legacy: RwLock::new(None),
+            in_flight: Mutex::new(HashMap::new()),
+            requester: ClientRequester::new(cfg.client_request_timeout),
+            permits: Arc::new(Semaphore::new(cfg.max_in_flight.max(1))),
+            idle: Notify::new(),
+            subscribed: Mutex::new(HashSet::new()),
+            shutdown: CancellationToken::new(),
+            legacy_out: Mutex::new(None),
+        })
+    }
+
+    /// The server this session serves.
+    pub fn server(&self) -> &Arc<Server> {
+        &self.server
+    }
+
+    /// The legacy protocol version negotiated by `initialize`, if any.
+    pub fn legacy_version(&self) -> Option<ProtocolVersion> {
+        self.legacy
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|l| l.version)
+    }
+
+    /// Number of requests being handled.
+    pub fn in_flight(&self) -> usize {
+        self.lock_in_flight().len()
+    }
+
+    fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<RequestId, CancellationToken>> {
+        self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Handle one message from the client. Requests are started as tasks
+    /// whose notifications and response go to `out`; this returns once the
+    /// request is registered (so a following cancellation finds it).
+    pub async fn receive(self: &Arc<Self>, msg: Message, out: &Outbound) {
+        match msg {
+            Message::Request(req) => self.start(req, out.clone()).await,
+            Message::Notification(n) => self.notification(n),
+            Message::Response(r) => {
+                if !self.requester.route(r.clone()) {
+                    log::debug!("ignoring a response to unknown request id {:?}", r.id);
+                }
+            }
+        }
+    }
+
+    async fn start(self: &Arc<Self>, req: Request, out: Outbound) {
+        let permit = match self.permits.clone().acquire_owned().await {
+            Ok(p) => p,
+            Err(_) => return,
+        };
+        let token = self.shutdown.child_token();
+        let duplicate = {
+            let mut map = self.lock_in_flight();
+            let dup = map.contains_key(&req.id);
+            if !dup {
+                map.insert(req.id.clone(), token.clone());
+            }
+            dup
+        };
+        if duplicate {
+            let err = ErrorObject::invalid_request(format!(
+                "Duplicate request id {}: a request with this id is still in flight",
+                req.id
+            ));
+            out.send_response(&Response::err(Some(req.id), err)).await;
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            let id = req.id.clone();
+            let resp = this.call(req, out.clone(), token).await;
+            if let Some(resp) = resp {
+                out.send_response(&resp).await;
+            }
+            this.finish(&id);
+            drop(permit);
+        });
+    }
+
+    fn finish(&self, id: &RequestId) {
+        let mut map = self.lock_in_flight();
+        map.remove(id);
+        if map.is_empty() {
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// Run one request to completion and return its response; `None` when
+    /// the request was cancelled (no response may be sent then).
+    pub async fn call(
+        self: &Arc<Self>,
+        req: Request,
+        out: Outbound,
+        cancel: CancellationToken,
+    ) -> Option<Response> {
+        let id = req.id.clone();
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => None,
+            r = dispatch::handle(self, req, out, cancel.clone()) => match r {
+                dispatch::Reply::Result(v) => Some(Response::ok(id, v)),
+                dispatch::Reply::Error(e) => Some(Response::err(Some(id), e)),
+                dispatch::Reply::Silent => None,
+            },
+        }
+    }
+
+    /// Handle a batch (2025-03-26 sessions only); returns the responses.
+    pub async fn call_batch(self: &Arc<Self>, items: Vec<Value>, out: &Outbound) -> Vec<Response> {
+        if self.legacy_version().is_none_or(|v| !v.allows_batches()) {
+            return vec![Response::err(
+                None,
+                ErrorObject::invalid_request(
+                    "JSON-RPC batches are only supported in protocol version 2025-03-26; send one message per line",
+                ),
+            )];
+        }
+        if items.is_empty() {
+            return vec![Response::err(
+                None,
+                ErrorObject::invalid_request("Invalid request: empty batch"),
+            )];
+        }
+        let mut handles = Vec::new();
+        let mut responses = Vec::new();
+        for item in items {
+            match Message::from_value(item) {
+                Ok(Message::Request(req)) => {
+                    let this = self.clone();
+                    let out = out.clone();
+                    let token = self.shutdown.child_token();
+                    self.lock_in_flight().insert(req.id.clone(), token.clone());
+                    handles.push(tokio::spawn(async move {
+                        let id = req.id.clone();
+                        let r = this.call(req, out, token).await;
+                        this.finish(&id);
+                        r
+                    }));
+                }
+                Ok(Message::Notification(n)) => self.notification(n),
+                Ok(Message::Response(r)) => {
+                    self.requester.route(r);
+                }
+                Err(f) => responses.push(f.into_response()),
+            }
+        }
+        for h in handles {
+            if let Ok(Some(r)) = h.await {
+                responses.push(r);
+            }
+        }
+        responses
+    }
+
+    /// Cancel the request with this id, if it is in flight.
+    pub fn cancel(&self, id: &RequestId) -> bool {
+        match self.lock_in_flight().get(id) {
+            Some(t) => {
+                t.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Begin shutdown: cancel everything in flight and end subscriptions.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+        self.requester.fail_all();
+    }
+
+    /// The session-wide shutdown token.
+    pub fn shutdown_token(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+
+    /// Wait until no request is in flight, or `grace` has passed.
+    pub async fn drain(&self, grace: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            let idle = self.idle.notified();
+            if self.lock_in_flight().is_empty() {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, idle).await.is_err() {
+                return self.lock_in_flight().is_empty();
+            }
+        }
+    }
+
+    fn notification(self: &Arc<Self>, n: Notification) {
+        match n.method.as_str() {
+            "notifications/cancelled" => {
+                let id = n
+                    .params
+                    .get("requestId")
+                    .cloned()
+                    .and_then(|v| serde_json::from_value::<RequestId>(v).ok());
+                match id {
+                    Some(id) => {
+                        if !self.cancel(&id) {
+                            log::debug!("cancellation for unknown or finished request {id}");
+                        }
+                    }
+                    None => {
+                        log::warn!("notifications/cancelled without a valid requestId; ignored")
+                    }
+                }
+            }
+            "notifications/initialized"
+            | "notifications/roots/list_changed"
+            | "notifications/progress" => {}
+            other => log::debug!("ignoring notification {other}"),
+        }
+    }
+
+    /// Where legacy server-initiated notifications (list changes, resource
+    /// updates) go: stdout on stdio, the GET stream on HTTP.
+    pub fn set_legacy_outbound(self: &Arc<Self>, out: Outbound) {
+        *self.legacy_out.lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
+    }
+
+    /// Start forwarding the server's change announcements to a legacy client.
+    pub(crate) fn watch_changes(self: &Arc<Self>) {
+        let Some(out) = self
+            .legacy_out
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        else {
+            return;
+        };
+        let mut rx = self.server.subscribe_changes();
+        let weak = Arc::downgrade(self);
+        let stop = self.shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                let change = tokio::select! {
+                    _ = stop.cancelled() => break,
+                    c = rx.recv() => c,
+                };
+                let change = match change {
+                    Ok(c) => c,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => Change::Tools,
+                    Err(_) => break,
+                };
+                let Some(session) = weak.upgrade() else { break };
+                let (method, params) = match change {
+                    Change::Tools => ("notifications/tools/list_changed", json!({})),
+                    Change::Prompts => ("notifications/prompts/list_changed", json!({})),
+                    Change::Resources => ("notifications/resources/list_changed", json!({})),
+                    Change::ResourceUpdated(uri) => {
+                        if !session
+                            .subscribed
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .contains(&uri)
+                        {
+                            continue;
+                        }
+                        ("notifications/resources/updated", json!({ "uri": uri }))
+                    }
+                };
+                let n = Notification {
+                    method: method.into(),
+                    params: params.as_object().cloned().unwrap_or_default(),
+                };
+                if !out.send_notification(&n).await {
+                    break;
+                }
+            }
+        });
     }
 }

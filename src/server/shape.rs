@@ -1,1 +1,134 @@
-//! (in progress)
+//! Shaping results for the revision a client speaks: modern decoration
+//! (`resultType`, server identity, caching hints) and per-revision field
+//! filtering of tools and tool results.
+
+use super::tool::{Tool, ToolResult};
+use super::Server;
+use crate::protocol::{ProtocolVersion, META_SERVER_INFO};
+use serde_json::{json, Map, Value};
+
+/// Methods whose complete results carry `ttlMs` and `cacheScope`.
+pub(crate) fn is_cacheable(method: &str) -> bool {
+    matches!(
+        method,
+        "server/discover"
+            | "tools/list"
+            | "prompts/list"
+            | "resources/list"
+            | "resources/templates/list"
+            | "resources/read"
+    )
+}
+
+/// Add the modern per-result fields to a result object.
+pub(crate) fn modern_result(mut v: Value, server: &Server, cacheable: bool) -> Value {
+    let Value::Object(m) = &mut v else { return v };
+    let complete = !m.contains_key("resultType");
+    if complete {
+        m.insert("resultType".into(), json!("complete"));
+    }
+    let meta = m.entry("_meta").or_insert_with(|| json!({}));
+    if let Value::Object(meta) = meta {
+        meta.entry(META_SERVER_INFO)
+            .or_insert_with(|| serde_json::to_value(&server.info).unwrap_or_default());
+    }
+    if complete && cacheable {
+        m.entry("ttlMs")
+            .or_insert_with(|| json!(server.config.list_ttl_ms));
+        m.entry("cacheScope").or_insert_with(|| json!("public"));
+    }
+    v
+}
+
+/// A tool's listing as `version` may see it.
+pub(crate) fn tool_for(tool: &Tool, version: ProtocolVersion) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), json!(tool.name));
+    if version.has_structured_content() {
+        if let Some(t) = &tool.title {
+            m.insert("title".into(), json!(t));
+        }
+    }
+    m.insert("description".into(), json!(tool.description));
+    m.insert("inputSchema".into(), tool.input_schema.clone());
+    if version.has_structured_content() {
+        if let Some(s) = &tool.output_schema {
+            m.insert("outputSchema".into(), s.clone());
+        }
+    }
+    if version.has_annotations() && !tool.annotations.is_empty() {
+        let mut a = tool.annotations.clone();
+        if !version.has_structured_content() && a.title.is_none() {
+            a.title = tool.title.clone();
+        }
+        m.insert(
+            "annotations".into(),
+            serde_json::to_value(a).unwrap_or_default(),
+        );
+    }
+    if version.has_icons() && !tool.icons.is_empty() {
+        m.insert("icons".into(), Value::Array(tool.icons.clone()));
+    }
+    Value::Object(m)
+}
+
+/// A tool result as `version` may see it.
+pub(crate) fn tool_result_for(r: &ToolResult, version: ProtocolVersion) -> Value {
+    let content: Vec<Value> = r.content.iter().map(|c| c.to_value_for(version)).collect();
+    let mut m = Map::new();
+    m.insert("content".into(), Value::Array(content));
+    if version.has_structured_content() {
+        if let Some(s) = &r.structured {
+            m.insert("structuredContent".into(), s.clone());
+        }
+    }
+    if r.is_error {
+        m.insert("isError".into(), json!(true));
+    }
+    Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::Tool;
+
+    fn tool() -> Tool {
+        Tool::new("t", "d", |_, _| async { Ok(ToolResult::text("x")) })
+            .title("T")
+            .output_schema(json!({"type": "object"}))
+            .read_only()
+            .icon(json!({"src": "data:image/png;base64,AA=="}))
+    }
+
+    #[test]
+    fn tools_are_shaped_per_revision() {
+        let t = tool();
+        let v = tool_for(&t, ProtocolVersion::V2024_11_05);
+        assert!(
+            v.get("title").is_none()
+                && v.get("outputSchema").is_none()
+                && v.get("annotations").is_none()
+        );
+        let v = tool_for(&t, ProtocolVersion::V2025_03_26);
+        assert_eq!(v["annotations"]["title"], "T");
+        assert!(v.get("outputSchema").is_none());
+        let v = tool_for(&t, ProtocolVersion::V2025_06_18);
+        assert_eq!(v["title"], "T");
+        assert!(v.get("outputSchema").is_some() && v.get("icons").is_none());
+        let v = tool_for(&t, ProtocolVersion::V2025_11_25);
+        assert!(v.get("icons").is_some());
+    }
+
+    #[test]
+    fn structured_content_only_from_2025_06_18() {
+        let r = ToolResult::structured(json!({"a": 1}));
+        assert!(tool_result_for(&r, ProtocolVersion::V2025_03_26)
+            .get("structuredContent")
+            .is_none());
+        assert_eq!(
+            tool_result_for(&r, ProtocolVersion::V2025_06_18)["structuredContent"]["a"],
+            1
+        );
+    }
+}

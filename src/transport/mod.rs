@@ -1,1 +1,33 @@
 //! Transports: they move bytes between a client and a [`crate::server::Session`].
+//!
+//! - [`stdio`]: newline-delimited JSON-RPC over the process's stdin/stdout.
+
+pub mod stdio;
+
+use tokio_util::sync::CancellationToken;
+
+/// Cancel `stop` on SIGINT or SIGTERM. Returns the watcher task.
+pub fn shutdown_signal(stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                log::warn!("cannot install signal handlers; stop with EOF on stdin");
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => log::info!("SIGTERM: shutting down"),
+                _ = int.recv() => log::info!("SIGINT: shutting down"),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        stop.cancel();
+    })
+}
