@@ -28,3 +28,8 @@ pub use server::{
     Prompt, PromptResult, RequestContext, Resource, ResourceTemplate, Server, ServerBuilder,
     ServerConfig, Tool, ToolError, ToolResult,
 };
+
+/// The README's Rust examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
