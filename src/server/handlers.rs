@@ -13,7 +13,11 @@ use crate::protocol::{LogLevel, ProtocolVersion, META_SUBSCRIPTION_ID};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use serde_json::{json, Map, Value};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -118,34 +122,35 @@ enum RunError {
     Panic(String),
 }
 
-/// Run a handler as its own task (so a panic is caught and a cancellation
-/// drops it), bounded by `timeout`.
+/// Runs a future, turning a panic inside it into an error (so one failing
+/// handler answers `-32603` and the server goes on). Dropping it drops the
+/// inner future, which is how cancellation reaches a handler.
+struct CatchUnwind<F: ?Sized>(Pin<Box<F>>);
+
+impl<F: Future + ?Sized> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, String>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(move || inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(p) => Poll::Ready(Err(p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into()))),
+        }
+    }
+}
+
+/// Run a handler in the current task, catching panics, bounded by `timeout`.
 async fn run<T: Send + 'static>(
     fut: BoxFuture<Result<T, ToolError>>,
     timeout: Duration,
 ) -> Result<T, RunError> {
-    struct AbortOnDrop(tokio::task::AbortHandle);
-    impl Drop for AbortOnDrop {
-        fn drop(&mut self) {
-            self.0.abort();
-        }
-    }
-    let handle = tokio::spawn(fut);
-    let _guard = AbortOnDrop(handle.abort_handle());
-    match tokio::time::timeout(timeout, handle).await {
+    match tokio::time::timeout(timeout, CatchUnwind(fut)).await {
         Err(_) => Err(RunError::Timeout(timeout)),
-        Ok(Err(join)) => {
-            let msg = if join.is_panic() {
-                let p = join.into_panic();
-                p.downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| p.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into())
-            } else {
-                "handler aborted".into()
-            };
-            Err(RunError::Panic(msg))
-        }
+        Ok(Err(panic)) => Err(RunError::Panic(panic)),
         Ok(Ok(Err(e))) => Err(RunError::Handler(e)),
         Ok(Ok(Ok(v))) => Ok(v),
     }

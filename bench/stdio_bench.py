@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Stdio benchmark harness for lmcp and its anchors (standard library only).
+
+For each server command it measures, in one run on this machine:
+  - start-up: spawn to the first response (an `initialize`),
+  - idle RSS after the handshake (initialize + notifications/initialized),
+  - sequential `tools/call echo` latency (p50/p99) over stdio,
+  - pipelined throughput: N `tools/call echo` written back to back while a
+    reader collects the responses, and the peak RSS (VmHWM) during it.
+
+Usage:
+  python3 bench/stdio_bench.py --name lmcp -- target/release/examples/everything --stdio
+  python3 bench/stdio_bench.py --all          # every anchor found (see bench/run.sh)
+Results are printed as JSON (one object per server) and, with --out FILE, appended to FILE.
+Everything runs on local pipes; loops are bounded in count and time.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+LEGACY = "2025-11-25"
+
+
+def rss_kb(pid, field="VmRSS"):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+class Server:
+    def __init__(self, cmd):
+        self.p = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0
+        )
+        self.out = self.p.stdout
+        self.buf = b""
+
+    def send(self, obj):
+        self.p.stdin.write((json.dumps(obj, separators=(",", ":")) + "\n").encode())
+        self.p.stdin.flush()
+
+    def readline(self, deadline):
+        while b"\n" not in self.buf:
+            if time.monotonic() > deadline:
+                raise TimeoutError("server did not answer in time")
+            chunk = os.read(self.out.fileno(), 65536)
+            if not chunk:
+                raise EOFError("server closed stdout")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def request(self, obj, timeout=10):
+        self.send(obj)
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self.readline(deadline)
+            if msg.get("id") == obj["id"]:
+                return msg
+
+    def close(self):
+        try:
+            self.p.stdin.close()
+            self.p.wait(timeout=10)
+        except Exception:
+            self.p.kill()
+            self.p.wait()
+
+
+def echo_call(i, text="hello"):
+    return {"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": text}}}
+
+
+def pct(values, p):
+    values = sorted(values)
+    k = max(0, min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1)))))
+    return values[k]
+
+
+def bench(name, cmd, seq_calls, pipelined_calls):
+    t0 = time.monotonic()
+    s = Server(cmd)
+    init = {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {"protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}},
+    }
+    r = s.request(init, timeout=30)
+    startup_ms = (time.monotonic() - t0) * 1000
+    if "result" not in r:
+        raise RuntimeError(f"{name}: initialize failed: {r}")
+    s.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    time.sleep(0.5)
+    idle = rss_kb(s.p.pid)
+
+    # Warm-up, then sequential latency.
+    for i in range(1, 101):
+        s.request(echo_call(i))
+    lat = []
+    for i in range(1000, 1000 + seq_calls):
+        t = time.perf_counter()
+        r = s.request(echo_call(i))
+        lat.append((time.perf_counter() - t) * 1e6)
+        if "result" not in r:
+            raise RuntimeError(f"{name}: echo failed: {r}")
+
+    # Pipelined: a writer thread sends everything, this thread reads.
+    base = 100000
+    payload = b"".join(
+        (json.dumps(echo_call(base + i), separators=(",", ":")) + "\n").encode() for i in range(pipelined_calls)
+    )
+
+    def writer():
+        s.p.stdin.write(payload)
+        s.p.stdin.flush()
+
+    t = time.perf_counter()
+    th = threading.Thread(target=writer)
+    th.start()
+    got = 0
+    deadline = time.monotonic() + 120
+    while got < pipelined_calls:
+        msg = s.readline(deadline)
+        if "id" in msg and isinstance(msg["id"], int) and msg["id"] >= base:
+            got += 1
+    elapsed = time.perf_counter() - t
+    th.join()
+    peak = rss_kb(s.p.pid, "VmHWM")
+    after = rss_kb(s.p.pid)
+    s.close()
+    return {
+        "name": name,
+        "cmd": " ".join(cmd),
+        "startup_ms": round(startup_ms, 1),
+        "idle_rss_kb": idle,
+        "echo_p50_us": round(statistics.median(lat), 1),
+        "echo_p99_us": round(pct(lat, 99), 1),
+        "pipelined_calls": pipelined_calls,
+        "pipelined_calls_per_s": round(pipelined_calls / elapsed),
+        "peak_rss_kb": peak,
+        "rss_after_load_kb": after,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--name", default="server")
+    ap.add_argument("--seq", type=int, default=2000, help="sequential calls")
+    ap.add_argument("--pipelined", type=int, default=20000, help="pipelined calls")
+    ap.add_argument("--out", help="append JSON results to this file")
+    ap.add_argument("cmd", nargs=argparse.REMAINDER)
+    a = ap.parse_args()
+    cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
+    if not cmd:
+        ap.error("give the server command after --")
+    res = bench(a.name, cmd, a.seq, a.pipelined)
+    line = json.dumps(res)
+    print(line)
+    if a.out:
+        with open(a.out, "a") as f:
+            f.write(line + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
