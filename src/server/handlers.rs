@@ -685,7 +685,7 @@ async fn listen(r: Req) -> Reply {
     {
         return Reply::Silent;
     }
-    let shutdown = r.session.shutdown_token().clone();
+    let shutdown = r.session.subscriptions_ended().clone();
     loop {
         let change = tokio::select! {
             _ = shutdown.cancelled() => break,

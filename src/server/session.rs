@@ -38,6 +38,7 @@ pub struct Session {
     idle: Notify,
     pub(crate) subscribed: Mutex<HashSet<String>>,
     shutdown: CancellationToken,
+    end_subscriptions: CancellationToken,
     legacy_out: Mutex<Option<Outbound>>,
 }
 
@@ -59,6 +60,7 @@ impl Session {
             idle: Notify::new(),
             subscribed: Mutex::new(HashSet::new()),
             shutdown: CancellationToken::new(),
+            end_subscriptions: CancellationToken::new(),
             legacy_out: Mutex::new(None),
         })
     }
@@ -106,7 +108,13 @@ impl Session {
             Ok(p) => p,
             Err(_) => return,
         };
-        let token = self.shutdown.child_token();
+        // A subscription ends gracefully (with a final result) when the
+        // session winds down, so it does not share the shutdown token.
+        let token = if req.method == "subscriptions/listen" {
+            CancellationToken::new()
+        } else {
+            self.shutdown.child_token()
+        };
         let duplicate = {
             let mut map = self.lock_in_flight();
             let dup = map.contains_key(&req.id);
@@ -223,8 +231,19 @@ impl Session {
 
     /// Begin shutdown: cancel everything in flight and end subscriptions.
     pub fn shutdown(&self) {
+        self.end_subscriptions.cancel();
         self.shutdown.cancel();
         self.requester.fail_all();
+    }
+
+    /// End every `subscriptions/listen` stream gracefully (each gets its
+    /// final result); call before draining at shutdown.
+    pub fn end_subscriptions(&self) {
+        self.end_subscriptions.cancel();
+    }
+
+    pub(crate) fn subscriptions_ended(&self) -> &CancellationToken {
+        &self.end_subscriptions
     }
 
     /// The session-wide shutdown token.

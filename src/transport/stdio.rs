@@ -190,6 +190,7 @@ async fn wind_down(
     opts: &StdioOptions,
     output_closed: bool,
 ) {
+    session.end_subscriptions();
     if !output_closed && !session.drain(opts.shutdown_grace).await {
         log::warn!(
             "{} request(s) still running after the shutdown grace period; cancelling",
