@@ -103,6 +103,7 @@ def bench(name, cmd, seq_calls, pipelined_calls):
     s.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
     time.sleep(0.5)
     idle = rss_kb(s.p.pid)
+    idle_anon = rss_kb(s.p.pid, "RssAnon")
 
     # Warm-up, then sequential latency.
     for i in range(1, 101):
@@ -138,18 +139,21 @@ def bench(name, cmd, seq_calls, pipelined_calls):
     th.join()
     peak = rss_kb(s.p.pid, "VmHWM")
     after = rss_kb(s.p.pid)
+    after_anon = rss_kb(s.p.pid, "RssAnon")
     s.close()
     return {
         "name": name,
         "cmd": " ".join(cmd),
         "startup_ms": round(startup_ms, 1),
         "idle_rss_kb": idle,
+        "idle_anon_rss_kb": idle_anon,
         "echo_p50_us": round(statistics.median(lat), 1),
         "echo_p99_us": round(pct(lat, 99), 1),
         "pipelined_calls": pipelined_calls,
         "pipelined_calls_per_s": round(pipelined_calls / elapsed),
         "peak_rss_kb": peak,
         "rss_after_load_kb": after,
+        "anon_rss_after_load_kb": after_anon,
     }
 
 

@@ -40,7 +40,7 @@ struct Cli {
     max_depth: usize,
 
     /// Most requests handled at once (per session); further requests wait.
-    #[arg(long, default_value_t = 256, value_name = "N")]
+    #[arg(long, default_value_t = 64, value_name = "N")]
     max_in_flight: usize,
 
     /// How long in-flight requests may finish at shutdown, in milliseconds.

@@ -57,7 +57,7 @@ impl Default for ServerConfig {
         ServerConfig {
             limits: Limits::default(),
             default_timeout: Duration::from_secs(300),
-            max_in_flight: 256,
+            max_in_flight: 64,
             page_size: 200,
             list_ttl_ms: 60_000,
             client_request_timeout: Duration::from_secs(600),
