@@ -6,6 +6,7 @@
 //! 2025-11-25, 2025-06-18, 2025-03-26 and 2024-11-05.
 //!
 //! ## Layout
+//! - [`client`]: an MCP client of both eras (hub upstreams, `lmcp client`).
 //! - [`jsonrpc`]: JSON-RPC 2.0 messages, parsing with limits, error codes.
 //! - [`protocol`]: MCP vocabulary: revisions, `_meta` keys, content blocks.
 //! - [`server`]: the engine: registry of tools/resources/prompts, sessions,
@@ -16,6 +17,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod jsonrpc;
 pub mod logging;
 pub mod protocol;

@@ -15,6 +15,9 @@ use std::time::Duration;
 #[derive(Parser, Debug)]
 #[command(name = "lmcp", version, after_help = EXAMPLES)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
     /// Serve over stdin/stdout (the default when no transport is given).
     #[arg(long)]
     stdio: bool,
@@ -48,15 +51,116 @@ struct Cli {
     shutdown_grace_ms: u64,
 }
 
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// Talk to an MCP server as a client (either era, detected automatically).
+    Client(ClientArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ClientArgs {
+    /// Start the server with this command line (split like a shell would).
+    #[arg(long, value_name = "CMD")]
+    stdio: String,
+    /// What to do.
+    #[command(subcommand)]
+    action: ClientAction,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum ClientAction {
+    /// Show the server's era, identity and capabilities.
+    Discover,
+    /// List the server's tools.
+    Tools,
+    /// Call a tool with JSON arguments.
+    Call {
+        /// Tool name.
+        tool: String,
+        /// Arguments as a JSON object.
+        #[arg(default_value = "{}")]
+        arguments: String,
+        /// Timeout in milliseconds.
+        #[arg(long, default_value_t = 60_000)]
+        timeout_ms: u64,
+    },
+}
+
+async fn run_client(args: ClientArgs) -> Result<serde_json::Value, String> {
+    use lmcp::client::StdioSpawn;
+    let mut words =
+        shlex::split(&args.stdio).ok_or("--stdio: unbalanced quotes in the command line")?;
+    if words.is_empty() {
+        return Err("--stdio: empty command line".into());
+    }
+    let command = words.remove(0);
+    let spawn = StdioSpawn {
+        command,
+        args: words,
+        ..Default::default()
+    };
+    let (client, _child) = spawn.spawn().map_err(|e| e.to_string())?;
+    let hello = client.connect().await.map_err(|e| e.to_string())?;
+    match args.action {
+        ClientAction::Discover => Ok(serde_json::json!({
+            "era": format!("{:?}", hello.era),
+            "serverInfo": hello.server_info,
+            "capabilities": hello.capabilities,
+            "instructions": hello.instructions,
+        })),
+        ClientAction::Tools => client
+            .list_tools()
+            .await
+            .map(serde_json::Value::Array)
+            .map_err(|e| e.to_string()),
+        ClientAction::Call {
+            tool,
+            arguments,
+            timeout_ms,
+        } => {
+            let args: serde_json::Value = serde_json::from_str(&arguments)
+                .map_err(|e| format!("arguments are not valid JSON: {e}"))?;
+            client
+                .call_tool(&tool, args, Duration::from_millis(timeout_ms))
+                .await
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
 const EXAMPLES: &str = "Examples:
   lmcp                          serve the built-in tools on stdio
   lmcp --stdio --log-level info
+  lmcp client --stdio lmcp tools
+  lmcp client --stdio \"python3 server.py\" call echo '{\"text\": \"hi\"}'
 Client configuration (e.g. for a desktop client's mcpServers):
   {\"command\": \"lmcp\", \"args\": [\"--stdio\"]}";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     lmcp::logging::init(cli.log_level);
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("lmcp: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(Command::Client(args)) = cli.command {
+        return match rt.block_on(run_client(args)) {
+            Ok(v) => {
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("lmcp client: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let config = ServerConfig {
         limits: Limits {
             max_message_bytes: cli.max_message_bytes,
@@ -77,16 +181,6 @@ fn main() -> ExitCode {
         .config(config)
         .tools(lmcp::tools::builtin())
         .build();
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("lmcp: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     let opts = StdioOptions {
         shutdown_grace: Duration::from_millis(cli.shutdown_grace_ms),
         ..StdioOptions::default()

@@ -213,8 +213,13 @@ impl RequestContext {
                 ));
             };
             let cancel = self.inner.cancel.clone();
+            let mut params = request.params();
+            if self.inner.version < ProtocolVersion::V2025_11_25 {
+                // `mode` (form/url elicitation) arrived in 2025-11-25.
+                params.remove("mode");
+            }
             requester
-                .request(request.method(), request.params(), &self.inner.out, &cancel)
+                .request(request.method(), params, &self.inner.out, &cancel)
                 .await
                 .map_err(ToolError::Protocol)
         }

@@ -1,0 +1,410 @@
+//! An MCP client speaking both protocol eras, for the hub and the
+//! `lmcp client` command (and usable on its own).
+//!
+//! [`Client::connect`] detects the server's era the way the spec asks a
+//! dual-era client to: probe with a modern `server/discover`; a
+//! `DiscoverResult` (or a recognised modern error) means modern, anything
+//! else (another error, or silence past the probe timeout) means legacy, and
+//! the client falls back to `initialize`.
+
+mod stdio;
+
+pub use stdio::StdioSpawn;
+
+use crate::jsonrpc::{code, ErrorObject, Message, Notification, Request, RequestId, Response};
+use crate::protocol::{
+    ProtocolVersion, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PROTOCOL_VERSION,
+};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Why a client operation failed.
+#[derive(Debug)]
+pub enum ClientError {
+    /// The transport could not be started or broke.
+    Transport(String),
+    /// The server answered with a JSON-RPC error.
+    Rpc(ErrorObject),
+    /// No answer in time.
+    Timeout(Duration),
+    /// The server answered something that is not MCP.
+    Protocol(String),
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientError::Transport(m) => write!(f, "transport error: {m}"),
+            ClientError::Rpc(e) => write!(f, "server error {}: {}", e.code, e.message),
+            ClientError::Timeout(d) => write!(f, "no answer within {} ms", d.as_millis()),
+            ClientError::Protocol(m) => write!(f, "protocol error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+/// Which era the server speaks, and at which revision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Era {
+    /// Stateless, per-request `_meta`.
+    Modern(ProtocolVersion),
+    /// Handshake-based, negotiated with `initialize`.
+    Legacy(ProtocolVersion),
+}
+
+impl Era {
+    /// The protocol revision.
+    pub fn version(self) -> ProtocolVersion {
+        match self {
+            Era::Modern(v) | Era::Legacy(v) => v,
+        }
+    }
+}
+
+/// What the server said about itself when the client connected.
+#[derive(Debug, Clone)]
+pub struct ServerHello {
+    /// The era and revision in use.
+    pub era: Era,
+    /// `serverInfo` (name, version).
+    pub server_info: Value,
+    /// The server's capabilities.
+    pub capabilities: Value,
+    /// The server's instructions, if any.
+    pub instructions: Option<String>,
+}
+
+type Pending = Mutex<HashMap<RequestId, oneshot::Sender<Result<Value, ErrorObject>>>>;
+
+struct Inner {
+    tx: mpsc::Sender<String>,
+    pending: Pending,
+    next: AtomicI64,
+    era: Mutex<Option<Era>>,
+    info: Value,
+    capabilities: Value,
+    notifications: Mutex<Option<mpsc::UnboundedSender<Notification>>>,
+}
+
+/// A connection to one MCP server. Cheap to clone; requests may run
+/// concurrently.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("era", &self.era())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long the `server/discover` probe waits before assuming a legacy server.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+impl Client {
+    /// A client over a channel pair: `tx` carries serialised messages to the
+    /// server; the returned sender must be fed every line the server writes.
+    pub fn over_channels(tx: mpsc::Sender<String>, info: Value) -> (Client, mpsc::Sender<String>) {
+        let client = Client {
+            inner: Arc::new(Inner {
+                tx,
+                pending: Mutex::new(HashMap::new()),
+                next: AtomicI64::new(1),
+                era: Mutex::new(None),
+                info,
+                capabilities: json!({}),
+                notifications: Mutex::new(None),
+            }),
+        };
+        let (line_tx, mut line_rx) = mpsc::channel::<String>(256);
+        let weak = Arc::downgrade(&client.inner);
+        tokio::spawn(async move {
+            while let Some(line) = line_rx.recv().await {
+                let Some(inner) = weak.upgrade() else { break };
+                Client { inner }.on_line(&line).await;
+            }
+            if let Some(inner) = weak.upgrade() {
+                inner
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clear();
+            }
+        });
+        (client, line_tx)
+    }
+
+    /// Receive the server's notifications (progress, logs, list changes).
+    pub fn notifications(&self) -> mpsc::UnboundedReceiver<Notification> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        *self
+            .inner
+            .notifications
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(tx);
+        rx
+    }
+
+    /// The era detected by [`Client::connect`].
+    pub fn era(&self) -> Option<Era> {
+        *self.inner.era.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn on_line(&self, line: &str) {
+        let msg = match Message::parse(line.as_bytes(), &Default::default()) {
+            Ok(m) => m,
+            Err(_) => {
+                log::warn!("client: ignoring a line that is not JSON-RPC");
+                return;
+            }
+        };
+        match msg {
+            Message::Response(r) => self.route(r),
+            Message::Notification(n) => {
+                if let Some(tx) = self
+                    .inner
+                    .notifications
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .as_ref()
+                {
+                    let _ = tx.send(n);
+                }
+            }
+            Message::Request(req) => {
+                // We declare no client capabilities, so refuse server requests.
+                let resp = if req.method == "ping" {
+                    Response::ok(req.id, json!({}))
+                } else {
+                    Response::err(
+                        Some(req.id),
+                        ErrorObject::method_not_found(&format!(
+                            "{} (this client offers no such capability)",
+                            req.method
+                        )),
+                    )
+                };
+                let _ = self.inner.tx.send(resp.to_json()).await;
+            }
+        }
+    }
+
+    fn route(&self, r: Response) {
+        let Some(id) = r.id.clone() else { return };
+        if let Some(tx) = self
+            .inner
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id)
+        {
+            let _ = tx.send(r.outcome);
+        }
+    }
+
+    /// The `_meta` a modern request carries.
+    fn modern_meta(&self, v: ProtocolVersion) -> Value {
+        json!({
+            META_PROTOCOL_VERSION: v.as_str(),
+            META_CLIENT_CAPABILITIES: self.inner.capabilities,
+            META_CLIENT_INFO: self.inner.info,
+        })
+    }
+
+    /// Send a request and wait for its result (adding the modern `_meta`
+    /// when the server is modern).
+    pub async fn request(
+        &self,
+        method: &str,
+        params: Map<String, Value>,
+        timeout: Duration,
+    ) -> Result<Value, ClientError> {
+        let mut params = params;
+        if let Some(Era::Modern(v)) = self.era() {
+            let meta = params.entry("_meta").or_insert_with(|| json!({}));
+            if let (Value::Object(m), Value::Object(add)) = (meta, self.modern_meta(v)) {
+                m.extend(add);
+            }
+        }
+        self.raw_request(method, params, timeout).await
+    }
+
+    async fn raw_request(
+        &self,
+        method: &str,
+        params: Map<String, Value>,
+        timeout: Duration,
+    ) -> Result<Value, ClientError> {
+        let id = RequestId::Number(self.inner.next.fetch_add(1, Ordering::Relaxed));
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), tx);
+        let msg = Message::Request(Request {
+            id: id.clone(),
+            method: method.into(),
+            params,
+        });
+        if self.inner.tx.send(msg.to_json()).await.is_err() {
+            self.forget(&id);
+            return Err(ClientError::Transport(
+                "the server connection is closed".into(),
+            ));
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(Ok(v))) => Ok(v),
+            Ok(Ok(Err(e))) => Err(ClientError::Rpc(e)),
+            Ok(Err(_)) => Err(ClientError::Transport(
+                "the server connection closed before answering".into(),
+            )),
+            Err(_) => {
+                self.forget(&id);
+                let _ = self
+                    .notify(
+                        "notifications/cancelled",
+                        json!({"requestId": id, "reason": "timeout"}),
+                    )
+                    .await;
+                Err(ClientError::Timeout(timeout))
+            }
+        }
+    }
+
+    fn forget(&self, id: &RequestId) {
+        self.inner
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+    }
+
+    /// Send a notification.
+    pub async fn notify(&self, method: &str, params: Value) -> Result<(), ClientError> {
+        let n = Notification {
+            method: method.into(),
+            params: params.as_object().cloned().unwrap_or_default(),
+        };
+        self.inner
+            .tx
+            .send(Message::Notification(n).to_json())
+            .await
+            .map_err(|_| ClientError::Transport("the server connection is closed".into()))
+    }
+
+    /// Detect the server's era and open the connection (see the module docs).
+    pub async fn connect(&self) -> Result<ServerHello, ClientError> {
+        let mut params = Map::new();
+        params.insert("_meta".into(), self.modern_meta(ProtocolVersion::MODERN));
+        match self
+            .raw_request("server/discover", params, PROBE_TIMEOUT)
+            .await
+        {
+            Ok(r) => {
+                let supported: Vec<&str> = r["supportedVersions"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                if !supported.contains(&ProtocolVersion::MODERN.as_str()) {
+                    return Err(ClientError::Protocol(format!(
+                        "the server supports none of our modern versions (it lists {supported:?})"
+                    )));
+                }
+                *self.inner.era.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(Era::Modern(ProtocolVersion::MODERN));
+                Ok(ServerHello {
+                    era: Era::Modern(ProtocolVersion::MODERN),
+                    server_info: r["_meta"]["io.modelcontextprotocol/serverInfo"].clone(),
+                    capabilities: r["capabilities"].clone(),
+                    instructions: r["instructions"].as_str().map(String::from),
+                })
+            }
+            Err(ClientError::Rpc(e)) if e.code == code::UNSUPPORTED_PROTOCOL_VERSION => {
+                Err(ClientError::Protocol(format!(
+                    "the server is modern but supports none of our versions: {}",
+                    e.data
+                        .map(|d| d["supported"].to_string())
+                        .unwrap_or_default()
+                )))
+            }
+            Err(ClientError::Transport(m)) => Err(ClientError::Transport(m)),
+            Err(_) => self.initialize().await,
+        }
+    }
+
+    async fn initialize(&self) -> Result<ServerHello, ClientError> {
+        let params = json!({
+            "protocolVersion": ProtocolVersion::LATEST_LEGACY.as_str(),
+            "capabilities": self.inner.capabilities,
+            "clientInfo": self.inner.info,
+        });
+        let r = self
+            .raw_request(
+                "initialize",
+                params.as_object().cloned().unwrap_or_default(),
+                Duration::from_secs(30),
+            )
+            .await?;
+        let v = r["protocolVersion"]
+            .as_str()
+            .and_then(ProtocolVersion::parse)
+            .filter(|v| !v.is_modern())
+            .ok_or_else(|| {
+                ClientError::Protocol(format!(
+                    "the server negotiated an unknown version {}",
+                    r["protocolVersion"]
+                ))
+            })?;
+        *self.inner.era.lock().unwrap_or_else(|e| e.into_inner()) = Some(Era::Legacy(v));
+        self.notify("notifications/initialized", json!({})).await?;
+        Ok(ServerHello {
+            era: Era::Legacy(v),
+            server_info: r["serverInfo"].clone(),
+            capabilities: r["capabilities"].clone(),
+            instructions: r["instructions"].as_str().map(String::from),
+        })
+    }
+
+    /// Every tool of the server (following pagination).
+    pub async fn list_tools(&self) -> Result<Vec<Value>, ClientError> {
+        let mut tools = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..1000 {
+            let mut p = Map::new();
+            if let Some(c) = &cursor {
+                p.insert("cursor".into(), json!(c));
+            }
+            let r = self
+                .request("tools/list", p, Duration::from_secs(30))
+                .await?;
+            tools.extend(r["tools"].as_array().cloned().unwrap_or_default());
+            match r["nextCursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        Ok(tools)
+    }
+
+    /// Call a tool and return its result object.
+    pub async fn call_tool(
+        &self,
+        name: &str,
+        arguments: Value,
+        timeout: Duration,
+    ) -> Result<Value, ClientError> {
+        let mut p = Map::new();
+        p.insert("name".into(), json!(name));
+        p.insert("arguments".into(), arguments);
+        self.request("tools/call", p, timeout).await
+    }
+}
