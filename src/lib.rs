@@ -7,6 +7,7 @@
 //!
 //! ## Layout
 //! - [`client`]: an MCP client of both eras (hub upstreams, `lmcp client`).
+//! - [`hub`]: upstream MCP servers re-exported as `remote_*` tools.
 //! - [`jsonrpc`]: JSON-RPC 2.0 messages, parsing with limits, error codes.
 //! - [`protocol`]: MCP vocabulary: revisions, `_meta` keys, content blocks.
 //! - [`server`]: the engine: registry of tools/resources/prompts, sessions,
@@ -18,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod hub;
 pub mod jsonrpc;
 pub mod logging;
 pub mod protocol;

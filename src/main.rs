@@ -1,6 +1,7 @@
 //! The `lmcp` binary: a thin command line over the library.
 
 use clap::Parser;
+use lmcp::hub::{config::HubConfig, Hub};
 use lmcp::jsonrpc::Limits;
 use lmcp::server::{Server, ServerConfig};
 use lmcp::transport::stdio::{serve_stdio, StdioOptions};
@@ -45,6 +46,20 @@ struct Cli {
     /// Most requests handled at once (per session); further requests wait.
     #[arg(long, default_value_t = 64, value_name = "N")]
     max_in_flight: usize,
+
+    /// Hub: read upstream MCP servers from FILE (JSON or TOML, the
+    /// `mcpServers` shape desktop clients use).
+    #[arg(long, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
+
+    /// Hub: add an upstream, NAME=COMMAND (split like a shell would) or
+    /// NAME=URL; its tools appear as remote_NAME_TOOL. Repeatable.
+    #[arg(long, value_name = "NAME=CMD")]
+    upstream: Vec<String>,
+
+    /// Hub: how long to wait at start-up for upstreams to list their tools, in milliseconds.
+    #[arg(long, default_value_t = 5_000, value_name = "MS")]
+    hub_boot_wait_ms: u64,
 
     /// How long in-flight requests may finish at shutdown, in milliseconds.
     #[arg(long, default_value_t = 10_000, value_name = "MS")]
@@ -181,10 +196,36 @@ fn main() -> ExitCode {
         .config(config)
         .tools(lmcp::tools::builtin())
         .build();
+    let mut hub_cfg = match &cli.config {
+        Some(path) => match HubConfig::load(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("lmcp: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => HubConfig::default(),
+    };
+    for spec in &cli.upstream {
+        if let Err(e) = hub_cfg.add_shortcut(spec) {
+            eprintln!("lmcp: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let opts = StdioOptions {
         shutdown_grace: Duration::from_millis(cli.shutdown_grace_ms),
         ..StdioOptions::default()
     };
-    rt.block_on(serve_stdio(server, opts));
+    let boot_wait = Duration::from_millis(cli.hub_boot_wait_ms);
+    rt.block_on(async move {
+        let hub = (!hub_cfg.upstreams.is_empty()).then(|| Hub::start(&server, hub_cfg));
+        if let Some(hub) = &hub {
+            hub.wait_started(boot_wait).await;
+        }
+        serve_stdio(server, opts).await;
+        if let Some(hub) = hub {
+            hub.shutdown();
+        }
+    });
     ExitCode::SUCCESS
 }

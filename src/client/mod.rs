@@ -79,6 +79,44 @@ pub struct ServerHello {
     pub instructions: Option<String>,
 }
 
+/// Cleans up a request that ended early (timeout, or the caller dropped it):
+/// forgets it and tells the server to stop.
+struct InFlight<'a> {
+    client: &'a Client,
+    id: RequestId,
+    token: Option<String>,
+    done: bool,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(t) = &self.token {
+            self.client
+                .inner
+                .progress
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(t);
+        }
+        if self.done {
+            return;
+        }
+        self.client.forget(&self.id);
+        let n = Notification {
+            method: "notifications/cancelled".into(),
+            params: json!({"requestId": self.id, "reason": "cancelled by the caller"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        };
+        let _ = self
+            .client
+            .inner
+            .tx
+            .try_send(Message::Notification(n).to_json());
+    }
+}
+
 type Pending = Mutex<HashMap<RequestId, oneshot::Sender<Result<Value, ErrorObject>>>>;
 
 struct Inner {
@@ -89,6 +127,7 @@ struct Inner {
     info: Value,
     capabilities: Value,
     notifications: Mutex<Option<mpsc::UnboundedSender<Notification>>>,
+    progress: Mutex<HashMap<String, mpsc::UnboundedSender<Notification>>>,
 }
 
 /// A connection to one MCP server. Cheap to clone; requests may run
@@ -122,6 +161,7 @@ impl Client {
                 info,
                 capabilities: json!({}),
                 notifications: Mutex::new(None),
+                progress: Mutex::new(HashMap::new()),
             }),
         };
         let (line_tx, mut line_rx) = mpsc::channel::<String>(256);
@@ -169,6 +209,25 @@ impl Client {
         match msg {
             Message::Response(r) => self.route(r),
             Message::Notification(n) => {
+                if n.method == "notifications/progress" {
+                    let token = n
+                        .params
+                        .get("progressToken")
+                        .and_then(Value::as_str)
+                        .map(String::from);
+                    let target = token.and_then(|t| {
+                        self.inner
+                            .progress
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get(&t)
+                            .cloned()
+                    });
+                    if let Some(tx) = target {
+                        let _ = tx.send(n);
+                        return;
+                    }
+                }
                 if let Some(tx) = self
                     .inner
                     .notifications
@@ -228,13 +287,17 @@ impl Client {
         timeout: Duration,
     ) -> Result<Value, ClientError> {
         let mut params = params;
+        self.with_meta(&mut params);
+        self.raw_request(method, params, timeout).await
+    }
+
+    fn with_meta(&self, params: &mut Map<String, Value>) {
         if let Some(Era::Modern(v)) = self.era() {
             let meta = params.entry("_meta").or_insert_with(|| json!({}));
             if let (Value::Object(m), Value::Object(add)) = (meta, self.modern_meta(v)) {
                 m.extend(add);
             }
         }
-        self.raw_request(method, params, timeout).await
     }
 
     async fn raw_request(
@@ -243,6 +306,19 @@ impl Client {
         params: Map<String, Value>,
         timeout: Duration,
     ) -> Result<Value, ClientError> {
+        self.tracked_request(method, params, timeout, None).await
+    }
+
+    /// Send a request; progress notifications for it go to `progress`. If
+    /// this future is dropped before the answer (the caller was cancelled),
+    /// the server is sent `notifications/cancelled`.
+    pub async fn tracked_request(
+        &self,
+        method: &str,
+        mut params: Map<String, Value>,
+        timeout: Duration,
+        progress: Option<mpsc::UnboundedSender<Notification>>,
+    ) -> Result<Value, ClientError> {
         let id = RequestId::Number(self.inner.next.fetch_add(1, Ordering::Relaxed));
         let (tx, rx) = oneshot::channel();
         self.inner
@@ -250,34 +326,46 @@ impl Client {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(id.clone(), tx);
+        let token = progress.map(|p| {
+            let token = format!("lmcp-p{id}");
+            self.inner
+                .progress
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(token.clone(), p);
+            let meta = params.entry("_meta").or_insert_with(|| json!({}));
+            if let Value::Object(m) = meta {
+                m.insert("progressToken".into(), json!(token));
+            }
+            token
+        });
+        let mut guard = InFlight {
+            client: self,
+            id: id.clone(),
+            token,
+            done: false,
+        };
         let msg = Message::Request(Request {
             id: id.clone(),
             method: method.into(),
             params,
         });
         if self.inner.tx.send(msg.to_json()).await.is_err() {
-            self.forget(&id);
+            guard.done = true;
             return Err(ClientError::Transport(
                 "the server connection is closed".into(),
             ));
         }
-        match tokio::time::timeout(timeout, rx).await {
+        let r = match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(Ok(v))) => Ok(v),
             Ok(Ok(Err(e))) => Err(ClientError::Rpc(e)),
             Ok(Err(_)) => Err(ClientError::Transport(
                 "the server connection closed before answering".into(),
             )),
-            Err(_) => {
-                self.forget(&id);
-                let _ = self
-                    .notify(
-                        "notifications/cancelled",
-                        json!({"requestId": id, "reason": "timeout"}),
-                    )
-                    .await;
-                Err(ClientError::Timeout(timeout))
-            }
-        }
+            Err(_) => return Err(ClientError::Timeout(timeout)),
+        };
+        guard.done = true;
+        r
     }
 
     fn forget(&self, id: &RequestId) {
@@ -402,9 +490,23 @@ impl Client {
         arguments: Value,
         timeout: Duration,
     ) -> Result<Value, ClientError> {
+        self.call_tool_with_progress(name, arguments, timeout, None)
+            .await
+    }
+
+    /// Call a tool, passing its progress notifications to `progress`.
+    pub async fn call_tool_with_progress(
+        &self,
+        name: &str,
+        arguments: Value,
+        timeout: Duration,
+        progress: Option<mpsc::UnboundedSender<Notification>>,
+    ) -> Result<Value, ClientError> {
         let mut p = Map::new();
         p.insert("name".into(), json!(name));
         p.insert("arguments".into(), arguments);
-        self.request("tools/call", p, timeout).await
+        self.with_meta(&mut p);
+        self.tracked_request("tools/call", p, timeout, progress)
+            .await
     }
 }

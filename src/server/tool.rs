@@ -165,6 +165,9 @@ pub struct Tool {
     pub timeout: Option<Duration>,
     /// The handler.
     pub handler: ToolHandler,
+    /// Whether arguments are checked against the input schema before the
+    /// handler runs (off for tools that forward to another validator).
+    pub validate_arguments: bool,
     validator: Arc<OnceLock<Result<jsonschema::Validator, String>>>,
 }
 
@@ -210,6 +213,7 @@ impl Tool {
             icons: Vec::new(),
             timeout: None,
             handler: Arc::new(move |args, ctx| Box::pin(handler(args, ctx))),
+            validate_arguments: true,
             validator: Arc::new(OnceLock::new()),
         }
     }
@@ -306,6 +310,12 @@ impl Tool {
         self.timeout = Some(timeout);
         self
     }
+    /// Do not check arguments against the input schema (e.g. a proxy whose
+    /// upstream validates them itself).
+    pub fn skip_validation(mut self) -> Self {
+        self.validate_arguments = false;
+        self
+    }
     /// Add an icon (an `Icon` object: `src`, optional `mimeType`, `sizes`, `theme`).
     pub fn icon(mut self, icon: Value) -> Self {
         self.icons.push(icon);
@@ -315,6 +325,9 @@ impl Tool {
     /// Check `args` against the input schema; `Err` lists every violation in
     /// words the model can act on.
     pub fn validate(&self, args: &Map<String, Value>) -> Result<(), String> {
+        if !self.validate_arguments {
+            return Ok(());
+        }
         let validator = self.validator.get_or_init(|| {
             jsonschema::validator_for(&self.input_schema)
                 .map_err(|e| format!("the tool's input schema is invalid: {e}"))
