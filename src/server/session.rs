@@ -172,20 +172,27 @@ impl Session {
     }
 
     /// Handle a batch (2025-03-26 sessions only); returns the responses.
-    pub async fn call_batch(self: &Arc<Self>, items: Vec<Value>, out: &Outbound) -> Vec<Response> {
+    ///
+    /// `Err` is a single response rejecting the whole batch (batches are
+    /// not allowed, or it is empty).
+    pub async fn call_batch(
+        self: &Arc<Self>,
+        items: Vec<Value>,
+        out: &Outbound,
+    ) -> Result<Vec<Response>, Response> {
         if self.legacy_version().is_none_or(|v| !v.allows_batches()) {
-            return vec![Response::err(
+            return Err(Response::err(
                 None,
                 ErrorObject::invalid_request(
                     "JSON-RPC batches are only supported in protocol version 2025-03-26; send one message per line",
                 ),
-            )];
+            ));
         }
         if items.is_empty() {
-            return vec![Response::err(
+            return Err(Response::err(
                 None,
                 ErrorObject::invalid_request("Invalid request: empty batch"),
-            )];
+            ));
         }
         let mut handles = Vec::new();
         let mut responses = Vec::new();
@@ -215,7 +222,7 @@ impl Session {
                 responses.push(r);
             }
         }
-        responses
+        Ok(responses)
     }
 
     /// Cancel the request with this id, if it is in flight.

@@ -169,13 +169,18 @@ async fn handle(session: &Arc<Session>, item: Inbound, out: &Outbound) {
             let s = session.clone();
             let o = out.clone();
             tokio::spawn(async move {
-                let responses = s.call_batch(items, &o).await;
-                if !responses.is_empty() {
-                    let arr: Vec<Value> = responses
-                        .iter()
-                        .map(|r| Message::Response(r.clone()).to_value())
-                        .collect();
-                    o.send_line(Value::Array(arr).to_string()).await;
+                match s.call_batch(items, &o).await {
+                    Err(rejected) => {
+                        o.send_response(&rejected).await;
+                    }
+                    Ok(responses) if !responses.is_empty() => {
+                        let arr: Vec<Value> = responses
+                            .iter()
+                            .map(|r| Message::Response(r.clone()).to_value())
+                            .collect();
+                        o.send_line(Value::Array(arr).to_string()).await;
+                    }
+                    Ok(_) => {}
                 }
             });
         }
