@@ -4,6 +4,7 @@ use clap::Parser;
 use lmcp::hub::{config::HubConfig, Hub};
 use lmcp::jsonrpc::Limits;
 use lmcp::server::{Server, ServerConfig};
+use lmcp::transport::http::{serve_http, HttpOptions};
 use lmcp::transport::stdio::{serve_stdio, StdioOptions};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -26,6 +27,31 @@ struct Cli {
     /// Serve Streamable HTTP on ADDR (e.g. 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
     http: Option<String>,
+
+    /// HTTP: path of the MCP endpoint.
+    #[arg(long, default_value = "/mcp", value_name = "PATH")]
+    http_path: String,
+
+    /// HTTP: also allow this browser Origin (loopback origins always are; `*` allows any). Repeatable.
+    #[arg(long, value_name = "ORIGIN")]
+    allow_origin: Vec<String>,
+
+    /// HTTP: require `Authorization: Bearer <token>`, the token read from FILE
+    /// (or set LMCP_AUTH_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    auth_token_file: Option<std::path::PathBuf>,
+
+    /// HTTP: largest accepted request body, in bytes.
+    #[arg(long, default_value_t = 4 * 1024 * 1024, value_name = "BYTES")]
+    max_body_bytes: usize,
+
+    /// HTTP: most connections served at once (503 past it).
+    #[arg(long, default_value_t = 512, value_name = "N")]
+    max_connections: usize,
+
+    /// HTTP: legacy sessions idle this long are ended, in seconds.
+    #[arg(long, default_value_t = 1800, value_name = "SECS")]
+    session_idle_secs: u64,
 
     /// Log level on stderr: off, error, warn, info, debug, trace.
     #[arg(long, default_value = "warn", value_name = "LEVEL")]
@@ -143,9 +169,27 @@ async fn run_client(args: ClientArgs) -> Result<serde_json::Value, String> {
     }
 }
 
+/// The bearer token from --auth-token-file or LMCP_AUTH_TOKEN.
+fn auth_token(cli: &Cli) -> Result<Option<String>, String> {
+    if let Some(path) = &cli.auth_token_file {
+        let t = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the token file {}: {e}", path.display()))?;
+        let t = t.trim().to_owned();
+        if t.is_empty() {
+            return Err(format!("the token file {} is empty", path.display()));
+        }
+        return Ok(Some(t));
+    }
+    Ok(std::env::var("LMCP_AUTH_TOKEN")
+        .ok()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty()))
+}
+
 const EXAMPLES: &str = "Examples:
   lmcp                          serve the built-in tools on stdio
   lmcp --stdio --log-level info
+  lmcp --http 127.0.0.1:8080    serve Streamable HTTP at http://127.0.0.1:8080/mcp
   lmcp client --stdio lmcp tools
   lmcp client --stdio \"python3 server.py\" call echo '{\"text\": \"hi\"}'
 Client configuration (e.g. for a desktop client's mcpServers):
@@ -185,11 +229,25 @@ fn main() -> ExitCode {
         max_in_flight: cli.max_in_flight,
         ..ServerConfig::default()
     };
-    if cli.http.is_some() {
-        eprintln!("lmcp: --http is not available in this build yet; use --stdio");
-        return ExitCode::from(2);
-    }
-    let _ = cli.stdio;
+    let token = match auth_token(&cli) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("lmcp: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let http_opts = HttpOptions {
+        path: cli.http_path.clone(),
+        allowed_origins: cli.allow_origin.clone(),
+        auth_token: token,
+        max_body_bytes: cli.max_body_bytes,
+        max_connections: cli.max_connections,
+        session_idle: Duration::from_secs(cli.session_idle_secs),
+        shutdown_grace: Duration::from_millis(cli.shutdown_grace_ms),
+        ..HttpOptions::default()
+    };
+    let http_addr = cli.http.clone();
+    let use_stdio = cli.stdio || http_addr.is_none();
     let server = Server::builder("lmcp", env!("CARGO_PKG_VERSION"))
         .title("lmcp")
         .instructions("lmcp: a lightweight MCP server with built-in tools.")
@@ -222,7 +280,23 @@ fn main() -> ExitCode {
         if let Some(hub) = &hub {
             hub.wait_started(boot_wait).await;
         }
-        serve_stdio(server, opts).await;
+        let stop = tokio_util::sync::CancellationToken::new();
+        let http = http_addr.map(|addr| {
+            let (server, stop) = (server.clone(), stop.clone());
+            tokio::spawn(async move {
+                if let Err(e) = serve_http(server, &addr, http_opts, stop).await {
+                    eprintln!("lmcp: cannot serve HTTP on {addr}: {e}");
+                    std::process::exit(2);
+                }
+            })
+        });
+        if use_stdio {
+            serve_stdio(server, opts).await;
+            stop.cancel();
+        }
+        if let Some(h) = http {
+            let _ = h.await;
+        }
         if let Some(hub) = hub {
             hub.shutdown();
         }

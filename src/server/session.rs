@@ -306,14 +306,6 @@ impl Session {
 
     /// Start forwarding the server's change announcements to a legacy client.
     pub(crate) fn watch_changes(self: &Arc<Self>) {
-        let Some(out) = self
-            .legacy_out
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-        else {
-            return;
-        };
         let mut rx = self.server.subscribe_changes();
         let weak = Arc::downgrade(self);
         let stop = self.shutdown.clone();
@@ -349,8 +341,13 @@ impl Session {
                     method: method.into(),
                     params: params.as_object().cloned().unwrap_or_default(),
                 };
-                if !out.send_notification(&n).await {
-                    break;
+                let out = session
+                    .legacy_out
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                if let Some(out) = out {
+                    out.send_notification(&n).await;
                 }
             }
         });

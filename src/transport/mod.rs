@@ -2,6 +2,7 @@
 //!
 //! - [`stdio`]: newline-delimited JSON-RPC over the process's stdin/stdout.
 
+pub mod http;
 pub mod stdio;
 
 use tokio_util::sync::CancellationToken;

@@ -4,8 +4,11 @@
 //!
 //! `cargo run --example everything -- --stdio` (or `--http ADDR`).
 
+mod conformance;
+
 use lmcp::protocol::ResourceContents;
 use lmcp::server::{PromptMessage, ResourceTemplate};
+use lmcp::transport::http::{serve_http, HttpOptions};
 use lmcp::transport::stdio::{serve_stdio, StdioOptions};
 use lmcp::{
     Content, LogLevel, Prompt, PromptResult, Resource, Server, Tool, ToolError, ToolResult,
@@ -14,6 +17,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Deserialize, JsonSchema)]
 struct EchoArgs {
@@ -93,13 +97,15 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     lmcp::logging::init(log::LevelFilter::Warn);
     if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("usage: everything [--stdio]\nA fixture MCP server for lmcp's tests and benchmarks.");
+        println!("usage: everything [--stdio] [--http ADDR]\nA fixture MCP server for lmcp's tests and benchmarks.");
         return;
     }
-    if args.iter().any(|a| a == "--http") {
-        eprintln!("everything: --http is not available yet");
-        std::process::exit(2);
-    }
+    let http = args.iter().position(|a| a == "--http").map(|i| {
+        args.get(i + 1)
+            .cloned()
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+    });
+    let stdio = args.iter().any(|a| a == "--stdio") || http.is_none();
     let server = Server::builder("everything", env!("CARGO_PKG_VERSION"))
         .instructions("Fixture server for lmcp's tests and benchmarks.")
         .tools(tools())
@@ -154,11 +160,29 @@ fn main() {
                     .map(|v| v.to_string())
                     .collect()
             }),
-        )
-        .build();
+        );
+    let server = conformance::add(server).build();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(serve_stdio(server, StdioOptions::default()));
+    rt.block_on(async move {
+        let stop = CancellationToken::new();
+        let web = http.map(|addr| {
+            let (server, stop) = (server.clone(), stop.clone());
+            tokio::spawn(async move {
+                if let Err(e) = serve_http(server, &addr, HttpOptions::default(), stop).await {
+                    eprintln!("everything: cannot serve HTTP on {addr}: {e}");
+                    std::process::exit(2);
+                }
+            })
+        });
+        if stdio {
+            serve_stdio(server, StdioOptions::default()).await;
+            stop.cancel();
+        }
+        if let Some(w) = web {
+            let _ = w.await;
+        }
+    });
 }

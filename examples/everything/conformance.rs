@@ -1,0 +1,228 @@
+//! Fixtures the official conformance suite expects from a server under test
+//! (tool, resource and prompt names and contents are the suite's).
+
+use lmcp::protocol::ResourceContents;
+use lmcp::server::{PromptMessage, ResourceTemplate};
+use lmcp::{
+    Content, LogLevel, Prompt, PromptResult, Resource, ServerBuilder, Tool, ToolError, ToolResult,
+};
+use serde_json::{json, Map, Value};
+use std::time::Duration;
+
+/// A 1x1 PNG.
+pub const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+/// A tiny WAV (44-byte header, 2 samples).
+const WAV: &str = "UklGRigAAABXQVZFZm10IBAAAAABAAEAQB8AAIA+AAACABAAZGF0YQQAAAAAAAAA";
+
+fn text(t: &str) -> Content {
+    Content::text(t)
+}
+
+fn elicit_tool(name: &'static str, description: &'static str, schema: Value) -> Tool {
+    Tool::new(name, description, move |_a, ctx| {
+        let schema = schema.clone();
+        async move {
+            let r = ctx.elicit("Please fill in the form", schema).await?;
+            Ok(ToolResult::text(format!(
+                "Elicitation completed: action={}, content={}",
+                r["action"].as_str().unwrap_or(""),
+                r.get("content").cloned().unwrap_or(json!({}))
+            )))
+        }
+    })
+}
+
+fn tools() -> Vec<Tool> {
+    vec![
+        Tool::new("test_simple_text", "Returns simple text.", |_a, _c| async {
+            Ok(ToolResult::text("This is a simple text response for testing."))
+        }),
+        Tool::new("test_image_content", "Returns an image.", |_a, _c| async {
+            Ok(ToolResult::content(vec![Content::Image { data: PNG.into(), mime_type: "image/png".into() }]))
+        }),
+        Tool::new("test_audio_content", "Returns audio.", |_a, _c| async {
+            Ok(ToolResult::content(vec![Content::Audio { data: WAV.into(), mime_type: "audio/wav".into() }]))
+        }),
+        Tool::new("test_embedded_resource", "Returns an embedded resource.", |_a, _c| async {
+            Ok(ToolResult::content(vec![Content::Resource {
+                resource: ResourceContents::Text {
+                    uri: "test://embedded-resource".into(),
+                    mime_type: Some("text/plain".into()),
+                    text: "This is an embedded resource content.".into(),
+                },
+            }]))
+        }),
+        Tool::new("test_multiple_content_types", "Returns several content kinds.", |_a, _c| async {
+            Ok(ToolResult::content(vec![
+                text("Multiple content types test:"),
+                Content::Image { data: PNG.into(), mime_type: "image/png".into() },
+                Content::Resource {
+                    resource: ResourceContents::Text {
+                        uri: "test://mixed-content-resource".into(),
+                        mime_type: Some("application/json".into()),
+                        text: r#"{"test":"data","value":123}"#.into(),
+                    },
+                },
+            ]))
+        }),
+        Tool::new("test_tool_with_logging", "Sends three log messages while it runs.", |_a, ctx| async move {
+            ctx.log(LogLevel::Info, "conformance", json!("Tool execution started")).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            ctx.log(LogLevel::Info, "conformance", json!("Tool processing data")).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            ctx.log(LogLevel::Info, "conformance", json!("Tool execution completed")).await;
+            Ok(ToolResult::text("Logging tool finished"))
+        }),
+        Tool::new("test_error_handling", "Always fails.", |_a, _c| async {
+            Err::<ToolResult, _>(ToolError::msg("This tool intentionally returns an error for testing"))
+        }),
+        Tool::new("test_tool_with_progress", "Reports progress 0, 50, 100.", |_a, ctx| async move {
+            ctx.progress(0.0, Some(100.0), None).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            ctx.progress(50.0, Some(100.0), None).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            ctx.progress(100.0, Some(100.0), None).await;
+            Ok(ToolResult::text("Progress tool finished"))
+        }),
+        Tool::new("test_sampling", "Asks the client's model.", |a: Map<String, Value>, ctx| async move {
+            let prompt = a.get("prompt").and_then(Value::as_str).unwrap_or("").to_owned();
+            let r = ctx
+                .create_message(json!({
+                    "messages": [{"role": "user", "content": {"type": "text", "text": prompt}}],
+                    "maxTokens": 100,
+                }))
+                .await?;
+            let answer = r["content"]["text"].as_str().unwrap_or("").to_owned();
+            Ok(ToolResult::text(format!("LLM response: {answer}")))
+        })
+        .input_schema(json!({"type": "object", "properties": {"prompt": {"type": "string"}}, "required": ["prompt"]})),
+        Tool::new("test_elicitation", "Asks the user.", |a: Map<String, Value>, ctx| async move {
+            let message = a.get("message").and_then(Value::as_str).unwrap_or("").to_owned();
+            let r = ctx
+                .elicit(
+                    &message,
+                    json!({"type": "object", "properties": {
+                        "username": {"type": "string", "description": "User's response"},
+                        "email": {"type": "string", "description": "User's email address"}},
+                        "required": ["username", "email"]}),
+                )
+                .await?;
+            Ok(ToolResult::text(format!("User response: {r}")))
+        })
+        .input_schema(json!({"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]})),
+        elicit_tool(
+            "test_elicitation_sep1034_defaults",
+            "Elicitation with defaults.",
+            json!({"type": "object", "properties": {
+                "name": {"type": "string", "default": "John Doe"},
+                "age": {"type": "integer", "default": 30},
+                "score": {"type": "number", "default": 95.5},
+                "status": {"type": "string", "enum": ["active", "inactive", "pending"], "default": "active"},
+                "verified": {"type": "boolean", "default": true}}}),
+        ),
+        elicit_tool(
+            "test_elicitation_sep1330_enums",
+            "Elicitation with every enum shape.",
+            json!({"type": "object", "properties": {
+                "untitledSingle": {"type": "string", "enum": ["option1", "option2", "option3"]},
+                "titledSingle": {"type": "string", "oneOf": [
+                    {"const": "value1", "title": "First Option"},
+                    {"const": "value2", "title": "Second Option"},
+                    {"const": "value3", "title": "Third Option"}]},
+                "legacyEnum": {"type": "string", "enum": ["opt1", "opt2", "opt3"], "enumNames": ["Option One", "Option Two", "Option Three"]},
+                "untitledMulti": {"type": "array", "items": {"type": "string", "enum": ["option1", "option2", "option3"]}},
+                "titledMulti": {"type": "array", "items": {"anyOf": [
+                    {"const": "value1", "title": "First Choice"},
+                    {"const": "value2", "title": "Second Choice"},
+                    {"const": "value3", "title": "Third Choice"}]}}}}),
+        ),
+        Tool::new("json_schema_2020_12_tool", "Tool with JSON Schema 2020-12 features", |_a, _c| async {
+            Ok(ToolResult::text("ok"))
+        })
+        .input_schema(json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "$defs": {"address": {"type": "object", "properties": {"street": {"type": "string"}, "city": {"type": "string"}}}},
+            "properties": {"name": {"type": "string"}, "address": {"$ref": "#/$defs/address"}},
+            "additionalProperties": false
+        })),
+    ]
+}
+
+fn prompt_text(t: String) -> PromptResult {
+    PromptResult {
+        description: None,
+        messages: vec![PromptMessage {
+            role: "user".into(),
+            content: Content::text(t),
+        }],
+    }
+}
+
+/// Add the conformance fixtures to a server under construction.
+pub fn add(b: ServerBuilder) -> ServerBuilder {
+    b.tools(tools())
+        .resource(Resource::text("test://static-text", "static-text", "text/plain", "This is the content of the static text resource.").description("Static text"))
+        .resource(
+            Resource::new("test://static-binary", "static-binary", |uri, _| async move {
+                Ok(vec![ResourceContents::Blob { uri, mime_type: Some("image/png".into()), blob: PNG.into() }])
+            })
+            .mime_type("image/png")
+            .description("Static binary"),
+        )
+        .resource(Resource::text("test://watched-resource", "watched-resource", "text/plain", "watched").description("Subscribable"))
+        .resource_template(
+            ResourceTemplate::new("test://template/{id}/data", "template", |uri, _| async move {
+                let id = uri.trim_start_matches("test://template/").trim_end_matches("/data").to_owned();
+                let text = json!({"id": id, "templateTest": true, "data": format!("Data for ID: {id}")}).to_string();
+                Ok(vec![ResourceContents::Text { uri, mime_type: Some("application/json".into()), text }])
+            })
+            .description("Template with an id"),
+        )
+        .prompt(Prompt::new("test_simple_prompt", |_a, _c| async { Ok(prompt_text("This is a simple prompt for testing.".into())) }).description("Simple prompt"))
+        .prompt(
+            Prompt::new("test_prompt_with_arguments", |a: Map<String, Value>, _c| async move {
+                let g = |k: &str| a.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+                Ok(prompt_text(format!("Prompt with arguments: arg1='{}', arg2='{}'", g("arg1"), g("arg2"))))
+            })
+            .description("Prompt with arguments")
+            .argument("arg1", "First test argument", true)
+            .argument("arg2", "Second test argument", true)
+            .complete(|_arg, value| vec![format!("{value}-completed")]),
+        )
+        .prompt(
+            Prompt::new("test_prompt_with_embedded_resource", |a: Map<String, Value>, _c| async move {
+                let uri = a.get("resourceUri").and_then(Value::as_str).unwrap_or("test://example-resource").to_owned();
+                Ok(PromptResult {
+                    description: None,
+                    messages: vec![
+                        PromptMessage {
+                            role: "user".into(),
+                            content: Content::Resource {
+                                resource: ResourceContents::Text {
+                                    uri,
+                                    mime_type: Some("text/plain".into()),
+                                    text: "Embedded resource content for testing.".into(),
+                                },
+                            },
+                        },
+                        PromptMessage { role: "user".into(), content: Content::text("Please process the embedded resource above.") },
+                    ],
+                })
+            })
+            .description("Prompt with an embedded resource")
+            .argument("resourceUri", "URI of the resource to embed", true),
+        )
+        .prompt(
+            Prompt::new("test_prompt_with_image", |_a, _c| async {
+                Ok(PromptResult {
+                    description: None,
+                    messages: vec![
+                        PromptMessage { role: "user".into(), content: Content::Image { data: PNG.into(), mime_type: "image/png".into() } },
+                        PromptMessage { role: "user".into(), content: Content::text("Please analyze the image above.") },
+                    ],
+                })
+            })
+            .description("Prompt with an image"),
+        )
+}

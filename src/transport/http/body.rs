@@ -1,0 +1,75 @@
+//! Response bodies: a whole JSON document, or a Server-Sent Events stream fed
+//! by a channel. Dropping an SSE body (the client went away) cancels the
+//! request behind it.
+
+use bytes::Bytes;
+use hyper::body::{Body as HttpBody, Frame, SizeHint};
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// A response body.
+pub enum Body {
+    /// A complete body (possibly empty).
+    Full(Option<Bytes>),
+    /// An event stream; `cancel` fires when the body is dropped.
+    Sse {
+        /// Ready-made SSE chunks (each a whole event or comment).
+        rx: mpsc::Receiver<Bytes>,
+        /// Cancelled on drop.
+        cancel: CancellationToken,
+    },
+}
+
+impl Body {
+    /// A body of these bytes.
+    pub fn full(b: impl Into<Bytes>) -> Self {
+        Body::Full(Some(b.into()))
+    }
+}
+
+impl Drop for Body {
+    fn drop(&mut self) {
+        if let Body::Sse { cancel, .. } = self {
+            cancel.cancel();
+        }
+    }
+}
+
+impl HttpBody for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.get_mut() {
+            Body::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            Body::Sse { rx, .. } => rx.poll_recv(cx).map(|o| o.map(|b| Ok(Frame::data(b)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, Body::Full(None))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Body::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
+            Body::Full(None) => SizeHint::with_exact(0),
+            Body::Sse { .. } => SizeHint::default(),
+        }
+    }
+}
+
+/// One SSE event carrying a JSON-RPC message, in a single chunk.
+pub fn sse_event(json: &str) -> Bytes {
+    let mut s = String::with_capacity(json.len() + 24);
+    s.push_str("event: message\ndata: ");
+    s.push_str(json);
+    s.push_str("\n\n");
+    Bytes::from(s)
+}
