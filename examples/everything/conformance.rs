@@ -2,7 +2,7 @@
 //! (tool, resource and prompt names and contents are the suite's).
 
 use lmcp::protocol::ResourceContents;
-use lmcp::server::{PromptMessage, ResourceTemplate};
+use lmcp::server::{InputRequest, PromptMessage, ResourceTemplate};
 use lmcp::{
     Content, LogLevel, Prompt, PromptResult, Resource, ServerBuilder, Tool, ToolError, ToolResult,
 };
@@ -142,8 +142,12 @@ fn tools() -> Vec<Tool> {
         .input_schema(json!({
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "type": "object",
-            "$defs": {"address": {"type": "object", "properties": {"street": {"type": "string"}, "city": {"type": "string"}}}},
-            "properties": {"name": {"type": "string"}, "address": {"$ref": "#/$defs/address"}},
+            "$defs": {"address": {"$anchor": "address", "type": "object", "properties": {"street": {"type": "string"}, "city": {"type": "string"}}}},
+            "properties": {"name": {"type": "string"}, "address": {"$ref": "#/$defs/address"}, "country": {"type": "string"}, "postcode": {"type": "string"}},
+            "allOf": [{"required": ["name"]}],
+            "if": {"properties": {"country": {"const": "NL"}}, "required": ["country"]},
+            "then": {"properties": {"postcode": {"pattern": "^[0-9]{4}[A-Z]{2}$"}}},
+            "else": {"properties": {"postcode": {"type": "string"}}},
             "additionalProperties": false
         })),
     ]
@@ -225,4 +229,311 @@ pub fn add(b: ServerBuilder) -> ServerBuilder {
             })
             .description("Prompt with an image"),
         )
+}
+
+/// The server, for fixtures that change the tool or prompt list.
+pub static SERVER: std::sync::OnceLock<std::sync::Weak<lmcp::Server>> = std::sync::OnceLock::new();
+
+fn form(message: &str, props: Value, required: &[&str]) -> InputRequest {
+    InputRequest::Elicit(json!({
+        "mode": "form",
+        "message": message,
+        "requestedSchema": {"type": "object", "properties": props, "required": required},
+    }))
+}
+
+fn sampling(text: &str) -> InputRequest {
+    InputRequest::Sampling(json!({
+        "messages": [{"role": "user", "content": {"type": "text", "text": text}}],
+        "maxTokens": 100,
+    }))
+}
+
+/// Fixtures of the 2026-07-28 conformance scenarios (MRTR, stateless server, headers).
+fn modern_tools() -> Vec<Tool> {
+    vec![
+        Tool::new(
+            "test_input_required_result_elicitation",
+            "MRTR: asks the user's name.",
+            |_a, ctx| async move {
+                let r = ctx
+                    .input_keyed(
+                        "user_name",
+                        form(
+                            "What is your name?",
+                            json!({"name": {"type": "string"}}),
+                            &["name"],
+                        ),
+                    )
+                    .await?;
+                Ok(ToolResult::text(format!(
+                    "Hello, {}!",
+                    r["content"]["name"].as_str().unwrap_or("stranger")
+                )))
+            },
+        ),
+        Tool::new(
+            "test_input_required_result_sampling",
+            "MRTR: asks the client's model.",
+            |_a, ctx| async move {
+                let r = ctx
+                    .input_keyed(
+                        "capital_question",
+                        sampling("What is the capital of France?"),
+                    )
+                    .await?;
+                Ok(ToolResult::text(format!(
+                    "LLM said: {}",
+                    r["content"]["text"].as_str().unwrap_or("")
+                )))
+            },
+        ),
+        Tool::new(
+            "test_input_required_result_list_roots",
+            "MRTR: asks for the client's roots.",
+            |_a, ctx| async move {
+                let r = ctx.input_keyed("client_roots", InputRequest::Roots).await?;
+                let n = r["roots"].as_array().map(|a| a.len()).unwrap_or(0);
+                Ok(ToolResult::text(format!("The client has {n} root(s)")))
+            },
+        ),
+        Tool::new(
+            "test_input_required_result_request_state",
+            "MRTR: confirms through requestState.",
+            |_a, ctx| async move {
+                let r = ctx
+                    .input_keyed(
+                        "confirm",
+                        form(
+                            "Please confirm",
+                            json!({"ok": {"type": "boolean"}}),
+                            &["ok"],
+                        ),
+                    )
+                    .await?;
+                Ok(ToolResult::text(format!(
+                    "state-ok: confirmed={}",
+                    r["content"]["ok"]
+                )))
+            },
+        ),
+        Tool::new(
+            "test_input_required_result_multiple_inputs",
+            "MRTR: three inputs in one round.",
+            |_a, ctx| async move {
+                let answers = ctx
+                    .inputs(vec![
+                        (
+                            "user_name".into(),
+                            form(
+                                "What is your name?",
+                                json!({"name": {"type": "string"}}),
+                                &["name"],
+                            ),
+                        ),
+                        ("greeting".into(), sampling("Say hello")),
+                        ("client_roots".into(), InputRequest::Roots),
+                    ])
+                    .await?;
+                Ok(ToolResult::text(format!(
+                    "Got {} answers; name={}",
+                    answers.len(),
+                    answers[0]["content"]["name"]
+                )))
+            },
+        ),
+        Tool::new(
+            "test_input_required_result_multi_round",
+            "MRTR: two rounds.",
+            |_a, ctx| async move {
+                let first = ctx
+                    .input_keyed(
+                        "step1",
+                        form(
+                            "Step 1: What is your name?",
+                            json!({"name": {"type": "string"}}),
+                            &["name"],
+                        ),
+                    )
+                    .await?;
+                let second = ctx
+                    .input_keyed(
+                        "step2",
+                        form(
+                            "Step 2: What is your favorite color?",
+                            json!({"color": {"type": "string"}}),
+                            &["color"],
+                        ),
+                    )
+                    .await?;
+                Ok(ToolResult::text(format!(
+                    "{} likes {}",
+                    first["content"]["name"], second["content"]["color"]
+                )))
+            },
+        ),
+        Tool::new(
+            "test_input_required_result_tampered_state",
+            "MRTR: integrity-checked requestState.",
+            |_a, ctx| async move {
+                ctx.input_keyed(
+                    "confirm",
+                    form(
+                        "Please confirm",
+                        json!({"ok": {"type": "boolean"}}),
+                        &["ok"],
+                    ),
+                )
+                .await?;
+                Ok(ToolResult::text("state verified"))
+            },
+        ),
+        Tool::new(
+            "test_input_required_result_capabilities",
+            "MRTR: asks only for what the client supports.",
+            |_a, ctx| async move {
+                let mut wanted = Vec::new();
+                if ctx.has_client_capability("elicitation") {
+                    wanted.push((
+                        "user_name".to_owned(),
+                        form(
+                            "What is your name?",
+                            json!({"name": {"type": "string"}}),
+                            &["name"],
+                        ),
+                    ));
+                }
+                if ctx.has_client_capability("sampling") {
+                    wanted.push(("greeting".to_owned(), sampling("Say hello")));
+                }
+                if ctx.has_client_capability("roots") {
+                    wanted.push(("client_roots".to_owned(), InputRequest::Roots));
+                }
+                if wanted.is_empty() {
+                    return Ok(ToolResult::text("the client supports no input requests"));
+                }
+                let n = ctx.inputs(wanted).await?.len();
+                Ok(ToolResult::text(format!("received {n} answer(s)")))
+            },
+        ),
+        Tool::new(
+            "test_missing_capability",
+            "Needs the client's sampling capability.",
+            |_a, ctx| async move {
+                let r = ctx.create_message(json!({"messages": [{"role": "user", "content": {"type": "text", "text": "hi"}}], "maxTokens": 10})).await?;
+                Ok(ToolResult::text(format!("sampled: {r}")))
+            },
+        ),
+        Tool::new(
+            "test_streaming_elicitation",
+            "Streams progress, then asks the user.",
+            |_a, ctx| async move {
+                ctx.progress(1.0, Some(2.0), Some("about to ask")).await;
+                let r = ctx
+                    .input_keyed(
+                        "user_name",
+                        form(
+                            "What is your name?",
+                            json!({"name": {"type": "string"}}),
+                            &["name"],
+                        ),
+                    )
+                    .await?;
+                Ok(ToolResult::text(format!(
+                    "Hello, {}!",
+                    r["content"]["name"].as_str().unwrap_or("stranger")
+                )))
+            },
+        ),
+        Tool::new(
+            "test_logging_tool",
+            "Logs at info while it runs.",
+            |_a, ctx| async move {
+                ctx.log(LogLevel::Info, "conformance", json!("logging tool started"))
+                    .await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                ctx.log(
+                    LogLevel::Info,
+                    "conformance",
+                    json!("logging tool finished"),
+                )
+                .await;
+                Ok(ToolResult::text("logged"))
+            },
+        ),
+        Tool::new(
+            "test_trigger_tool_change",
+            "Adds or removes a tool (tools/list_changed).",
+            |_a, _ctx| async move {
+                let Some(server) = SERVER.get().and_then(|w| w.upgrade()) else {
+                    return Ok(ToolResult::error("no server"));
+                };
+                if !server.remove_tool("test_dynamic_tool") {
+                    server.add_tool(Tool::new(
+                        "test_dynamic_tool",
+                        "A tool added at run time.",
+                        |_a, _c| async { Ok(ToolResult::text("dynamic")) },
+                    ));
+                }
+                Ok(ToolResult::text("tool list changed"))
+            },
+        ),
+        Tool::new(
+            "test_trigger_prompt_change",
+            "Adds or removes a prompt (prompts/list_changed).",
+            |_a, _ctx| async move {
+                let Some(server) = SERVER.get().and_then(|w| w.upgrade()) else {
+                    return Ok(ToolResult::error("no server"));
+                };
+                if !server.remove_prompt("test_dynamic_prompt") {
+                    server.add_prompt(
+                        Prompt::new("test_dynamic_prompt", |_a, _c| async {
+                            Ok(prompt_text("dynamic".into()))
+                        })
+                        .description("Added at run time"),
+                    );
+                }
+                Ok(ToolResult::text("prompt list changed"))
+            },
+        ),
+        Tool::new(
+            "test_custom_headers_server",
+            "Mirrors region and priority into Mcp-Param headers.",
+            |a: Map<String, Value>, _c| async move {
+                Ok(ToolResult::text(format!(
+                    "region={} priority={}",
+                    a.get("region").cloned().unwrap_or_default(),
+                    a.get("priority").cloned().unwrap_or_default()
+                )))
+            },
+        )
+        .input_schema(json!({"type": "object", "properties": {
+            "region": {"type": "string", "x-mcp-header": "Region"},
+            "priority": {"type": "integer", "x-mcp-header": "Priority"},
+            "verbose": {"type": "boolean", "x-mcp-header": "Verbose"},
+            "query": {"type": "string"}}, "required": ["region"]})),
+    ]
+}
+
+/// Add the 2026-07-28 fixtures.
+pub fn add_modern(b: ServerBuilder) -> ServerBuilder {
+    b.tools(modern_tools()).prompt(
+        Prompt::new("test_input_required_result_prompt", |_a, ctx| async move {
+            let r = ctx
+                .input_keyed(
+                    "user_context",
+                    form(
+                        "What context should the prompt use?",
+                        json!({"context": {"type": "string"}}),
+                        &["context"],
+                    ),
+                )
+                .await?;
+            Ok(prompt_text(format!(
+                "Prompt with context: {}",
+                r["content"]["context"].as_str().unwrap_or("")
+            )))
+        })
+        .description("A prompt that needs input first"),
+    )
 }

@@ -161,7 +161,8 @@ fn main() {
                     .collect()
             }),
         );
-    let server = conformance::add(server).build();
+    let server = conformance::add_modern(conformance::add(server)).build();
+    let _ = conformance::SERVER.set(std::sync::Arc::downgrade(&server));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -190,39 +190,80 @@ impl RequestContext {
     ///   `InputRequiredResult`. The handler then runs again from the start on
     ///   the retry, so code before the call must be safe to repeat.
     pub async fn input(&self, request: InputRequest) -> Result<Value, ToolError> {
-        let needed = request.required_capability();
-        if !self.has_client_capability(needed) {
-            return Err(ToolError::Protocol(
-                ErrorObject::new(
-                    crate::jsonrpc::code::MISSING_CLIENT_CAPABILITY,
-                    format!("This request needs the client capability '{needed}', which the client did not declare"),
-                )
-                .with_data(json!({"requiredCapabilities": {needed: {}}})),
-            ));
+        let key = {
+            let mut state = self.inner.mrtr.lock().unwrap_or_else(|e| e.into_inner());
+            state.next_key()
+        };
+        let mut v = self.inputs(vec![(key, request)]).await?;
+        Ok(v.pop().unwrap_or_default())
+    }
+
+    /// Like [`RequestContext::input`], under a key of the handler's choosing
+    /// (the key in the modern `inputRequests`/`inputResponses` maps).
+    pub async fn input_keyed(&self, key: &str, request: InputRequest) -> Result<Value, ToolError> {
+        let mut v = self.inputs(vec![(key.to_owned(), request)]).await?;
+        Ok(v.pop().unwrap_or_default())
+    }
+
+    /// Ask for several inputs at once; the answers come back in order. In the
+    /// modern era every missing answer is requested in one
+    /// `InputRequiredResult`; in the legacy era the requests are sent one
+    /// after the other.
+    pub async fn inputs(
+        &self,
+        requests: Vec<(String, InputRequest)>,
+    ) -> Result<Vec<Value>, ToolError> {
+        for (_, request) in &requests {
+            let needed = request.required_capability();
+            if !self.has_client_capability(needed) {
+                return Err(ToolError::Protocol(
+                    ErrorObject::new(
+                        crate::jsonrpc::code::MISSING_CLIENT_CAPABILITY,
+                        format!("This request needs the client capability '{needed}', which the client did not declare"),
+                    )
+                    .with_data(json!({"requiredCapabilities": {needed: {}}})),
+                ));
+            }
         }
         if self.inner.version.is_modern() {
-            let mut state = self.inner.mrtr.lock().unwrap_or_else(|e| e.into_inner());
-            match state.next(&request) {
-                Ok(v) => Ok(v),
-                Err(key) => Err(ToolError::InputRequired(PendingInput::new(key, request))),
+            let state = self.inner.mrtr.lock().unwrap_or_else(|e| e.into_inner());
+            let missing: Vec<(String, InputRequest)> = requests
+                .iter()
+                .filter(|(k, _)| state.answer(k).is_none())
+                .cloned()
+                .collect();
+            if !missing.is_empty() {
+                return Err(ToolError::InputRequired(PendingInput::new(missing)));
             }
-        } else {
-            let Some(requester) = &self.inner.requester else {
-                return Err(ToolError::Tool(
-                    "this transport cannot send requests to the client".into(),
-                ));
-            };
-            let cancel = self.inner.cancel.clone();
+            return Ok(requests
+                .iter()
+                .map(|(k, _)| state.answer(k).cloned().unwrap_or_default())
+                .collect());
+        }
+        let Some(requester) = &self.inner.requester else {
+            return Err(ToolError::Tool(
+                "this transport cannot send requests to the client".into(),
+            ));
+        };
+        let mut answers = Vec::with_capacity(requests.len());
+        for (_, request) in requests {
             let mut params = request.params();
             if self.inner.version < ProtocolVersion::V2025_11_25 {
                 // `mode` (form/url elicitation) arrived in 2025-11-25.
                 params.remove("mode");
             }
-            requester
-                .request(request.method(), params, &self.inner.out, &cancel)
+            let v = requester
+                .request(
+                    request.method(),
+                    params,
+                    &self.inner.out,
+                    &self.inner.cancel,
+                )
                 .await
-                .map_err(ToolError::Protocol)
+                .map_err(ToolError::Protocol)?;
+            answers.push(v);
         }
+        Ok(answers)
     }
 
     /// Ask the user for structured input (`elicitation/create`, form mode).

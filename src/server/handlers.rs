@@ -162,7 +162,7 @@ fn input_required(r: &Req, ctx: &RequestContext, pending: super::mrtr::PendingIn
     let sealed = r.server().signer.seal(&r.digest(), state.responses());
     json!({
         "resultType": "input_required",
-        "inputRequests": { pending.key: pending.request.to_value() },
+        "inputRequests": pending.requests.iter().map(|(k, r)| (k.clone(), r.to_value())).collect::<Map<String, Value>>(),
         "requestState": sealed,
     })
 }

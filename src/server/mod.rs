@@ -167,6 +167,32 @@ impl Server {
         removed
     }
 
+    /// Add or replace a prompt at run time; clients that asked are told.
+    pub fn add_prompt(&self, prompt: Prompt) {
+        {
+            let mut reg = self.registry.write().unwrap_or_else(|e| e.into_inner());
+            match reg.prompts.iter().position(|p| p.name == prompt.name) {
+                Some(i) => reg.prompts[i] = prompt,
+                None => reg.prompts.push(prompt),
+            }
+        }
+        let _ = self.changes.send(Change::Prompts);
+    }
+
+    /// Remove a prompt at run time; `false` if there was none by that name.
+    pub fn remove_prompt(&self, name: &str) -> bool {
+        let removed = {
+            let mut reg = self.registry.write().unwrap_or_else(|e| e.into_inner());
+            let before = reg.prompts.len();
+            reg.prompts.retain(|p| p.name != name);
+            reg.prompts.len() != before
+        };
+        if removed {
+            let _ = self.changes.send(Change::Prompts);
+        }
+        removed
+    }
+
     /// Names of the registered tools, in listing order.
     pub fn tool_names(&self) -> Vec<String> {
         self.registry

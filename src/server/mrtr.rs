@@ -64,22 +64,20 @@ impl InputRequest {
     }
 }
 
-/// Input a handler is waiting for: the key and the request.
+/// Input a handler is waiting for: each key and its request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PendingInput {
-    /// The server-assigned key in `inputRequests`.
-    pub key: String,
-    /// The request.
-    pub request: InputRequest,
+    /// The requests, under the keys of `inputRequests`.
+    pub requests: Vec<(String, InputRequest)>,
 }
 
 impl PendingInput {
-    pub(crate) fn new(key: String, request: InputRequest) -> Self {
-        PendingInput { key, request }
+    pub(crate) fn new(requests: Vec<(String, InputRequest)>) -> Self {
+        PendingInput { requests }
     }
 }
 
-/// The answers a handler has so far, and how many it has consumed.
+/// The answers a handler has so far, and how many automatic keys it used.
 #[derive(Debug, Default, Clone)]
 pub struct MrtrState {
     responses: Map<String, Value>,
@@ -91,11 +89,15 @@ impl MrtrState {
     pub fn with_responses(responses: Map<String, Value>) -> Self {
         MrtrState { responses, next: 0 }
     }
-    /// The answer to the next input call, or the key it must be asked under.
-    pub(crate) fn next(&mut self, _request: &InputRequest) -> Result<Value, String> {
+    /// The next automatic key (`lmcp-0`, `lmcp-1`, … in call order).
+    pub(crate) fn next_key(&mut self) -> String {
         let key = format!("lmcp-{}", self.next);
         self.next += 1;
-        self.responses.get(&key).cloned().ok_or(key)
+        key
+    }
+    /// The answer under `key`, if the client gave one.
+    pub(crate) fn answer(&self, key: &str) -> Option<&Value> {
+        self.responses.get(key)
     }
     /// Every answer collected so far.
     pub fn responses(&self) -> &Map<String, Value> {
@@ -232,12 +234,12 @@ mod tests {
 
     #[test]
     fn state_hands_out_keys_in_order() {
-        let mut st = MrtrState::default();
-        assert_eq!(st.next(&InputRequest::Roots), Err("lmcp-0".into()));
         let mut r = Map::new();
         r.insert("lmcp-0".into(), json!(1));
         let mut st = MrtrState::with_responses(r);
-        assert_eq!(st.next(&InputRequest::Roots), Ok(json!(1)));
-        assert_eq!(st.next(&InputRequest::Roots), Err("lmcp-1".into()));
+        let k = st.next_key();
+        assert_eq!(st.answer(&k), Some(&json!(1)));
+        assert_eq!(st.next_key(), "lmcp-1");
+        assert_eq!(st.answer("lmcp-1"), None);
     }
 }
