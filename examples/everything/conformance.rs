@@ -38,31 +38,27 @@ fn tools() -> Vec<Tool> {
             Ok(ToolResult::text("This is a simple text response for testing."))
         }),
         Tool::new("test_image_content", "Returns an image.", |_a, _c| async {
-            Ok(ToolResult::content(vec![Content::Image { data: PNG.into(), mime_type: "image/png".into() }]))
+            Ok(ToolResult::content(vec![Content::image(PNG, "image/png")]))
         }),
         Tool::new("test_audio_content", "Returns audio.", |_a, _c| async {
-            Ok(ToolResult::content(vec![Content::Audio { data: WAV.into(), mime_type: "audio/wav".into() }]))
+            Ok(ToolResult::content(vec![Content::audio(WAV, "audio/wav")]))
         }),
         Tool::new("test_embedded_resource", "Returns an embedded resource.", |_a, _c| async {
-            Ok(ToolResult::content(vec![Content::Resource {
-                resource: ResourceContents::Text {
+            Ok(ToolResult::content(vec![Content::embedded(ResourceContents::Text {
                     uri: "test://embedded-resource".into(),
                     mime_type: Some("text/plain".into()),
                     text: "This is an embedded resource content.".into(),
-                },
-            }]))
+                })]))
         }),
         Tool::new("test_multiple_content_types", "Returns several content kinds.", |_a, _c| async {
             Ok(ToolResult::content(vec![
                 text("Multiple content types test:"),
-                Content::Image { data: PNG.into(), mime_type: "image/png".into() },
-                Content::Resource {
-                    resource: ResourceContents::Text {
+                Content::image(PNG, "image/png"),
+                Content::embedded(ResourceContents::Text {
                         uri: "test://mixed-content-resource".into(),
                         mime_type: Some("application/json".into()),
                         text: r#"{"test":"data","value":123}"#.into(),
-                    },
-                },
+                    }),
             ]))
         }),
         Tool::new("test_tool_with_logging", "Sends three log messages while it runs.", |_a, ctx| async move {
@@ -202,13 +198,11 @@ pub fn add(b: ServerBuilder) -> ServerBuilder {
                     messages: vec![
                         PromptMessage {
                             role: "user".into(),
-                            content: Content::Resource {
-                                resource: ResourceContents::Text {
+                            content: Content::embedded(ResourceContents::Text {
                                     uri,
                                     mime_type: Some("text/plain".into()),
                                     text: "Embedded resource content for testing.".into(),
-                                },
-                            },
+                                }),
                         },
                         PromptMessage { role: "user".into(), content: Content::text("Please process the embedded resource above.") },
                     ],
@@ -222,7 +216,7 @@ pub fn add(b: ServerBuilder) -> ServerBuilder {
                 Ok(PromptResult {
                     description: None,
                     messages: vec![
-                        PromptMessage { role: "user".into(), content: Content::Image { data: PNG.into(), mime_type: "image/png".into() } },
+                        PromptMessage { role: "user".into(), content: Content::image(PNG, "image/png") },
                         PromptMessage { role: "user".into(), content: Content::text("Please analyze the image above.") },
                     ],
                 })

@@ -84,10 +84,7 @@ fn tools() -> Vec<Tool> {
             Ok(ToolResult::text(format!("Hello, {name}!")))
         }),
         Tool::new("image", "Return a 1x1 PNG image.", |_a, _ctx| async move {
-            Ok(ToolResult::content(vec![Content::Image {
-                data: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==".into(),
-                mime_type: "image/png".into(),
-            }]))
+            Ok(ToolResult::content(vec![Content::image("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "image/png")]))
         })
         .read_only(),
     ]

@@ -450,7 +450,7 @@ mod tests {
         );
         assert!(r.is_error);
         assert_eq!(r.content[0], Content::text("hi"));
-        assert!(matches!(&r.content[1], Content::Text { text } if text.contains("weird")));
+        assert!(matches!(&r.content[1], Content::Text { text, .. } if text.contains("weird")));
         assert_eq!(r.structured, Some(json!({"a": 1})));
     }
 }

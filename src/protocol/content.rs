@@ -30,7 +30,8 @@ pub enum ResourceContents {
     },
 }
 
-/// One block of content.
+/// One block of content. `annotations` (audience, priority, lastModified)
+/// are kept as given.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Content {
@@ -38,6 +39,9 @@ pub enum Content {
     Text {
         /// The text.
         text: String,
+        /// Annotations.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        annotations: Option<Value>,
     },
     /// An image, base64-encoded.
     Image {
@@ -46,6 +50,9 @@ pub enum Content {
         /// MIME type such as `image/png`.
         #[serde(rename = "mimeType")]
         mime_type: String,
+        /// Annotations.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        annotations: Option<Value>,
     },
     /// Audio, base64-encoded (2025-03-26 and later).
     Audio {
@@ -54,6 +61,9 @@ pub enum Content {
         /// MIME type such as `audio/wav`.
         #[serde(rename = "mimeType")]
         mime_type: String,
+        /// Annotations.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        annotations: Option<Value>,
     },
     /// A link to a resource (2025-06-18 and later).
     ResourceLink {
@@ -61,24 +71,78 @@ pub enum Content {
         uri: String,
         /// Programmatic name.
         name: String,
+        /// Display name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
         /// Description.
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         description: Option<String>,
         /// MIME type.
-        #[serde(rename = "mimeType", skip_serializing_if = "Option::is_none")]
+        #[serde(rename = "mimeType", default, skip_serializing_if = "Option::is_none")]
         mime_type: Option<String>,
+        /// Size in bytes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        size: Option<u64>,
+        /// Annotations.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        annotations: Option<Value>,
     },
     /// A resource embedded in the result.
     Resource {
         /// The resource contents.
         resource: ResourceContents,
+        /// Annotations.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        annotations: Option<Value>,
     },
 }
 
 impl Content {
     /// A text block.
     pub fn text(text: impl Into<String>) -> Self {
-        Content::Text { text: text.into() }
+        Content::Text {
+            text: text.into(),
+            annotations: None,
+        }
+    }
+
+    /// A base64 image block.
+    pub fn image(data: impl Into<String>, mime_type: impl Into<String>) -> Self {
+        Content::Image {
+            data: data.into(),
+            mime_type: mime_type.into(),
+            annotations: None,
+        }
+    }
+
+    /// A base64 audio block.
+    pub fn audio(data: impl Into<String>, mime_type: impl Into<String>) -> Self {
+        Content::Audio {
+            data: data.into(),
+            mime_type: mime_type.into(),
+            annotations: None,
+        }
+    }
+
+    /// An embedded resource.
+    pub fn embedded(resource: ResourceContents) -> Self {
+        Content::Resource {
+            resource,
+            annotations: None,
+        }
+    }
+
+    /// A link to a resource.
+    pub fn link(uri: impl Into<String>, name: impl Into<String>) -> Self {
+        Content::ResourceLink {
+            uri: uri.into(),
+            name: name.into(),
+            title: None,
+            description: None,
+            mime_type: None,
+            size: None,
+            annotations: None,
+        }
     }
 
     /// The JSON of this block as `version` may see it: blocks a revision does
@@ -108,11 +172,17 @@ mod tests {
             serde_json::to_value(Content::text("hi")).unwrap(),
             json!({"type":"text","text":"hi"})
         );
-        let link = Content::ResourceLink {
-            uri: "file:///a".into(),
-            name: "a".into(),
-            description: None,
-            mime_type: Some("text/plain".into()),
+        let link = match Content::link("file:///a", "a") {
+            Content::ResourceLink { uri, name, .. } => Content::ResourceLink {
+                uri,
+                name,
+                title: None,
+                description: None,
+                mime_type: Some("text/plain".into()),
+                size: None,
+                annotations: None,
+            },
+            _ => unreachable!(),
         };
         assert_eq!(
             serde_json::to_value(&link).unwrap(),
@@ -122,13 +192,11 @@ mod tests {
             link.to_value_for(ProtocolVersion::V2025_03_26)["type"],
             json!("text")
         );
-        let emb = Content::Resource {
-            resource: ResourceContents::Text {
-                uri: "x:y".into(),
-                mime_type: None,
-                text: "t".into(),
-            },
-        };
+        let emb = Content::embedded(ResourceContents::Text {
+            uri: "x:y".into(),
+            mime_type: None,
+            text: "t".into(),
+        });
         assert_eq!(
             serde_json::to_value(&emb).unwrap(),
             json!({"type":"resource","resource":{"uri":"x:y","text":"t"}})
