@@ -258,6 +258,178 @@ fn is_response(m: &Value) -> bool {
     m.get("method").is_none() && (m.get("result").is_some() || m.get("error").is_some())
 }
 
+// --------------------------------------------------------------- checker --
+
+/// Validates what a server writes, knowing what the client sent (the era and
+/// method of each request id).
+#[derive(Default)]
+pub struct Checker {
+    sent: HashMap<String, Sent>,
+    progress_tokens: HashMap<String, Era>,
+    legacy_open: bool,
+}
+
+impl Checker {
+    /// Note a message the client sent.
+    pub fn register(&mut self, msg: &Value) {
+        let items: Vec<&Value> = match msg {
+            Value::Array(a) => a.iter().collect(),
+            v => vec![v],
+        };
+        for m in items {
+            let (Some(method), Some(id)) = (m.get("method").and_then(Value::as_str), m.get("id"))
+            else {
+                continue;
+            };
+            let meta = &m["params"]["_meta"];
+            let era = if meta.get(PV).is_some() {
+                Era::Modern
+            } else {
+                Era::Legacy
+            };
+            if method == "initialize" {
+                self.legacy_open = true;
+            }
+            if let Some(t) = meta.get("progressToken") {
+                self.progress_tokens.insert(id_key(t), era);
+            }
+            self.sent.insert(
+                id_key(id),
+                Sent {
+                    era,
+                    method: method.to_owned(),
+                },
+            );
+        }
+    }
+
+    // --------------------------------------------------------- validation --
+
+    /// Parse and validate one line the server wrote.
+    pub fn check_line(&self, bytes: &[u8]) -> Result<Value, String> {
+        let shown = || {
+            let s = String::from_utf8_lossy(bytes);
+            if s.len() > 3000 {
+                let head: String = s.chars().take(3000).collect();
+                format!("{head}... ({} bytes)", s.len())
+            } else {
+                s.into_owned()
+            }
+        };
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                return Err(format!(
+                    "server wrote a line that is not UTF-8 ({e}): {}",
+                    shown()
+                ))
+            }
+        };
+        let v: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                return Err(format!(
+                    "server wrote a line that is not JSON ({e}): {}",
+                    shown()
+                ))
+            }
+        };
+        let mut errors = Vec::new();
+        match &v {
+            Value::Array(items) => {
+                if items.is_empty() {
+                    errors.push("empty batch array".into());
+                }
+                for m in items {
+                    errors.extend(self.message_errors(m));
+                }
+            }
+            m => errors.extend(self.message_errors(m)),
+        }
+        if !errors.is_empty() {
+            return Err(format!(
+                "schema violation in a line the server wrote:\n{}\nerrors:\n  {}",
+                shown(),
+                errors.join("\n  ")
+            ));
+        }
+        Ok(v)
+    }
+
+    fn message_errors(&self, m: &Value) -> Vec<String> {
+        let mut errs = Vec::new();
+        if is_response(m) {
+            let sent = m.get("id").and_then(|id| self.sent.get(&id_key(id)));
+            let era = sent.map(|s| s.era).unwrap_or(Era::Legacy);
+            errs.extend(schema_errors(era, "JSONRPCMessage", m));
+            if let Some(r) = m.get("result") {
+                if m.get("error").is_some() {
+                    errs.push("a response with both result and error".into());
+                }
+                match sent {
+                    None => errs.push(format!(
+                        "a result for id {} that the client never sent",
+                        m.get("id").cloned().unwrap_or(Value::Null)
+                    )),
+                    Some(s) => {
+                        if let Some(def) = result_def(era, &s.method, r) {
+                            errs.extend(schema_errors(era, def, r));
+                        }
+                    }
+                }
+            } else {
+                let code = m["error"]["code"].as_i64().unwrap_or(0);
+                if let Some(def) = error_object_def(code) {
+                    if has_def(era, def) {
+                        errs.extend(schema_errors(era, def, &m["error"]));
+                    }
+                }
+                if let Some(def) = error_message_def(code) {
+                    if era == Era::Modern {
+                        errs.extend(schema_errors(era, def, m));
+                    }
+                }
+            }
+        } else if let Some(method) = m.get("method").and_then(Value::as_str) {
+            if m.get("id").is_some() {
+                // A server-to-client request: only legacy sessions have them.
+                if !self.legacy_open {
+                    errs.push(format!(
+                        "the server sent a request ({method}) outside a legacy session"
+                    ));
+                }
+                errs.extend(schema_errors(Era::Legacy, "JSONRPCMessage", m));
+                match server_request_def(method) {
+                    Some(def) => errs.extend(schema_errors(Era::Legacy, def, m)),
+                    None => errs.push(format!("unknown server-to-client request {method}")),
+                }
+            } else {
+                let token = m["params"].get("progressToken");
+                let era = token
+                    .and_then(|t| self.progress_tokens.get(&id_key(t)).copied())
+                    .unwrap_or(if self.legacy_open {
+                        Era::Legacy
+                    } else {
+                        Era::Modern
+                    });
+                let era = if method == "notifications/subscriptions/acknowledged" {
+                    Era::Modern
+                } else {
+                    era
+                };
+                errs.extend(schema_errors(era, "JSONRPCMessage", m));
+                if let Some(def) = notification_def(method) {
+                    errs.extend(schema_errors(era, def, m));
+                }
+            }
+        } else {
+            errs.extend(schema_errors(Era::Legacy, "JSONRPCMessage", m));
+            errs.push("neither a request, a notification nor a response".into());
+        }
+        errs
+    }
+}
+
 // ------------------------------------------------------------------ pipe --
 
 /// The writing end of an in-memory pipe.
@@ -346,9 +518,7 @@ pub struct Peer {
     writer: Option<mpsc::Sender<WriterCmd>>,
     lines: mpsc::Receiver<ReaderEvent>,
     stash: VecDeque<Value>,
-    sent: HashMap<String, Sent>,
-    progress_tokens: HashMap<String, Era>,
-    legacy_open: bool,
+    checker: Checker,
     eof: bool,
     next_id: i64,
     stderr: Arc<Mutex<Vec<u8>>>,
@@ -524,9 +694,7 @@ impl Peer {
             writer: Some(writer),
             lines,
             stash: VecDeque::new(),
-            sent: HashMap::new(),
-            progress_tokens: HashMap::new(),
-            legacy_open: false,
+            checker: Checker::default(),
             eof: false,
             next_id: 1,
             stderr,
@@ -594,35 +762,7 @@ impl Peer {
     }
 
     fn register(&mut self, msg: &Value) {
-        let items: Vec<&Value> = match msg {
-            Value::Array(a) => a.iter().collect(),
-            v => vec![v],
-        };
-        for m in items {
-            let (Some(method), Some(id)) = (m.get("method").and_then(Value::as_str), m.get("id"))
-            else {
-                continue;
-            };
-            let meta = &m["params"]["_meta"];
-            let era = if meta.get(PV).is_some() {
-                Era::Modern
-            } else {
-                Era::Legacy
-            };
-            if method == "initialize" {
-                self.legacy_open = true;
-            }
-            if let Some(t) = meta.get("progressToken") {
-                self.progress_tokens.insert(id_key(t), era);
-            }
-            self.sent.insert(
-                id_key(id),
-                Sent {
-                    era,
-                    method: method.to_owned(),
-                },
-            );
-        }
+        self.checker.register(msg);
     }
 
     /// Send a request with a fresh id; returns the id.
@@ -841,125 +981,11 @@ impl Peer {
         assert!(st.success(), "kill -{sig} failed");
     }
 
-    // --------------------------------------------------------- validation --
-
     fn validate_line(&mut self, bytes: &[u8]) -> Value {
-        let shown = || {
-            let s = String::from_utf8_lossy(bytes);
-            if s.len() > 3000 {
-                let head: String = s.chars().take(3000).collect();
-                format!("{head}... ({} bytes)", s.len())
-            } else {
-                s.into_owned()
-            }
-        };
-        let text = match std::str::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => self.fail(&format!(
-                "server wrote a line that is not UTF-8 ({e}): {}",
-                shown()
-            )),
-        };
-        let v: Value = match serde_json::from_str(text) {
+        match self.checker.check_line(bytes) {
             Ok(v) => v,
-            Err(e) => self.fail(&format!(
-                "server wrote a line that is not JSON ({e}): {}",
-                shown()
-            )),
-        };
-        let mut errors = Vec::new();
-        match &v {
-            Value::Array(items) => {
-                if items.is_empty() {
-                    errors.push("empty batch array".into());
-                }
-                for m in items {
-                    errors.extend(self.message_errors(m));
-                }
-            }
-            m => errors.extend(self.message_errors(m)),
+            Err(e) => self.fail(&e),
         }
-        if !errors.is_empty() {
-            self.fail(&format!(
-                "schema violation in a line the server wrote:\n{}\nerrors:\n  {}",
-                shown(),
-                errors.join("\n  ")
-            ));
-        }
-        v
-    }
-
-    fn message_errors(&self, m: &Value) -> Vec<String> {
-        let mut errs = Vec::new();
-        if is_response(m) {
-            let sent = m.get("id").and_then(|id| self.sent.get(&id_key(id)));
-            let era = sent.map(|s| s.era).unwrap_or(Era::Legacy);
-            errs.extend(schema_errors(era, "JSONRPCMessage", m));
-            if let Some(r) = m.get("result") {
-                if m.get("error").is_some() {
-                    errs.push("a response with both result and error".into());
-                }
-                match sent {
-                    None => errs.push(format!(
-                        "a result for id {} that the client never sent",
-                        m.get("id").cloned().unwrap_or(Value::Null)
-                    )),
-                    Some(s) => {
-                        if let Some(def) = result_def(era, &s.method, r) {
-                            errs.extend(schema_errors(era, def, r));
-                        }
-                    }
-                }
-            } else {
-                let code = m["error"]["code"].as_i64().unwrap_or(0);
-                if let Some(def) = error_object_def(code) {
-                    if has_def(era, def) {
-                        errs.extend(schema_errors(era, def, &m["error"]));
-                    }
-                }
-                if let Some(def) = error_message_def(code) {
-                    if era == Era::Modern {
-                        errs.extend(schema_errors(era, def, m));
-                    }
-                }
-            }
-        } else if let Some(method) = m.get("method").and_then(Value::as_str) {
-            if m.get("id").is_some() {
-                // A server-to-client request: only legacy sessions have them.
-                if !self.legacy_open {
-                    errs.push(format!(
-                        "the server sent a request ({method}) outside a legacy session"
-                    ));
-                }
-                errs.extend(schema_errors(Era::Legacy, "JSONRPCMessage", m));
-                match server_request_def(method) {
-                    Some(def) => errs.extend(schema_errors(Era::Legacy, def, m)),
-                    None => errs.push(format!("unknown server-to-client request {method}")),
-                }
-            } else {
-                let token = m["params"].get("progressToken");
-                let era = token
-                    .and_then(|t| self.progress_tokens.get(&id_key(t)).copied())
-                    .unwrap_or(if self.legacy_open {
-                        Era::Legacy
-                    } else {
-                        Era::Modern
-                    });
-                let era = if method == "notifications/subscriptions/acknowledged" {
-                    Era::Modern
-                } else {
-                    era
-                };
-                errs.extend(schema_errors(era, "JSONRPCMessage", m));
-                if let Some(def) = notification_def(method) {
-                    errs.extend(schema_errors(era, def, m));
-                }
-            }
-        } else {
-            errs.extend(schema_errors(Era::Legacy, "JSONRPCMessage", m));
-            errs.push("neither a request, a notification nor a response".into());
-        }
-        errs
     }
 }
 
