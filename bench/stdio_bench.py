@@ -17,6 +17,7 @@ Everything runs on local pipes; loops are bounded in count and time.
 import argparse
 import json
 import os
+import select
 import statistics
 import subprocess
 import sys
@@ -44,6 +45,7 @@ class Server:
         )
         self.out = self.p.stdout
         self.buf = b""
+        self.early = {}  # responses read while waiting for another id
 
     def send(self, obj):
         self.p.stdin.write((json.dumps(obj, separators=(",", ":")) + "\n").encode())
@@ -51,7 +53,8 @@ class Server:
 
     def readline(self, deadline):
         while b"\n" not in self.buf:
-            if time.monotonic() > deadline:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.out], [], [], left)[0]:
                 raise TimeoutError("server did not answer in time")
             chunk = os.read(self.out.fileno(), 65536)
             if not chunk:
@@ -62,11 +65,18 @@ class Server:
 
     def request(self, obj, timeout=10):
         self.send(obj)
+        return self.wait_for(obj["id"], timeout)
+
+    def wait_for(self, id_, timeout=10):
+        if id_ in self.early:
+            return self.early.pop(id_)
         deadline = time.monotonic() + timeout
         while True:
             msg = self.readline(deadline)
-            if msg.get("id") == obj["id"]:
+            if msg.get("id") == id_:
                 return msg
+            if "id" in msg and "method" not in msg:
+                self.early[msg["id"]] = msg
 
     def close(self):
         try:
@@ -116,6 +126,20 @@ def bench(name, cmd, seq_calls, pipelined_calls):
         if "result" not in r:
             raise RuntimeError(f"{name}: echo failed: {r}")
 
+    # Concurrency: an echo while a 3 s sleep runs; three 3 s sleeps at once.
+    s.send({"jsonrpc": "2.0", "id": 900, "method": "tools/call", "params": {"name": "sleep", "arguments": {"ms": 3000}}})
+    time.sleep(0.1)
+    t = time.perf_counter()
+    s.request(echo_call(901))
+    echo_during_sleep_ms = (time.perf_counter() - t) * 1000
+    s.wait_for(900)
+    t = time.perf_counter()
+    for i in range(3):
+        s.send({"jsonrpc": "2.0", "id": 910 + i, "method": "tools/call", "params": {"name": "sleep", "arguments": {"ms": 3000}}})
+    for i in range(3):
+        s.wait_for(910 + i, timeout=20)
+    three_sleeps_s = time.perf_counter() - t
+
     # Pipelined: a writer thread sends everything, this thread reads.
     base = 100000
     payload = b"".join(
@@ -149,6 +173,8 @@ def bench(name, cmd, seq_calls, pipelined_calls):
         "idle_anon_rss_kb": idle_anon,
         "echo_p50_us": round(statistics.median(lat), 1),
         "echo_p99_us": round(pct(lat, 99), 1),
+        "echo_during_sleep_ms": round(echo_during_sleep_ms, 2),
+        "three_parallel_sleep3_s": round(three_sleeps_s, 3),
         "pipelined_calls": pipelined_calls,
         "pipelined_calls_per_s": round(pipelined_calls / elapsed),
         "peak_rss_kb": peak,

@@ -580,6 +580,11 @@ async fn post(state: &Arc<State>, req: Request<Incoming>, session_id: Option<Str
         (_, None, Message::Request(r)) => {
             return run(state, state.modern.clone(), r, false, true, None).await
         }
+        // A stateless notification: accepted (nothing in the modern era needs it over HTTP).
+        (_, None, n @ Message::Notification(_)) => {
+            state.modern.receive(n, &Outbound::discard()).await;
+            return plain(StatusCode::ACCEPTED, "");
+        }
         (_, None, _) => {
             return error_response(
                 StatusCode::BAD_REQUEST,

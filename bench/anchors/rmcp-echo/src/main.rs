@@ -1,0 +1,49 @@
+//! `echo` and `sleep` on rmcp, the official Rust SDK, over stdio, for the
+//! side-by-side benchmark. Written with rmcp's plain handler trait.
+
+use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
+use serde_json::json;
+use std::sync::Arc;
+
+struct Echo;
+
+fn schema(v: serde_json::Value) -> Arc<serde_json::Map<String, serde_json::Value>> {
+    Arc::new(v.as_object().cloned().unwrap())
+}
+
+impl ServerHandler for Echo {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+
+    async fn list_tools(&self, _r: Option<PaginatedRequestParams>, _c: RequestContext<RoleServer>) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(vec![
+            Tool::new("echo", "Return the text", schema(json!({"type":"object","properties":{"text":{"type":"string"}},"required":["text"]}))),
+            Tool::new("sleep", "Sleep ms milliseconds", schema(json!({"type":"object","properties":{"ms":{"type":"integer"}},"required":["ms"]}))),
+        ]))
+    }
+
+    async fn call_tool(&self, r: CallToolRequestParams, _c: RequestContext<RoleServer>) -> Result<CallToolResponse, ErrorData> {
+        let args = r.arguments.unwrap_or_default();
+        match r.name.as_ref() {
+            "echo" => {
+                let t = args.get("text").and_then(|v| v.as_str()).unwrap_or("").to_owned();
+                Ok(CallToolResult::success(vec![ContentBlock::text(t)]).into())
+            }
+            "sleep" => {
+                let ms = args.get("ms").and_then(|v| v.as_u64()).unwrap_or(0);
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                Ok(CallToolResult::success(vec![ContentBlock::text(format!("slept {ms} ms"))]).into())
+            }
+            _ => Err(ErrorData::invalid_params("unknown tool", None)),
+        }
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let service = Echo.serve(rmcp::transport::stdio()).await.expect("serve");
+    let _ = service.waiting().await;
+}

