@@ -1,2 +1,3 @@
 //! Built-in tools of the `lmcp` binary, one module per family.
 pub mod ping;
+pub mod roots;
