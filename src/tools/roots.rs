@@ -145,6 +145,11 @@ impl Roots {
         Roots::new(vec![cwd])
     }
 
+    /// A root set that refuses every path (used when no root can be had).
+    pub fn none() -> Roots {
+        Roots { dirs: Vec::new() }
+    }
+
     /// The canonical roots, first one first.
     pub fn paths(&self) -> &[PathBuf] {
         &self.dirs
@@ -190,6 +195,9 @@ impl Roots {
     }
 
     fn absolute(&self, user: &str) -> Result<PathBuf, RootsError> {
+        if self.dirs.is_empty() {
+            return Err(RootsError::NoRoots);
+        }
         if user.contains('\0') {
             return Err(RootsError::NulByte);
         }
@@ -287,13 +295,15 @@ impl Roots {
     /// the first root.
     pub fn resolve_dir(&self, user: Option<&str>) -> Result<PathBuf, RootsError> {
         let p = match user {
-            None | Some("") => return Ok(self.dirs[0].clone()),
+            None | Some("") => return self.dirs.first().cloned().ok_or(RootsError::NoRoots),
             Some(u) => self.resolve_existing(u)?,
         };
         if p.is_dir() {
             Ok(p)
         } else {
-            Err(RootsError::NotADirectory(user.unwrap_or_default().to_owned()))
+            Err(RootsError::NotADirectory(
+                user.unwrap_or_default().to_owned(),
+            ))
         }
     }
 

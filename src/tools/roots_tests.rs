@@ -54,14 +54,24 @@ fn resolves_relative_and_absolute_inside() {
 #[test]
 fn refuses_dotdot_absolute_and_nul() {
     let f = fixture();
-    let e = f.roots.resolve_existing("../outside/secret.txt").unwrap_err();
+    let e = f
+        .roots
+        .resolve_existing("../outside/secret.txt")
+        .unwrap_err();
     assert!(e.to_string().contains(&f.root.display().to_string()), "{e}");
     assert!(is_outside(e));
     let abs = f.outside.join("secret.txt");
-    assert!(is_outside(f.roots.resolve_existing(abs.to_str().unwrap()).unwrap_err()));
-    assert!(matches!(f.roots.resolve_existing("sub/a\0.txt"), Err(RootsError::NulByte)));
+    assert!(is_outside(
+        f.roots.resolve_existing(abs.to_str().unwrap()).unwrap_err()
+    ));
+    assert!(matches!(
+        f.roots.resolve_existing("sub/a\0.txt"),
+        Err(RootsError::NulByte)
+    ));
     // A missing file outside is "outside", not "not found".
-    assert!(is_outside(f.roots.resolve_existing("../outside/nope").unwrap_err()));
+    assert!(is_outside(
+        f.roots.resolve_existing("../outside/nope").unwrap_err()
+    ));
     assert!(matches!(
         f.roots.resolve_existing("sub/nope"),
         Err(RootsError::NotFound { .. })
@@ -73,11 +83,19 @@ fn refuses_symlinks_out_file_and_dir() {
     let f = fixture();
     symlink(f.outside.join("secret.txt"), f.root.join("link.txt")).unwrap();
     symlink(&f.outside, f.root.join("linkdir")).unwrap();
-    assert!(is_outside(f.roots.resolve_existing("link.txt").unwrap_err()));
-    assert!(is_outside(f.roots.resolve_existing("linkdir/secret.txt").unwrap_err()));
-    assert!(is_outside(f.roots.resolve_new("linkdir/new.txt").unwrap_err()));
+    assert!(is_outside(
+        f.roots.resolve_existing("link.txt").unwrap_err()
+    ));
+    assert!(is_outside(
+        f.roots.resolve_existing("linkdir/secret.txt").unwrap_err()
+    ));
+    assert!(is_outside(
+        f.roots.resolve_new("linkdir/new.txt").unwrap_err()
+    ));
     assert!(is_outside(f.roots.resolve_new("link.txt").unwrap_err()));
-    assert!(is_outside(f.roots.resolve_dir(Some("linkdir")).unwrap_err()));
+    assert!(is_outside(
+        f.roots.resolve_dir(Some("linkdir")).unwrap_err()
+    ));
     // A symlink that stays inside is fine.
     symlink(f.root.join("sub/a.txt"), f.root.join("ok.txt")).unwrap();
     assert_eq!(
@@ -94,7 +112,9 @@ fn resolve_new_checks_parent() {
         f.root.join("sub/x/y/new.txt")
     );
     assert!(is_outside(f.roots.resolve_new("../evil.txt").unwrap_err()));
-    assert!(is_outside(f.roots.resolve_new("/tmp/../evil.txt").unwrap_err()));
+    assert!(is_outside(
+        f.roots.resolve_new("/tmp/../evil.txt").unwrap_err()
+    ));
     assert!(f.roots.resolve_new("nope/../../evil.txt").is_err());
     symlink(f.root.join("missing"), f.root.join("dangling")).unwrap();
     assert!(matches!(
@@ -107,7 +127,10 @@ fn resolve_new_checks_parent() {
 fn resolve_dir_defaults_and_checks() {
     let f = fixture();
     assert_eq!(f.roots.resolve_dir(None).unwrap(), f.root);
-    assert_eq!(f.roots.resolve_dir(Some("sub")).unwrap(), f.root.join("sub"));
+    assert_eq!(
+        f.roots.resolve_dir(Some("sub")).unwrap(),
+        f.root.join("sub")
+    );
     assert!(matches!(
         f.roots.resolve_dir(Some("sub/a.txt")),
         Err(RootsError::NotADirectory(_))
@@ -120,7 +143,10 @@ fn file_swapped_for_symlink_after_check_is_refused() {
     let p = f.roots.resolve_existing("sub/a.txt").unwrap();
     std::fs::remove_file(&p).unwrap();
     symlink(f.outside.join("secret.txt"), &p).unwrap();
-    let e = f.roots.open_verified(&p, OFlags::RDONLY, "sub/a.txt").unwrap_err();
+    let e = f
+        .roots
+        .open_verified(&p, OFlags::RDONLY, "sub/a.txt")
+        .unwrap_err();
     assert!(is_outside(e));
 }
 
@@ -131,7 +157,10 @@ fn dir_swapped_for_symlink_after_check_is_refused() {
     std::fs::remove_dir_all(f.root.join("sub")).unwrap();
     std::fs::write(f.outside.join("a.txt"), "secret").unwrap();
     symlink(&f.outside, f.root.join("sub")).unwrap();
-    let e = f.roots.open_verified(&p, OFlags::RDONLY, "sub/a.txt").unwrap_err();
+    let e = f
+        .roots
+        .open_verified(&p, OFlags::RDONLY, "sub/a.txt")
+        .unwrap_err();
     assert!(is_outside(e));
     let e = f.roots.open_dir(&f.root.join("sub"), "sub").unwrap_err();
     assert!(is_outside(e));
@@ -153,7 +182,9 @@ fn narrow_by_client_roots() {
     let n = f.roots.narrow(&[sub_uri]).unwrap();
     assert_eq!(n.paths(), [f.root.join("sub")]);
     assert!(n.resolve_existing("a.txt").is_ok());
-    assert!(is_outside(n.resolve_existing(f.root.to_str().unwrap()).unwrap_err()));
+    assert!(is_outside(
+        n.resolve_existing(f.root.to_str().unwrap()).unwrap_err()
+    ));
     // A client root containing ours keeps ours.
     let parent_uri = format!("file://{}", f.root.parent().unwrap().display());
     assert_eq!(f.roots.narrow(&[parent_uri]).unwrap(), f.roots);
