@@ -186,9 +186,7 @@ mod tests {
             .unwrap_err()
             .contains("directory"));
         assert_eq!(names(&e.root), ["d", "f"]);
-        assert!(names(&e.root.parent().unwrap().to_path_buf())
-            .iter()
-            .all(|n| n == "root"));
+        assert!(names(e.root.parent().unwrap()).iter().all(|n| n == "root"));
     }
 
     #[tokio::test]
