@@ -73,6 +73,19 @@ struct Cli {
     #[arg(long, default_value_t = 64, value_name = "N")]
     max_in_flight: usize,
 
+    /// File tools: a directory the tools may touch (repeatable; default the
+    /// current directory). Paths outside every root are refused, symlinks included.
+    #[arg(long, value_name = "DIR")]
+    root: Vec<std::path::PathBuf>,
+
+    /// Leave out every tool that writes (write_file, edit_file, make_dir, move_file).
+    #[arg(long)]
+    read_only: bool,
+
+    /// Legacy era: narrow the roots to those the client lists (roots/list).
+    #[arg(long)]
+    trust_client_roots: bool,
+
     /// Hub: read upstream MCP servers from FILE (JSON or TOML, the
     /// `mcpServers` shape desktop clients use).
     #[arg(long, value_name = "FILE")]
@@ -190,6 +203,7 @@ const EXAMPLES: &str = "Examples:
   lmcp                          serve the built-in tools on stdio
   lmcp --stdio --log-level info
   lmcp --http 127.0.0.1:8080    serve Streamable HTTP at http://127.0.0.1:8080/mcp
+  lmcp --root ~/project --read-only   file tools confined to ~/project, nothing written
   lmcp client --stdio lmcp tools
   lmcp client --stdio \"python3 server.py\" call echo '{\"text\": \"hi\"}'
 Client configuration (e.g. for a desktop client's mcpServers):
@@ -248,11 +262,26 @@ fn main() -> ExitCode {
     };
     let http_addr = cli.http.clone();
     let use_stdio = cli.stdio || http_addr.is_none();
+    let mut fs_config = lmcp::tools::fs::FsConfig {
+        read_only: cli.read_only,
+        trust_client_roots: cli.trust_client_roots,
+        ..Default::default()
+    };
+    if !cli.root.is_empty() {
+        fs_config.roots = match lmcp::tools::roots::Roots::new(cli.root.clone()) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("lmcp: {e}");
+                return ExitCode::from(2);
+            }
+        };
+    }
     let server = Server::builder("lmcp", env!("CARGO_PKG_VERSION"))
         .title("lmcp")
         .instructions("lmcp: a lightweight MCP server with built-in tools.")
         .config(config)
         .tools(lmcp::tools::builtin())
+        .tools(lmcp::tools::fs::tools(std::sync::Arc::new(fs_config)))
         .build();
     let mut hub_cfg = match &cli.config {
         Some(path) => match HubConfig::load(path) {

@@ -1,0 +1,332 @@
+//! `read_file`: text by lines (offset/limit/tail, optional numbers) under a
+//! byte cap, images as image content, other binaries as a short description;
+//! several files per call. Reads stream, so a window of a huge file costs
+//! only that window.
+
+use super::{blocking, io_err, roots_for, unix_ms, FsConfig, FsError};
+use crate::protocol::Content;
+use crate::server::{Tool, ToolError, ToolResult};
+use crate::tools::roots::Roots;
+use base64::Engine;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::Digest;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::sync::Arc;
+
+/// Arguments of `read_file`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReadArgs {
+    /// File to read (relative to the first root, or absolute inside a root).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Several files to read in one call; each gets its own result.
+    #[serde(default)]
+    pub paths: Option<Vec<String>>,
+    /// First line to return, 1-based (default 1).
+    #[serde(default)]
+    pub offset: Option<u64>,
+    /// Number of lines to return.
+    #[serde(default)]
+    pub limit: Option<u64>,
+    /// Return the last N lines instead (ignores offset).
+    #[serde(default)]
+    pub tail: Option<u64>,
+    /// Prefix each line with its number.
+    #[serde(default)]
+    pub line_numbers: bool,
+}
+
+/// The `read_file` tool.
+pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
+    Tool::typed(
+        "read_file",
+        "Read a text file (or several with `paths`). Use offset (1-based first line) and limit (line count), or tail, \
+         to read part of a large file; line_numbers prefixes each line with its number. Output is capped; a note says \
+         where to continue. Images (png, jpeg, gif, webp) come back as images; other binary files as a description. \
+         Reports sha256 (when the whole file was read) and mtime_ms for write_file's optimistic check.",
+        move |a: ReadArgs, ctx| {
+            let cfg = cfg.clone();
+            async move {
+                let roots = roots_for(&cfg, &ctx).await?;
+                blocking(move || Ok(run(&cfg, &roots, a))).await?
+            }
+        },
+    )
+    .title("Read file")
+    .read_only()
+    .idempotent()
+    .open_world(false)
+}
+
+fn run(cfg: &FsConfig, roots: &Roots, a: ReadArgs) -> Result<ToolResult, ToolError> {
+    match (&a.path, &a.paths) {
+        (Some(p), None) => {
+            let (content, s) = read_one(cfg, roots, p, &a)?;
+            Ok(ToolResult::content(vec![content]).with_structured(s))
+        }
+        (None, Some(list)) if !list.is_empty() => {
+            let mut blocks = Vec::new();
+            let mut files = Vec::new();
+            let mut failed = 0;
+            for p in list {
+                match read_one(cfg, roots, p, &a) {
+                    Ok((c, s)) => {
+                        blocks.push(match c {
+                            Content::Text { text, .. } => {
+                                Content::text(format!("==> {p} <==\n{text}"))
+                            }
+                            other => other,
+                        });
+                        files.push(s);
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        blocks.push(Content::text(format!("==> {p} <==\nerror: {e}")));
+                        files.push(json!({"path": p, "error": e.to_string()}));
+                    }
+                }
+            }
+            Ok(ToolResult::content(blocks)
+                .with_structured(json!({"files": files}))
+                .with_error(failed == list.len()))
+        }
+        _ => Err(ToolError::Tool(
+            "give either `path` (one file) or `paths` (a non-empty list), not both".into(),
+        )),
+    }
+}
+
+fn image_mime(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+fn binary_kind(head: &[u8]) -> &'static str {
+    const KINDS: &[(&[u8], &str)] = &[
+        (b"\x7fELF", "ELF executable or library"),
+        (b"%PDF", "PDF document"),
+        (b"PK\x03\x04", "zip archive (or jar/docx/xlsx)"),
+        (b"\x1f\x8b", "gzip-compressed data"),
+        (b"\x28\xb5\x2f\xfd", "zstd-compressed data"),
+        (b"SQLite format 3\0", "SQLite database"),
+        (b"\0asm", "WebAssembly module"),
+    ];
+    KINDS
+        .iter()
+        .find(|(magic, _)| head.starts_with(magic))
+        .map(|(_, k)| *k)
+        .unwrap_or("binary data")
+}
+
+/// Read one file; the content block and its structured description.
+fn read_one(
+    cfg: &FsConfig,
+    roots: &Roots,
+    user: &str,
+    a: &ReadArgs,
+) -> Result<(Content, Value), FsError> {
+    let (path, mut file) = roots.open_read(user)?;
+    let meta = file.metadata().map_err(io_err("read", user))?;
+    if meta.is_dir() {
+        return Err(FsError::Invalid(format!(
+            "{user} is a directory; use list_dir to see its entries"
+        )));
+    }
+    let shown = roots.display(&path);
+    let size = meta.len();
+    let mtime_ms = meta.modified().map(unix_ms).unwrap_or(0);
+    let mut head = Vec::with_capacity(8192);
+    (&mut file)
+        .take(8192)
+        .read_to_end(&mut head)
+        .map_err(io_err("read", user))?;
+    if let Some(mime) = image_mime(&head) {
+        if size > cfg.max_image_bytes {
+            return Err(FsError::Invalid(format!(
+                "{user} is an image of {size} bytes, more than the limit of {} bytes",
+                cfg.max_image_bytes
+            )));
+        }
+        let mut data = head;
+        file.read_to_end(&mut data).map_err(io_err("read", user))?;
+        let s = json!({"path": shown, "size": size, "mtime_ms": mtime_ms, "mime_type": mime});
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&data);
+        return Ok((Content::image(b64, mime), s));
+    }
+    if head.contains(&0) {
+        let kind = binary_kind(&head);
+        let s = json!({"path": shown, "size": size, "mtime_ms": mtime_ms, "binary": true, "kind": kind});
+        return Ok((
+            Content::text(format!(
+                "{shown}: binary file ({kind}), {size} bytes; not shown"
+            )),
+            s,
+        ));
+    }
+    file.seek(SeekFrom::Start(0))
+        .map_err(io_err("read", user))?;
+    let (text, mut s) = if let Some(n) = a.tail {
+        read_tail(&mut file, n, cfg.max_read_bytes, a.line_numbers, user)?
+    } else {
+        read_window(
+            &mut file,
+            a.offset.unwrap_or(1).max(1),
+            a.limit,
+            cfg.max_read_bytes,
+            a.line_numbers,
+            user,
+        )?
+    };
+    s["path"] = json!(shown);
+    s["size"] = json!(size);
+    s["mtime_ms"] = json!(mtime_ms);
+    Ok((Content::text(text), s))
+}
+
+fn push_line(out: &mut String, n: u64, line: &[u8], numbers: bool) {
+    if numbers {
+        out.push_str(&format!("{n:>6}\t"));
+    }
+    out.push_str(&String::from_utf8_lossy(line));
+}
+
+/// Lines `first..first+limit` within `cap` bytes, streaming.
+fn read_window(
+    file: &mut File,
+    first: u64,
+    limit: Option<u64>,
+    cap: u64,
+    numbers: bool,
+    user: &str,
+) -> Result<(String, Value), FsError> {
+    let mut r = BufReader::with_capacity(64 * 1024, file);
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = Vec::new();
+    let mut out = String::new();
+    let (mut n, mut last, mut bytes) = (0u64, 0u64, 0u64);
+    let mut stopped = None;
+    loop {
+        buf.clear();
+        let got = r
+            .read_until(b'\n', &mut buf)
+            .map_err(io_err("read", user))?;
+        if got == 0 {
+            break;
+        }
+        n += 1;
+        if n < first {
+            hasher.update(&buf);
+            continue;
+        }
+        if limit.is_some_and(|l| n >= first + l) {
+            stopped = Some("limit");
+            break;
+        }
+        if bytes + got as u64 > cap {
+            stopped = Some("cap");
+            break;
+        }
+        hasher.update(&buf);
+        bytes += got as u64;
+        push_line(&mut out, n, &buf, numbers);
+        last = n;
+    }
+    let mut s = json!({"first_line": first, "last_line": last, "truncated": stopped.is_some()});
+    match stopped {
+        None => {
+            s["total_lines"] = json!(n);
+            s["sha256"] = json!(hasher
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>());
+            if first > n && n > 0 {
+                out.push_str(&format!(
+                    "[offset {first} is past the end: the file has {n} lines]"
+                ));
+            }
+        }
+        Some(why) => {
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push('\n');
+            }
+            let reason = if why == "cap" {
+                format!(" (output capped at {cap} bytes)")
+            } else {
+                String::new()
+            };
+            out.push_str(&format!(
+                "[showed lines {first}-{last}{reason}; more follow: continue with offset={}]",
+                last + 1
+            ));
+        }
+    }
+    Ok((out, s))
+}
+
+/// The last `n` lines within `cap` bytes: counts lines by streaming, then
+/// reads only the end of the file.
+fn read_tail(
+    file: &mut File,
+    n: u64,
+    cap: u64,
+    numbers: bool,
+    user: &str,
+) -> Result<(String, Value), FsError> {
+    let size = file.metadata().map_err(io_err("read", user))?.len();
+    let mut total = 0u64;
+    let mut last_byte = None;
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let got = file.read(&mut chunk).map_err(io_err("read", user))?;
+        if got == 0 {
+            break;
+        }
+        total += chunk[..got].iter().filter(|&&b| b == b'\n').count() as u64;
+        last_byte = Some(chunk[got - 1]);
+    }
+    if last_byte.is_some_and(|b| b != b'\n') {
+        total += 1;
+    }
+    let start = size.saturating_sub(cap);
+    file.seek(SeekFrom::Start(start))
+        .map_err(io_err("read", user))?;
+    let mut data = Vec::new();
+    file.take(cap)
+        .read_to_end(&mut data)
+        .map_err(io_err("read", user))?;
+    let mut lines: Vec<&[u8]> = data.split_inclusive(|&b| b == b'\n').collect();
+    if start > 0 && !lines.is_empty() {
+        lines.remove(0); // partial first line
+    }
+    let take = (n as usize).min(lines.len());
+    let first = total - take as u64 + 1;
+    let mut out = String::new();
+    if take < n as usize && (take as u64) < total {
+        out.push_str(&format!(
+            "[output capped at {cap} bytes: showing the last {take} lines]\n"
+        ));
+    }
+    for (i, line) in lines[lines.len() - take..].iter().enumerate() {
+        push_line(&mut out, first + i as u64, line, numbers);
+    }
+    let s = json!({"first_line": first, "last_line": total, "total_lines": total, "truncated": (take as u64) < total});
+    Ok((out, s))
+}
+
+#[cfg(test)]
+#[path = "read_tests.rs"]
+mod tests;

@@ -1,0 +1,136 @@
+use super::super::test_util::{call, env, text};
+use super::*;
+use std::io::Write;
+
+#[tokio::test]
+async fn reads_text_with_window_and_numbers() {
+    let e = env();
+    std::fs::write(e.root.join("a.txt"), "l1\nl2\nl3\nl4\n").unwrap();
+    let t = tool(e.cfg.clone());
+    let r = call(&t, json!({"path": "a.txt"})).await.unwrap();
+    assert_eq!(text(&r), "l1\nl2\nl3\nl4\n");
+    let s = r.structured.unwrap();
+    assert_eq!(s["total_lines"], 4);
+    assert_eq!(s["sha256"], super::super::sha256_hex(b"l1\nl2\nl3\nl4\n"));
+    let r = call(
+        &t,
+        json!({"path": "a.txt", "offset": 2, "limit": 2, "line_numbers": true}),
+    )
+    .await
+    .unwrap();
+    let out = text(&r);
+    assert!(out.starts_with("     2\tl2\n     3\tl3\n"), "{out}");
+    assert!(out.contains("continue with offset=4"), "{out}");
+    let r = call(
+        &t,
+        json!({"path": "a.txt", "tail": 2, "line_numbers": true}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(text(&r), "     3\tl3\n     4\tl4\n");
+}
+
+#[tokio::test]
+async fn huge_file_with_small_limit_is_fast() {
+    let e = env();
+    let mut f = std::fs::File::create(e.root.join("big.txt")).unwrap();
+    let line = "0123456789".repeat(10) + "\n";
+    let block = line.repeat(10_000); // ~1 MB
+    for _ in 0..100 {
+        f.write_all(block.as_bytes()).unwrap();
+    }
+    drop(f);
+    let t = tool(e.cfg.clone());
+    let start = std::time::Instant::now();
+    let r = call(&t, json!({"path": "big.txt", "limit": 3}))
+        .await
+        .unwrap();
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(text(&r).lines().count(), 4);
+    // Without a limit the output is capped with a note.
+    let r = call(&t, json!({"path": "big.txt"})).await.unwrap();
+    let out = text(&r);
+    assert!(out.len() <= e.cfg.max_read_bytes as usize + 200);
+    assert!(out.contains("output capped"), "{}", &out[out.len() - 200..]);
+    assert_eq!(r.structured.unwrap()["truncated"], true);
+}
+
+#[tokio::test]
+async fn images_and_binaries() {
+    let e = env();
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&[0, 0, 0, 13, 1, 2, 3]);
+    std::fs::write(e.root.join("p.png"), &png).unwrap();
+    std::fs::write(e.root.join("x.bin"), b"\x7fELF\x02\x01\0\0\0").unwrap();
+    let t = tool(e.cfg.clone());
+    let r = call(&t, json!({"path": "p.png"})).await.unwrap();
+    match &r.content[0] {
+        Content::Image {
+            data, mime_type, ..
+        } => {
+            assert_eq!(mime_type, "image/png");
+            assert_eq!(
+                base64::engine::general_purpose::STANDARD
+                    .decode(data)
+                    .unwrap(),
+                png
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let r = call(&t, json!({"path": "x.bin"})).await.unwrap();
+    assert!(text(&r).contains("binary file (ELF"), "{}", text(&r));
+}
+
+#[tokio::test]
+async fn several_files_one_failure() {
+    let e = env();
+    std::fs::write(e.root.join("a.txt"), "A").unwrap();
+    let t = tool(e.cfg.clone());
+    let r = call(
+        &t,
+        json!({"paths": ["a.txt", "missing.txt", "../etc/passwd"]}),
+    )
+    .await
+    .unwrap();
+    assert!(!r.is_error);
+    assert_eq!(r.content.len(), 3);
+    let out = text(&r);
+    assert!(out.contains("==> a.txt <==\nA"), "{out}");
+    assert!(out.contains("does not exist"), "{out}");
+    assert!(out.contains("outside the allowed roots"), "{out}");
+    let err = call(&t, json!({"paths": ["missing.txt"]}))
+        .await
+        .unwrap_err();
+    assert!(err.contains("does not exist"));
+}
+
+#[tokio::test]
+async fn refusals() {
+    let e = env();
+    let t = tool(e.cfg.clone());
+    std::fs::write(e.root.parent().unwrap().join("secret"), "s").unwrap();
+    std::os::unix::fs::symlink(e.root.parent().unwrap().join("secret"), e.root.join("ln")).unwrap();
+    std::os::unix::fs::symlink(e.root.parent().unwrap(), e.root.join("up")).unwrap();
+    for p in ["../secret", "ln", "up/secret", "/etc/passwd"] {
+        let err = call(&t, json!({"path": p})).await.unwrap_err();
+        assert!(
+            err.contains("outside the allowed roots") && err.contains(e.root.to_str().unwrap()),
+            "{p}: {err}"
+        );
+    }
+    let err = call(&t, json!({"path": "a\u{0}b"})).await.unwrap_err();
+    assert!(err.contains("NUL"), "{err}");
+    std::fs::create_dir(e.root.join("d")).unwrap();
+    assert!(call(&t, json!({"path": "d"}))
+        .await
+        .unwrap_err()
+        .contains("list_dir"));
+    assert!(call(&t, json!({"path": "x", "paths": ["y"]}))
+        .await
+        .is_err());
+}

@@ -1,0 +1,464 @@
+//! Confinement of user-supplied paths to a set of root directories.
+//!
+//! Every path a tool receives goes through [`Roots`]: relative paths are taken
+//! from the first root, absolute paths are used as given, and the result must
+//! lie inside one of the roots once `..` and symlinks are resolved. Checking a
+//! path is not enough on its own (a directory may be swapped for a symlink
+//! between the check and the use), so files and directories are opened with
+//! no-follow semantics on the final component and the opened descriptor's
+//! real path is verified again (through `/proc/self/fd`, or by comparing
+//! device and inode when `/proc` is unavailable).
+//!
+//! Known limit: a hard link inside a root to a file outside it cannot be told
+//! apart from an ordinary file.
+
+use rustix::fs::{Mode, OFlags};
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
+
+/// A set of canonical root directories paths are confined to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roots {
+    dirs: Vec<PathBuf>,
+}
+
+/// Why a path or a root was refused.
+#[derive(Debug)]
+pub enum RootsError {
+    /// No root was given.
+    NoRoots,
+    /// A configured root does not exist or cannot be resolved.
+    RootMissing {
+        /// The root as given.
+        root: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// A configured root is not a directory.
+    RootNotDir(PathBuf),
+    /// The path contains a NUL byte.
+    NulByte,
+    /// The path is empty.
+    EmptyPath,
+    /// The path resolves outside every root.
+    Outside {
+        /// The path as the user gave it.
+        path: String,
+        /// The allowed roots.
+        roots: String,
+    },
+    /// The path does not exist.
+    NotFound {
+        /// The path as the user gave it.
+        path: String,
+        /// The allowed roots.
+        roots: String,
+    },
+    /// The path exists but is not a directory.
+    NotADirectory(String),
+    /// A `..` follows a directory that does not exist yet.
+    BadComponent(String),
+    /// The path is a symlink whose target does not exist.
+    DanglingSymlink(String),
+    /// None of the client's roots overlaps the server's roots.
+    NoOverlap {
+        /// The client's roots.
+        client: String,
+        /// The server's roots.
+        roots: String,
+    },
+    /// Another I/O error.
+    Io {
+        /// The path concerned.
+        path: String,
+        /// The underlying error.
+        source: io::Error,
+    },
+}
+
+impl fmt::Display for RootsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RootsError::NoRoots => write!(f, "no root directory configured: pass at least one --root DIR"),
+            RootsError::RootMissing { root, source } => write!(
+                f,
+                "root {} cannot be used ({source}): create it or pass an existing directory to --root",
+                root.display()
+            ),
+            RootsError::RootNotDir(r) => write!(f, "root {} is not a directory: pass a directory to --root", r.display()),
+            RootsError::NulByte => write!(f, "path contains a NUL byte: remove it"),
+            RootsError::EmptyPath => write!(f, "path is empty: give a file path inside the allowed roots"),
+            RootsError::Outside { path, roots } => write!(
+                f,
+                "access denied: {path} resolves outside the allowed roots ({roots}); `..` and symlinks may not leave them. Use a path inside one of the roots"
+            ),
+            RootsError::NotFound { path, roots } => write!(
+                f,
+                "{path} does not exist (relative paths start at the first root; allowed roots: {roots})"
+            ),
+            RootsError::NotADirectory(p) => write!(f, "{p} is not a directory"),
+            RootsError::BadComponent(p) => write!(f, "{p}: `..` after a directory that does not exist; give a direct path"),
+            RootsError::DanglingSymlink(p) => write!(f, "{p} is a symlink whose target does not exist; refusing to follow it"),
+            RootsError::NoOverlap { client, roots } => write!(
+                f,
+                "access denied: none of the client's roots ({client}) lies inside or contains the server's roots ({roots})"
+            ),
+            RootsError::Io { path, source } => write!(f, "{path}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for RootsError {}
+
+impl Roots {
+    /// Canonicalise `dirs` into a root set; each must be an existing directory.
+    pub fn new(dirs: Vec<PathBuf>) -> Result<Roots, RootsError> {
+        if dirs.is_empty() {
+            return Err(RootsError::NoRoots);
+        }
+        let mut out: Vec<PathBuf> = Vec::with_capacity(dirs.len());
+        for d in dirs {
+            let c = std::fs::canonicalize(&d).map_err(|source| RootsError::RootMissing {
+                root: d.clone(),
+                source,
+            })?;
+            if !c.is_dir() {
+                return Err(RootsError::RootNotDir(d));
+            }
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        Ok(Roots { dirs: out })
+    }
+
+    /// The current directory as the only root.
+    pub fn current_dir() -> Result<Roots, RootsError> {
+        let cwd = std::env::current_dir().map_err(|source| RootsError::RootMissing {
+            root: PathBuf::from("."),
+            source,
+        })?;
+        Roots::new(vec![cwd])
+    }
+
+    /// A root set that refuses every path (used when no root can be had).
+    pub fn none() -> Roots {
+        Roots { dirs: Vec::new() }
+    }
+
+    /// The canonical roots, first one first.
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
+    /// The roots as a readable list for messages.
+    pub fn describe(&self) -> String {
+        self.dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Whether a canonical path lies inside (or is) one of the roots.
+    pub fn contains(&self, canonical: &Path) -> bool {
+        self.dirs.iter().any(|r| canonical.starts_with(r))
+    }
+
+    /// `path` relative to the root containing it, for display; the full path
+    /// when it lies in no root.
+    pub fn display(&self, path: &Path) -> String {
+        for r in &self.dirs {
+            if let Ok(rel) = path.strip_prefix(r) {
+                if rel.as_os_str().is_empty() {
+                    return ".".into();
+                }
+                return if self.dirs.len() == 1 {
+                    rel.to_string_lossy().into_owned()
+                } else {
+                    path.to_string_lossy().into_owned()
+                };
+            }
+        }
+        path.to_string_lossy().into_owned()
+    }
+
+    fn outside(&self, user: &str) -> RootsError {
+        RootsError::Outside {
+            path: user.to_owned(),
+            roots: self.describe(),
+        }
+    }
+
+    fn absolute(&self, user: &str) -> Result<PathBuf, RootsError> {
+        if self.dirs.is_empty() {
+            return Err(RootsError::NoRoots);
+        }
+        if user.contains('\0') {
+            return Err(RootsError::NulByte);
+        }
+        if user.is_empty() {
+            return Err(RootsError::EmptyPath);
+        }
+        let p = Path::new(user);
+        Ok(if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.dirs[0].join(p)
+        })
+    }
+
+    /// Resolve the path of an existing file or directory (symlinks followed)
+    /// and check it lies inside a root.
+    pub fn resolve_existing(&self, user: &str) -> Result<PathBuf, RootsError> {
+        let abs = self.absolute(user)?;
+        match std::fs::canonicalize(&abs) {
+            Ok(c) if self.contains(&c) => Ok(c),
+            Ok(_) => Err(self.outside(user)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                // Do not reveal whether paths outside the roots exist.
+                self.resolve_new(user)?;
+                Err(RootsError::NotFound {
+                    path: user.to_owned(),
+                    roots: self.describe(),
+                })
+            }
+            Err(source) => Err(RootsError::Io {
+                path: user.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Resolve the path of a file about to be created (or replaced): its
+    /// existing ancestors must resolve inside a root, and the missing part may
+    /// hold only plain names. An existing path resolves as in
+    /// [`Roots::resolve_existing`]; a dangling symlink is refused.
+    pub fn resolve_new(&self, user: &str) -> Result<PathBuf, RootsError> {
+        let abs = self.absolute(user)?;
+        if let Ok(meta) = std::fs::symlink_metadata(&abs) {
+            return match std::fs::canonicalize(&abs) {
+                Ok(c) if self.contains(&c) => Ok(c),
+                Ok(_) => Err(self.outside(user)),
+                Err(_) if meta.file_type().is_symlink() => {
+                    Err(RootsError::DanglingSymlink(user.to_owned()))
+                }
+                Err(source) => Err(RootsError::Io {
+                    path: user.to_owned(),
+                    source,
+                }),
+            };
+        }
+        // Longest existing ancestor, then the missing plain names.
+        let mut base = abs.clone();
+        let mut rest: Vec<std::ffi::OsString> = Vec::new();
+        loop {
+            if std::fs::symlink_metadata(&base).is_ok() {
+                break;
+            }
+            match (base.parent(), base.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name.to_owned());
+                    base = parent.to_path_buf();
+                }
+                _ => {
+                    // `..` or the filesystem root at the end of a missing path.
+                    if base.ends_with("..") {
+                        return Err(RootsError::BadComponent(user.to_owned()));
+                    }
+                    return Err(self.outside(user));
+                }
+            }
+        }
+        let canon = std::fs::canonicalize(&base).map_err(|source| RootsError::Io {
+            path: user.to_owned(),
+            source,
+        })?;
+        if !self.contains(&canon) {
+            return Err(self.outside(user));
+        }
+        let mut out = canon;
+        for name in rest.iter().rev() {
+            match Path::new(name).components().next() {
+                Some(Component::Normal(_)) => out.push(name),
+                _ => return Err(RootsError::BadComponent(user.to_owned())),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Resolve a directory (e.g. a shell tool's `cwd`): `None` or empty means
+    /// the first root.
+    pub fn resolve_dir(&self, user: Option<&str>) -> Result<PathBuf, RootsError> {
+        let p = match user {
+            None | Some("") => return self.dirs.first().cloned().ok_or(RootsError::NoRoots),
+            Some(u) => self.resolve_existing(u)?,
+        };
+        if p.is_dir() {
+            Ok(p)
+        } else {
+            Err(RootsError::NotADirectory(
+                user.unwrap_or_default().to_owned(),
+            ))
+        }
+    }
+
+    /// Narrow the roots by the client's roots (`file://` URIs from
+    /// `roots/list`): the result keeps each client root that lies inside a
+    /// server root, and each server root that lies inside a client root.
+    /// Client roots that are not `file://` URIs or do not exist are ignored.
+    pub fn narrow(&self, uris: &[String]) -> Result<Roots, RootsError> {
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for uri in uris {
+            let Some(path) = file_uri_to_path(uri) else {
+                log::warn!("ignoring client root {uri:?}: not a file:// URI");
+                continue;
+            };
+            let Ok(c) = std::fs::canonicalize(&path) else {
+                log::warn!("ignoring client root {uri:?}: it does not exist here");
+                continue;
+            };
+            if self.contains(&c) {
+                if c.is_dir() && !dirs.contains(&c) {
+                    dirs.push(c);
+                }
+            } else {
+                for r in &self.dirs {
+                    if r.starts_with(&c) && !dirs.contains(r) {
+                        dirs.push(r.clone());
+                    }
+                }
+            }
+        }
+        if dirs.is_empty() {
+            return Err(RootsError::NoOverlap {
+                client: uris.join(", "),
+                roots: self.describe(),
+            });
+        }
+        Ok(Roots { dirs })
+    }
+
+    /// Open a resolved path with `flags` plus no-follow and close-on-exec,
+    /// then verify the descriptor really lies inside a root. `user` names the
+    /// path in errors.
+    pub fn open_verified(
+        &self,
+        resolved: &Path,
+        flags: OFlags,
+        user: &str,
+    ) -> Result<OwnedFd, RootsError> {
+        let fd = rustix::fs::open(
+            resolved,
+            flags | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| {
+            let now_link = std::fs::symlink_metadata(resolved)
+                .map(|m| m.file_type().is_symlink())
+                .unwrap_or(false);
+            if e == rustix::io::Errno::LOOP || now_link {
+                // The final component became a symlink after the check.
+                self.outside(user)
+            } else {
+                RootsError::Io {
+                    path: user.to_owned(),
+                    source: e.into(),
+                }
+            }
+        })?;
+        self.verify_fd(&fd, resolved, user)?;
+        Ok(fd)
+    }
+
+    /// Open an existing file for reading, confined to the roots.
+    pub fn open_read(&self, user: &str) -> Result<(PathBuf, File), RootsError> {
+        let path = self.resolve_existing(user)?;
+        let fd = self.open_verified(&path, OFlags::RDONLY, user)?;
+        Ok((path, File::from(fd)))
+    }
+
+    /// Open a resolved directory, confined to the roots.
+    pub fn open_dir(&self, resolved: &Path, user: &str) -> Result<OwnedFd, RootsError> {
+        self.open_verified(resolved, OFlags::RDONLY | OFlags::DIRECTORY, user)
+    }
+
+    fn verify_fd(&self, fd: &OwnedFd, expected: &Path, user: &str) -> Result<(), RootsError> {
+        let proc_path = format!("/proc/self/fd/{}", fd.as_raw_fd());
+        match std::fs::read_link(&proc_path) {
+            Ok(real) if self.contains(&real) => Ok(()),
+            Ok(real) => {
+                log::warn!("refused {user}: opened {} after a swap", real.display());
+                Err(self.outside(user))
+            }
+            Err(_) => {
+                // No /proc: the descriptor must be the file now at `expected`.
+                let st = rustix::fs::fstat(fd.as_fd()).map_err(|e| RootsError::Io {
+                    path: user.to_owned(),
+                    source: e.into(),
+                })?;
+                let again = std::fs::canonicalize(expected).map_err(|source| RootsError::Io {
+                    path: user.to_owned(),
+                    source,
+                })?;
+                let meta = std::fs::metadata(&again).map_err(|source| RootsError::Io {
+                    path: user.to_owned(),
+                    source,
+                })?;
+                if self.contains(&again) && meta.dev() == st.st_dev && meta.ino() == st.st_ino {
+                    Ok(())
+                } else {
+                    Err(self.outside(user))
+                }
+            }
+        }
+    }
+}
+
+/// The roots a `roots/list` result names, as URIs.
+pub fn client_root_uris(list_result: &serde_json::Value) -> Vec<String> {
+    list_result
+        .get("roots")
+        .and_then(|r| r.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.get("uri").and_then(|u| u.as_str()).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The local path of a `file://` URI (percent-decoded), if it is one.
+pub fn file_uri_to_path(uri: &str) -> Option<PathBuf> {
+    let rest = uri.strip_prefix("file://")?;
+    let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+    if !rest.starts_with('/') {
+        return None;
+    }
+    let bytes = rest.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    if out.contains(&0) {
+        return None;
+    }
+    use std::os::unix::ffi::OsStringExt;
+    Some(PathBuf::from(std::ffi::OsString::from_vec(out)))
+}
+
+#[cfg(test)]
+#[path = "roots_tests.rs"]
+mod tests;

@@ -1,0 +1,213 @@
+use super::*;
+use std::os::unix::fs::symlink;
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    outside: PathBuf,
+    roots: Roots,
+}
+
+fn fixture() -> Fixture {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = std::fs::canonicalize(tmp.path()).unwrap();
+    let root = base.join("root");
+    let outside = base.join("outside");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(root.join("sub/a.txt"), "inside").unwrap();
+    std::fs::write(outside.join("secret.txt"), "secret").unwrap();
+    let roots = Roots::new(vec![root.clone()]).unwrap();
+    Fixture {
+        _tmp: tmp,
+        root,
+        outside,
+        roots,
+    }
+}
+
+fn is_outside(e: RootsError) -> bool {
+    matches!(e, RootsError::Outside { .. })
+}
+
+#[test]
+fn new_refuses_missing_and_empty() {
+    assert!(matches!(Roots::new(vec![]), Err(RootsError::NoRoots)));
+    let e = Roots::new(vec![PathBuf::from("/definitely/not/here")]).unwrap_err();
+    assert!(matches!(e, RootsError::RootMissing { .. }));
+    assert!(e.to_string().contains("--root"));
+}
+
+#[test]
+fn resolves_relative_and_absolute_inside() {
+    let f = fixture();
+    let a = f.roots.resolve_existing("sub/a.txt").unwrap();
+    assert_eq!(a, f.root.join("sub/a.txt"));
+    let b = f
+        .roots
+        .resolve_existing(f.root.join("sub/../sub/a.txt").to_str().unwrap())
+        .unwrap();
+    assert_eq!(a, b);
+    assert_eq!(f.roots.display(&a), "sub/a.txt");
+}
+
+#[test]
+fn refuses_dotdot_absolute_and_nul() {
+    let f = fixture();
+    let e = f
+        .roots
+        .resolve_existing("../outside/secret.txt")
+        .unwrap_err();
+    assert!(e.to_string().contains(&f.root.display().to_string()), "{e}");
+    assert!(is_outside(e));
+    let abs = f.outside.join("secret.txt");
+    assert!(is_outside(
+        f.roots.resolve_existing(abs.to_str().unwrap()).unwrap_err()
+    ));
+    assert!(matches!(
+        f.roots.resolve_existing("sub/a\0.txt"),
+        Err(RootsError::NulByte)
+    ));
+    // A missing file outside is "outside", not "not found".
+    assert!(is_outside(
+        f.roots.resolve_existing("../outside/nope").unwrap_err()
+    ));
+    assert!(matches!(
+        f.roots.resolve_existing("sub/nope"),
+        Err(RootsError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn refuses_symlinks_out_file_and_dir() {
+    let f = fixture();
+    symlink(f.outside.join("secret.txt"), f.root.join("link.txt")).unwrap();
+    symlink(&f.outside, f.root.join("linkdir")).unwrap();
+    assert!(is_outside(
+        f.roots.resolve_existing("link.txt").unwrap_err()
+    ));
+    assert!(is_outside(
+        f.roots.resolve_existing("linkdir/secret.txt").unwrap_err()
+    ));
+    assert!(is_outside(
+        f.roots.resolve_new("linkdir/new.txt").unwrap_err()
+    ));
+    assert!(is_outside(f.roots.resolve_new("link.txt").unwrap_err()));
+    assert!(is_outside(
+        f.roots.resolve_dir(Some("linkdir")).unwrap_err()
+    ));
+    // A symlink that stays inside is fine.
+    symlink(f.root.join("sub/a.txt"), f.root.join("ok.txt")).unwrap();
+    assert_eq!(
+        f.roots.resolve_existing("ok.txt").unwrap(),
+        f.root.join("sub/a.txt")
+    );
+}
+
+#[test]
+fn resolve_new_checks_parent() {
+    let f = fixture();
+    assert_eq!(
+        f.roots.resolve_new("sub/x/y/new.txt").unwrap(),
+        f.root.join("sub/x/y/new.txt")
+    );
+    assert!(is_outside(f.roots.resolve_new("../evil.txt").unwrap_err()));
+    assert!(is_outside(
+        f.roots.resolve_new("/tmp/../evil.txt").unwrap_err()
+    ));
+    assert!(f.roots.resolve_new("nope/../../evil.txt").is_err());
+    symlink(f.root.join("missing"), f.root.join("dangling")).unwrap();
+    assert!(matches!(
+        f.roots.resolve_new("dangling"),
+        Err(RootsError::DanglingSymlink(_))
+    ));
+}
+
+#[test]
+fn resolve_dir_defaults_and_checks() {
+    let f = fixture();
+    assert_eq!(f.roots.resolve_dir(None).unwrap(), f.root);
+    assert_eq!(
+        f.roots.resolve_dir(Some("sub")).unwrap(),
+        f.root.join("sub")
+    );
+    assert!(matches!(
+        f.roots.resolve_dir(Some("sub/a.txt")),
+        Err(RootsError::NotADirectory(_))
+    ));
+}
+
+#[test]
+fn file_swapped_for_symlink_after_check_is_refused() {
+    let f = fixture();
+    let p = f.roots.resolve_existing("sub/a.txt").unwrap();
+    std::fs::remove_file(&p).unwrap();
+    symlink(f.outside.join("secret.txt"), &p).unwrap();
+    let e = f
+        .roots
+        .open_verified(&p, OFlags::RDONLY, "sub/a.txt")
+        .unwrap_err();
+    assert!(is_outside(e));
+}
+
+#[test]
+fn dir_swapped_for_symlink_after_check_is_refused() {
+    let f = fixture();
+    let p = f.roots.resolve_existing("sub/a.txt").unwrap();
+    std::fs::remove_dir_all(f.root.join("sub")).unwrap();
+    std::fs::write(f.outside.join("a.txt"), "secret").unwrap();
+    symlink(&f.outside, f.root.join("sub")).unwrap();
+    let e = f
+        .roots
+        .open_verified(&p, OFlags::RDONLY, "sub/a.txt")
+        .unwrap_err();
+    assert!(is_outside(e));
+    let e = f.roots.open_dir(&f.root.join("sub"), "sub").unwrap_err();
+    assert!(is_outside(e));
+}
+
+#[test]
+fn open_read_reads_inside() {
+    let f = fixture();
+    let (_, mut file) = f.roots.open_read("sub/a.txt").unwrap();
+    let mut s = String::new();
+    io::Read::read_to_string(&mut file, &mut s).unwrap();
+    assert_eq!(s, "inside");
+}
+
+#[test]
+fn narrow_by_client_roots() {
+    let f = fixture();
+    let sub_uri = format!("file://{}", f.root.join("sub").display());
+    let n = f.roots.narrow(&[sub_uri]).unwrap();
+    assert_eq!(n.paths(), [f.root.join("sub")]);
+    assert!(n.resolve_existing("a.txt").is_ok());
+    assert!(is_outside(
+        n.resolve_existing(f.root.to_str().unwrap()).unwrap_err()
+    ));
+    // A client root containing ours keeps ours.
+    let parent_uri = format!("file://{}", f.root.parent().unwrap().display());
+    assert_eq!(f.roots.narrow(&[parent_uri]).unwrap(), f.roots);
+    // Disjoint: refused.
+    let out_uri = format!("file://{}", f.outside.display());
+    assert!(matches!(
+        f.roots.narrow(&[out_uri, "https://x".into()]),
+        Err(RootsError::NoOverlap { .. })
+    ));
+}
+
+#[test]
+fn file_uris_decode() {
+    assert_eq!(
+        file_uri_to_path("file:///a%20b/c").unwrap(),
+        PathBuf::from("/a b/c")
+    );
+    assert_eq!(
+        file_uri_to_path("file://localhost/x").unwrap(),
+        PathBuf::from("/x")
+    );
+    assert!(file_uri_to_path("file:///a%00").is_none());
+    assert!(file_uri_to_path("http://x/y").is_none());
+    let v = serde_json::json!({"roots": [{"uri": "file:///a"}, {"name": "x"}]});
+    assert_eq!(client_root_uris(&v), ["file:///a"]);
+}
