@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::{check, meta, MODERN};
 
 struct Server {
@@ -24,33 +24,34 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
+/// Start a server on an ephemeral loopback port; the port is read from the
+/// "listening on" line it prints (no race for a port chosen in advance).
 fn start(program: PathBuf, extra: &[&str]) -> Server {
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut args = vec!["--http", addr.as_str()];
+    use std::io::BufRead;
+    let mut args = vec!["--http", "127.0.0.1:0"];
     args.extend_from_slice(extra);
-    let child = Command::new(program)
+    let mut child = Command::new(program)
         .args(&args)
         .stdin(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the server did not start listening"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
+                let port: u16 = rest.split('/').next().unwrap_or("0").parse().unwrap_or(0);
+                let _ = tx.send(port);
+            }
+        }
+    });
+    let port = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the server did not report its port");
     Server { child, port }
 }
 

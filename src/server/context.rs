@@ -215,6 +215,12 @@ impl RequestContext {
     ) -> Result<Vec<Value>, ToolError> {
         for (_, request) in &requests {
             let needed = request.required_capability();
+            if !self.has_client_capability(needed) && !self.inner.version.is_modern() {
+                // -32021 exists only in the modern era: tell the model instead.
+                return Err(ToolError::Tool(format!(
+                    "This tool needs the client capability '{needed}', which this client did not declare"
+                )));
+            }
             if !self.has_client_capability(needed) {
                 return Err(ToolError::Protocol(
                     ErrorObject::new(

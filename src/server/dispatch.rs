@@ -84,7 +84,14 @@ pub(crate) async fn handle(
         return Reply::Error(ErrorObject::method_not_found(&req.method));
     }
     match req.method.as_str() {
-        "initialize" => return handlers::initialize(session, &req).into(),
+        "initialize" => {
+            if let Some(v) = session.legacy_version() {
+                return Reply::Error(ErrorObject::invalid_request(format!(
+                    "Already initialized (protocol {v}); a session is initialized once"
+                )));
+            }
+            return handlers::initialize(session, &req).into();
+        }
         "ping" => return Reply::Result(json!({})),
         _ => {}
     }
@@ -147,7 +154,13 @@ async fn modern(
             return Reply::Error(
                 ErrorObject::new(
                     code::UNSUPPORTED_PROTOCOL_VERSION,
-                    "Unsupported protocol version",
+                    if ProtocolVersion::parse(requested).is_some() {
+                        format!(
+                            "Unsupported protocol version for a stateless request: {requested} is served through the initialize handshake"
+                        )
+                    } else {
+                        "Unsupported protocol version".to_owned()
+                    },
                 )
                 .with_data(json!({
                     "supported": ProtocolVersion::supported_strings(),
