@@ -21,7 +21,7 @@ timeout -k 10 1800 cargo test --release
 step "peers"
 bash scripts/peers.sh
 
-step "Python SDK client tests (stdio)"
+step "Python SDK client tests (stdio and Streamable HTTP, schema-validating taps)"
 export LMCP_BIN="$PWD/target/release/lmcp"
 export LMCP_EVERYTHING="$PWD/target/release/examples/everything"
 # Bounded: a hung server must not eat CI's 90 minutes.
