@@ -171,6 +171,35 @@ impl Session {
         }
     }
 
+    /// Like [`Session::call`], but registered under the request id so a
+    /// `notifications/cancelled` naming it (legacy sessions over HTTP) reaches it.
+    pub async fn call_tracked(
+        self: &Arc<Self>,
+        req: Request,
+        out: Outbound,
+        cancel: CancellationToken,
+    ) -> Option<Response> {
+        let id = req.id.clone();
+        let fresh = {
+            let mut map = self.lock_in_flight();
+            if map.contains_key(&id) {
+                false
+            } else {
+                map.insert(id.clone(), cancel.clone());
+                true
+            }
+        };
+        if !fresh {
+            let err = ErrorObject::invalid_request(format!(
+                "Duplicate request id {id}: a request with this id is still in flight"
+            ));
+            return Some(Response::err(Some(id), err));
+        }
+        let r = self.call(req, out, cancel).await;
+        self.finish(&id);
+        r
+    }
+
     /// Handle a batch (2025-03-26 sessions only); returns the responses.
     ///
     /// `Err` is a single response rejecting the whole batch (batches are

@@ -98,14 +98,7 @@ async def test_http_fast_call_during_slow_call(server, mode):
         assert times["fast"] - start < 1.5 and times["slow"] - start >= 2.9
 
 
-LEGACY_HTTP_CANCEL_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="server bug: a legacy HTTP session ignores notifications/cancelled (the request's token is not "
-    "registered in the session's in-flight map by transport/http run()), so the cancelled call is answered",
-)
-
-
-@pytest.mark.parametrize("mode", ["auto", pytest.param("legacy", marks=LEGACY_HTTP_CANCEL_BUG)])
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_http_cancelled_call_gets_no_response(server, tap_log, mode):
     import anyio
 

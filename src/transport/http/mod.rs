@@ -667,7 +667,13 @@ async fn run(
     let cancel = CancellationToken::new();
     let task = {
         let (session, cancel) = (session.clone(), cancel.clone());
-        tokio::spawn(async move { session.call(req, out, cancel).await })
+        tokio::spawn(async move {
+            if modern {
+                session.call(req, out, cancel).await
+            } else {
+                session.call_tracked(req, out, cancel).await
+            }
+        })
     };
     if !sse {
         struct CancelOnDrop(CancellationToken);
