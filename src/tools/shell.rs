@@ -406,4 +406,4 @@ pub fn tools(config: Arc<ShellConfig>, jobs: Arc<JobManager>) -> Vec<Tool> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
