@@ -6,6 +6,15 @@
 //! reads its output into a bounded [`Ring`] per stream. Ended jobs stay
 //! readable for the configured retention and are then discarded (lazily, on
 //! the next job call). [`JobManager::shutdown`] ends every job's group.
+//!
+//! Tasks extension (`io.modelcontextprotocol/tasks`): a long `shell` call
+//! could be answered with a task instead of blocking. That is engine work
+//! (task store, `tasks/get`, `tasks/cancel`) and fits any tool generically:
+//! the engine keeps the handler's future in its task store and drops it on
+//! `tasks/cancel`, which for `shell` ends the process group as any
+//! cancellation does. These job tools stay, because they work with every
+//! client and era and offer what tasks do not: stdin, incremental output
+//! by offset, signals.
 
 use crate::server::ToolError;
 use crate::tools::shell::exec::{signal_group, ProcessGroup, Stream};
