@@ -276,11 +276,29 @@ fn main() -> ExitCode {
             }
         };
     }
+    lmcp::tools::system::mark_start();
+    if let Err(e) = lmcp::tools::shell::exec::become_subreaper() {
+        log::debug!(
+            "cannot become a child subreaper ({e}); orphaned grandchildren are reaped by init"
+        );
+    }
+    let roots = fs_config.roots.clone();
+    let shell_config = std::sync::Arc::new(lmcp::tools::shell::ShellConfig {
+        cwd: std::sync::Arc::new(move |dir: Option<&str>| {
+            roots.resolve_dir(dir).map_err(|e| e.to_string())
+        }),
+        ..Default::default()
+    });
+    let jobs = lmcp::tools::jobs::JobManager::new(shell_config.clone());
+    let mut tools = lmcp::tools::builtin();
+    if !cli.read_only {
+        tools.extend(lmcp::tools::shell::tools(shell_config, jobs.clone()));
+    }
     let server = Server::builder("lmcp", env!("CARGO_PKG_VERSION"))
         .title("lmcp")
         .instructions("lmcp: a lightweight MCP server with built-in tools.")
         .config(config)
-        .tools(lmcp::tools::builtin())
+        .tools(tools)
         .tools(lmcp::tools::fs::tools(std::sync::Arc::new(fs_config)))
         .build();
     let mut hub_cfg = match &cli.config {
@@ -329,6 +347,7 @@ fn main() -> ExitCode {
         if let Some(hub) = hub {
             hub.shutdown();
         }
+        jobs.shutdown().await;
     });
     ExitCode::SUCCESS
 }

@@ -177,7 +177,7 @@ async fn rmcp_legacy_client_against_lmcp() {
     let r = timed("ping", client.call_tool(call("ping", json!({}))))
         .await
         .expect("ping");
-    assert_eq!(text_of(&r), "pong");
+    assert!(text_of(&r).starts_with("pong"), "{}", text_of(&r));
     timed("cancel", client.cancel()).await.expect("close");
     // rmcp asks for its latest revision; the handshake settles on 2025-11-25.
     assert_eq!(sent_initialize_version(&t), "2026-07-28");
@@ -274,7 +274,7 @@ async fn rmcp_modern_client_against_lmcp() {
     let r = timed("ping", client.call_tool(call("ping", json!({}))))
         .await
         .expect("ping");
-    assert_eq!(text_of(&r), "pong");
+    assert!(text_of(&r).starts_with("pong"), "{}", text_of(&r));
     timed("cancel", client.cancel()).await.expect("close");
     t.validate_server_output();
 }

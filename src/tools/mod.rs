@@ -1,12 +1,16 @@
 //! Built-in tools of the `lmcp` binary, one module per family.
 
 pub mod fs;
+pub mod jobs;
 pub mod ping;
 pub mod roots;
+pub mod shell;
+pub mod system;
 
 use crate::server::Tool;
 
-/// The `ping` tool alone (the rest need configuration: see [`fs::tools`]).
+/// The tools that need no configuration (`ping`, `systeminfo`); the
+/// others take their family's config: see [`fs::tools`] and [`shell::tools`].
 pub fn builtin() -> Vec<Tool> {
-    vec![ping::tool()]
+    vec![ping::tool(), system::tool()]
 }

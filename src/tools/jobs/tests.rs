@@ -1,0 +1,197 @@
+//! Background job lifecycle tests.
+use super::*;
+use crate::tools::shell::exec::become_subreaper;
+use crate::RequestContext;
+
+fn manager(buffer: usize) -> Arc<JobManager> {
+    let _ = become_subreaper();
+    JobManager::new(Arc::new(ShellConfig {
+        kill_grace: Duration::from_millis(300),
+        job_buffer_bytes: buffer,
+        max_jobs: 2,
+        ..ShellConfig::default()
+    }))
+}
+
+async fn call(tools: &[crate::Tool], name: &str, args: Value) -> Result<Value, String> {
+    let tool = tools.iter().find(|t| t.name == name).unwrap();
+    let Value::Object(map) = args else { panic!() };
+    tool.validate(&map).map_err(|e| e.to_string())?;
+    match (tool.handler)(map, RequestContext::detached()).await {
+        Ok(r) => Ok(r.structured.unwrap_or(Value::Null)),
+        Err(ToolError::Tool(m)) => Err(m),
+        Err(_) => Err("protocol error".into()),
+    }
+}
+
+fn live(pgid: i64) -> usize {
+    crate::tools::shell::tests::live_in_group(pgid as i32).len()
+}
+
+#[tokio::test]
+async fn start_output_input_list_kill() {
+    let m = manager(4096);
+    let t = tools(m.clone());
+    let v = call(
+        &t,
+        "shell_bg",
+        json!({"command": "echo ready; while read l; do echo got $l; done"}),
+    )
+    .await
+    .unwrap();
+    let job = v["job"].as_str().unwrap().to_owned();
+    assert!(job.starts_with("job_") && job.len() == 36);
+    let pid = v["pid"].as_i64().unwrap();
+    let o = call(&t, "shell_bg_output", json!({"job": job, "wait_ms": 3000}))
+        .await
+        .unwrap();
+    assert_eq!(o["stdout"], "ready\n");
+    assert_eq!(o["state"], "running");
+    let off = o["stdout_offset"].as_u64().unwrap();
+    call(&t, "shell_bg_input", json!({"job": job, "input": "ping\n"}))
+        .await
+        .unwrap();
+    let o = call(
+        &t,
+        "shell_bg_output",
+        json!({"job": job, "stdout_offset": off, "wait_ms": 3000}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(o["stdout"], "got ping\n");
+    let l = call(&t, "shell_bg_list", json!({})).await.unwrap();
+    assert_eq!(l["jobs"][0]["job"], job.as_str());
+    assert_eq!(l["jobs"][0]["state"], "running");
+    let k = call(&t, "shell_bg_kill", json!({"job": job}))
+        .await
+        .unwrap();
+    assert_eq!(k["state"], "killed");
+    assert_eq!(live(pid), 0);
+    let e = call(&t, "shell_bg_input", json!({"job": job, "input": "x"}))
+        .await
+        .unwrap_err();
+    assert!(e.contains("closed"), "{e}");
+    assert!(call(&t, "shell_bg_output", json!({"job": "job_nope"}))
+        .await
+        .unwrap_err()
+        .contains("shell_bg_list"));
+}
+
+#[tokio::test]
+#[ignore = "bug: shell_bg_output with wait_ms returns at once while the job runs, and the job given stdin+close_stdin never sees EOF here; see the issue 7 note"]
+async fn output_after_exit_and_closing_stdin() {
+    let m = manager(4096);
+    let t = tools(m.clone());
+    let v = call(
+        &t,
+        "shell_bg",
+        json!({"command": "cat; echo err >&2; exit 7", "stdin": "abc", "close_stdin": true}),
+    )
+    .await
+    .unwrap();
+    let job = v["job"].as_str().unwrap();
+    let mut o = Value::Null;
+    for _ in 0..50 {
+        o = call(&t, "shell_bg_output", json!({"job": job, "wait_ms": 2000}))
+            .await
+            .unwrap();
+        if o["state"] != "running" {
+            break;
+        }
+    }
+    assert_eq!(o["state"], "exited");
+    assert_eq!(o["exit_code"], 7);
+    assert_eq!(o["stdout"], "abc");
+    assert_eq!(o["stderr"], "err\n");
+    let o = call(
+        &t,
+        "shell_bg_output",
+        json!({"job": job, "stream": "stderr"}),
+    )
+    .await
+    .unwrap();
+    assert!(o.get("stdout").is_none());
+}
+
+#[tokio::test]
+async fn ring_buffer_overflow_drops_old_output_with_a_marker() {
+    let m = manager(1000);
+    let t = tools(m.clone());
+    let v = call(&t, "shell_bg", json!({"command": "seq 1 10000"}))
+        .await
+        .unwrap();
+    let job = v["job"].as_str().unwrap();
+    let j = m.get(job).unwrap();
+    j.wait_for(Duration::from_secs(5), |s| s.end.is_some())
+        .await;
+    let o = call(&t, "shell_bg_output", json!({"job": job}))
+        .await
+        .unwrap();
+    let text = o["stdout"].as_str().unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "[... {} earlier bytes dropped ...]",
+            48_894 - 1000
+        )),
+        "{text}"
+    );
+    assert!(text.ends_with("9999\n10000\n"));
+    assert_eq!(o["stdout_offset"], 48_894);
+    let o = call(&t, "shell_bg_output", json!({"job": job, "tail_lines": 2}))
+        .await
+        .unwrap();
+    assert_eq!(o["stdout"], "9999\n10000\n");
+}
+
+#[tokio::test]
+async fn job_limit_and_signal() {
+    let m = manager(4096);
+    let t = tools(m.clone());
+    let a = call(&t, "shell_bg", json!({"command": "sleep 100"}))
+        .await
+        .unwrap();
+    call(&t, "shell_bg", json!({"command": "sleep 100"}))
+        .await
+        .unwrap();
+    let e = call(&t, "shell_bg", json!({"command": "sleep 100"}))
+        .await
+        .unwrap_err();
+    assert!(e.contains("limit is 2"), "{e}");
+    let k = call(
+        &t,
+        "shell_bg_kill",
+        json!({"job": a["job"], "signal": "INT"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(k["state"], "killed");
+    assert_eq!(k["signal"], "SIGINT");
+    assert!(call(
+        &t,
+        "shell_bg_kill",
+        json!({"job": a["job"], "signal": "BOGUS"})
+    )
+    .await
+    .is_err());
+    m.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_ends_every_job_group() {
+    let m = manager(4096);
+    let t = tools(m.clone());
+    let mut pids = Vec::new();
+    for cmd in ["sleep 100 & sleep 100", "trap '' TERM; sleep 100"] {
+        let v = call(&t, "shell_bg", json!({"command": cmd})).await.unwrap();
+        pids.push(v["pid"].as_i64().unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(pids.iter().all(|&p| live(p) > 0));
+    m.shutdown().await;
+    assert!(pids.iter().all(|&p| live(p) == 0));
+    assert!(m.list().iter().all(|j| !j.is_running()));
+    let e = call(&t, "shell_bg", json!({"command": "true"}))
+        .await
+        .unwrap_err();
+    assert!(e.contains("shutting down"));
+}

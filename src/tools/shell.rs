@@ -1,0 +1,409 @@
+//! `shell`: run a command and return its exit status and output.
+//!
+//! The command runs through a configured shell (`sh -c` by default) as the
+//! leader of its own process group, with stdin closed unless text is given.
+//! On timeout, on cancellation (the engine drops the handler's future) and at
+//! shutdown the whole group gets SIGTERM, then SIGKILL after a short grace,
+//! so no process of the call survives, grandchildren included. Output is
+//! kept per stream, head and tail, with a marker saying how much was cut,
+//! and streamed as progress notifications when the client asked for them.
+//!
+//! [`ShellConfig`] holds the limits; [`tools`] builds the `shell` tool and
+//! the background-job tools of [`crate::tools::jobs`].
+
+pub mod exec;
+pub mod output;
+
+use crate::protocol::LogLevel;
+use crate::server::{RequestContext, Tool, ToolError, ToolResult};
+use crate::tools::jobs::JobManager;
+use exec::{ProcessGroup, Stream};
+use output::HeadTail;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+use tokio::time::{sleep_until, Instant, MissedTickBehavior};
+
+/// Resolves the `cwd` argument of a call (`None`: the default directory) to
+/// a directory, or explains why it is refused.
+pub type CwdResolver = Arc<dyn Fn(Option<&str>) -> Result<PathBuf, String> + Send + Sync>;
+
+/// Limits and settings of the process tools.
+#[derive(Clone)]
+pub struct ShellConfig {
+    /// Program and leading arguments; the command is appended (`["sh", "-c"]`).
+    pub shell: Vec<String>,
+    /// Timeout of a `shell` call that gives none.
+    pub default_timeout: Duration,
+    /// Largest timeout a call may ask for (also caps `wait_ms` of job output).
+    pub max_timeout: Duration,
+    /// Time between SIGTERM and SIGKILL when a process group is ended.
+    pub kill_grace: Duration,
+    /// Bytes of output kept per stream when a call gives no `max_output_bytes`.
+    pub output_cap: usize,
+    /// Largest `max_output_bytes` a call may ask for.
+    pub max_output_cap: usize,
+    /// Interval between progress notifications carrying new output.
+    pub progress_interval: Duration,
+    /// Largest number of background jobs running at once.
+    pub max_jobs: usize,
+    /// Largest number of job records kept (running and ended).
+    pub max_job_records: usize,
+    /// Bytes of output kept per stream of a background job.
+    pub job_buffer_bytes: usize,
+    /// How long an ended job's output stays readable.
+    pub job_retention: Duration,
+    /// Resolves the `cwd` argument; the lead plugs in the roots policy.
+    pub cwd: CwdResolver,
+}
+
+impl std::fmt::Debug for ShellConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShellConfig")
+            .field("shell", &self.shell)
+            .field("default_timeout", &self.default_timeout)
+            .field("max_timeout", &self.max_timeout)
+            .field("output_cap", &self.output_cap)
+            .field("max_jobs", &self.max_jobs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ShellConfig {
+    fn default() -> Self {
+        ShellConfig {
+            shell: vec!["sh".into(), "-c".into()],
+            default_timeout: Duration::from_secs(120),
+            max_timeout: Duration::from_secs(1800),
+            kill_grace: Duration::from_secs(2),
+            output_cap: 32 * 1024,
+            max_output_cap: 1024 * 1024,
+            progress_interval: Duration::from_millis(250),
+            max_jobs: 16,
+            max_job_records: 64,
+            job_buffer_bytes: 256 * 1024,
+            job_retention: Duration::from_secs(30 * 60),
+            cwd: Arc::new(default_cwd),
+        }
+    }
+}
+
+/// The default cwd policy: relative paths against the current directory;
+/// the directory must exist.
+pub fn default_cwd(cwd: Option<&str>) -> Result<PathBuf, String> {
+    let base = std::env::current_dir()
+        .map_err(|e| format!("cannot read the server's current directory: {e}"))?;
+    let dir = match cwd {
+        None | Some("") => return Ok(base),
+        Some(p) => base.join(p),
+    };
+    if dir.is_dir() {
+        Ok(dir)
+    } else {
+        Err(format!(
+            "cwd {:?} is not an existing directory; give an existing directory (relative paths start at {})",
+            cwd.unwrap_or_default(),
+            base.display()
+        ))
+    }
+}
+
+impl ShellConfig {
+    /// A `Command` running `command` through the configured shell in `cwd`.
+    pub(crate) fn command(&self, command: &str, cwd: &PathBuf) -> Result<Command, ToolError> {
+        let (prog, lead) = self.shell.split_first().ok_or_else(|| {
+            ToolError::msg("no shell is configured; set the shell program (e.g. sh -c)")
+        })?;
+        let mut cmd = Command::new(prog);
+        cmd.args(lead).arg(command).current_dir(cwd);
+        Ok(cmd)
+    }
+
+    fn timeout_for(&self, ms: Option<u64>) -> Duration {
+        ms.map(Duration::from_millis)
+            .unwrap_or(self.default_timeout)
+            .min(self.max_timeout)
+    }
+}
+
+/// Arguments of `shell`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShellArgs {
+    /// The command line, run by the configured shell (`sh -c` by default).
+    pub command: String,
+    /// Working directory (default: the server's default directory).
+    #[serde(default)]
+    pub cwd: Option<String>,
+    /// Environment variables to add or override.
+    #[serde(default)]
+    pub env: Option<BTreeMap<String, String>>,
+    /// Text fed to the command's stdin, which is then closed (default: no stdin).
+    #[serde(default)]
+    pub stdin: Option<String>,
+    /// Timeout in milliseconds (default and maximum set by the server).
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub timeout_ms: Option<u64>,
+    /// Bytes of output kept per stream; longer output keeps its head and tail.
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub max_output_bytes: Option<u64>,
+}
+
+/// What a `shell` call produced (its `structuredContent`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct ShellOutput {
+    /// Exit code, or null when a signal ended the command.
+    pub exit_code: Option<i32>,
+    /// Name of the signal that ended the command (e.g. `SIGKILL`), if any.
+    pub signal: Option<String>,
+    /// Standard output (head and tail when truncated).
+    pub stdout: String,
+    /// Standard error (head and tail when truncated).
+    pub stderr: String,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+    /// Whether the timeout ended the command.
+    pub timed_out: bool,
+    /// Whether output was cut in the middle.
+    pub truncated: bool,
+    /// Bytes written to stdout in all.
+    pub stdout_bytes: u64,
+    /// Bytes written to stderr in all.
+    pub stderr_bytes: u64,
+}
+
+/// The exit code and signal name of `status`.
+pub(crate) fn describe_status(status: Option<ExitStatus>) -> (Option<i32>, Option<String>) {
+    match status {
+        Some(s) => (s.code(), s.signal().map(signal_name)),
+        None => (None, None),
+    }
+}
+
+/// `SIGTERM` for 15, `signal 99` for unknown numbers.
+pub(crate) fn signal_name(sig: i32) -> String {
+    nix::sys::signal::Signal::try_from(sig)
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_else(|_| format!("signal {sig}"))
+}
+
+/// Streams new output to the client as progress (and log) notifications.
+struct Streamer {
+    pending: Vec<(Stream, Vec<u8>)>,
+    bytes: u64,
+}
+
+impl Streamer {
+    async fn flush(&mut self, ctx: &RequestContext) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut text = String::new();
+        for (stream, data) in self.pending.drain(..) {
+            let chunk = String::from_utf8_lossy(&data);
+            let name = if stream == Stream::Stdout {
+                "stdout"
+            } else {
+                "stderr"
+            };
+            ctx.log(
+                LogLevel::Info,
+                "shell",
+                json!({"stream": name, "text": chunk}),
+            )
+            .await;
+            text.push_str(&chunk);
+        }
+        const MAX: usize = 4096;
+        if text.len() > MAX {
+            let mut cut = text.len() - MAX;
+            while !text.is_char_boundary(cut) {
+                cut += 1;
+            }
+            text = format!("[...]{}", &text[cut..]);
+        }
+        ctx.progress(self.bytes as f64, None, Some(&text)).await;
+    }
+}
+
+/// Run a `shell` call to the end (exit or timeout).
+pub async fn run(
+    config: &ShellConfig,
+    args: ShellArgs,
+    ctx: &RequestContext,
+) -> Result<ShellOutput, ToolError> {
+    let timeout = config.timeout_for(args.timeout_ms);
+    let cap = args
+        .max_output_bytes
+        .map_or(config.output_cap, |b| {
+            usize::try_from(b).unwrap_or(usize::MAX)
+        })
+        .min(config.max_output_cap)
+        .max(2);
+    let cwd = (config.cwd)(args.cwd.as_deref()).map_err(ToolError::Tool)?;
+    let mut cmd = config.command(&args.command, &cwd)?;
+    if let Some(env) = &args.env {
+        cmd.envs(env);
+    }
+    cmd.stdin(if args.stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let start = Instant::now();
+    let mut group = ProcessGroup::spawn(&mut cmd, config.kill_grace).map_err(|e| {
+        ToolError::msg(format!(
+            "could not start {:?} in {}: {e}; check the configured shell and the cwd",
+            config.shell.first().map(String::as_str).unwrap_or(""),
+            cwd.display()
+        ))
+    })?;
+    let (stdin, mut pipes) = group.take_pipes();
+    let mut feed = match (stdin, args.stdin) {
+        (Some(mut pipe), Some(text)) => Some(Box::pin(async move {
+            // A command that exits without reading its stdin is not an error.
+            let _ = pipe.write_all(text.as_bytes()).await;
+            drop(pipe);
+        })),
+        _ => None,
+    };
+    let (mut out, mut err) = (HeadTail::new(cap), HeadTail::new(cap));
+    let streaming = ctx.wants_progress();
+    let mut streamer = Streamer {
+        pending: Vec::new(),
+        bytes: 0,
+    };
+    let mut tick = tokio::time::interval(config.progress_interval);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let deadline = start + timeout;
+    let mut status = None;
+    let mut timed_out = false;
+    let mut keep = |s: Stream, data: &[u8], streamer: &mut Streamer| {
+        match s {
+            Stream::Stdout => out.push(data),
+            Stream::Stderr => err.push(data),
+        }
+        if streaming {
+            streamer.bytes += data.len() as u64;
+            streamer.pending.push((s, data.to_vec()));
+        }
+    };
+    while status.is_none() || !pipes.is_done() {
+        tokio::select! {
+            chunk = pipes.next(), if !pipes.is_done() => {
+                if let Some((s, data)) = chunk {
+                    keep(s, &data, &mut streamer);
+                }
+            }
+            s = group.wait(), if status.is_none() => {
+                status = Some(s?);
+                // The leader is gone: end what it left behind, so pipes held
+                // open by background grandchildren reach end of file.
+                group.terminate().await;
+            }
+            () = async { feed.as_mut().expect("guarded").await }, if feed.is_some() => feed = None,
+            _ = tick.tick(), if streaming => streamer.flush(ctx).await,
+            () = sleep_until(deadline) => {
+                timed_out = true;
+                break;
+            }
+        }
+    }
+    if timed_out {
+        status = group.terminate().await;
+        pipes
+            .drain(Duration::from_millis(500), |s, d| keep(s, d, &mut streamer))
+            .await;
+    }
+    if streaming {
+        streamer.flush(ctx).await;
+    }
+    let (exit_code, signal) = describe_status(status);
+    Ok(ShellOutput {
+        exit_code,
+        signal,
+        stdout: out.render(),
+        stderr: err.render(),
+        duration_ms: start.elapsed().as_millis() as u64,
+        timed_out,
+        truncated: out.cut() > 0 || err.cut() > 0,
+        stdout_bytes: out.total(),
+        stderr_bytes: err.total(),
+    })
+}
+
+/// The readable text block of a `shell` result.
+pub fn render_text(o: &ShellOutput) -> String {
+    let mut s = match (&o.exit_code, &o.signal) {
+        _ if o.timed_out => format!(
+            "timed out after {} ms (process group killed)",
+            o.duration_ms
+        ),
+        (Some(code), _) => format!("exit code {code} ({} ms)", o.duration_ms),
+        (None, Some(sig)) => format!("killed by {sig} ({} ms)", o.duration_ms),
+        (None, None) => format!("no exit status ({} ms)", o.duration_ms),
+    };
+    if o.truncated {
+        s.push_str("; output truncated");
+    }
+    for (name, text) in [("stdout", &o.stdout), ("stderr", &o.stderr)] {
+        if !text.is_empty() {
+            s.push_str(&format!("\n--- {name} ---\n{text}"));
+            if !text.ends_with('\n') {
+                s.push('\n');
+            }
+        }
+    }
+    s
+}
+
+/// The `shell` tool.
+pub fn shell_tool(config: Arc<ShellConfig>) -> Tool {
+    let engine_timeout = config.max_timeout + config.kill_grace + Duration::from_secs(5);
+    Tool::typed::<ShellArgs, _, _>(
+        "shell",
+        "Run a shell command and return its exit code, stdout and stderr (kept apart). \
+         The command runs in its own process group with stdin closed unless `stdin` is given; \
+         on timeout every process it started is killed. Long output keeps its head and tail. \
+         For servers, watchers and long builds use shell_bg instead.",
+        move |args, ctx| {
+            let config = config.clone();
+            async move {
+                let out = run(&config, args, &ctx).await?;
+                let text = render_text(&out);
+                let failed = out.timed_out;
+                let value = serde_json::to_value(&out)?;
+                Ok(ToolResult::text(text)
+                    .with_structured(value)
+                    .with_error(failed))
+            }
+        },
+    )
+    .title("Run a shell command")
+    .output::<ShellOutput>()
+    .destructive()
+    .open_world(true)
+    .timeout(engine_timeout)
+}
+
+/// The `shell` tool and the background-job tools, sharing `jobs`.
+pub fn tools(config: Arc<ShellConfig>, jobs: Arc<JobManager>) -> Vec<Tool> {
+    let mut v = vec![shell_tool(config)];
+    v.extend(crate::tools::jobs::tools(jobs));
+    v
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

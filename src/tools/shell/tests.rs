@@ -1,0 +1,219 @@
+//! Handler tests of `shell`, run with a detached request context.
+use super::*;
+use serde_json::{Map, Value};
+
+/// Live (non-zombie) processes of process group `pgid`, from /proc.
+pub(crate) fn live_in_group(pgid: i32) -> Vec<i32> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let rest = stat.rsplit_once(')').unwrap().1;
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        if f[2].parse::<i32>() == Ok(pgid) && f[0] != "Z" {
+            v.push(pid);
+        }
+    }
+    v
+}
+
+fn config() -> ShellConfig {
+    let _ = exec::become_subreaper();
+    ShellConfig {
+        kill_grace: Duration::from_millis(500),
+        ..ShellConfig::default()
+    }
+}
+
+async fn call(args: Value) -> ToolResult {
+    let tool = shell_tool(Arc::new(config()));
+    let Value::Object(map) = args else { panic!() };
+    (tool.handler)(map, RequestContext::detached())
+        .await
+        .unwrap()
+}
+
+async fn out(args: Value) -> ShellOutput {
+    serde_json::from_value(call(args).await.structured.unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn exit_code_stdout_and_stderr_kept_apart() {
+    let o = out(json!({"command": "echo hello; echo oops >&2; exit 3"})).await;
+    assert_eq!(o.exit_code, Some(3));
+    assert_eq!(o.signal, None);
+    assert_eq!(o.stdout, "hello\n");
+    assert_eq!(o.stderr, "oops\n");
+    assert!(!o.timed_out && !o.truncated);
+    let r = call(json!({"command": "echo hi"})).await;
+    assert!(!r.is_error);
+    let crate::Content::Text { text, .. } = &r.content[0] else {
+        panic!()
+    };
+    assert!(
+        text.contains("exit code 0") && text.contains("hi"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn stdin_env_and_cwd() {
+    let o = out(
+        json!({"command": "cat; printf %s \"$GREETING\"", "stdin": "from stdin\n",
+                       "env": {"GREETING": "hi there"}}),
+    )
+    .await;
+    assert_eq!(o.stdout, "from stdin\nhi there");
+    // Without `stdin`, stdin is closed (reads end at once).
+    let o = out(json!({"command": "cat; echo done", "timeout_ms": 5000})).await;
+    assert_eq!((o.stdout.as_str(), o.timed_out), ("done\n", false));
+    let dir = std::env::temp_dir();
+    let o = out(json!({"command": "pwd", "cwd": dir.to_str().unwrap()})).await;
+    assert_eq!(
+        std::fs::canonicalize(o.stdout.trim()).unwrap(),
+        std::fs::canonicalize(&dir).unwrap()
+    );
+    let tool = shell_tool(Arc::new(config()));
+    let mut m = Map::new();
+    m.insert("command".into(), json!("true"));
+    m.insert("cwd".into(), json!("/no/such/dir"));
+    let e = (tool.handler)(m, RequestContext::detached())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ToolError::Tool(msg) if msg.contains("not an existing directory")));
+}
+
+#[tokio::test]
+async fn signal_is_reported() {
+    let o = out(json!({"command": "kill -9 $$"})).await;
+    assert_eq!((o.exit_code, o.signal.as_deref()), (None, Some("SIGKILL")));
+}
+
+#[tokio::test]
+async fn timeout_kills_the_whole_group() {
+    let cfg = config();
+    let ctx = RequestContext::detached();
+    let args: ShellArgs = serde_json::from_value(
+        json!({"command": "echo $$; sleep 100 & sleep 100", "timeout_ms": 300}),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let o = run(&cfg, args, &ctx).await.unwrap();
+    assert!(o.timed_out);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let pgid: i32 = o.stdout.trim().parse().unwrap();
+    assert_eq!(live_in_group(pgid), Vec::<i32>::new());
+    assert_eq!(o.signal.as_deref(), Some("SIGTERM"));
+}
+
+#[tokio::test]
+async fn term_ignoring_processes_get_killed_after_grace() {
+    let o = out(json!({"command": "trap '' TERM; echo $$; sleep 100", "timeout_ms": 200})).await;
+    assert!(o.timed_out);
+    let pgid: i32 = o.stdout.trim().parse().unwrap();
+    assert!(live_in_group(pgid).is_empty());
+}
+
+#[tokio::test]
+async fn leftover_background_processes_are_ended_when_the_command_exits() {
+    let o = out(json!({"command": "echo $$; sleep 100 &", "timeout_ms": 5000})).await;
+    assert_eq!(o.exit_code, Some(0));
+    assert!(o.duration_ms < 3000);
+    let pgid: i32 = o.stdout.trim().parse().unwrap();
+    assert!(live_in_group(pgid).is_empty());
+}
+
+#[tokio::test]
+async fn dropping_the_call_kills_the_group_grandchildren_included() {
+    let dir = std::env::temp_dir().join(format!("lmcp-shell-drop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pidfile = dir.join("pid");
+    let cfg = config();
+    let ctx = RequestContext::detached();
+    let args: ShellArgs = serde_json::from_value(json!({
+        "command": format!("echo $$ > {}; sleep 100 & sleep 100", pidfile.display())
+    }))
+    .unwrap();
+    let fut = run(&cfg, args, &ctx);
+    // The engine drops the future on cancellation; so does this timeout.
+    assert!(tokio::time::timeout(Duration::from_millis(500), fut)
+        .await
+        .is_err());
+    let pgid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while !live_in_group(pgid).is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(live_in_group(pgid), Vec::<i32>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn long_output_keeps_head_and_tail() {
+    let o = out(json!({"command": "seq 1 100000", "max_output_bytes": 100})).await;
+    assert!(o.truncated);
+    assert_eq!(o.stdout_bytes, 588_895);
+    assert!(o.stdout.starts_with("1\n2\n3\n"));
+    assert!(o.stdout.ends_with("99999\n100000\n"));
+    assert!(o
+        .stdout
+        .contains(&format!("[... {} bytes cut ...]", 588_895 - 100)));
+}
+
+#[tokio::test]
+async fn binary_output_is_lossy_text() {
+    let o = out(json!({"command": "printf 'a\\377\\000b'"})).await;
+    assert_eq!(o.stdout, "a\u{fffd}\u{0}b");
+    assert_eq!(o.stdout_bytes, 4);
+}
+
+#[tokio::test]
+async fn many_calls_run_concurrently() {
+    let started = Instant::now();
+    let calls = (0..3).map(|_| out(json!({"command": "sleep 1"})));
+    let outs = futures_join(calls.collect()).await;
+    assert!(outs.iter().all(|o| o.exit_code == Some(0)));
+    assert!(
+        started.elapsed() < Duration::from_millis(1900),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+async fn futures_join<F: std::future::Future<Output = ShellOutput> + Send + 'static>(
+    futs: Vec<F>,
+) -> Vec<ShellOutput> {
+    let handles: Vec<_> = futs.into_iter().map(tokio::spawn).collect();
+    let mut v = Vec::new();
+    for h in handles {
+        v.push(h.await.unwrap());
+    }
+    v
+}
+
+#[test]
+fn output_schema_matches_the_result() {
+    let tool = shell_tool(Arc::new(ShellConfig::default()));
+    let schema = tool.output_schema.unwrap();
+    for k in [
+        "exit_code",
+        "signal",
+        "stdout",
+        "stderr",
+        "duration_ms",
+        "timed_out",
+        "truncated",
+    ] {
+        assert!(schema["properties"].get(k).is_some(), "{k}");
+    }
+    assert_eq!(tool.annotations.destructive_hint, Some(true));
+    assert_eq!(tool.annotations.open_world_hint, Some(true));
+}
