@@ -207,7 +207,7 @@ impl Guard {
             Class::Forbidden(rule) => Err(refuse(rule, false)),
             Class::Private(rule) => {
                 let host_lc = host.to_ascii_lowercase();
-                if self.allow_private || self.exempt_hosts.iter().any(|h| *h == host_lc) {
+                if self.allow_private || self.exempt_hosts.contains(&host_lc) {
                     Ok(())
                 } else {
                     Err(refuse(rule, true))

@@ -358,7 +358,7 @@ fn strip_tags(s: &str) -> String {
     if !s.contains('<') && !s.contains('&') {
         return squash(s);
     }
-    squash(&Document::fragment(s).select("body").text())
+    squash(&Document::from(s).select("body").text())
 }
 
 async fn searxng(
