@@ -27,6 +27,8 @@ enum Reply {
     Slow(Duration),
     /// A text body of this many bytes, streamed.
     Huge(usize),
+    /// A body sent slowly for seconds; the flag is set when the client hangs up.
+    Trickle(Arc<std::sync::atomic::AtomicBool>),
 }
 
 fn ok(ct: &str, body: Vec<u8>) -> Reply {
@@ -98,6 +100,18 @@ async fn serve(route: impl Fn(&str, &str, u16) -> Reply + Send + Sync + 'static)
                         let _ = sock
                             .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
                             .await;
+                    }
+                    Reply::Trickle(gone) => {
+                        let _ = sock
+                            .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000000\r\n\r\n")
+                            .await;
+                        for _ in 0..200 {
+                            tokio::time::sleep(Duration::from_millis(25)).await;
+                            if sock.write_all(&[b'y'; 1000]).await.is_err() {
+                                gone.store(true, Ordering::SeqCst);
+                                break;
+                            }
+                        }
                     }
                     Reply::Huge(n) => {
                         let head = format!(
@@ -500,6 +514,30 @@ async fn robots_txt_respected_when_asked() {
         .await
         .unwrap();
     assert!(srv2.heads().iter().all(|h| !h.contains("robots.txt")));
+}
+
+#[tokio::test]
+async fn dropping_the_call_aborts_the_transfer() {
+    // The engine cancels a call by dropping its future: the download must stop.
+    let gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = gone.clone();
+    let srv = serve(move |_, _, _| Reply::Trickle(flag.clone())).await;
+    let fetch = tool(private_ok(), "fetch");
+    let Value::Object(args) = json!({"url": srv.url("/stream")}) else {
+        unreachable!()
+    };
+    let fut = (fetch.handler)(args, RequestContext::detached());
+    assert!(tokio::time::timeout(Duration::from_millis(300), fut)
+        .await
+        .is_err());
+    let t0 = Instant::now();
+    while !gone.load(Ordering::SeqCst) && t0.elapsed() < Duration::from_secs(3) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        gone.load(Ordering::SeqCst),
+        "the server kept sending after the call was dropped"
+    );
 }
 
 // ---- web_search ----
