@@ -18,6 +18,10 @@ cargo build --release --all-targets
 step "cargo test (release)"
 timeout -k 10 1800 cargo test --release
 
+step "cargo test --features web (the opt-in fetch/web_search tools, debug build)"
+timeout -k 10 1800 cargo test --features web --lib tools::web
+timeout -k 10 1800 cargo test --features web --test web_fetch --test web_search --test web_proxy
+
 step "peers"
 bash scripts/peers.sh
 

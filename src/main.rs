@@ -86,6 +86,32 @@ struct Cli {
     #[arg(long)]
     trust_client_roots: bool,
 
+    /// fetch: allow loopback and private addresses (link-local and cloud
+    /// metadata addresses stay refused).
+    #[cfg(feature = "web")]
+    #[arg(long)]
+    fetch_allow_private: bool,
+
+    /// fetch: honour robots.txt.
+    #[cfg(feature = "web")]
+    #[arg(long)]
+    fetch_respect_robots: bool,
+
+    /// web_search backend: duckduckgo (default, keyless), searxng or brave.
+    #[cfg(feature = "web")]
+    #[arg(long, value_name = "BACKEND")]
+    search_backend: Option<lmcp::tools::web::SearchBackend>,
+
+    /// web_search: base URL of a SearXNG instance (with --search-backend searxng).
+    #[cfg(feature = "web")]
+    #[arg(long, value_name = "URL")]
+    searxng_url: Option<String>,
+
+    /// web_search: file holding the Brave Search API key (else $BRAVE_API_KEY).
+    #[cfg(feature = "web")]
+    #[arg(long, value_name = "FILE")]
+    brave_key_file: Option<std::path::PathBuf>,
+
     /// Hub: read upstream MCP servers from FILE (JSON or TOML, the
     /// `mcpServers` shape desktop clients use).
     #[arg(long, value_name = "FILE")]
@@ -293,6 +319,20 @@ fn main() -> ExitCode {
     let mut tools = lmcp::tools::builtin();
     if !cli.read_only {
         tools.extend(lmcp::tools::shell::tools(shell_config, jobs.clone()));
+    }
+    #[cfg(feature = "web")]
+    {
+        let mut web = lmcp::tools::web::WebConfig {
+            allow_private: cli.fetch_allow_private,
+            respect_robots: cli.fetch_respect_robots,
+            searxng_url: cli.searxng_url.clone(),
+            brave_key_file: cli.brave_key_file.clone(),
+            ..Default::default()
+        };
+        if let Some(b) = cli.search_backend {
+            web.search_backend = b;
+        }
+        tools.extend(lmcp::tools::web::tools(std::sync::Arc::new(web)));
     }
     let server = Server::builder("lmcp", env!("CARGO_PKG_VERSION"))
         .title("lmcp")

@@ -14,3 +14,5 @@ use crate::server::Tool;
 pub fn builtin() -> Vec<Tool> {
     vec![ping::tool(), system::tool()]
 }
+#[cfg(feature = "web")]
+pub mod web;

@@ -1,0 +1,331 @@
+//! The `fetch` tool: read a web page (or JSON, text, …) in a form a model
+//! reads well, a page of characters at a time.
+
+use super::client::{parse_headers, Fetched, WebError};
+use super::extract::{self, HtmlFormat, Kind};
+use super::{robots, Web};
+use crate::server::{Tool, ToolError, ToolResult};
+use reqwest::header::CONTENT_TYPE;
+use reqwest::Url;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Default number of characters returned.
+pub const DEFAULT_MAX_LENGTH: usize = 10_000;
+
+/// How the content is rendered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Main content as Markdown (headings, links, lists, code, tables).
+    #[default]
+    Markdown,
+    /// Main content as plain text.
+    Text,
+    /// Main content as cleaned HTML.
+    Html,
+    /// The body exactly as served (decoded to text).
+    Raw,
+}
+
+/// Arguments of `fetch`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FetchArgs {
+    /// The http or https URL to read.
+    pub url: String,
+    /// Largest number of characters to return (default 10000).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 1000000))]
+    pub max_length: Option<usize>,
+    /// Character offset to start from, to read on where a previous call
+    /// stopped (its result gives the next index).
+    #[serde(default)]
+    pub start_index: Option<usize>,
+    /// `markdown` (default), `text`, `html` (cleaned main content) or `raw`.
+    #[serde(default)]
+    pub format: Option<Format>,
+    /// Extra request headers (e.g. Accept-Language, Authorization).
+    #[serde(default)]
+    pub headers: Option<BTreeMap<String, String>>,
+    /// Timeout of the whole fetch in milliseconds (default 30000).
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub timeout_ms: Option<u64>,
+}
+
+/// Structured result of `fetch`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FetchOutput {
+    /// The URL finally read (after redirects).
+    pub url: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// The served content type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// The page title, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The rendering used.
+    pub format: Format,
+    /// The returned part of the content.
+    pub content: String,
+    /// Characters in the whole rendered content.
+    pub total_length: usize,
+    /// Where the returned part starts.
+    pub start_index: usize,
+    /// Where to start the next call, when more remains.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_index: Option<usize>,
+    /// Whether the download stopped at the size limit.
+    pub body_truncated: bool,
+    /// For HTML: whether a main content was found (else the whole page was
+    /// converted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub main_content: Option<bool>,
+}
+
+/// The `fetch` tool.
+pub(crate) fn tool(web: Arc<Web>) -> Tool {
+    Tool::typed::<FetchArgs, _, _>(
+        "fetch",
+        "Fetch a URL from the internet and return its content for reading. HTML pages are \
+         reduced to their main content and converted to Markdown (headings, links, lists, \
+         code blocks and tables kept); JSON is pretty-printed; text is returned as is; images \
+         and binaries are described. Long content is returned in parts: call again with \
+         start_index set to the next index the result gives.",
+        move |args: FetchArgs, _ctx| {
+            let web = web.clone();
+            async move {
+                match fetch(&web, args).await {
+                    Ok(r) => Ok(r),
+                    Err(e) => Err(ToolError::Tool(e.to_string())),
+                }
+            }
+        },
+    )
+    .title("Fetch web page")
+    .output::<FetchOutput>()
+    .read_only()
+    .open_world(true)
+}
+
+/// Run one fetch.
+pub(crate) async fn fetch(web: &Web, args: FetchArgs) -> Result<ToolResult, WebError> {
+    let cfg = &web.config;
+    let url = Url::parse(args.url.trim()).map_err(|e| WebError::InvalidUrl(format!("{e}")))?;
+    let headers = parse_headers(&args.headers.unwrap_or_default())?;
+    let max_length = args.max_length.unwrap_or(DEFAULT_MAX_LENGTH).max(1);
+    let start = args.start_index.unwrap_or(0);
+    let format = args.format.unwrap_or_default();
+    let timeout = args
+        .timeout_ms
+        .map(Duration::from_millis)
+        .unwrap_or(cfg.default_timeout)
+        .min(cfg.max_timeout);
+    let work = async {
+        let http = web.fetch_http()?;
+        if cfg.respect_robots {
+            check_robots(web, &url).await?;
+        }
+        http.get(url.clone(), &headers, cfg.max_redirects, cfg.max_body_bytes)
+            .await
+    };
+    let fetched = tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| WebError::Timeout(timeout))??;
+    Ok(render(
+        fetched,
+        format,
+        start,
+        max_length,
+        cfg.max_body_bytes,
+    ))
+}
+
+/// Ask the site's robots.txt whether `url` may be read.
+async fn check_robots(web: &Web, url: &Url) -> Result<(), WebError> {
+    let http = web.fetch_http()?;
+    let mut robots_url = url.clone();
+    robots_url.set_path("/robots.txt");
+    robots_url.set_query(None);
+    robots_url.set_fragment(None);
+    let r = http
+        .get(robots_url, &Default::default(), 3, 512 * 1024)
+        .await?;
+    if !r.status.is_success() {
+        return Ok(()); // no robots.txt: everything allowed
+    }
+    let text = String::from_utf8_lossy(&r.body);
+    let mut path = url.path().to_string();
+    if let Some(q) = url.query() {
+        path.push('?');
+        path.push_str(q);
+    }
+    if robots::allowed(&text, &web.config.user_agent, &path) {
+        Ok(())
+    } else {
+        Err(WebError::Robots(url.to_string()))
+    }
+}
+
+/// Turn a response into the tool result.
+fn render(f: Fetched, format: Format, start: usize, max_length: usize, cap: usize) -> ToolResult {
+    let ct = f
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mime = extract::mime(ct.as_deref());
+    let kind = extract::kind(ct.as_deref(), &f.body);
+    let mut title = None;
+    let mut main_content = None;
+    let content = match (kind, format) {
+        (Kind::Image | Kind::Binary, _) => {
+            extract::describe_binary(kind, mime.as_deref(), &f.body, f.truncated)
+        }
+        (_, Format::Raw) => extract::decode(&f.body, ct.as_deref(), kind).0,
+        (Kind::Html, _) => {
+            let html = extract::decode(&f.body, ct.as_deref(), kind).0;
+            let hf = match format {
+                Format::Text => HtmlFormat::Text,
+                Format::Html => HtmlFormat::Html,
+                _ => HtmlFormat::Markdown,
+            };
+            let c = extract::convert_html(&html, f.url.as_str(), hf);
+            title = c.title;
+            main_content = Some(c.main_content);
+            c.content
+        }
+        (Kind::Json, _) if !f.truncated => {
+            extract::pretty_json(&extract::decode(&f.body, ct.as_deref(), kind).0)
+        }
+        _ => extract::decode(&f.body, ct.as_deref(), kind).0,
+    };
+
+    let total = content.chars().count();
+    let ok = f.status.is_success();
+    if start > 0 && start >= total {
+        return ToolResult::error(format!(
+            "start_index {start} is past the end of the content ({total} characters); \
+             start from 0 or a smaller index"
+        ));
+    }
+    let part: String = content.chars().skip(start).take(max_length).collect();
+    let end = start + part.chars().count();
+    let next_index = (end < total).then_some(end);
+
+    let mut text = String::new();
+    if !ok {
+        text.push_str(&format!(
+            "The server answered HTTP {} for {}.\n\n",
+            f.status, f.url
+        ));
+    }
+    if let Some(t) = &title {
+        text.push_str(&format!("Title: {t}\n"));
+    }
+    text.push_str(&format!("URL: {}\n\n", f.url));
+    text.push_str(&part);
+    if let Some(n) = next_index {
+        text.push_str(&format!(
+            "\n\n[Showing characters {start}-{end} of {total}. More remains: call fetch again \
+             with start_index={n} to read on.]"
+        ));
+    }
+    if f.truncated {
+        text.push_str(&format!(
+            "\n\n[The response was larger than the {cap}-byte download limit; only its \
+             beginning was read.]"
+        ));
+    }
+    let out = FetchOutput {
+        url: f.url.to_string(),
+        status: f.status.as_u16(),
+        content_type: ct,
+        title,
+        format,
+        content: part,
+        total_length: total,
+        start_index: start,
+        next_index,
+        body_truncated: f.truncated,
+        main_content,
+    };
+    let value = serde_json::to_value(&out).unwrap_or_default();
+    ToolResult::text(text)
+        .with_structured(value)
+        .with_error(!ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+    use reqwest::StatusCode;
+
+    fn fetched(ct: &str, body: &[u8]) -> Fetched {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_str(ct).unwrap());
+        Fetched {
+            url: Url::parse("http://example.com/a").unwrap(),
+            status: StatusCode::OK,
+            headers,
+            body: body.to_vec(),
+            truncated: false,
+        }
+    }
+
+    #[test]
+    fn paging_reports_next_index() {
+        let body = "abcdefghij".repeat(3);
+        let r = render(
+            fetched("text/plain", body.as_bytes()),
+            Format::Markdown,
+            0,
+            12,
+            100,
+        );
+        let s = r.structured.unwrap();
+        assert_eq!(s["content"], "abcdefghijab");
+        assert_eq!(s["next_index"], 12);
+        assert_eq!(s["total_length"], 30);
+        let r = render(
+            fetched("text/plain", body.as_bytes()),
+            Format::Markdown,
+            24,
+            12,
+            100,
+        );
+        let s = r.structured.unwrap();
+        assert_eq!(s["content"], "efghij");
+        assert!(s.get("next_index").is_none());
+        let r = render(
+            fetched("text/plain", body.as_bytes()),
+            Format::Markdown,
+            30,
+            12,
+            100,
+        );
+        assert!(r.is_error);
+    }
+
+    #[test]
+    fn json_is_pretty_printed() {
+        let r = render(
+            fetched("application/json", br#"{"a":[1,2]}"#),
+            Format::Markdown,
+            0,
+            100,
+            100,
+        );
+        assert_eq!(
+            r.structured.unwrap()["content"],
+            "{\n  \"a\": [\n    1,\n    2\n  ]\n}"
+        );
+    }
+}

@@ -1,0 +1,343 @@
+//! `fetch` against real HTTP servers on 127.0.0.1 started by the tests,
+//! serving fixture pages from `tests/fixtures/web/`.
+#![cfg(feature = "web")]
+
+mod web_support;
+
+use lmcp::tools::web::WebConfig;
+use lmcp::RequestContext;
+use serde_json::{json, Value};
+use std::io::Write;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use web_support::*;
+
+#[tokio::test]
+async fn news_article_main_content_as_markdown() {
+    let srv = serve(site).await;
+    let fetch = tool(private_ok(), "fetch");
+    let r = call(&fetch, json!({"url": srv.url("/article")}))
+        .await
+        .unwrap();
+    let t = text(&r);
+    assert!(!r.is_error);
+    assert!(
+        t.contains("Title: Harbour Town Opens Tidal Power Station"),
+        "{t}"
+    );
+    assert!(t.contains("## What it means for households"), "{t}");
+    assert!(
+        t.contains("[The full council report](https://example.org/council-report)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("- Four turbines on the seabed") || t.contains("* Four turbines"),
+        "{t}"
+    );
+    assert!(t.contains("forty percent"), "{t}");
+    for chrome in [
+        "FOOTER-TEXT-MARKER",
+        "NAV-SCRIPT",
+        "umbrellas",
+        "Subscribe today",
+    ] {
+        assert!(!t.contains(chrome), "{chrome} leaked into:\n{t}");
+    }
+    let s = r.structured.unwrap();
+    assert_eq!(s["status"], 200);
+    assert_eq!(s["main_content"], true);
+    assert_eq!(s["format"], "markdown");
+    // The user agent is sent.
+    assert!(srv.heads()[0]
+        .to_ascii_lowercase()
+        .contains("user-agent: lmcp/"));
+}
+
+#[tokio::test]
+async fn docs_page_keeps_code_and_table() {
+    let srv = serve(site).await;
+    let fetch = tool(private_ok(), "fetch");
+    let r = call(&fetch, json!({"url": srv.url("/docs")}))
+        .await
+        .unwrap();
+    let t = text(&r);
+    assert!(t.contains("```"), "no code fence:\n{t}");
+    assert!(t.contains("let queue = Queue::with_capacity(128);"), "{t}");
+    assert!(
+        t.contains("| Option | Default | Meaning |") || t.contains("| Option |"),
+        "{t}"
+    );
+    assert!(t.contains("| retries | 3 |"), "{t}");
+    assert!(t.contains("`Queue::with_capacity`"), "{t}");
+    assert!(t.contains("[Running workers]("), "{t}");
+
+    // Other formats.
+    let r = call(&fetch, json!({"url": srv.url("/docs"), "format": "text"}))
+        .await
+        .unwrap();
+    let t = text(&r);
+    assert!(
+        t.contains("Creating a queue") && !t.contains("```") && !t.contains("<p>"),
+        "{t}"
+    );
+    let r = call(&fetch, json!({"url": srv.url("/docs"), "format": "html"}))
+        .await
+        .unwrap();
+    assert!(text(&r).contains("<table"), "{}", text(&r));
+    let r = call(&fetch, json!({"url": srv.url("/docs"), "format": "raw"}))
+        .await
+        .unwrap();
+    assert!(text(&r).contains("<nav class=\"docs-nav\">"));
+}
+
+#[tokio::test]
+async fn latin1_page_is_decoded() {
+    let srv = serve(site).await;
+    let fetch = tool(private_ok(), "fetch");
+    let r = call(&fetch, json!({"url": srv.url("/latin1"), "format": "text"}))
+        .await
+        .unwrap();
+    let t = text(&r);
+    assert!(t.contains("Grüße aus Köln"), "{t}");
+    assert!(t.contains("Café Müller"), "{t}");
+    assert!(!t.contains('\u{fffd}'), "{t}");
+}
+
+#[tokio::test]
+async fn gzip_body_is_decompressed() {
+    let page = fixture("article.html");
+    let srv = serve(move |_, head, _| {
+        assert!(
+            head.to_ascii_lowercase().contains("accept-encoding:"),
+            "{head}"
+        );
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(&page).unwrap();
+        Reply::Full(
+            200,
+            vec![
+                ("Content-Type", "text/html".into()),
+                ("Content-Encoding", "gzip".into()),
+            ],
+            enc.finish().unwrap(),
+        )
+    })
+    .await;
+    let fetch = tool(private_ok(), "fetch");
+    let r = call(&fetch, json!({"url": srv.url("/gz")})).await.unwrap();
+    assert!(text(&r).contains("## Next steps"), "{}", text(&r));
+    assert!(srv.heads()[0].to_ascii_lowercase().contains("gzip"));
+}
+
+#[tokio::test]
+async fn redirect_chain_is_followed() {
+    let srv = serve(site).await;
+    let fetch = tool(private_ok(), "fetch");
+    let r = call(&fetch, json!({"url": srv.url("/r1")})).await.unwrap();
+    let s = r.structured.unwrap();
+    assert_eq!(s["url"], format!("http://localhost:{}/article", srv.port));
+    assert!(s["content"]
+        .as_str()
+        .unwrap()
+        .contains("tidal power station"));
+    assert_eq!(srv.heads().len(), 3);
+
+    let e = call(&fetch, json!({"url": srv.url("/loop")}))
+        .await
+        .unwrap_err();
+    assert!(e.contains("stopped after 5 redirects"), "{e}");
+}
+
+#[tokio::test]
+async fn redirect_to_forbidden_address_is_refused() {
+    let srv = serve(site).await;
+    let fetch = tool(private_ok(), "fetch");
+    for path in ["/to-metadata", "/to-mapped"] {
+        let e = call(&fetch, json!({"url": srv.url(path)}))
+            .await
+            .unwrap_err();
+        assert!(
+            e.contains("169.254.0.0/16") && e.contains("never allowed"),
+            "{e}"
+        );
+    }
+    // The forbidden hop was never requested from anyone: only our server saw requests.
+    assert_eq!(srv.heads().len(), 2);
+}
+
+#[tokio::test]
+async fn private_addresses_refused_by_default() {
+    let srv = serve(site).await;
+    let fetch = tool(WebConfig::default(), "fetch");
+    // Literal IP.
+    let e = call(&fetch, json!({"url": srv.url("/article")}))
+        .await
+        .unwrap_err();
+    assert!(
+        e.contains("loopback") && e.contains("--fetch-allow-private"),
+        "{e}"
+    );
+    // A name resolving to loopback (checked in the resolver).
+    let e = call(
+        &fetch,
+        json!({"url": format!("http://localhost:{}/article", srv.port)}),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.contains("refused to connect to localhost"), "{e}");
+    assert!(srv.heads().is_empty(), "no request may reach the server");
+    // Other schemes.
+    let e = call(&fetch, json!({"url": "file:///etc/passwd"}))
+        .await
+        .unwrap_err();
+    assert!(e.contains("only http and https"), "{e}");
+}
+
+#[tokio::test]
+async fn slow_server_times_out() {
+    let srv = serve(site).await;
+    let fetch = tool(private_ok(), "fetch");
+    let t0 = Instant::now();
+    let e = call(&fetch, json!({"url": srv.url("/slow"), "timeout_ms": 300}))
+        .await
+        .unwrap_err();
+    assert!(e.contains("timed out after 300 ms"), "{e}");
+    assert!(t0.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn huge_body_is_capped() {
+    let srv = serve(site).await;
+    let cfg = WebConfig {
+        max_body_bytes: 1024 * 1024,
+        ..private_ok()
+    };
+    let fetch = tool(cfg, "fetch");
+    let r = call(&fetch, json!({"url": srv.url("/huge"), "max_length": 100}))
+        .await
+        .unwrap();
+    let s = r.structured.clone().unwrap();
+    assert_eq!(s["body_truncated"], true);
+    assert_eq!(s["total_length"], 1024 * 1024);
+    assert_eq!(s["next_index"], 100);
+    assert!(text(&r).contains("download limit"), "{}", text(&r));
+    // The transfer was aborted: give the server a moment to notice.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent = srv.sent.load(Ordering::SeqCst);
+    assert!(sent < 20 * 1024 * 1024, "server sent {sent} bytes");
+}
+
+#[tokio::test]
+async fn json_text_image_and_paging() {
+    let srv = serve(site).await;
+    let fetch = tool(private_ok(), "fetch");
+    let r = call(&fetch, json!({"url": srv.url("/data.json")}))
+        .await
+        .unwrap();
+    let t = text(&r);
+    assert!(t.contains("\"stations\": [\n    {\n"), "{t}");
+
+    let r = call(&fetch, json!({"url": srv.url("/image.png")}))
+        .await
+        .unwrap();
+    let t = text(&r);
+    assert!(
+        t.contains("an image (image/png") && t.contains("32x16"),
+        "{t}"
+    );
+
+    let r = call(
+        &fetch,
+        json!({"url": srv.url("/article"), "max_length": 200}),
+    )
+    .await
+    .unwrap();
+    let s = r.structured.clone().unwrap();
+    assert_eq!(s["next_index"], 200);
+    assert!(text(&r).contains("start_index=200"));
+    let first = s["content"].as_str().unwrap().to_string();
+    let r = call(
+        &fetch,
+        json!({"url": srv.url("/article"), "max_length": 200, "start_index": 200}),
+    )
+    .await
+    .unwrap();
+    let s = r.structured.unwrap();
+    assert_eq!(s["start_index"], 200);
+    assert_ne!(s["content"].as_str().unwrap(), first);
+
+    let r = call(&fetch, json!({"url": srv.url("/missing")}))
+        .await
+        .unwrap();
+    assert!(r.is_error);
+    assert!(text(&r).contains("HTTP 404"), "{}", text(&r));
+}
+
+#[tokio::test]
+async fn extra_headers_sent_and_bad_ones_refused() {
+    let srv = serve(site).await;
+    let fetch = tool(private_ok(), "fetch");
+    call(
+        &fetch,
+        json!({"url": srv.url("/article"), "headers": {"X-Test": "yes"}}),
+    )
+    .await
+    .unwrap();
+    assert!(srv.heads()[0].to_ascii_lowercase().contains("x-test: yes"));
+    let e = call(
+        &fetch,
+        json!({"url": srv.url("/article"), "headers": {"Host": "x"}}),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.contains("managed by the client"), "{e}");
+}
+
+#[tokio::test]
+async fn robots_txt_respected_when_asked() {
+    let srv = serve(site).await;
+    let cfg = WebConfig {
+        respect_robots: true,
+        ..private_ok()
+    };
+    let fetch = tool(cfg, "fetch");
+    let e = call(&fetch, json!({"url": srv.url("/private/page")}))
+        .await
+        .unwrap_err();
+    assert!(e.contains("robots.txt"), "{e}");
+    call(&fetch, json!({"url": srv.url("/article")}))
+        .await
+        .unwrap();
+    // Without the option robots.txt is not even read.
+    let srv2 = serve(site).await;
+    let fetch = tool(private_ok(), "fetch");
+    call(&fetch, json!({"url": srv2.url("/private/page")}))
+        .await
+        .unwrap();
+    assert!(srv2.heads().iter().all(|h| !h.contains("robots.txt")));
+}
+
+#[tokio::test]
+async fn dropping_the_call_aborts_the_transfer() {
+    // The engine cancels a call by dropping its future: the download must stop.
+    let gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = gone.clone();
+    let srv = serve(move |_, _, _| Reply::Trickle(flag.clone())).await;
+    let fetch = tool(private_ok(), "fetch");
+    let Value::Object(args) = json!({"url": srv.url("/stream")}) else {
+        unreachable!()
+    };
+    let fut = (fetch.handler)(args, RequestContext::detached());
+    assert!(tokio::time::timeout(Duration::from_millis(300), fut)
+        .await
+        .is_err());
+    let t0 = Instant::now();
+    while !gone.load(Ordering::SeqCst) && t0.elapsed() < Duration::from_secs(3) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        gone.load(Ordering::SeqCst),
+        "the server kept sending after the call was dropped"
+    );
+}
