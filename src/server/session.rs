@@ -115,20 +115,8 @@ impl Session {
         } else {
             self.shutdown.child_token()
         };
-        let duplicate = {
-            let mut map = self.lock_in_flight();
-            let dup = map.contains_key(&req.id);
-            if !dup {
-                map.insert(req.id.clone(), token.clone());
-            }
-            dup
-        };
-        if duplicate {
-            let err = ErrorObject::invalid_request(format!(
-                "Duplicate request id {}: a request with this id is still in flight",
-                req.id
-            ));
-            out.send_response(&Response::err(Some(req.id), err)).await;
+        if let Err(err) = self.register(&req.id, &token) {
+            out.send_response(&err).await;
             return;
         }
         let this = self.clone();
@@ -141,6 +129,20 @@ impl Session {
             this.finish(&id);
             drop(permit);
         });
+    }
+
+    /// Put a request in the in-flight table; a duplicate id gets the error
+    /// response to send instead.
+    fn register(&self, id: &RequestId, token: &CancellationToken) -> Result<(), Response> {
+        let mut map = self.lock_in_flight();
+        if map.contains_key(id) {
+            let err = ErrorObject::invalid_request(format!(
+                "Duplicate request id {id}: a request with this id is still in flight"
+            ));
+            return Err(Response::err(Some(id.clone()), err));
+        }
+        map.insert(id.clone(), token.clone());
+        Ok(())
     }
 
     fn finish(&self, id: &RequestId) {
@@ -180,20 +182,8 @@ impl Session {
         cancel: CancellationToken,
     ) -> Option<Response> {
         let id = req.id.clone();
-        let fresh = {
-            let mut map = self.lock_in_flight();
-            if map.contains_key(&id) {
-                false
-            } else {
-                map.insert(id.clone(), cancel.clone());
-                true
-            }
-        };
-        if !fresh {
-            let err = ErrorObject::invalid_request(format!(
-                "Duplicate request id {id}: a request with this id is still in flight"
-            ));
-            return Some(Response::err(Some(id), err));
+        if let Err(err) = self.register(&id, &cancel) {
+            return Some(err);
         }
         let r = self.call(req, out, cancel).await;
         self.finish(&id);
