@@ -268,7 +268,7 @@ async fn reap_sessions(state: Arc<State>) {
             let mut map = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
             let dead: Vec<String> = map
                 .iter()
-                .filter(|(_, s)| s.last_seen.elapsed() > idle)
+                .filter(|(_, s)| s.last_seen.elapsed() > idle && s.session.in_flight() == 0)
                 .map(|(k, _)| k.clone())
                 .collect();
             dead.iter()
