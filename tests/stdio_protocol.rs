@@ -52,6 +52,22 @@ fn invalid_json_is_a_parse_error_with_null_id() {
 }
 
 #[test]
+fn integer_ids_beyond_i64_and_negative_ids_are_answered_verbatim() {
+    let mut p = everything();
+    for id in [
+        json!(18446744073709551615u64),
+        json!(-9223372036854775808i64),
+        json!("s-1"),
+    ] {
+        p.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": modern_params(json!({}))}));
+        let m = p.next();
+        assert_eq!(m["id"], id, "{m}");
+        assert!(m.get("result").is_some(), "{m}");
+    }
+    assert_still_serving(&mut p);
+}
+
+#[test]
 fn non_object_messages_are_invalid_requests() {
     let mut p = everything();
     for line in ["42", r#""a string""#, "true", "null"] {
