@@ -12,14 +12,18 @@ command -v valgrind >/dev/null || { echo "link-order: valgrind is required" >&2;
 
 # The release profile keeps the symbol table, and symbol hashes depend on the
 # profile and features, so the list is taken from exactly the builds users
-# make: default features, and `--features web`.
+# make: default features, `--features web`, and the static build of
+# scripts/build-static.sh.
 order=link/startup.order
 tmp=$(mktemp)
 trap 'rm -f "$tmp" "$tmp".*' EXIT
-for features in "" "web"; do
-echo "link-order: untuned release build (features: ${features:-default})" >&2
-LMCP_NO_LINK_TUNING=1 cargo build --release --bin lmcp ${features:+--features "$features"} >&2
-bin=target/release/lmcp
+for config in default web static; do
+echo "link-order: untuned release build ($config)" >&2
+case $config in
+  default) LMCP_NO_LINK_TUNING=1 cargo build --release --bin lmcp >&2; bin=target/release/lmcp ;;
+  web) LMCP_NO_LINK_TUNING=1 cargo build --release --bin lmcp --features web >&2; bin=target/release/lmcp ;;
+  static) LMCP_NO_LINK_TUNING=1 bash scripts/build-static.sh >&2; bin=target/x86_64-unknown-linux-gnu/release/lmcp ;;
+esac
 out="$tmp.cg"
 rm -f "$out"*
 
