@@ -833,6 +833,30 @@ fn legacy_elicitation_is_a_server_request() {
 }
 
 #[test]
+fn handlers_waiting_for_the_client_do_not_hold_the_in_flight_slots() {
+    // One slot: ask_name takes it, then waits for our answer. The next
+    // request must still be read and run (the slot is lent while waiting),
+    // and our answer, written after it, must still reach ask_name.
+    let mut p = Peer::spawn(everything_path(), &["--stdio", "--max-in-flight", "1"]);
+    p.initialize(LATEST_LEGACY, json!({"elicitation": {}}));
+    let ask = p.request("tools/call", json!({"name": "ask_name", "arguments": {}}));
+    let req = p
+        .wait_for(READ_TIMEOUT, |m| m["method"] == json!("elicitation/create"))
+        .expect("elicitation/create");
+    let echo = p.request(
+        "tools/call",
+        json!({"name": "echo", "arguments": {"text": "meanwhile"}}),
+    );
+    let r = p.response(echo);
+    assert_eq!(first_text(&r), "meanwhile", "{r}");
+    p.send(
+        &json!({"jsonrpc":"2.0","id": req["id"],"result":{"action":"accept","content":{"name":"Ann"}}}),
+    );
+    let r = p.response(ask);
+    assert_eq!(first_text(&r), "Hello, Ann!", "{r}");
+}
+
+#[test]
 fn legacy_elicitation_declined_or_failed_still_answers() {
     let mut p = everything();
     p.initialize(LATEST_LEGACY, json!({"elicitation": {}}));
