@@ -5,7 +5,7 @@ as a third-party upstream behind the lmcp hub.
     python upstream_server.py http PORT      (Streamable HTTP at /mcp)
 
 Tools: add (a result), fail (a tool error), slow (progress, then waits until
-cancelled; writes a marker file named by UPSTREAM_MARK_DIR when cancelled),
+cancelled, writing the file `cancelled` into UPSTREAM_MARK_DIR; or dies),
 grow (adds a tool at run time, so the tool list changes).
 """
 import os
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
 app = MCPServer("py-upstream")
 
@@ -27,15 +28,18 @@ def add(a: int, b: int) -> int:
 @app.tool()
 def fail(why: str) -> str:
     """Always fails with the given reason."""
-    raise ValueError(f"failed on purpose: {why}")
+    raise ToolError(f"failed on purpose: {why}")
 
 
 @app.tool()
-async def slow(ctx: Context, steps: int = 3, hang: bool = False) -> str:
-    """Report progress for each step; with hang, wait until cancelled."""
+async def slow(ctx: Context, steps: int = 3, hang: bool = False, die: bool = False) -> str:
+    """Report progress for each step; with hang, wait until cancelled; with
+    die, exit the whole server process mid-call."""
     for i in range(steps):
         await ctx.report_progress(i + 1, steps, f"step {i + 1}")
         await anyio.sleep(0.05)
+    if die:
+        os._exit(3)
     if hang:
         try:
             await anyio.sleep(3600)
@@ -55,9 +59,10 @@ async def grow(ctx: Context, name: str) -> str:
         return text
 
     app.add_tool(extra, name=name, description="Added at run time by grow.")
+    await ctx.notify_tools_changed()  # modern: subscriptions/listen streams
     try:
-        await ctx.session.send_tool_list_changed()
-    except Exception:  # modern clients learn it through subscriptions/listen
+        await ctx.session.send_tool_list_changed()  # legacy sessions
+    except Exception:  # not available on a modern request
         pass
     return f"added {name}"
 
