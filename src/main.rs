@@ -140,8 +140,19 @@ enum Command {
 #[derive(clap::Args, Debug)]
 struct ClientArgs {
     /// Start the server with this command line (split like a shell would).
-    #[arg(long, value_name = "CMD")]
-    stdio: String,
+    #[arg(
+        long,
+        value_name = "CMD",
+        required_unless_present = "http",
+        conflicts_with = "http"
+    )]
+    stdio: Option<String>,
+    /// Talk Streamable HTTP to this endpoint (http://HOST:PORT/PATH).
+    #[arg(long, value_name = "URL")]
+    http: Option<String>,
+    /// Extra HTTP header, NAME=VALUE (repeatable; with --http).
+    #[arg(long = "header", value_name = "NAME=VALUE", requires = "http")]
+    headers: Vec<String>,
     /// What to do.
     #[command(subcommand)]
     action: ClientAction,
@@ -167,19 +178,34 @@ enum ClientAction {
 }
 
 async fn run_client(args: ClientArgs) -> Result<serde_json::Value, String> {
-    use lmcp::client::StdioSpawn;
-    let mut words =
-        shlex::split(&args.stdio).ok_or("--stdio: unbalanced quotes in the command line")?;
-    if words.is_empty() {
-        return Err("--stdio: empty command line".into());
-    }
-    let command = words.remove(0);
-    let spawn = StdioSpawn {
-        command,
-        args: words,
-        ..Default::default()
+    use lmcp::client::{HttpConnect, StdioSpawn};
+    let (client, _child) = if let Some(url) = &args.http {
+        let mut headers = Vec::new();
+        for h in &args.headers {
+            let (k, v) = h.split_once('=').ok_or("--header: expected NAME=VALUE")?;
+            headers.push((k.to_owned(), v.to_owned()));
+        }
+        let http = HttpConnect {
+            url: url.clone(),
+            headers,
+        };
+        (http.connect().map_err(|e| e.to_string())?.0, None)
+    } else {
+        let line = args.stdio.as_deref().unwrap_or_default();
+        let mut words =
+            shlex::split(line).ok_or("--stdio: unbalanced quotes in the command line")?;
+        if words.is_empty() {
+            return Err("--stdio: empty command line".into());
+        }
+        let command = words.remove(0);
+        let spawn = StdioSpawn {
+            command,
+            args: words,
+            ..Default::default()
+        };
+        let (client, child) = spawn.spawn().map_err(|e| e.to_string())?;
+        (client, Some(child))
     };
-    let (client, _child) = spawn.spawn().map_err(|e| e.to_string())?;
     let hello = client.connect().await.map_err(|e| e.to_string())?;
     match args.action {
         ClientAction::Discover => Ok(serde_json::json!({
@@ -232,6 +258,7 @@ const EXAMPLES: &str = "Examples:
   lmcp --root ~/project --read-only   file tools confined to ~/project, nothing written
   lmcp client --stdio lmcp tools
   lmcp client --stdio \"python3 server.py\" call echo '{\"text\": \"hi\"}'
+  lmcp client --http http://127.0.0.1:8080/mcp tools
 Client configuration (e.g. for a desktop client's mcpServers):
   {\"command\": \"lmcp\", \"args\": [\"--stdio\"]}";
 

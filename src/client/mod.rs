@@ -7,9 +7,15 @@
 //! else (another error, or silence past the probe timeout) means legacy, and
 //! the client falls back to `initialize`.
 
+mod http;
 mod stdio;
 
+pub use http::HttpConnect;
 pub use stdio::StdioSpawn;
+
+/// Marks (in `error.data`) a JSON-RPC error a transport made up for a
+/// request it could not deliver; reported as [`ClientError::Transport`].
+const TRANSPORT_MARK: &str = "lmcp/transport";
 
 use crate::jsonrpc::{code, ErrorObject, Message, Notification, Request, RequestId, Response};
 use crate::protocol::{
@@ -358,6 +364,13 @@ impl Client {
         }
         let r = match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(Ok(v))) => Ok(v),
+            Ok(Ok(Err(e)))
+                if e.data
+                    .as_ref()
+                    .is_some_and(|d| d.get(TRANSPORT_MARK).is_some()) =>
+            {
+                Err(ClientError::Transport(e.message))
+            }
             Ok(Ok(Err(e))) => Err(ClientError::Rpc(e)),
             Ok(Err(_)) => Err(ClientError::Transport(
                 "the server connection closed before answering".into(),

@@ -9,7 +9,7 @@
 
 pub mod config;
 
-use crate::client::{Client, ClientError, StdioSpawn};
+use crate::client::{Client, ClientError, Era, HttpConnect, StdioSpawn};
 use crate::protocol::{Content, ToolAnnotations};
 use crate::server::{RequestContext, Server, Tool, ToolError, ToolResult};
 use config::{HubConfig, UpstreamConfig, UpstreamTransport};
@@ -220,13 +220,32 @@ async fn supervise(up: Arc<Upstream>, server: Weak<Server>, stop: CancellationTo
     set_status(&up, |s| s.state = "stopped");
 }
 
-/// One life of an upstream: start, connect, serve until it dies.
-async fn run_once(
-    up: &Arc<Upstream>,
-    server: &Weak<Server>,
-    stop: &CancellationToken,
-) -> Result<(), String> {
-    let (client, mut child) = match &up.cfg.transport {
+/// What keeps an upstream connection alive, and tells when it died.
+enum Link {
+    /// A child process (killed when dropped).
+    Child(tokio::process::Child),
+    /// An HTTP endpoint; the token is cancelled when it is found unreachable.
+    Http(CancellationToken),
+}
+
+impl Link {
+    async fn died(&mut self) -> String {
+        match self {
+            Link::Child(c) => match c.wait().await {
+                Ok(s) => format!("the upstream process exited ({s})"),
+                Err(e) => format!("waiting for the upstream failed: {e}"),
+            },
+            Link::Http(t) => {
+                t.cancelled().await;
+                "the upstream stopped answering (connection failed or session ended)".into()
+            }
+        }
+    }
+}
+
+/// Open the transport of an upstream (no protocol traffic yet).
+fn open(cfg: &UpstreamConfig) -> Result<(Client, Link), String> {
+    match &cfg.transport {
         UpstreamTransport::Stdio {
             command,
             args,
@@ -239,25 +258,66 @@ async fn run_once(
                 env: env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
                 cwd: cwd.clone(),
             };
-            spawn.spawn().map_err(|e| e.to_string())?
+            let (client, child) = spawn.spawn().map_err(|e| e.to_string())?;
+            Ok((client, Link::Child(child)))
         }
-        UpstreamTransport::Http { url, .. } => {
-            // Stay down without busy-restarting: report the limitation.
-            let msg = format!("HTTP upstreams ({url}) are not supported yet; use a stdio command");
-            set_status(up, |s| {
-                s.state = "unsupported";
-                s.last_error = Some(msg.clone());
-            });
-            stop.cancelled().await;
-            return Err(msg);
+        UpstreamTransport::Http { url, headers } => {
+            let http = HttpConnect {
+                url: url.clone(),
+                headers: headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            };
+            let (client, dead) = http.connect().map_err(|e| e.to_string())?;
+            Ok((client, Link::Http(dead)))
+        }
+    }
+}
+
+/// How long a modern `subscriptions/listen` stream may stay open.
+const LISTEN_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// One life of an upstream: start, connect, serve until it dies.
+async fn run_once(
+    up: &Arc<Upstream>,
+    server: &Weak<Server>,
+    stop: &CancellationToken,
+) -> Result<(), String> {
+    let (client, mut link) = open(&up.cfg)?;
+    let mut notes = client.notifications();
+    let hello = tokio::select! {
+        r = client.connect() => r.map_err(|e| format!("connect failed: {e}"))?,
+        why = link.died() => return Err(why),
+    };
+    let era = match hello.era {
+        Era::Modern(v) => format!("modern {}", v.as_str()),
+        Era::Legacy(v) => format!("legacy {}", v.as_str()),
+    };
+    // Modern upstreams tell list changes only on a subscriptions/listen stream.
+    let listen = async {
+        if !matches!(hello.era, Era::Modern(_)) {
+            return std::future::pending::<String>().await;
+        }
+        let mut p = serde_json::Map::new();
+        p.insert(
+            "notifications".into(),
+            json!({"toolsListChanged": true, "resourcesListChanged": true, "promptsListChanged": true}),
+        );
+        match client.request("subscriptions/listen", p, LISTEN_FOR).await {
+            Ok(_) => "the upstream ended its subscriptions/listen stream".to_string(),
+            Err(ClientError::Rpc(e)) => {
+                log::info!(
+                    "hub: upstream {} refused subscriptions/listen ({}); its list changes will not be followed",
+                    up.cfg.name,
+                    e.message
+                );
+                std::future::pending::<String>().await
+            }
+            Err(e) => format!("the subscriptions/listen stream failed: {e}"),
         }
     };
-    let mut notes = client.notifications();
-    let hello = client
-        .connect()
-        .await
-        .map_err(|e| format!("connect failed: {e}"))?;
-    let era = format!("{:?}", hello.era);
+    tokio::pin!(listen);
     *lock(&up.client) = Some(client.clone());
     refresh_tools(up, &client, server).await?;
     set_status(up, |s| {
@@ -266,14 +326,14 @@ async fn run_once(
     });
     loop {
         tokio::select! {
-            _ = stop.cancelled() => {
-                let _ = child.kill().await;
-                return Ok(());
-            }
-            status = child.wait() => {
-                return Err(match status {
-                    Ok(s) => format!("the upstream process exited ({s})"),
-                    Err(e) => format!("waiting for the upstream failed: {e}"),
+            _ = stop.cancelled() => return Ok(()),
+            why = link.died() => return Err(why),
+            why = &mut listen => {
+                // The listen stream usually breaks because the upstream died:
+                // prefer the more telling reason if it comes promptly.
+                return Err(tokio::select! {
+                    died = link.died() => died,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => why,
                 });
             }
             n = notes.recv() => match n {
