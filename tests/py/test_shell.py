@@ -192,3 +192,41 @@ async def test_server_shutdown_ends_every_job(params):
         assert len(procs_with(mark)) >= 2
     # Leaving the client closes the server's stdin: lmcp ends its jobs and exits.
     assert await gone(mark, within=10), f"jobs survived the server: {procs_with(mark)}"
+
+
+@pytest.mark.parametrize("accept", ["application/json", "application/json, text/event-stream"])
+async def test_http_client_closing_the_response_kills_the_command(accept):
+    """Modern HTTP has no notifications/cancelled: closing the response stream
+    cancels the request, and with it the shell's whole process group. Raw
+    socket, so the test controls exactly when the connection closes."""
+    import json
+    import re
+    import socket
+    import subprocess
+
+    p = subprocess.Popen([str(LMCP), "--http", "127.0.0.1:0"], stderr=subprocess.PIPE, text=True)
+    try:
+        for line in p.stderr:
+            m = re.search(r"listening on http://([\d.]+):(\d+)(\S+)", line)
+            if m:
+                host, port, path = m.group(1), int(m.group(2)), m.group(3)
+                break
+        mark = marker()
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": "shell", "arguments": {"command": f"sleep {mark} & sleep {mark}; wait"},
+            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                      "io.modelcontextprotocol/clientCapabilities": {}}}})
+        head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                f"Accept: {accept}\r\nMCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\n"
+                f"Mcp-Name: shell\r\nContent-Length: {len(body)}\r\n\r\n")
+        s = socket.create_connection((host, port))
+        s.sendall(head.encode() + body.encode())
+        deadline = time.monotonic() + 3
+        while len(procs_with(mark)) < 2 and time.monotonic() < deadline:
+            await anyio.sleep(0.02)
+        assert len(procs_with(mark)) >= 2, "the command did not start"
+        s.close()
+        assert await gone(mark), f"processes survived the closed response: {procs_with(mark)}"
+    finally:
+        p.terminate()
+        p.wait(10)
