@@ -86,6 +86,12 @@ struct Cli {
     #[arg(long)]
     trust_client_roots: bool,
 
+    /// A file holding a secret (at least 16 bytes) that signs MRTR
+    /// requestState; give every instance behind one load balancer the same
+    /// file (or set LMCP_STATE_KEY). Default: a random key per process.
+    #[arg(long, value_name = "FILE")]
+    state_key_file: Option<std::path::PathBuf>,
+
     /// Serve only these built-in tools (comma-separated names, e.g.
     /// `shell,read_file,search_files`); hub tools are not affected.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
@@ -296,6 +302,27 @@ fn auth_token(cli: &Cli) -> Result<Option<String>, String> {
         .filter(|t| !t.is_empty()))
 }
 
+/// Environment variables holding secrets, removed at start-up.
+const SECRET_VARS: [&str; 2] = ["LMCP_AUTH_TOKEN", "LMCP_STATE_KEY"];
+
+/// The requestState key from --state-key-file or LMCP_STATE_KEY.
+fn state_key(cli: &Cli) -> Result<Option<[u8; 32]>, String> {
+    use lmcp::server::mrtr::state_key_from_secret;
+    if let Some(path) = &cli.state_key_file {
+        let secret = std::fs::read(path)
+            .map_err(|e| format!("cannot read the state key file {}: {e}", path.display()))?;
+        return state_key_from_secret(&secret)
+            .map(Some)
+            .map_err(|e| format!("{}: {e}", path.display()));
+    }
+    match std::env::var("LMCP_STATE_KEY") {
+        Ok(v) if !v.trim().is_empty() => state_key_from_secret(v.as_bytes())
+            .map(Some)
+            .map_err(|e| format!("LMCP_STATE_KEY: {e}")),
+        _ => Ok(None),
+    }
+}
+
 const EXAMPLES: &str = "Examples:
   lmcp                          serve the built-in tools on stdio
   lmcp --stdio --log-level info
@@ -310,6 +337,14 @@ Client configuration (e.g. for a desktop client's mcpServers):
 fn main() -> ExitCode {
     let cli = Cli::parse();
     lmcp::logging::init(cli.log_level);
+    // Secrets are read once and then removed from the environment, before
+    // any thread or child process exists: no shell command, background job
+    // or hub upstream inherits them.
+    let token = auth_token(&cli);
+    let state_key = state_key(&cli);
+    for var in SECRET_VARS {
+        std::env::remove_var(var);
+    }
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -341,7 +376,7 @@ fn main() -> ExitCode {
         max_in_flight: cli.max_in_flight,
         ..ServerConfig::default()
     };
-    let token = match auth_token(&cli) {
+    let token = match token {
         Ok(t) => t,
         Err(e) => {
             eprintln!("lmcp: {e}");
@@ -419,12 +454,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let server = Server::builder("lmcp", env!("CARGO_PKG_VERSION"))
+    let mut builder = Server::builder("lmcp", env!("CARGO_PKG_VERSION"))
         .title("lmcp")
         .instructions("lmcp: a lightweight MCP server with built-in tools.")
         .config(config)
-        .tools(tools)
-        .build();
+        .tools(tools);
+    match state_key {
+        Ok(Some(key)) => builder = builder.request_state_key(key),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("lmcp: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let server = builder.build();
     let mut hub_cfg = match &cli.config {
         Some(path) => match HubConfig::load(path) {
             Ok(c) => c,

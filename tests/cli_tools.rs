@@ -96,3 +96,45 @@ fn shell_limit_flags_take_effect() {
     assert_eq!(s["truncated"], true, "{r}");
     assert!(s["stdout"].as_str().unwrap().len() < 1200, "{r}");
 }
+
+#[test]
+fn secrets_from_the_environment_do_not_reach_shell_commands() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = Command::new(lmcp_path())
+        .arg("--stdio")
+        .env("LMCP_AUTH_TOKEN", "token-that-must-not-leak")
+        .env("LMCP_STATE_KEY", "state-key-that-must-not-leak")
+        .env("UNRELATED_VAR", "visible")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": modern_params(
+        json!({"name": "shell", "arguments": {"command": "env"}}))});
+    writeln!(stdin, "{call}").unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    drop(stdin);
+    let _ = child.wait();
+    let r: Value = serde_json::from_str(&line).unwrap();
+    let env = r["result"]["structuredContent"]["stdout"].as_str().unwrap();
+    assert!(env.contains("UNRELATED_VAR=visible"), "{env}");
+    assert!(
+        !env.contains("must-not-leak"),
+        "a secret reached the shell: {env}"
+    );
+}
+
+#[test]
+fn a_short_state_key_is_refused() {
+    let out = Command::new(lmcp_path())
+        .arg("--stdio")
+        .env("LMCP_STATE_KEY", "short")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 16"));
+}

@@ -94,7 +94,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     lmcp::logging::init(log::LevelFilter::Warn);
     if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("usage: everything [--stdio] [--http ADDR] [--max-in-flight N]\nA fixture MCP server for lmcp's tests and benchmarks.");
+        println!("usage: everything [--stdio] [--http ADDR] [--max-in-flight N] [--state-key-file FILE]\nA fixture MCP server for lmcp's tests and benchmarks.");
         return;
     }
     let http = args.iter().position(|a| a == "--http").map(|i| {
@@ -111,8 +111,17 @@ fn main() {
     {
         config.max_in_flight = n;
     }
-    let server = Server::builder("everything", env!("CARGO_PKG_VERSION"))
-        .config(config)
+    let mut builder = Server::builder("everything", env!("CARGO_PKG_VERSION")).config(config);
+    if let Some(path) = args
+        .iter()
+        .position(|a| a == "--state-key-file")
+        .and_then(|i| args.get(i + 1))
+    {
+        let secret = std::fs::read(path).expect("--state-key-file: readable file");
+        let key = lmcp::server::mrtr::state_key_from_secret(&secret).expect("--state-key-file");
+        builder = builder.request_state_key(key);
+    }
+    let server = builder
         .instructions("Fixture server for lmcp's tests and benchmarks.")
         .tools(tools())
         .resource(

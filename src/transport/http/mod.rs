@@ -79,6 +79,24 @@ impl Default for HttpOptions {
 struct LegacySession {
     session: Arc<Session>,
     last_seen: Instant,
+    /// Open GET streams: a session a client listens on is not idle.
+    streams: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts an open GET stream for as long as it lives.
+struct StreamGuard(Arc<std::sync::atomic::AtomicUsize>);
+
+impl StreamGuard {
+    fn new(count: Arc<std::sync::atomic::AtomicUsize>) -> Self {
+        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        StreamGuard(count)
+    }
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 struct State {
@@ -268,7 +286,11 @@ async fn reap_sessions(state: Arc<State>) {
             let mut map = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
             let dead: Vec<String> = map
                 .iter()
-                .filter(|(_, s)| s.last_seen.elapsed() > idle && s.session.in_flight() == 0)
+                .filter(|(_, s)| {
+                    s.last_seen.elapsed() > idle
+                        && s.session.in_flight() == 0
+                        && s.streams.load(std::sync::atomic::Ordering::SeqCst) == 0
+                })
                 .map(|(k, _)| k.clone())
                 .collect();
             dead.iter()
@@ -289,6 +311,13 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>, peer: SocketAddr) ->
         .get(ORIGIN)
         .and_then(|v| v.to_str().ok())
         .map(String::from);
+    let started = std::time::Instant::now();
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let mcp_method = req
+        .headers()
+        .get("mcp-method")
+        .and_then(|v| v.to_str().ok())
+        .map(|m| m.chars().take(64).collect::<String>());
     let mut resp = route(state, req, origin.as_deref()).await;
     if let Some(o) = origin.filter(|o| state.origin_allowed(o)) {
         let h = resp.headers_mut();
@@ -301,7 +330,13 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>, peer: SocketAddr) ->
             HeaderValue::from_static("Mcp-Session-Id, WWW-Authenticate"),
         );
     }
-    log::debug!("http {peer} -> {}", resp.status());
+    // Access log: no headers' values beyond the method name, never a token or a body.
+    log::debug!(
+        "access peer={peer} method={method} path={path:?} mcp_method={:?} status={} ms={:.1}",
+        mcp_method.as_deref().unwrap_or("-"),
+        resp.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
     resp
 }
 
@@ -417,6 +452,10 @@ fn get_stream(state: &Arc<State>, req: Request<Incoming>, session_id: Option<Str
     let Some(session) = legacy_session(state, &id) else {
         return plain(StatusCode::NOT_FOUND, "unknown or expired session\n");
     };
+    let streams = {
+        let map = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&id).map(|s| s.streams.clone()).unwrap_or_default()
+    };
     let accepts = req
         .headers()
         .get(ACCEPT)
@@ -434,7 +473,9 @@ fn get_stream(state: &Arc<State>, req: Request<Incoming>, session_id: Option<Str
     let cancel = CancellationToken::new();
     let keep_alive = state.opts.keep_alive;
     let stop = cancel.clone();
+    let open = StreamGuard::new(streams);
     tokio::spawn(async move {
+        let _open = open;
         let mut tick = tokio::time::interval(keep_alive);
         tick.tick().await;
         loop {
@@ -556,6 +597,7 @@ async fn post(state: &Arc<State>, req: Request<Incoming>, session_id: Option<Str
             let entry = LegacySession {
                 session: s.clone(),
                 last_seen: Instant::now(),
+                streams: Arc::default(),
             };
             state
                 .sessions
