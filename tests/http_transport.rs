@@ -544,3 +544,42 @@ fn an_open_get_stream_keeps_a_legacy_session_alive() {
     );
     drop(stream);
 }
+
+/// SIGTERM: the listening socket closes at once (new connections are
+/// refused), while a request in flight still gets its answer.
+#[test]
+fn sigterm_refuses_new_connections_and_finishes_requests_in_flight() {
+    let mut s = start(
+        PathBuf::from(env!("CARGO_BIN_EXE_lmcp")),
+        &["--shutdown-grace-ms", "5000"],
+    );
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "shell", "arguments": {"command": "sleep 1; echo finished"}, "_meta": meta(json!({}))}})
+    .to_string();
+    let mut conn = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    write!(
+        conn,
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json\r\nMCP-Protocol-Version: {MODERN}\r\nMcp-Method: tools/call\r\nMcp-Name: shell\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(s.child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        TcpStream::connect(("127.0.0.1", s.port)).is_err(),
+        "a new connection was accepted during shutdown"
+    );
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut raw = String::new();
+    let _ = conn.read_to_string(&mut raw);
+    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    assert!(raw.contains("finished"), "{raw}");
+    let status = s.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}

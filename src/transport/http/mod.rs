@@ -251,7 +251,12 @@ pub async fn serve(
             drop(permit);
         });
     }
-    // Stop accepting; end subscriptions; let requests finish; close the rest.
+    // Stop accepting: close the listening socket (new connections are
+    // refused, not queued) and tell every connection to finish the request
+    // it is serving and take no other. Then end subscriptions, let requests
+    // finish within the grace period, and cancel what is left.
+    drop(listener);
+    conn_stop.cancel();
     state.modern.end_subscriptions();
     let sessions: Vec<Arc<Session>> = state
         .sessions
@@ -274,7 +279,6 @@ pub async fn serve(
     for s in sessions {
         s.shutdown();
     }
-    conn_stop.cancel();
     reaper.abort();
 }
 
