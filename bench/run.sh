@@ -8,7 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/peers.sh >/dev/null
-cargo build --release --bin lmcp --examples --quiet
+# The binary alone first: built together with the examples it would get the
+# dev-dependencies' features, other symbol hashes, and lose build.rs's link order.
+cargo build --release --bin lmcp --quiet
+cargo build --release --examples --quiet
 bash scripts/build-static.sh --quiet
 cargo build --release --quiet --manifest-path bench/anchors/rmcp-echo/Cargo.toml
 if [ ! -d .peers/ts/node_modules/@modelcontextprotocol/sdk ]; then
