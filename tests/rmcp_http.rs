@@ -55,11 +55,14 @@ fn fixture() -> (Fixture, u16) {
     (Fixture(child), port)
 }
 
+/// Bytes the server sent, one buffer per proxied connection.
+type Recording = Arc<Mutex<Vec<Arc<Mutex<Vec<u8>>>>>>;
+
 /// A TCP proxy to `port` that keeps every byte the server sent, per connection.
-async fn recording_proxy(port: u16) -> (u16, Arc<Mutex<Vec<Arc<Mutex<Vec<u8>>>>>>) {
+async fn recording_proxy(port: u16) -> (u16, Recording) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let local = listener.local_addr().unwrap().port();
-    let log: Arc<Mutex<Vec<Arc<Mutex<Vec<u8>>>>>> = Arc::default();
+    let log: Recording = Arc::default();
     let conns = log.clone();
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
