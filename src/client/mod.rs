@@ -245,14 +245,16 @@ impl Client {
                 }
             }
             Message::Request(req) => {
-                // We declare no client capabilities, so refuse server requests.
+                // A legacy session is opened without client capabilities, so
+                // server-to-client requests are refused (modern servers ask
+                // through MRTR results instead, which callers can relay).
                 let resp = if req.method == "ping" {
                     Response::ok(req.id, json!({}))
                 } else {
                     Response::err(
                         Some(req.id),
                         ErrorObject::method_not_found(&format!(
-                            "{} (this client offers no such capability)",
+                            "{}: this client (lmcp) declared no such capability and does not relay server-to-client requests of legacy servers",
                             req.method
                         )),
                     )
@@ -301,7 +303,10 @@ impl Client {
         if let Some(Era::Modern(v)) = self.era() {
             let meta = params.entry("_meta").or_insert_with(|| json!({}));
             if let (Value::Object(m), Value::Object(add)) = (meta, self.modern_meta(v)) {
-                m.extend(add);
+                // Keys the caller set (e.g. per-request client capabilities) win.
+                for (k, v) in add {
+                    m.entry(k).or_insert(v);
+                }
             }
         }
     }
@@ -504,6 +509,20 @@ impl Client {
         timeout: Duration,
     ) -> Result<Value, ClientError> {
         self.call_tool_with_progress(name, arguments, timeout, None)
+            .await
+    }
+
+    /// Send a request (with the modern `_meta` when the server is modern),
+    /// passing its progress notifications to `progress`.
+    pub async fn request_with_progress(
+        &self,
+        method: &str,
+        mut params: Map<String, Value>,
+        timeout: Duration,
+        progress: Option<mpsc::UnboundedSender<Notification>>,
+    ) -> Result<Value, ClientError> {
+        self.with_meta(&mut params);
+        self.tracked_request(method, params, timeout, progress)
             .await
     }
 

@@ -10,8 +10,8 @@
 pub mod config;
 
 use crate::client::{Client, ClientError, Era, HttpConnect, StdioSpawn};
-use crate::protocol::{Content, ToolAnnotations};
-use crate::server::{RequestContext, Server, Tool, ToolError, ToolResult};
+use crate::protocol::{Content, ToolAnnotations, META_CLIENT_CAPABILITIES};
+use crate::server::{InputRequest, RequestContext, Server, Tool, ToolError, ToolResult};
 use config::{HubConfig, UpstreamConfig, UpstreamTransport};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex, Weak};
@@ -434,6 +434,9 @@ fn remote_tool(up: Arc<Upstream>, upstream_name: String, exported: String, def: 
     tool
 }
 
+/// How many input rounds (MRTR) one forwarded call may take.
+const MAX_INPUT_ROUNDS: usize = 16;
+
 async fn forward(
     up: &Upstream,
     name: &str,
@@ -450,9 +453,50 @@ async fn forward(
             s.last_error.unwrap_or_else(|| "starting".into())
         )));
     };
+    // Modern upstreams learn per request what our client can answer (only
+    // the input kinds the hub relays).
+    let caps: serde_json::Map<String, Value> = ctx
+        .client_capabilities()
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| matches!(k.as_str(), "elicitation" | "sampling" | "roots"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut retry = serde_json::Map::new();
+    for _ in 0..MAX_INPUT_ROUNDS {
+        let mut params = serde_json::Map::new();
+        params.insert("name".into(), json!(name));
+        params.insert("arguments".into(), Value::Object(args.clone()));
+        params.extend(retry.clone());
+        if matches!(client.era(), Some(Era::Modern(_))) {
+            params.insert(
+                "_meta".into(),
+                json!({ META_CLIENT_CAPABILITIES: Value::Object(caps.clone()) }),
+            );
+        }
+        let v = call_once(up, &client, params, ctx).await?;
+        if v["resultType"] != "input_required" {
+            return Ok(tool_result_from(&v));
+        }
+        retry = relay_inputs(up, &v, ctx).await?;
+    }
+    Err(ToolError::Tool(format!(
+        "upstream '{}' asked for input more than {MAX_INPUT_ROUNDS} times; gave up",
+        up.cfg.name
+    )))
+}
+
+/// One `tools/call` round, relaying progress.
+async fn call_once(
+    up: &Upstream,
+    client: &Client,
+    params: serde_json::Map<String, Value>,
+    ctx: &RequestContext,
+) -> Result<Value, ToolError> {
     let (ptx, mut prx) = mpsc::unbounded_channel();
     let progress = ctx.wants_progress().then_some(ptx);
-    let call = client.call_tool_with_progress(name, Value::Object(args), up.cfg.timeout, progress);
+    let call = client.request_with_progress("tools/call", params, up.cfg.timeout, progress);
     tokio::pin!(call);
     let result = loop {
         tokio::select! {
@@ -465,10 +509,57 @@ async fn forward(
         }
     };
     match result {
-        Ok(v) => Ok(tool_result_from(&v)),
+        Ok(v) => Ok(v),
+        // -32021 exists only in the modern era: tell a legacy client's model.
+        Err(ClientError::Rpc(e))
+            if e.code == crate::jsonrpc::code::MISSING_CLIENT_CAPABILITY
+                && !ctx.protocol_version().is_modern() =>
+        {
+            Err(ToolError::Tool(format!(
+                "upstream '{}': {}",
+                up.cfg.name, e.message
+            )))
+        }
         Err(ClientError::Rpc(e)) => Err(ToolError::Protocol(e)),
         Err(e) => Err(ToolError::Tool(format!("upstream '{}': {e}", up.cfg.name))),
     }
+}
+
+/// Ask our client for what a modern upstream's `InputRequiredResult` wants
+/// (through [`RequestContext::inputs`], so either era of our client works)
+/// and build the retry's `inputResponses` / `requestState`.
+async fn relay_inputs(
+    up: &Upstream,
+    v: &Value,
+    ctx: &RequestContext,
+) -> Result<serde_json::Map<String, Value>, ToolError> {
+    let mut wanted = Vec::new();
+    for (key, r) in v["inputRequests"].as_object().into_iter().flatten() {
+        let params = r.get("params").cloned().unwrap_or_else(|| json!({}));
+        let req = match r["method"].as_str() {
+            Some("elicitation/create") => InputRequest::Elicit(params),
+            Some("sampling/createMessage") => InputRequest::Sampling(params),
+            Some("roots/list") => InputRequest::Roots,
+            other => {
+                return Err(ToolError::Tool(format!(
+                    "upstream '{}' asked for input of an unknown kind {other:?}; the hub cannot relay it",
+                    up.cfg.name
+                )))
+            }
+        };
+        wanted.push((key.clone(), req));
+    }
+    let keys: Vec<String> = wanted.iter().map(|(k, _)| k.clone()).collect();
+    let answers = ctx.inputs(wanted).await?;
+    let mut retry = serde_json::Map::new();
+    retry.insert(
+        "inputResponses".into(),
+        Value::Object(keys.into_iter().zip(answers).collect()),
+    );
+    if let Some(state) = v.get("requestState") {
+        retry.insert("requestState".into(), state.clone());
+    }
+    Ok(retry)
 }
 
 /// Turn an upstream `CallToolResult` into ours; unknown content kinds become text.

@@ -231,3 +231,26 @@ async def test_tool_list_change_reaches_a_legacy_client(hub, tmp_path):
         with anyio.fail_after(15):
             await changed.wait()
         assert "remote_pys_later" in [t.name for t in (await c.list_tools()).tools]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_upstream_elicitation_is_relayed_to_the_client(hub, py_http, tmp_path, mode):
+    from mcp.types import ElicitResult
+
+    asked = []
+
+    async def answer(context, params):
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"name": "Ada"})
+
+    servers = {"pys": py_stdio(tmp_path), "pyh": {"url": py_http.url}}
+    async with Client(hub(servers), mode=mode, elicitation_callback=answer) as c:
+        for up in ("pys", "pyh"):
+            assert text(await c.call_tool(f"remote_{up}_ask", {})) == "hello Ada"
+    assert asked and set(asked) == {"Your name?"}
+
+
+async def test_upstream_elicitation_without_the_client_capability(hub, tmp_path):
+    async with Client(hub({"pys": py_stdio(tmp_path)}), mode="legacy") as c:
+        r = await c.call_tool("remote_pys_ask", {})
+        assert r.is_error and "elicitation" in text(r), text(r)
