@@ -44,6 +44,16 @@ pub struct UpstreamConfig {
     pub timeout: Duration,
 }
 
+impl UpstreamConfig {
+    /// Whether the allow/deny lists let the upstream tool or prompt `name` through.
+    pub fn permits(&self, name: &str) -> bool {
+        self.allow
+            .as_ref()
+            .is_none_or(|a| a.iter().any(|x| x == name))
+            && !self.deny.iter().any(|x| x == name)
+    }
+}
+
 /// The whole hub configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HubConfig {

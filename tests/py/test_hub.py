@@ -254,3 +254,16 @@ async def test_upstream_elicitation_without_the_client_capability(hub, tmp_path)
     async with Client(hub({"pys": py_stdio(tmp_path)}), mode="legacy") as c:
         r = await c.call_tool("remote_pys_ask", {})
         assert r.is_error and "elicitation" in text(r), text(r)
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_upstream_prompts_are_namespaced(hub, py_http, tmp_path, mode):
+    servers = {"pys": py_stdio(tmp_path), "pyh": {"url": py_http.url, "deny": ["nothing"]}}
+    async with Client(hub(servers), mode=mode) as c:
+        prompts = {p.name: p for p in (await c.list_prompts()).prompts}
+        for up in ("pys", "pyh"):
+            p = prompts[f"remote_{up}_greet"]
+            assert p.description == "Greet someone."
+            assert [(a.name, a.required) for a in p.arguments] == [("name", True)]
+            r = await c.get_prompt(f"remote_{up}_greet", {"name": "Ada"})
+            assert r.messages[0].role == "user" and "greet Ada warmly" in r.messages[0].content.text

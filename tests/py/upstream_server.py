@@ -6,7 +6,7 @@ as a third-party upstream behind the lmcp hub.
 
 Tools: add (a result), fail (a tool error), slow (progress, then waits until
 cancelled, writing the file `cancelled` into UPSTREAM_MARK_DIR; or dies),
-ask (elicits a name), grow (adds a tool at run time, so the tool list changes).
+ask (elicits a name), grow (adds a tool at run time, so the tool list changes). Prompt: greet.
 """
 import os
 import sys
@@ -52,6 +52,12 @@ async def slow(ctx: Context, steps: int = 3, hang: bool = False, die: bool = Fal
                 Path(mark, "cancelled").write_text("slow")
             raise
     return f"done {steps}"
+
+
+@app.prompt()
+def greet(name: str) -> str:
+    """Greet someone."""
+    return f"Please greet {name} warmly."
 
 
 class Name(BaseModel):
