@@ -10,6 +10,7 @@
 pub mod config;
 mod forward;
 mod prompts;
+mod resources;
 
 use crate::client::{Client, ClientError, Era, HttpConnect, StdioSpawn};
 use crate::server::{Server, Tool, ToolResult};
@@ -38,6 +39,7 @@ struct Upstream {
     client: Mutex<Option<Client>>,
     registered: Mutex<Vec<String>>,
     prompts: Mutex<Vec<String>>,
+    resources: Mutex<Vec<String>>,
 }
 
 /// A running hub.
@@ -100,6 +102,7 @@ impl Hub {
                     client: Mutex::new(None),
                     registered: Mutex::new(Vec::new()),
                     prompts: Mutex::new(Vec::new()),
+                    resources: Mutex::new(Vec::new()),
                 })
             })
             .collect();
@@ -325,6 +328,8 @@ async fn run_once(
     refresh_tools(up, &client, server).await?;
     let has_prompts = hello.capabilities.get("prompts").is_some();
     prompts::refresh(up, &client, server, has_prompts).await?;
+    let has_resources = hello.capabilities.get("resources").is_some();
+    resources::refresh(up, &client, server, has_resources).await?;
     set_status(up, |s| {
         s.state = "up";
         s.era = Some(era);
@@ -344,6 +349,7 @@ async fn run_once(
             n = notes.recv() => match n {
                 Some(n) if n.method == "notifications/tools/list_changed" => refresh_tools(up, &client, server).await?,
                 Some(n) if n.method == "notifications/prompts/list_changed" => prompts::refresh(up, &client, server, has_prompts).await?,
+                Some(n) if n.method == "notifications/resources/list_changed" => resources::refresh(up, &client, server, has_resources).await?,
                 Some(_) => {}
                 None => return Err("the upstream closed its output".into()),
             },

@@ -267,3 +267,20 @@ async def test_upstream_prompts_are_namespaced(hub, py_http, tmp_path, mode):
             assert [(a.name, a.required) for a in p.arguments] == [("name", True)]
             r = await c.get_prompt(f"remote_{up}_greet", {"name": "Ada"})
             assert r.messages[0].role == "user" and "greet Ada warmly" in r.messages[0].content.text
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_upstream_resources_keep_their_uris(hub, ts_http, tmp_path, mode):
+    servers = {"pys": py_stdio(tmp_path), "tsh": {"url": ts_http.url}}
+    async with Client(hub(servers), mode=mode) as c:
+        res = {str(r.uri): r for r in (await c.list_resources()).resources}
+        assert res["note://hello"].name == "remote_pys_hello"
+        r = await c.read_resource("note://hello")
+        assert r.contents[0].text == "Hello from the Python upstream"
+        templates = {t.uri_template: t for t in (await c.list_resource_templates()).resource_templates}
+        assert templates["note://items/{item}"].name == "remote_pys_item"
+        assert (await c.read_resource("note://items/7")).contents[0].text == "item 7"
+        ts = [r for r in res.values() if r.name.startswith("remote_tsh_")]
+        assert ts, sorted(res)
+        got = await c.read_resource(str(ts[0].uri))
+        assert str(got.contents[0].uri) == str(ts[0].uri)

@@ -6,7 +6,8 @@ as a third-party upstream behind the lmcp hub.
 
 Tools: add (a result), fail (a tool error), slow (progress, then waits until
 cancelled, writing the file `cancelled` into UPSTREAM_MARK_DIR; or dies),
-ask (elicits a name), grow (adds a tool at run time, so the tool list changes). Prompt: greet.
+ask (elicits a name), grow (adds a tool at run time, so the tool list changes). Prompt: greet. Resources: note://hello,
+note://items/{item}.
 """
 import os
 import sys
@@ -52,6 +53,18 @@ async def slow(ctx: Context, steps: int = 3, hang: bool = False, die: bool = Fal
                 Path(mark, "cancelled").write_text("slow")
             raise
     return f"done {steps}"
+
+
+@app.resource("note://hello", mime_type="text/plain")
+def hello() -> str:
+    """A fixed note."""
+    return "Hello from the Python upstream"
+
+
+@app.resource("note://items/{item}")
+def item(item: str) -> str:
+    """A note per item."""
+    return f"item {item}"
 
 
 @app.prompt()
