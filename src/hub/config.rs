@@ -42,6 +42,8 @@ pub struct UpstreamConfig {
     pub deny: Vec<String>,
     /// Timeout of one forwarded call.
     pub timeout: Duration,
+    /// Start on first use (the first listing a client asks for) instead of at boot.
+    pub lazy: bool,
 }
 
 impl UpstreamConfig {
@@ -89,6 +91,7 @@ struct FileConfig {
 struct FileHub {
     prefix: Option<String>,
     separator: Option<String>,
+    lazy: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -112,6 +115,7 @@ struct FileServer {
     _kind: Option<String>,
     #[serde(default)]
     disabled: bool,
+    lazy: Option<bool>,
 }
 
 /// Why a configuration was refused.
@@ -147,7 +151,9 @@ impl HubConfig {
                 .map_err(|e| ConfigError(format!("{}: invalid TOML config: {e}", path.display())))?
         };
         let mut cfg = HubConfig::default();
+        let mut lazy_default = false;
         if let Some(h) = file.hub {
+            lazy_default = h.lazy.unwrap_or(false);
             if let Some(p) = h.prefix {
                 cfg.prefix = p;
             }
@@ -177,6 +183,7 @@ impl HubConfig {
                     .timeout_ms
                     .map(Duration::from_millis)
                     .unwrap_or(DEFAULT_TIMEOUT),
+                lazy: s.lazy.unwrap_or(lazy_default),
             })?;
         }
         Ok(cfg)
@@ -215,6 +222,7 @@ impl HubConfig {
             allow: None,
             deny: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
+            lazy: false,
         })
     }
 
@@ -265,12 +273,13 @@ mod tests {
         let t = dir.join("c.toml");
         std::fs::write(
             &t,
-            "[hub]\nprefix = \"up\"\n[mcpServers.a]\ncommand = \"lmcp\"\nargs = [\"--stdio\"]\n",
+            "[hub]\nprefix = \"up\"\nlazy = true\n[mcpServers.a]\ncommand = \"lmcp\"\nargs = [\"--stdio\"]\n[mcpServers.b]\ncommand = \"x\"\nlazy = false\n",
         )
         .unwrap();
         let c = HubConfig::load(&t).unwrap();
         assert_eq!(c.prefix, "up");
         assert_eq!(c.upstreams[0].name, "a");
+        assert!(c.upstreams[0].lazy && !c.upstreams[1].lazy);
         std::fs::write(
             &j,
             r#"{"mcpServers": {"x": {"command": "a", "url": "http://b"}}}"#,

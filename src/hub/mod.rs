@@ -40,6 +40,8 @@ struct Upstream {
     registered: Mutex<Vec<String>>,
     prompts: Mutex<Vec<String>>,
     resources: Mutex<Vec<String>>,
+    /// Cancelled when a lazy upstream should start (at once for the others).
+    wake: CancellationToken,
 }
 
 /// A running hub.
@@ -91,14 +93,22 @@ impl Hub {
             .upstreams
             .into_iter()
             .map(|u| {
+                let lazy = u.lazy;
                 Arc::new(Upstream {
                     cfg: u,
                     prefix: cfg.prefix.clone(),
                     separator: cfg.separator.clone(),
                     status: Mutex::new(Status {
-                        state: "starting",
+                        state: if lazy { "idle" } else { "starting" },
                         ..Default::default()
                     }),
+                    wake: {
+                        let t = CancellationToken::new();
+                        if !lazy {
+                            t.cancel();
+                        }
+                        t
+                    },
                     client: Mutex::new(None),
                     registered: Mutex::new(Vec::new()),
                     prompts: Mutex::new(Vec::new()),
@@ -115,6 +125,17 @@ impl Hub {
             ));
         }
         server.add_tool(status_tool(Arc::downgrade(&hub)));
+        if hub.upstreams.iter().any(|u| u.cfg.lazy) {
+            let weak = Arc::downgrade(&hub);
+            server.set_list_hook(Arc::new(move || {
+                let hub = weak.upgrade();
+                Box::pin(async move {
+                    if let Some(hub) = hub {
+                        hub.wake_lazy().await;
+                    }
+                })
+            }));
+        }
         hub
     }
 
@@ -149,6 +170,22 @@ impl Hub {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Start the lazy upstreams that are still idle and wait (at most
+    /// [`LAZY_START_WAIT`]) until they have listed their tools.
+    async fn wake_lazy(&self) {
+        let mut woke = false;
+        for u in &self.upstreams {
+            if !u.wake.is_cancelled() {
+                set_status(u, |s| s.state = "starting");
+                u.wake.cancel();
+                woke = true;
+            }
+        }
+        if woke {
+            self.wait_started(LAZY_START_WAIT).await;
         }
     }
 
@@ -188,7 +225,14 @@ fn set_status(up: &Upstream, f: impl FnOnce(&mut Status)) {
     f(&mut lock(&up.status));
 }
 
+/// How long the first listing waits for lazy upstreams to come up.
+pub const LAZY_START_WAIT: Duration = Duration::from_secs(30);
+
 async fn supervise(up: Arc<Upstream>, server: Weak<Server>, stop: CancellationToken) {
+    tokio::select! {
+        _ = stop.cancelled() => return,
+        _ = up.wake.cancelled() => {}
+    }
     let mut backoff = Duration::from_secs(1);
     loop {
         let started = Instant::now();

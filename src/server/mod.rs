@@ -119,7 +119,13 @@ pub struct Server {
     pub(crate) signer: StateSigner,
     pub(crate) changes: broadcast::Sender<Change>,
     pub(crate) logging: bool,
+    pub(crate) list_hook: RwLock<Option<ListHook>>,
 }
+
+/// Runs before `server/discover` and each `tools/list`, `prompts/list`,
+/// `resources/list` and `resources/templates/list` (the hub uses it to
+/// start lazy upstreams on first use).
+pub type ListHook = Arc<dyn Fn() -> BoxFuture<()> + Send + Sync>;
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -243,6 +249,22 @@ impl Server {
         let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
         reg.resources.iter().any(|x| x.uri == uri)
             || reg.templates.iter().any(|x| x.uri_template == uri)
+    }
+
+    /// Set the hook run before listings (see [`ListHook`]).
+    pub fn set_list_hook(&self, hook: ListHook) {
+        *self.list_hook.write().unwrap_or_else(|e| e.into_inner()) = Some(hook);
+    }
+
+    pub(crate) async fn run_list_hook(&self) {
+        let hook = self
+            .list_hook
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(h) = hook {
+            h().await;
+        }
     }
 
     /// Names of the registered tools, in listing order.
@@ -385,6 +407,7 @@ impl ServerBuilder {
             signer: self.signer.unwrap_or_else(|| StateSigner::random(ttl)),
             changes: broadcast::channel(64).0,
             logging: self.logging,
+            list_hook: RwLock::new(None),
         })
     }
 }

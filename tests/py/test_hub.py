@@ -284,3 +284,15 @@ async def test_upstream_resources_keep_their_uris(hub, ts_http, tmp_path, mode):
         assert ts, sorted(res)
         got = await c.read_resource(str(ts[0].uri))
         assert str(got.contents[0].uri) == str(ts[0].uri)
+
+
+async def test_lazy_upstream_starts_on_first_listing(hub, tmp_path):
+    servers = {"pys": {**py_stdio(tmp_path), "lazy": True}, "ev": {"command": str(EVERYTHING), "args": ["--stdio"]}}
+    # Legacy mode: initialize is no listing (a modern client's server/discover is one).
+    async with Client(hub(servers), mode="legacy") as c:
+        st = await status(c)
+        assert st["pys"]["state"] == "idle" and st["ev"]["state"] == "up", st
+        names = [t.name for t in (await c.list_tools()).tools]
+        assert "remote_pys_add" in names and "remote_ev_echo" in names
+        assert (await status(c))["pys"]["state"] == "up"
+        assert text(await c.call_tool("remote_pys_add", {"a": 20, "b": 22})) == "42"
