@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The stdio benchmark, lmcp and its anchors side by side in one run:
-#   lmcp (examples/everything), a bare line responder (the harness floor),
+#   lmcp (examples/everything; the lmcp binary for start-up and idle RSS), a bare line responder (the harness floor),
 #   rmcp (official Rust SDK), the official Python SDK and the official
 #   TypeScript SDK, each serving the same echo and sleep tools.
 # Needs scripts/peers.sh (Python SDK, Node 22). Results: bench/results/*.jsonl
@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/peers.sh >/dev/null
-cargo build --release --examples --quiet
+cargo build --release --bin lmcp --examples --quiet
+bash scripts/build-static.sh --quiet
 cargo build --release --quiet --manifest-path bench/anchors/rmcp-echo/Cargo.toml
 if [ ! -d .peers/ts/node_modules/@modelcontextprotocol/sdk ]; then
   mkdir -p .peers/ts
@@ -20,8 +21,12 @@ mkdir -p bench/results
 OUT="bench/results/stdio-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 B="python3 bench/stdio_bench.py --out $OUT"
 $B --name lmcp -- target/release/examples/everything --stdio
+$B --name lmcp-binary --idle-only -- target/release/lmcp --stdio
+$B --name lmcp-binary-static --idle-only -- target/x86_64-unknown-linux-gnu/release/lmcp --stdio
 $B --name bare-responder -- target/release/examples/bare_responder
 $B --name rmcp-3.11 -- bench/anchors/rmcp-echo/target/release/rmcp-echo
 $B --name ts-sdk-1.32 -- "$NODE" .peers/ts/ts_server.mjs
 $B --name python-sdk-2.3 --pipelined 3000 --seq 500 -- .peers/venv/bin/python bench/anchors/py_server.py
 python3 bench/table.py "$OUT"
+# Issue 7: the Lua original's measurement on the real shell tool, stdio and HTTP.
+python3 bench/shell_bench.py --runs 3 --out "bench/results/shell-$(date -u +%Y%m%dT%H%M%SZ).jsonl" -- target/release/lmcp

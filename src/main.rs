@@ -86,6 +86,51 @@ struct Cli {
     #[arg(long)]
     trust_client_roots: bool,
 
+    /// Serve only these built-in tools (comma-separated names, e.g.
+    /// `shell,read_file,search_files`); hub tools are not affected.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    tools: Vec<String>,
+
+    /// Leave out these built-in tools (comma-separated names).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    disable: Vec<String>,
+
+    /// shell: the program that runs a command, with its leading arguments
+    /// (split like a shell would); the command is appended [default: sh -c].
+    #[arg(long, value_name = "PROGRAM")]
+    shell: Option<String>,
+
+    /// shell: timeout of a call that gives no timeout_ms [default: 120000].
+    #[arg(long, value_name = "MS")]
+    shell_timeout_ms: Option<u64>,
+
+    /// shell: the largest timeout_ms a call may ask for; also caps the wait
+    /// of shell_bg_output [default: 1800000].
+    #[arg(long, value_name = "MS")]
+    shell_max_timeout_ms: Option<u64>,
+
+    /// shell: bytes of output kept per stream when a call gives no
+    /// max_output_bytes (head and tail are kept) [default: 32768].
+    #[arg(long, value_name = "BYTES")]
+    shell_output_bytes: Option<usize>,
+
+    /// shell: the largest max_output_bytes a call may ask for [default: 1048576].
+    #[arg(long, value_name = "BYTES")]
+    shell_max_output_bytes: Option<usize>,
+
+    /// shell_bg: background jobs running at once [default: 16].
+    #[arg(long, value_name = "N")]
+    max_jobs: Option<usize>,
+
+    /// shell_bg: bytes of output kept per stream of a job (older output is
+    /// dropped with a marker) [default: 262144].
+    #[arg(long, value_name = "BYTES")]
+    job_buffer_bytes: Option<usize>,
+
+    /// shell_bg: how long an ended job's output stays readable, in seconds [default: 1800].
+    #[arg(long, value_name = "SECS")]
+    job_retention_secs: Option<u64>,
+
     /// fetch: allow loopback and private addresses (link-local and cloud
     /// metadata addresses stay refused).
     #[cfg(feature = "web")]
@@ -336,12 +381,17 @@ fn main() -> ExitCode {
         );
     }
     let roots = fs_config.roots.clone();
-    let shell_config = std::sync::Arc::new(lmcp::tools::shell::ShellConfig {
+    let mut shell_config = lmcp::tools::shell::ShellConfig {
         cwd: std::sync::Arc::new(move |dir: Option<&str>| {
             roots.resolve_dir(dir).map_err(|e| e.to_string())
         }),
         ..Default::default()
-    });
+    };
+    if let Err(e) = apply_shell_flags(&cli, &mut shell_config) {
+        eprintln!("lmcp: {e}");
+        return ExitCode::from(2);
+    }
+    let shell_config = std::sync::Arc::new(shell_config);
     let jobs = lmcp::tools::jobs::JobManager::new(shell_config.clone());
     let mut tools = lmcp::tools::builtin();
     if !cli.read_only {
@@ -361,12 +411,19 @@ fn main() -> ExitCode {
         }
         tools.extend(lmcp::tools::web::tools(std::sync::Arc::new(web)));
     }
+    tools.extend(lmcp::tools::fs::tools(std::sync::Arc::new(fs_config)));
+    let tools = match select_tools(tools, &cli.tools, &cli.disable) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("lmcp: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let server = Server::builder("lmcp", env!("CARGO_PKG_VERSION"))
         .title("lmcp")
         .instructions("lmcp: a lightweight MCP server with built-in tools.")
         .config(config)
         .tools(tools)
-        .tools(lmcp::tools::fs::tools(std::sync::Arc::new(fs_config)))
         .build();
     let mut hub_cfg = match &cli.config {
         Some(path) => match HubConfig::load(path) {
@@ -417,4 +474,76 @@ fn main() -> ExitCode {
         jobs.shutdown().await;
     });
     ExitCode::SUCCESS
+}
+
+/// Applies the shell and job flags to `cfg`.
+fn apply_shell_flags(cli: &Cli, cfg: &mut lmcp::tools::shell::ShellConfig) -> Result<(), String> {
+    if let Some(program) = &cli.shell {
+        let words = shlex::split(program)
+            .filter(|w| !w.is_empty())
+            .ok_or_else(|| {
+                format!("--shell {program:?}: give a program, e.g. --shell 'bash -c'")
+            })?;
+        cfg.shell = words;
+    }
+    let ms = Duration::from_millis;
+    if let Some(v) = cli.shell_max_timeout_ms {
+        cfg.max_timeout = ms(v);
+    }
+    if let Some(v) = cli.shell_timeout_ms {
+        cfg.default_timeout = ms(v);
+    }
+    if cfg.default_timeout > cfg.max_timeout {
+        return Err(format!(
+            "--shell-timeout-ms ({} ms) exceeds --shell-max-timeout-ms ({} ms)",
+            cfg.default_timeout.as_millis(),
+            cfg.max_timeout.as_millis()
+        ));
+    }
+    if let Some(v) = cli.shell_max_output_bytes {
+        cfg.max_output_cap = v;
+    }
+    if let Some(v) = cli.shell_output_bytes {
+        cfg.output_cap = v;
+    }
+    if cfg.output_cap > cfg.max_output_cap {
+        return Err(format!(
+            "--shell-output-bytes ({}) exceeds --shell-max-output-bytes ({})",
+            cfg.output_cap, cfg.max_output_cap
+        ));
+    }
+    if let Some(v) = cli.max_jobs {
+        cfg.max_jobs = v.max(1);
+        cfg.max_job_records = cfg.max_job_records.max(cfg.max_jobs);
+    }
+    if let Some(v) = cli.job_buffer_bytes {
+        cfg.job_buffer_bytes = v.max(1024);
+    }
+    if let Some(v) = cli.job_retention_secs {
+        cfg.job_retention = Duration::from_secs(v);
+    }
+    Ok(())
+}
+
+/// Keeps the built-in tools `--tools` names (all when empty), minus those
+/// `--disable` names. An unknown name is an error listing the known ones.
+fn select_tools(
+    tools: Vec<lmcp::Tool>,
+    only: &[String],
+    disable: &[String],
+) -> Result<Vec<lmcp::Tool>, String> {
+    let known: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+    for name in only.iter().chain(disable) {
+        if !known.contains(&name.trim()) {
+            return Err(format!(
+                "unknown tool {name:?} in --tools/--disable; the built-in tools here are: {}",
+                known.join(", ")
+            ));
+        }
+    }
+    let wanted = |n: &str| {
+        (only.is_empty() || only.iter().any(|o| o.trim() == n))
+            && !disable.iter().any(|d| d.trim() == n)
+    };
+    Ok(tools.into_iter().filter(|t| wanted(&t.name)).collect())
 }

@@ -330,7 +330,7 @@ impl Client {
         timeout: Duration,
         progress: Option<mpsc::UnboundedSender<Notification>>,
     ) -> Result<Value, ClientError> {
-        let id = RequestId::Number(self.inner.next.fetch_add(1, Ordering::Relaxed));
+        let id = RequestId::from(self.inner.next.fetch_add(1, Ordering::Relaxed));
         let (tx, rx) = oneshot::channel();
         self.inner
             .pending
