@@ -447,6 +447,12 @@ impl Client {
         }
     }
 
+    /// Open the connection with the legacy `initialize` handshake, without
+    /// the modern probe (for servers whose modern support is unwanted).
+    pub async fn connect_legacy(&self) -> Result<ServerHello, ClientError> {
+        self.initialize().await
+    }
+
     async fn initialize(&self) -> Result<ServerHello, ClientError> {
         let params = json!({
             "protocolVersion": ProtocolVersion::LATEST_LEGACY.as_str(),

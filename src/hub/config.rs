@@ -44,6 +44,8 @@ pub struct UpstreamConfig {
     pub timeout: Duration,
     /// Start on first use (the first listing a client asks for) instead of at boot.
     pub lazy: bool,
+    /// Skip the modern probe and speak the legacy era (`initialize`).
+    pub legacy: bool,
 }
 
 impl UpstreamConfig {
@@ -116,6 +118,8 @@ struct FileServer {
     #[serde(default)]
     disabled: bool,
     lazy: Option<bool>,
+    /// `"auto"` (default) or `"legacy"`.
+    era: Option<String>,
 }
 
 /// Why a configuration was refused.
@@ -174,6 +178,15 @@ impl HubConfig {
                     )))
                 }
             };
+            let legacy = match s.era.as_deref() {
+                None | Some("auto") => false,
+                Some("legacy") => true,
+                Some(other) => {
+                    return Err(ConfigError(format!(
+                        "mcpServers.{name}.era: {other:?} is not \"auto\" or \"legacy\""
+                    )))
+                }
+            };
             cfg.push(UpstreamConfig {
                 name,
                 transport,
@@ -184,6 +197,7 @@ impl HubConfig {
                     .map(Duration::from_millis)
                     .unwrap_or(DEFAULT_TIMEOUT),
                 lazy: s.lazy.unwrap_or(lazy_default),
+                legacy,
             })?;
         }
         Ok(cfg)
@@ -223,6 +237,7 @@ impl HubConfig {
             deny: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
             lazy: false,
+            legacy: false,
         })
     }
 

@@ -337,7 +337,9 @@ async fn run_once(
     let (client, mut link) = open(&up.cfg)?;
     let mut notes = client.notifications();
     let hello = tokio::select! {
-        r = client.connect() => r.map_err(|e| format!("connect failed: {e}"))?,
+        r = async {
+            if up.cfg.legacy { client.connect_legacy().await } else { client.connect().await }
+        } => r.map_err(|e| format!("connect failed: {e}"))?,
         why = link.died() => return Err(why),
     };
     let era = match hello.era {

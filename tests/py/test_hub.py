@@ -173,9 +173,21 @@ async def test_results_errors_progress_through_every_upstream(hub, py_http, ts_h
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_cancelling_a_call_cancels_it_upstream(hub, py_http, tmp_path, mode):
-    servers = {"pys": py_stdio(tmp_path), "pyh": {"url": py_http.url}}
+    legacy_mark = tmp_path / "legacy"
+    legacy_mark.mkdir()
+    servers = {
+        "pys": py_stdio(tmp_path),
+        "pyh": {"url": py_http.url},
+        "pysl": {**py_stdio(legacy_mark), "era": "legacy"},
+        "pyhl": {"url": py_http.url, "era": "legacy"},
+    }
     async with Client(hub(servers), mode=mode) as c:
-        for up, mark in (("pys", tmp_path), ("pyh", py_http.mark)):
+        st = await status(c)
+        assert st["pysl"]["era"] == st["pyhl"]["era"] == "legacy 2025-11-25", st
+        # modern stdio: notifications/cancelled; modern HTTP: the response stream is closed;
+        # legacy stdio and HTTP session: notifications/cancelled
+        for up, mark in (("pys", tmp_path), ("pyh", py_http.mark), ("pysl", legacy_mark), ("pyhl", py_http.mark)):
+            (mark / "cancelled").unlink(missing_ok=True)
             with anyio.move_on_after(2):
                 await c.call_tool(f"remote_{up}_slow", {"steps": 1, "hang": True})
             with anyio.fail_after(15):
@@ -296,3 +308,27 @@ async def test_lazy_upstream_starts_on_first_listing(hub, tmp_path):
         assert "remote_pys_add" in names and "remote_ev_echo" in names
         assert (await status(c))["pys"]["state"] == "up"
         assert text(await c.call_tool("remote_pys_add", {"a": 20, "b": 22})) == "42"
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+async def test_legacy_upstream_list_change_and_refused_elicitation(hub, py_http, tmp_path, transport):
+    up = {**py_stdio(tmp_path), "era": "legacy"} if transport == "stdio" else {"url": py_http.url, "era": "legacy"}
+
+    async def answer(context, params):
+        raise AssertionError("a legacy upstream's elicitation must not reach the client")
+
+    async with Client(hub({"old": up}), mode="auto", elicitation_callback=answer) as c:
+        async with c.listen(tools_list_changed=True) as sub:
+            assert text(await c.call_tool("remote_old_grow", {"name": "fresh"})) == "added fresh"
+            with anyio.fail_after(15):
+                await sub.__anext__()
+        with anyio.fail_after(15):
+            while "remote_old_fresh" not in [t.name for t in (await c.list_tools()).tools]:
+                await anyio.sleep(0.2)
+        try:
+            r = await c.call_tool("remote_old_ask", {})
+            msg = text(r)
+            assert r.is_error
+        except Exception as e:  # passed on as a JSON-RPC error
+            msg = str(e)
+        assert "elicitation" in msg, msg
