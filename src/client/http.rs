@@ -342,6 +342,7 @@ async fn post(
                 buf.extend_from_slice(&data);
                 for event in take_events(&mut buf) {
                     note_initialize(shared, is_initialize, &event);
+                    let event = mark_related(event, id);
                     delivered = true;
                     if shared.lines.send(event).await.is_err() {
                         return Ok(());
@@ -380,6 +381,24 @@ async fn post(
         snippet = status.canonical_reason().unwrap_or("").to_string();
     }
     Err(format!("HTTP {status}: {snippet}"))
+}
+
+/// Tag a server request that arrived on the stream of our request `id`.
+fn mark_related(event: String, id: Option<&Value>) -> String {
+    let Some(id) = id else { return event };
+    match serde_json::from_str::<Value>(&event) {
+        Ok(mut v) if v.get("method").is_some() && v.get("id").is_some() => {
+            if !v["params"].is_object() {
+                v["params"] = json!({});
+            }
+            if !v["params"]["_meta"].is_object() {
+                v["params"]["_meta"] = json!({});
+            }
+            v["params"]["_meta"][super::relay::RELATED] = id.clone();
+            v.to_string()
+        }
+        _ => event,
+    }
 }
 
 /// Remember the negotiated version when `initialize` is answered.

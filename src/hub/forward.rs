@@ -3,7 +3,8 @@
 //! and the modern input rounds (MRTR) relayed to our client.
 
 use super::{lock, Upstream};
-use crate::client::{Client, ClientError, Era};
+use crate::client::{Client, ClientError, Era, ServerRequest};
+use crate::jsonrpc::{code, ErrorObject};
 use crate::protocol::{Content, ToolAnnotations, META_CLIENT_CAPABILITIES};
 use crate::server::{InputRequest, RequestContext, Tool, ToolError, ToolResult};
 use serde_json::{json, Value};
@@ -80,6 +81,7 @@ async fn forward(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let mut retry = serde_json::Map::new();
+    let mut relayed = 0;
     for _ in 0..MAX_INPUT_ROUNDS {
         let mut params = serde_json::Map::new();
         params.insert("name".into(), json!(name));
@@ -91,7 +93,7 @@ async fn forward(
                 json!({ META_CLIENT_CAPABILITIES: Value::Object(caps.clone()) }),
             );
         }
-        let v = call_once(up, &client, params, ctx).await?;
+        let v = call_once(up, &client, params, ctx, &mut relayed).await?;
         if v["resultType"] != "input_required" {
             return Ok(tool_result_from(&v));
         }
@@ -109,14 +111,21 @@ async fn call_once(
     client: &Client,
     params: serde_json::Map<String, Value>,
     ctx: &RequestContext,
+    relayed: &mut usize,
 ) -> Result<Value, ToolError> {
     let (ptx, mut prx) = mpsc::unbounded_channel();
     let progress = ctx.wants_progress().then_some(ptx);
-    let call = client.request_with_progress("tools/call", params, up.cfg.timeout, progress);
+    let (rtx, mut rrx) = mpsc::unbounded_channel();
+    let call =
+        client.request_with_progress("tools/call", params, up.cfg.timeout, progress, Some(rtx));
     tokio::pin!(call);
     let result = loop {
         tokio::select! {
             r = &mut call => break r,
+            Some(sr) = rrx.recv() => {
+                *relayed += 1;
+                relay_request(up, sr, ctx, *relayed).await?;
+            }
             Some(n) = prx.recv() => {
                 let p = n.params.get("progress").and_then(Value::as_f64).unwrap_or(0.0);
                 let total = n.params.get("total").and_then(Value::as_f64);
@@ -138,6 +147,53 @@ async fn call_once(
         }
         Err(ClientError::Rpc(e)) => Err(ToolError::Protocol(e)),
         Err(e) => Err(ToolError::Tool(format!("upstream '{}': {e}", up.cfg.name))),
+    }
+}
+
+/// Answer a legacy upstream's request (elicitation, sampling, roots) by
+/// asking our client through [`RequestContext::inputs`]: a legacy client is
+/// asked at once; for a modern client the call ends with an input round and
+/// runs again on its retry, where the answer is found under the same key
+/// (the upstream is assumed to ask the same questions in the same order).
+async fn relay_request(
+    up: &Upstream,
+    sr: ServerRequest,
+    ctx: &RequestContext,
+    n: usize,
+) -> Result<(), ToolError> {
+    let params = Value::Object(sr.params);
+    let req = match sr.method.as_str() {
+        "elicitation/create" => InputRequest::Elicit(params),
+        "sampling/createMessage" => InputRequest::Sampling(params),
+        "roots/list" => InputRequest::Roots,
+        m => {
+            let _ = sr.reply.send(Err(ErrorObject::method_not_found(&format!(
+                "{m}: the lmcp hub does not relay this request"
+            ))));
+            return Ok(());
+        }
+    };
+    match ctx.inputs(vec![(format!("lmcp-relay-{n}"), req)]).await {
+        Ok(mut v) => {
+            let _ = sr.reply.send(Ok(v.pop().unwrap_or_default()));
+            Ok(())
+        }
+        Err(ToolError::InputRequired(p)) => Err(ToolError::InputRequired(p)),
+        Err(ToolError::Protocol(e)) => {
+            let _ = sr.reply.send(Err(e));
+            Ok(())
+        }
+        Err(ToolError::Tool(m)) => {
+            log::info!(
+                "hub: upstream {}'s {} not relayed: {m}",
+                up.cfg.name,
+                sr.method
+            );
+            let _ = sr
+                .reply
+                .send(Err(ErrorObject::new(code::INTERNAL_ERROR, m)));
+            Ok(())
+        }
     }
 }
 

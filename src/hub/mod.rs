@@ -335,6 +335,8 @@ async fn run_once(
     stop: &CancellationToken,
 ) -> Result<(), String> {
     let (client, mut link) = open(&up.cfg)?;
+    // Legacy upstreams may then ask during calls; the hub relays to our client.
+    client.declare_legacy_capabilities(json!({"elicitation": {}, "sampling": {}, "roots": {}}));
     let mut notes = client.notifications();
     let hello = tokio::select! {
         r = async {

@@ -311,13 +311,9 @@ async def test_lazy_upstream_starts_on_first_listing(hub, tmp_path):
 
 
 @pytest.mark.parametrize("transport", ["stdio", "http"])
-async def test_legacy_upstream_list_change_and_refused_elicitation(hub, py_http, tmp_path, transport):
+async def test_legacy_upstream_list_change(hub, py_http, tmp_path, transport):
     up = {**py_stdio(tmp_path), "era": "legacy"} if transport == "stdio" else {"url": py_http.url, "era": "legacy"}
-
-    async def answer(context, params):
-        raise AssertionError("a legacy upstream's elicitation must not reach the client")
-
-    async with Client(hub({"old": up}), mode="auto", elicitation_callback=answer) as c:
+    async with Client(hub({"old": up}), mode="auto") as c:
         async with c.listen(tools_list_changed=True) as sub:
             assert text(await c.call_tool("remote_old_grow", {"name": "fresh"})) == "added fresh"
             with anyio.fail_after(15):
@@ -325,10 +321,28 @@ async def test_legacy_upstream_list_change_and_refused_elicitation(hub, py_http,
         with anyio.fail_after(15):
             while "remote_old_fresh" not in [t.name for t in (await c.list_tools()).tools]:
                 await anyio.sleep(0.2)
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+async def test_legacy_upstream_elicitation_is_relayed(hub, py_http, tmp_path, transport, mode):
+    from mcp.types import ElicitResult
+
+    up = {**py_stdio(tmp_path), "era": "legacy"} if transport == "stdio" else {"url": py_http.url, "era": "legacy"}
+    asked = []
+
+    async def answer(context, params):
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"name": "Grace"})
+
+    async with Client(hub({"old": up}), mode=mode, elicitation_callback=answer) as c:
+        assert text(await c.call_tool("remote_old_ask", {})) == "hello Grace"
+    assert asked and set(asked) == {"Your name?"}
+    async with Client(hub({"old": up}), mode="legacy") as c:  # no elicitation capability
         try:
             r = await c.call_tool("remote_old_ask", {})
             msg = text(r)
-            assert r.is_error
-        except Exception as e:  # passed on as a JSON-RPC error
+            assert r.is_error, msg
+        except Exception as e:  # the upstream's JSON-RPC error, passed on
             msg = str(e)
         assert "elicitation" in msg, msg
