@@ -346,3 +346,29 @@ async def test_legacy_upstream_elicitation_is_relayed(hub, py_http, tmp_path, tr
         except Exception as e:  # the upstream's JSON-RPC error, passed on
             msg = str(e)
         assert "elicitation" in msg, msg
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_typescript_upstream_elicitation_is_relayed(hub, ts_http, mode):
+    from mcp.types import ElicitResult
+
+    async def answer(context, params):
+        assert "name" in params.requested_schema["properties"]
+        return ElicitResult(action="accept", content={"name": "Ada Lovelace", "check": True})
+
+    servers = {"tss": {"command": str(NODE), "args": [str(TS_EVERYTHING), "stdio"]}, "tsh": {"url": ts_http.url}}
+    async with Client(hub(servers), mode=mode, elicitation_callback=answer) as c:
+        for up in ("tss", "tsh"):
+            r = await c.call_tool(f"remote_{up}_trigger-elicitation-request", {})
+            body = "\n".join(x.text for x in r.content)
+            assert not r.is_error and "Name: Ada Lovelace" in body, (up, body)
+
+
+async def test_forwarded_call_times_out_and_is_cancelled_upstream(hub, tmp_path):
+    async with Client(hub({"pys": {**py_stdio(tmp_path), "timeoutMs": 1500}})) as c:
+        r = await c.call_tool("remote_pys_slow", {"steps": 1, "hang": True})
+        assert r.is_error and "pys" in text(r) and "1500 ms" in text(r), text(r)
+        with anyio.fail_after(15):
+            while not (tmp_path / "cancelled").exists():
+                await anyio.sleep(0.1)
+        assert text(await c.call_tool("remote_pys_add", {"a": 1, "b": 1})) == "2"
