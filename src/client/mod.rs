@@ -13,7 +13,7 @@ mod relay;
 mod stdio;
 
 pub use error::ClientError;
-pub use http::HttpConnect;
+pub use http::{HttpConnect, HttpLink};
 pub use relay::{Relay, ServerRequest};
 pub use stdio::StdioSpawn;
 

@@ -319,8 +319,8 @@ fn open(cfg: &UpstreamConfig) -> Result<(Client, Link), String> {
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
             };
-            let (client, dead) = http.connect().map_err(|e| e.to_string())?;
-            Ok((client, Link::Http(dead)))
+            let (client, link) = http.connect().map_err(|e| e.to_string())?;
+            Ok((client, Link::Http(link.dead)))
         }
     }
 }

@@ -372,3 +372,17 @@ async def test_forwarded_call_times_out_and_is_cancelled_upstream(hub, tmp_path)
             while not (tmp_path / "cancelled").exists():
                 await anyio.sleep(0.1)
         assert text(await c.call_tool("remote_pys_add", {"a": 1, "b": 1})) == "2"
+
+
+def test_client_cli_over_http(py_http, ts_http):
+    def run(*args):
+        out = subprocess.run([str(LMCP), "client", *args], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    assert run("--http", py_http.url, "discover")["era"].startswith("Modern")
+    assert run("--http", py_http.url, "call", "add", '{"a": 2, "b": 40}')["structuredContent"] == {"result": 42}
+    assert run("--http", ts_http.url, "discover")["era"].startswith("Legacy")
+    assert "echo" in [t["name"] for t in run("--http", ts_http.url, "--header", "X-Test=1", "tools")]
+    bad = subprocess.run([str(LMCP), "client", "--http", "https://127.0.0.1:1/mcp", "tools"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "only http://" in bad.stderr
