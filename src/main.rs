@@ -230,7 +230,7 @@ enum ClientAction {
 
 async fn run_client(args: ClientArgs) -> Result<serde_json::Value, String> {
     use lmcp::client::{HttpConnect, StdioSpawn};
-    let (client, _child) = if let Some(url) = &args.http {
+    let (client, _child, link) = if let Some(url) = &args.http {
         let mut headers = Vec::new();
         for h in &args.headers {
             let (k, v) = h.split_once('=').ok_or("--header: expected NAME=VALUE")?;
@@ -240,7 +240,8 @@ async fn run_client(args: ClientArgs) -> Result<serde_json::Value, String> {
             url: url.clone(),
             headers,
         };
-        (http.connect().map_err(|e| e.to_string())?.0, None)
+        let (client, link) = http.connect().map_err(|e| e.to_string())?;
+        (client, None, Some(link))
     } else {
         let line = args.stdio.as_deref().unwrap_or_default();
         let mut words =
@@ -255,10 +256,23 @@ async fn run_client(args: ClientArgs) -> Result<serde_json::Value, String> {
             ..Default::default()
         };
         let (client, child) = spawn.spawn().map_err(|e| e.to_string())?;
-        (client, Some(child))
+        (client, Some(child), None)
     };
+    let out = client_action(&client, args.action).await;
+    drop(client);
+    if let Some(link) = link {
+        // Let a legacy HTTP session end with its DELETE.
+        let _ = tokio::time::timeout(Duration::from_secs(2), link.closed()).await;
+    }
+    out
+}
+
+async fn client_action(
+    client: &lmcp::client::Client,
+    action: ClientAction,
+) -> Result<serde_json::Value, String> {
     let hello = client.connect().await.map_err(|e| e.to_string())?;
-    match args.action {
+    match action {
         ClientAction::Discover => Ok(serde_json::json!({
             "era": format!("{:?}", hello.era),
             "serverInfo": hello.server_info,

@@ -18,8 +18,7 @@
 //!   request, so the discover probe falls back to `initialize` at once.
 //!
 //! A connection-level failure (refused, reset) or an expired session cancels
-//! the token returned by [`HttpConnect::connect`]: the connection is dead and
-//! the owner should reconnect.
+//! [`HttpLink::dead`]: the connection is dead and the owner should reconnect.
 
 use super::{Client, ClientError};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -133,16 +132,34 @@ fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The life of an HTTP client connection, beside its [`Client`].
+#[derive(Debug, Clone)]
+pub struct HttpLink {
+    /// Cancelled when the server is found unreachable or our session ended:
+    /// reconnect (make a new client).
+    pub dead: CancellationToken,
+    closed: CancellationToken,
+}
+
+impl HttpLink {
+    /// Resolves once every handle of the client is dropped and the
+    /// transport has finished (a legacy session ended with DELETE).
+    pub async fn closed(&self) {
+        self.closed.cancelled().await;
+    }
+}
+
 impl HttpConnect {
     /// Open a client for the endpoint (no traffic until the first request,
-    /// normally [`Client::connect`]). The token is cancelled when the
-    /// connection is found dead. Must be called inside a tokio runtime.
-    pub fn connect(&self) -> Result<(Client, CancellationToken), ClientError> {
+    /// normally [`Client::connect`]). Must be called inside a tokio runtime.
+    pub fn connect(&self) -> Result<(Client, HttpLink), ClientError> {
         let target = parse_url(&self.url)?;
         let (tx, mut rx) = mpsc::channel::<String>(256);
         let info = json!({"name": "lmcp-client", "version": env!("CARGO_PKG_VERSION")});
         let (client, lines) = Client::over_channels(tx, info);
         let dead = CancellationToken::new();
+        let closed = CancellationToken::new();
+        let done = closed.clone();
         let shared = Arc::new(Shared {
             target,
             headers: self.headers.clone(),
@@ -168,8 +185,9 @@ impl HttpConnect {
             if session.is_some() {
                 let _ = send(&shared, Method::DELETE, None, session, None).await;
             }
+            done.cancel();
         });
-        Ok((client, dead))
+        Ok((client, HttpLink { dead, closed }))
     }
 }
 
@@ -342,6 +360,7 @@ async fn post(
                 buf.extend_from_slice(&data);
                 for event in take_events(&mut buf) {
                     note_initialize(shared, is_initialize, &event);
+                    let event = mark_related(event, id);
                     delivered = true;
                     if shared.lines.send(event).await.is_err() {
                         return Ok(());
@@ -380,6 +399,24 @@ async fn post(
         snippet = status.canonical_reason().unwrap_or("").to_string();
     }
     Err(format!("HTTP {status}: {snippet}"))
+}
+
+/// Tag a server request that arrived on the stream of our request `id`.
+fn mark_related(event: String, id: Option<&Value>) -> String {
+    let Some(id) = id else { return event };
+    match serde_json::from_str::<Value>(&event) {
+        Ok(mut v) if v.get("method").is_some() && v.get("id").is_some() => {
+            if !v["params"].is_object() {
+                v["params"] = json!({});
+            }
+            if !v["params"]["_meta"].is_object() {
+                v["params"]["_meta"] = json!({});
+            }
+            v["params"]["_meta"][super::relay::RELATED] = id.clone();
+            v.to_string()
+        }
+        _ => event,
+    }
 }
 
 /// Remember the negotiated version when `initialize` is answered.

@@ -192,6 +192,16 @@ fn feature_error(r: &Req, ctx: &RequestContext, what: &str, e: RunError) -> Repl
 
 /// Route a validated request to its method.
 pub(crate) async fn route(r: Req) -> Reply {
+    if matches!(
+        r.req.method.as_str(),
+        "server/discover"
+            | "tools/list"
+            | "prompts/list"
+            | "resources/list"
+            | "resources/templates/list"
+    ) {
+        r.server().run_list_hook().await;
+    }
     match r.req.method.as_str() {
         "server/discover" => Ok(discover(&r)).into(),
         "tools/list" => tools_list(&r).into(),

@@ -6,15 +6,19 @@ as a third-party upstream behind the lmcp hub.
 
 Tools: add (a result), fail (a tool error), slow (progress, then waits until
 cancelled, writing the file `cancelled` into UPSTREAM_MARK_DIR; or dies),
-grow (adds a tool at run time, so the tool list changes).
+ask (elicits a name), grow (adds a tool at run time, so the tool list changes). Prompt: greet. Resources: note://hello,
+note://items/{item}.
 """
 import os
 import sys
 from pathlib import Path
 
 import anyio
-from mcp.server.mcpserver import Context, MCPServer
+from typing import Annotated
+
+from mcp.server.mcpserver import Context, Elicit, ElicitationResult, MCPServer, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel
 
 app = MCPServer("py-upstream")
 
@@ -49,6 +53,38 @@ async def slow(ctx: Context, steps: int = 3, hang: bool = False, die: bool = Fal
                 Path(mark, "cancelled").write_text("slow")
             raise
     return f"done {steps}"
+
+
+@app.resource("note://hello", mime_type="text/plain")
+def hello() -> str:
+    """A fixed note."""
+    return "Hello from the Python upstream"
+
+
+@app.resource("note://items/{item}")
+def item(item: str) -> str:
+    """A note per item."""
+    return f"item {item}"
+
+
+@app.prompt()
+def greet(name: str) -> str:
+    """Greet someone."""
+    return f"Please greet {name} warmly."
+
+
+class Name(BaseModel):
+    name: str
+
+
+def ask_name() -> Elicit[Name]:
+    return Elicit("Your name?", Name)
+
+
+@app.tool()
+async def ask(who: Annotated[ElicitationResult[Name], Resolve(ask_name)]) -> str:
+    """Ask the user's name (elicitation; an MRTR round in the modern era)."""
+    return f"hello {who.data.name}" if who.action == "accept" else f"no answer ({who.action})"
 
 
 @app.tool()
