@@ -31,5 +31,13 @@ $B --name rmcp-3.11 -- bench/anchors/rmcp-echo/target/release/rmcp-echo
 $B --name ts-sdk-1.32 -- "$NODE" .peers/ts/ts_server.mjs
 $B --name python-sdk-2.3 --pipelined 3000 --seq 500 -- .peers/venv/bin/python bench/anchors/py_server.py
 python3 bench/table.py "$OUT"
+# Issue 9: HTTP load at 1/16/64 clients against rmcp's Streamable HTTP server (needs wrk).
+if command -v wrk >/dev/null; then
+  python3 bench/http_bench.py --seconds 10 --out "bench/results/http-$(date -u +%Y%m%dT%H%M%SZ).jsonl" \
+    lmcp=target/release/examples/everything lmcp-binary@ping=target/release/lmcp \
+    rmcp-3.11=bench/anchors/rmcp-echo/target/release/rmcp-echo
+else
+  echo "bench: wrk not found (Debian package wrk): HTTP load benchmark skipped" >&2
+fi
 # Issue 7: the Lua original's measurement on the real shell tool, stdio and HTTP.
 python3 bench/shell_bench.py --runs 3 --out "bench/results/shell-$(date -u +%Y%m%dT%H%M%SZ).jsonl" -- target/release/lmcp

@@ -98,7 +98,15 @@ pub(super) async fn post(
     let is_init = matches!(&msg, Message::Request(r) if r.method == "initialize");
     let session = match (is_init, &session_id, msg) {
         (true, _, Message::Request(r)) => {
-            let id = new_session_id();
+            let Some(id) = new_session_id() else {
+                return error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Some(r.id.clone()),
+                    ErrorObject::internal(
+                        "cannot open a session: the OS random number generator failed",
+                    ),
+                );
+            };
             let s = state.server.session();
             let entry = LegacySession {
                 session: s.clone(),

@@ -36,12 +36,15 @@ impl State {
     }
 }
 
-pub(super) fn new_session_id() -> String {
+/// A session id of 128 random bits from the OS generator, hex-encoded;
+/// `None` when the generator fails (a guessable id is never handed out).
+pub(super) fn new_session_id() -> Option<String> {
     let mut b = [0u8; 16];
-    if getrandom::fill(&mut b).is_err() {
-        log::error!("OS random number generator unavailable");
+    if let Err(e) = getrandom::fill(&mut b) {
+        log::error!("OS random number generator unavailable ({e}); refusing to open a session");
+        return None;
     }
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    Some(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 #[cfg(test)]
