@@ -7,8 +7,8 @@
 //! linker of this target since Rust 1.90) this script:
 //!
 //! - passes `link/startup.order` to `--symbol-ordering-file`, which places
-//!   the functions that run during start-up, the handshake, `tools/list` and
-//!   a tool call next to each other (the list is made by
+//!   the functions that run during start-up, both handshakes, `tools/list`
+//!   and a tool call, over stdio and over Streamable HTTP, next to each other (the list is made by
 //!   `scripts/link-order.sh`; names missing from the binary are skipped, so a
 //!   stale list only costs memory, never correctness);
 //! - packs relative relocations (`-z pack-relative-relocs`, glibc ≥ 2.36),

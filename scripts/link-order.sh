@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates link/startup.order: the functions of the `lmcp` binary that run
-# during start-up, both handshakes, tools/list and a tool call, as mangled
+# during start-up, both handshakes, tools/list and a tool call, over stdio and
+# over Streamable HTTP, as mangled
 # symbol names. build.rs hands the list to LLD (--symbol-ordering-file) so
 # those functions sit together and idle RSS stays small (see build.rs).
 #
@@ -60,12 +61,60 @@ os.kill(p.pid, signal.SIGKILL)
 p.wait()
 PY
 
-dump=$(ls "$out".* | head -1)
+# The same over Streamable HTTP: both eras, a tool call, keep-alive.
+outh="$tmp.cgh"
+rm -f "$outh"*
+python3 - "$bin" "$outh" <<'PY'
+import json, os, re, signal, subprocess, sys, time, urllib.request
+binary, out = sys.argv[1], sys.argv[2]
+p = subprocess.Popen(
+    ["valgrind", "--tool=callgrind", "--demangle=no", "--dump-instr=no",
+     f"--callgrind-out-file={out}", binary, "--http", "127.0.0.1:0"],
+    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+url = None
+for line in p.stderr:
+    m = re.search(r"listening on (http://\S+)", line)
+    if m:
+        url = m.group(1)
+        break
+assert url, "lmcp did not report its address"
+meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {}}
+def post(msg, headers):
+    req = urllib.request.Request(url, data=json.dumps(msg).encode(), method="POST", headers={
+        "Content-Type": "application/json", "Accept": "application/json, text/event-stream", **headers})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        r.read()
+        return r.headers
+def modern(i, method, params, name=None):
+    h = {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": method}
+    if name:
+        h["Mcp-Name"] = name
+    post({"jsonrpc": "2.0", "id": i, "method": method, "params": {**params, "_meta": meta}}, h)
+for round_ in range(2):
+    modern(1, "server/discover", {})
+    modern(2, "tools/list", {})
+    modern(3, "tools/call", {"name": "ping", "arguments": {}}, "ping")
+h = post({"jsonrpc": "2.0", "id": 4, "method": "initialize", "params": {
+    "protocolVersion": "2025-11-25", "capabilities": {},
+    "clientInfo": {"name": "link-order", "version": "0"}}}, {})
+sid = {"Mcp-Session-Id": h["Mcp-Session-Id"], "MCP-Protocol-Version": "2025-11-25"}
+post({"jsonrpc": "2.0", "method": "notifications/initialized"}, sid)
+post({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "ping", "arguments": {}}}, sid)
+time.sleep(1.0)
+subprocess.run(["callgrind_control", "--dump", str(p.pid)], stdout=subprocess.DEVNULL, check=True)
+time.sleep(1.0)
+os.kill(p.pid, signal.SIGKILL)
+p.wait()
+PY
+
 # Every function of the lmcp binary that ran, hottest first, without
 # callgrind's recursion suffixes ('2).
+for dump in $(ls "$out".* | head -1) $(ls "$outh".* | head -1); do
 callgrind_annotate --threshold=100 "$dump" \
   | grep -F "[$PWD/$bin]" \
   | sed -E 's/^ *[0-9,]+ +\([^)]*\) +//; s/ \[.*\]$//; s/^[^:]*://; s/'"'"'[0-9]+$//' >> "$tmp"
+done
 done
 awk 'NF && !seen[$0]++' "$tmp" > "$order"
 echo "link-order: $(wc -l < "$order") functions -> $order; rebuild with cargo build --release" >&2
