@@ -148,6 +148,22 @@ struct Cli {
     #[arg(long)]
     fetch_respect_robots: bool,
 
+    /// fetch and web_search: the User-Agent header sent [default: "lmcp/VERSION (MCP fetch tool)"].
+    #[cfg(feature = "web")]
+    #[arg(long, value_name = "TEXT")]
+    fetch_user_agent: Option<String>,
+
+    /// fetch: the largest response body read, in bytes (after decompression);
+    /// the rest is not downloaded [default: 5242880].
+    #[cfg(feature = "web")]
+    #[arg(long, value_name = "BYTES")]
+    fetch_max_bytes: Option<usize>,
+
+    /// fetch: the most redirects followed, each re-checked [default: 5].
+    #[cfg(feature = "web")]
+    #[arg(long, value_name = "N")]
+    fetch_max_redirects: Option<usize>,
+
     /// web_search backend: duckduckgo (default, keyless), searxng or brave.
     #[cfg(feature = "web")]
     #[arg(long, value_name = "BACKEND")]
@@ -457,6 +473,15 @@ fn main() -> ExitCode {
         };
         if let Some(b) = cli.search_backend {
             web.search_backend = b;
+        }
+        if let Some(ua) = &cli.fetch_user_agent {
+            web.user_agent = ua.clone();
+        }
+        if let Some(n) = cli.fetch_max_bytes {
+            web.max_body_bytes = n;
+        }
+        if let Some(n) = cli.fetch_max_redirects {
+            web.max_redirects = n;
         }
         tools.extend(lmcp::tools::web::tools(std::sync::Arc::new(web)));
     }
