@@ -8,55 +8,11 @@ use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use support::{check, meta, MODERN};
+use support::{check, meta, start_http, HttpServer, MODERN};
 
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Start a server on an ephemeral loopback port; the port is read from the
-/// "listening on" line it prints (no race for a port chosen in advance).
-fn start(program: PathBuf, extra: &[&str]) -> Server {
-    use std::io::BufRead;
-    let mut args = vec!["--http", "127.0.0.1:0"];
-    args.extend_from_slice(extra);
-    let mut child = Command::new(program)
-        .args(&args)
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
-                let port: u16 = rest.split('/').next().unwrap_or("0").parse().unwrap_or(0);
-                let _ = tx.send(port);
-            }
-        }
-    });
-    let port = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("the server did not report its port");
-    Server { child, port }
-}
-
-fn everything() -> Server {
-    start(support::example("everything"), &[])
+fn everything() -> HttpServer {
+    start_http(support::example("everything"), &[])
 }
 
 struct Reply {
@@ -398,7 +354,7 @@ fn bearer_token_and_healthz() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("token");
     std::fs::write(&file, "s3cret-token\n").unwrap();
-    let s = start(
+    let s = start_http(
         PathBuf::from(env!("CARGO_BIN_EXE_lmcp")),
         &["--auth-token-file", file.to_str().unwrap()],
     );
@@ -449,9 +405,9 @@ fn mrtr_state_crosses_instances_that_share_a_key() {
     std::fs::write(&k1, "a shared secret of enough length\n").unwrap();
     std::fs::write(&k2, "a different secret, also long enough").unwrap();
     let (k1s, k2s) = (k1.display().to_string(), k2.display().to_string());
-    let a = start(support::example("everything"), &["--state-key-file", &k1s]);
-    let b = start(support::example("everything"), &["--state-key-file", &k1s]);
-    let c = start(support::example("everything"), &["--state-key-file", &k2s]);
+    let a = start_http(support::example("everything"), &["--state-key-file", &k1s]);
+    let b = start_http(support::example("everything"), &["--state-key-file", &k1s]);
+    let c = start_http(support::example("everything"), &["--state-key-file", &k2s]);
     let meta = json!({
         "io.modelcontextprotocol/protocolVersion": MODERN,
         "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}},
@@ -503,7 +459,7 @@ fn mrtr_state_crosses_instances_that_share_a_key() {
 /// GET stream.
 #[test]
 fn an_open_get_stream_keeps_a_legacy_session_alive() {
-    let s = start(
+    let s = start_http(
         PathBuf::from(env!("CARGO_BIN_EXE_lmcp")),
         &["--session-idle-secs", "1"],
     );
@@ -549,7 +505,7 @@ fn an_open_get_stream_keeps_a_legacy_session_alive() {
 /// refused), while a request in flight still gets its answer.
 #[test]
 fn sigterm_refuses_new_connections_and_finishes_requests_in_flight() {
-    let mut s = start(
+    let mut s = start_http(
         PathBuf::from(env!("CARGO_BIN_EXE_lmcp")),
         &["--shutdown-grace-ms", "5000"],
     );

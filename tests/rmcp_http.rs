@@ -9,51 +9,17 @@
 
 mod support;
 
+use support::rmcp_calls::{args, fast_call_answered_during_slow_one, text};
+
 use rmcp::model::{CallToolRequestParams, ProtocolVersion};
 use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{RoleClient, ServiceExt};
-use serde_json::{json, Map, Value};
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
+use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-struct Fixture(Child);
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Start the fixture on an ephemeral port; returns it and its port.
-fn fixture() -> (Fixture, u16) {
-    let mut child = Command::new(support::example("everything"))
-        .args(["--http", "127.0.0.1:0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
-                let _ = tx.send(rest.split('/').next().unwrap_or("0").parse().unwrap_or(0));
-            }
-        }
-    });
-    let port = rx.recv_timeout(Duration::from_secs(10)).expect("port");
-    (Fixture(child), port)
-}
 
 /// Bytes the server sent, one buffer per proxied connection.
 type Recording = Arc<Mutex<Vec<Arc<Mutex<Vec<u8>>>>>>;
@@ -145,18 +111,6 @@ fn messages(raw: &[u8]) -> Vec<Value> {
     out
 }
 
-fn args(v: Value) -> Map<String, Value> {
-    v.as_object().cloned().unwrap()
-}
-
-fn text(r: &rmcp::model::CallToolResult) -> String {
-    let v = serde_json::to_value(r).unwrap();
-    v["content"][0]["text"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 async fn exercise(client: RunningService<RoleClient, ()>) {
     let tools = client.list_all_tools().await.expect("tools/list");
     assert!(tools.iter().any(|t| t.name == "echo"), "{tools:?}");
@@ -172,34 +126,15 @@ async fn exercise(client: RunningService<RoleClient, ()>) {
         .await
         .expect("fail answers with an error result");
     assert_eq!(r.is_error, Some(true));
-    let slow = client
-        .call_tool(CallToolRequestParams::new("sleep").with_arguments(args(json!({"ms": 1500}))));
-    let fast = async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let t = Instant::now();
-        let r = client
-            .call_tool(
-                CallToolRequestParams::new("echo").with_arguments(args(json!({"text": "fast"}))),
-            )
-            .await
-            .expect("echo during sleep");
-        (t.elapsed(), r)
-    };
-    let (slow, (took, fast)) = tokio::join!(slow, fast);
-    assert_eq!(text(&fast), "fast");
-    assert!(
-        took < Duration::from_millis(1000),
-        "echo waited for sleep: {took:?}"
-    );
-    assert_eq!(text(&slow.expect("sleep")), "slept 1500 ms");
+    fast_call_answered_during_slow_one(&client, 1500).await;
     client.cancel().await.expect("close");
 }
 
 async fn run(mode: Option<ClientLifecycleMode>, schema: &str) {
     // reqwest is built without a default TLS provider; plain http:// still asks for one.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let (_server, port) = fixture();
-    let (proxy, log) = recording_proxy(port).await;
+    let server = support::start_http(support::example("everything"), &[]);
+    let (proxy, log) = recording_proxy(server.port).await;
     let transport =
         StreamableHttpClientTransport::from_uri(format!("http://127.0.0.1:{proxy}/mcp"));
     let client = match mode {

@@ -3,24 +3,13 @@
 
 mod support;
 
+use support::rmcp_calls::{args, fast_call_answered_during_slow_one, text};
+
 use rmcp::model::{CallToolRequestParams, ProtocolVersion};
 use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RunningService};
 use rmcp::transport::TokioChildProcess;
 use rmcp::{RoleClient, ServiceExt};
-use serde_json::{json, Map, Value};
-use std::time::{Duration, Instant};
-
-fn args(v: Value) -> Map<String, Value> {
-    v.as_object().cloned().unwrap()
-}
-
-fn text(r: &rmcp::model::CallToolResult) -> String {
-    let v = serde_json::to_value(r).unwrap();
-    v["content"][0]["text"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
+use serde_json::json;
 
 async fn connect(mode: Option<ClientLifecycleMode>) -> RunningService<RoleClient, ()> {
     let mut cmd = tokio::process::Command::new(support::example("everything"));
@@ -49,26 +38,7 @@ async fn exercise(client: RunningService<RoleClient, ()>) {
     assert_eq!(text(&r), "from rmcp");
 
     // A fast call is answered while a slow one runs.
-    let slow = client
-        .call_tool(CallToolRequestParams::new("sleep").with_arguments(args(json!({"ms": 2000}))));
-    let fast = async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let t = Instant::now();
-        let r = client
-            .call_tool(
-                CallToolRequestParams::new("echo").with_arguments(args(json!({"text": "fast"}))),
-            )
-            .await
-            .expect("echo during sleep");
-        (t.elapsed(), r)
-    };
-    let (slow, (took, fast)) = tokio::join!(slow, fast);
-    assert_eq!(text(&fast), "fast");
-    assert!(
-        took < Duration::from_millis(1000),
-        "echo waited for sleep: {took:?}"
-    );
-    assert_eq!(text(&slow.expect("sleep")), "slept 2000 ms");
+    fast_call_answered_during_slow_one(&client, 2000).await;
 
     let r = client
         .call_tool(

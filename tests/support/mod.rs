@@ -2,6 +2,8 @@
 //! line it writes against the official MCP schema of its era.
 #![allow(dead_code)]
 
+pub mod rmcp_calls;
+
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -345,4 +347,47 @@ impl Drop for Peer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+// ------------------------------------------------------------ HTTP server --
+
+/// A server process serving HTTP on an ephemeral loopback port; killed on drop.
+pub struct HttpServer {
+    /// The process.
+    pub child: Child,
+    /// The port it reported.
+    pub port: u16,
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start `program --http 127.0.0.1:0 EXTRA...`; the port is read from the
+/// "listening on" line it prints (no race for a port chosen in advance).
+pub fn start_http(program: PathBuf, extra: &[&str]) -> HttpServer {
+    let mut child = Command::new(program)
+        .args(["--http", "127.0.0.1:0"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
+                let port: u16 = rest.split('/').next().unwrap_or("0").parse().unwrap_or(0);
+                let _ = tx.send(port);
+            }
+        }
+    });
+    let port = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the server did not report its port");
+    HttpServer { child, port }
 }
