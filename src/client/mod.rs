@@ -513,23 +513,28 @@ impl Client {
 
     /// Every tool of the server (following pagination).
     pub async fn list_tools(&self) -> Result<Vec<Value>, ClientError> {
-        let mut tools = Vec::new();
+        self.list_all("tools/list", "tools").await
+    }
+
+    /// Every item of a paginated list method (`tools/list`, `prompts/list`,
+    /// `resources/list`, ...; `key` names the result's array), following
+    /// `nextCursor` for at most 1000 pages.
+    pub async fn list_all(&self, method: &str, key: &str) -> Result<Vec<Value>, ClientError> {
+        let mut all = Vec::new();
         let mut cursor: Option<String> = None;
         for _ in 0..1000 {
             let mut p = Map::new();
             if let Some(c) = &cursor {
                 p.insert("cursor".into(), json!(c));
             }
-            let r = self
-                .request("tools/list", p, Duration::from_secs(30))
-                .await?;
-            tools.extend(r["tools"].as_array().cloned().unwrap_or_default());
+            let r = self.request(method, p, Duration::from_secs(30)).await?;
+            all.extend(r[key].as_array().cloned().unwrap_or_default());
             match r["nextCursor"].as_str() {
                 Some(c) => cursor = Some(c.to_owned()),
                 None => break,
             }
         }
-        Ok(tools)
+        Ok(all)
     }
 
     /// Call a tool and return its result object.

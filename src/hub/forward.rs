@@ -4,7 +4,7 @@
 
 use super::{lock, Upstream};
 use crate::client::{Client, ClientError, Era, ServerRequest};
-use crate::jsonrpc::{code, ErrorObject};
+use crate::jsonrpc::{code, ErrorObject, Notification};
 use crate::protocol::{Content, ToolAnnotations, META_CLIENT_CAPABILITIES};
 use crate::server::{InputRequest, RequestContext, Tool, ToolError, ToolResult};
 use serde_json::{json, Value};
@@ -126,13 +126,15 @@ async fn call_once(
                 *relayed += 1;
                 relay_request(up, sr, ctx, *relayed).await?;
             }
-            Some(n) = prx.recv() => {
-                let p = n.params.get("progress").and_then(Value::as_f64).unwrap_or(0.0);
-                let total = n.params.get("total").and_then(Value::as_f64);
-                ctx.progress(p, total, n.params.get("message").and_then(Value::as_str)).await;
-            }
+            Some(n) = prx.recv() => relay_progress(ctx, &n).await,
         }
     };
+    // The upstream's reader queued every progress notification that came
+    // before the result; pass those on before the result, or the client
+    // (which drops progress for a finished request) would miss them.
+    while let Ok(n) = prx.try_recv() {
+        relay_progress(ctx, &n).await;
+    }
     match result {
         Ok(v) => Ok(v),
         // -32021 exists only in the modern era: tell a legacy client's model.
@@ -148,6 +150,18 @@ async fn call_once(
         Err(ClientError::Rpc(e)) => Err(ToolError::Protocol(e)),
         Err(e) => Err(ToolError::Tool(format!("upstream '{}': {e}", up.cfg.name))),
     }
+}
+
+/// Pass one upstream `notifications/progress` on to our client.
+async fn relay_progress(ctx: &RequestContext, n: &Notification) {
+    let p = n
+        .params
+        .get("progress")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0);
+    let total = n.params.get("total").and_then(Value::as_f64);
+    ctx.progress(p, total, n.params.get("message").and_then(Value::as_str))
+        .await;
 }
 
 /// Answer a legacy upstream's request (elicitation, sampling, roots) by

@@ -7,28 +7,6 @@ use crate::protocol::Content;
 use crate::server::{Prompt, PromptArgument, PromptMessage, PromptResult, Server, ToolError};
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
-
-/// Every prompt of the upstream (following pagination).
-async fn list(client: &Client) -> Result<Vec<Value>, ClientError> {
-    let mut all = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..1000 {
-        let mut p = Map::new();
-        if let Some(c) = &cursor {
-            p.insert("cursor".into(), json!(c));
-        }
-        let r = client
-            .request("prompts/list", p, Duration::from_secs(30))
-            .await?;
-        all.extend(r["prompts"].as_array().cloned().unwrap_or_default());
-        match r["nextCursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => break,
-        }
-    }
-    Ok(all)
-}
 
 /// Re-list the upstream's prompts (when it declares the capability) and
 /// bring our registry in line.
@@ -39,7 +17,8 @@ pub(super) async fn refresh(
     has_prompts: bool,
 ) -> Result<(), String> {
     let prompts = if has_prompts {
-        list(client)
+        client
+            .list_all("prompts/list", "prompts")
             .await
             .map_err(|e| format!("prompts/list failed: {e}"))?
     } else {

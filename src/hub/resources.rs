@@ -11,26 +11,6 @@ use crate::protocol::ResourceContents;
 use crate::server::{Resource, ResourceTemplate, Server, ToolError};
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
-
-/// Every item of a paginated list method (`key` is the result's array).
-async fn list_all(client: &Client, method: &str, key: &str) -> Result<Vec<Value>, ClientError> {
-    let mut all = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..1000 {
-        let mut p = Map::new();
-        if let Some(c) = &cursor {
-            p.insert("cursor".into(), json!(c));
-        }
-        let r = client.request(method, p, Duration::from_secs(30)).await?;
-        all.extend(r[key].as_array().cloned().unwrap_or_default());
-        match r["nextCursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => break,
-        }
-    }
-    Ok(all)
-}
 
 /// Re-list the upstream's resources and templates (when it declares the
 /// capability) and bring our registry in line.
@@ -41,11 +21,13 @@ pub(super) async fn refresh(
     has_resources: bool,
 ) -> Result<(), String> {
     let (resources, templates) = if has_resources {
-        let r = list_all(client, "resources/list", "resources")
+        let r = client
+            .list_all("resources/list", "resources")
             .await
             .map_err(|e| format!("resources/list failed: {e}"))?;
         // Templates are optional for a server with resources.
-        let t = list_all(client, "resources/templates/list", "resourceTemplates")
+        let t = client
+            .list_all("resources/templates/list", "resourceTemplates")
             .await
             .unwrap_or_default();
         (r, t)
