@@ -446,8 +446,14 @@ mod tests {
             crate::protocol::Content::Text { text, .. } => text.clone(),
             other => panic!("{other:?}"),
         };
-        assert!(text.contains(&format!("pid {}", std::process::id())), "{text}");
-        assert!(text.contains("\nfs ") && text.contains("\nnet lo: 127.0.0.1"), "{text}");
+        assert!(
+            text.contains(&format!("pid {}", std::process::id())),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nfs ") && text.contains("\nnet lo: 127.0.0.1"),
+            "{text}"
+        );
     }
 
     #[test]
