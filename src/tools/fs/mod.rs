@@ -238,6 +238,19 @@ pub(crate) fn sha256_hex(data: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Lower-case hex SHA-256 of everything `r` yields, streamed (memory stays
+/// bounded whatever the file's size).
+pub(crate) fn sha256_reader(mut r: impl io::Read) -> io::Result<String> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    io::copy(&mut r, &mut hasher)?;
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
 #[cfg(test)]
 pub(crate) mod test_util {
     use super::*;

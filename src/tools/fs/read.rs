@@ -203,7 +203,55 @@ fn push_line(out: &mut String, n: u64, line: &[u8], numbers: bool) {
     out.push_str(&String::from_utf8_lossy(line));
 }
 
-/// Lines `first..first+limit` within `cap` bytes, streaming.
+/// Consume the rest of a line (through its newline) without keeping it,
+/// feeding it to `hasher`; the number of bytes consumed (0 at end of file).
+fn skip_line(r: &mut impl BufRead, hasher: &mut sha2::Sha256) -> std::io::Result<u64> {
+    let mut total = 0u64;
+    loop {
+        let chunk = r.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(total);
+        }
+        let (used, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        hasher.update(&chunk[..used]);
+        r.consume(used);
+        total += used as u64;
+        if done {
+            return Ok(total);
+        }
+    }
+}
+
+/// Read the next line into `buf`, but keep at most `keep` bytes: returns
+/// whether the whole line (through its newline, or to the end of the file)
+/// fitted. Memory stays bounded by `keep` however long the line is.
+fn read_line_capped(r: &mut impl BufRead, buf: &mut Vec<u8>, keep: usize) -> std::io::Result<bool> {
+    loop {
+        let chunk = r.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(true);
+        }
+        let room = keep - buf.len();
+        let (used, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) if i < room => (i + 1, true),
+            _ => (chunk.len().min(room), false),
+        };
+        buf.extend_from_slice(&chunk[..used]);
+        r.consume(used);
+        if done {
+            return Ok(true);
+        }
+        if buf.len() == keep {
+            return Ok(false);
+        }
+    }
+}
+
+/// Lines `first..first+limit` within `cap` bytes, streaming. A line longer
+/// than the cap is shown cut when it is the first one asked for.
 fn read_window(
     file: &mut File,
     first: u64,
@@ -218,29 +266,39 @@ fn read_window(
     let mut out = String::new();
     let (mut n, mut last, mut bytes) = (0u64, 0u64, 0u64);
     let mut stopped = None;
+    let mut cut_line = false;
     loop {
-        buf.clear();
-        let got = r
-            .read_until(b'\n', &mut buf)
-            .map_err(io_err("read", user))?;
-        if got == 0 {
-            break;
-        }
-        n += 1;
-        if n < first {
-            hasher.update(&buf);
+        if n + 1 < first {
+            if skip_line(&mut r, &mut hasher).map_err(io_err("read", user))? == 0 {
+                break;
+            }
+            n += 1;
             continue;
         }
-        if limit.is_some_and(|l| n >= first + l) {
+        if r.fill_buf().map_err(io_err("read", user))?.is_empty() {
+            break;
+        }
+        if limit.is_some_and(|l| n + 1 >= first + l) {
             stopped = Some("limit");
             break;
         }
-        if bytes + got as u64 > cap {
+        buf.clear();
+        let room = cap.saturating_sub(bytes) as usize;
+        let whole = read_line_capped(&mut r, &mut buf, room).map_err(io_err("read", user))?;
+        if !whole {
             stopped = Some("cap");
+            if last == 0 {
+                // The first line asked for is longer than the cap: show its start.
+                n += 1;
+                push_line(&mut out, n, &buf, numbers);
+                last = n;
+                cut_line = true;
+            }
             break;
         }
+        n += 1;
         hasher.update(&buf);
-        bytes += got as u64;
+        bytes += buf.len() as u64;
         push_line(&mut out, n, &buf, numbers);
         last = n;
     }
@@ -263,15 +321,25 @@ fn read_window(
             if !out.is_empty() && !out.ends_with('\n') {
                 out.push('\n');
             }
-            let reason = if why == "cap" {
-                format!(" (output capped at {cap} bytes)")
+            if cut_line {
+                out.push_str(&format!(
+                    "[line {last} is longer than the output cap of {cap} bytes: showed its first {} bytes; \
+                     continue with offset={}]",
+                    buf.len(),
+                    last + 1
+                ));
+                s["line_cut"] = json!(true);
             } else {
-                String::new()
-            };
-            out.push_str(&format!(
-                "[showed lines {first}-{last}{reason}; more follow: continue with offset={}]",
-                last + 1
-            ));
+                let reason = if why == "cap" {
+                    format!(" (output capped at {cap} bytes)")
+                } else {
+                    String::new()
+                };
+                out.push_str(&format!(
+                    "[showed lines {first}-{last}{reason}; more follow: continue with offset={}]",
+                    last + 1
+                ));
+            }
         }
     }
     Ok((out, s))
@@ -309,6 +377,16 @@ fn read_tail(
         .read_to_end(&mut data)
         .map_err(io_err("read", user))?;
     let mut lines: Vec<&[u8]> = data.split_inclusive(|&b| b == b'\n').collect();
+    if start > 0 && lines.len() == 1 && n > 0 {
+        // The last line alone is longer than the cap: show its end.
+        let mut out = format!(
+            "[line {total} is longer than the output cap of {cap} bytes: showing its last {} bytes]\n",
+            data.len()
+        );
+        push_line(&mut out, total, &data, numbers);
+        let s = json!({"first_line": total, "last_line": total, "total_lines": total, "truncated": true, "line_cut": true});
+        return Ok((out, s));
+    }
     if start > 0 && !lines.is_empty() {
         lines.remove(0); // partial first line
     }

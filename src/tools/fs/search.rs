@@ -137,7 +137,10 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
                     }
                     let found = AtomicUsize::new(0);
                     let hits: Mutex<Vec<Hit>> = Mutex::new(Vec::new());
+                    // Globs match paths relative to the searched directory; results show
+                    // paths as read_file takes them (relative to the root).
                     let rel = |p: &Path| p.strip_prefix(&dir).unwrap_or(p).to_string_lossy().into_owned();
+                    let shown = |p: &Path| roots.display(p);
                     if a.names {
                         let glob = if a.pattern.contains(['*', '?', '[', '{']) {
                             let g = globset::GlobBuilder::new(&a.pattern)
@@ -167,7 +170,7 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
                                 if ok && found.fetch_add(1, Ordering::Relaxed) < max {
                                     let dir_mark = if ent.file_type().is_some_and(|t| t.is_dir()) { "/" } else { "" };
                                     hits.lock().unwrap_or_else(|e| e.into_inner()).push(Hit {
-                                        path: format!("{r}{dir_mark}"),
+                                        path: format!("{}{dir_mark}", shown(ent.path())),
                                         line: 0,
                                         text: String::new(),
                                         is_match: true,
@@ -197,7 +200,7 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
                         b.build_parallel().run(|| {
                             let matcher = matcher.clone();
                             let mut searcher = searcher.clone();
-                            let (found, hits, cancel, rel) = (&found, &hits, &cancel, &rel);
+                            let (found, hits, cancel, shown) = (&found, &hits, &cancel, &shown);
                             Box::new(move |item| {
                                 if cancel.is_cancelled() || found.load(Ordering::Relaxed) >= max {
                                     return WalkState::Quit;
@@ -206,7 +209,7 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
                                 if !ent.file_type().is_some_and(|t| t.is_file()) {
                                     return WalkState::Continue;
                                 }
-                                let mut sink = Collect { path: rel(ent.path()), hits: Vec::new(), found, max };
+                                let mut sink = Collect { path: shown(ent.path()), hits: Vec::new(), found, max };
                                 if let Err(e) = searcher.search_path(&matcher, ent.path(), &mut sink) {
                                     log::debug!("search_files: skipping {}: {e}", ent.path().display());
                                 }
