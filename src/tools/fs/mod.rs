@@ -125,6 +125,7 @@ impl fmt::Display for FsError {
                     }
                     io::ErrorKind::NotFound => ": not found",
                     io::ErrorKind::AlreadyExists => ": already exists",
+                    io::ErrorKind::ReadOnlyFilesystem => ": the file system is read-only",
                     _ => "",
                 };
                 if hint.is_empty() {

@@ -196,11 +196,51 @@ fn read_one(
     Ok((Content::text(text), s))
 }
 
-fn push_line(out: &mut String, n: u64, line: &[u8], numbers: bool) {
+/// A line as shown: invalid UTF-8 and control characters other than tab,
+/// CR and LF become U+FFFD (a NUL costs six bytes once JSON-escaped and
+/// tells a reader nothing), prefixed with its number on request.
+fn render_line(n: u64, line: &[u8], numbers: bool) -> String {
+    let mut out = String::with_capacity(line.len() + 8);
     if numbers {
         out.push_str(&format!("{n:>6}\t"));
     }
-    out.push_str(&String::from_utf8_lossy(line));
+    let text = String::from_utf8_lossy(line);
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        out.extend(text.chars().map(|c| {
+            if c.is_control() && !matches!(c, '\t' | '\n' | '\r') {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        }));
+    } else {
+        out.push_str(&text);
+    }
+    out
+}
+
+/// Cut `s` to at most `max` bytes, at a character boundary, keeping the
+/// start (`keep_end` false) or the end.
+fn cut_to(s: &mut String, max: usize, keep_end: bool) {
+    if s.len() <= max {
+        return;
+    }
+    if keep_end {
+        let mut i = s.len() - max;
+        while !s.is_char_boundary(i) {
+            i += 1;
+        }
+        s.drain(..i);
+    } else {
+        let mut i = max;
+        while !s.is_char_boundary(i) {
+            i -= 1;
+        }
+        s.truncate(i);
+    }
 }
 
 /// Consume the rest of a line (through its newline) without keeping it,
@@ -266,7 +306,7 @@ fn read_window(
     let mut out = String::new();
     let (mut n, mut last, mut bytes) = (0u64, 0u64, 0u64);
     let mut stopped = None;
-    let mut cut_line = false;
+    let mut shown_cut = 0usize;
     loop {
         if n + 1 < first {
             if skip_line(&mut r, &mut hasher).map_err(io_err("read", user))? == 0 {
@@ -283,23 +323,27 @@ fn read_window(
             break;
         }
         buf.clear();
+        // Every input byte shows as at least one output byte, so reading
+        // `room` bytes is enough to know whether the line fits.
         let room = cap.saturating_sub(bytes) as usize;
         let whole = read_line_capped(&mut r, &mut buf, room).map_err(io_err("read", user))?;
-        if !whole {
+        let mut line = render_line(n + 1, &buf, numbers);
+        if !whole || line.len() > room {
             stopped = Some("cap");
             if last == 0 {
                 // The first line asked for is longer than the cap: show its start.
                 n += 1;
-                push_line(&mut out, n, &buf, numbers);
+                cut_to(&mut line, room, false);
+                shown_cut = line.len();
+                out.push_str(&line);
                 last = n;
-                cut_line = true;
             }
             break;
         }
         n += 1;
         hasher.update(&buf);
-        bytes += buf.len() as u64;
-        push_line(&mut out, n, &buf, numbers);
+        bytes += line.len() as u64;
+        out.push_str(&line);
         last = n;
     }
     let mut s = json!({"first_line": first, "last_line": last, "truncated": stopped.is_some()});
@@ -321,11 +365,10 @@ fn read_window(
             if !out.is_empty() && !out.ends_with('\n') {
                 out.push('\n');
             }
-            if cut_line {
+            if shown_cut > 0 {
                 out.push_str(&format!(
-                    "[line {last} is longer than the output cap of {cap} bytes: showed its first {} bytes; \
+                    "[line {last} is longer than the output cap of {cap} bytes: showed its first {shown_cut} bytes; \
                      continue with offset={}]",
-                    buf.len(),
                     last + 1
                 ));
                 s["line_cut"] = json!(true);
@@ -379,18 +422,35 @@ fn read_tail(
     let mut lines: Vec<&[u8]> = data.split_inclusive(|&b| b == b'\n').collect();
     if start > 0 && lines.len() == 1 && n > 0 {
         // The last line alone is longer than the cap: show its end.
+        let mut line = render_line(total, &data, false);
+        cut_to(&mut line, cap as usize, true);
         let mut out = format!(
             "[line {total} is longer than the output cap of {cap} bytes: showing its last {} bytes]\n",
-            data.len()
+            line.len()
         );
-        push_line(&mut out, total, &data, numbers);
+        if numbers {
+            out.push_str(&format!("{total:>6}\t"));
+        }
+        out.push_str(&line);
         let s = json!({"first_line": total, "last_line": total, "total_lines": total, "truncated": true, "line_cut": true});
         return Ok((out, s));
     }
     if start > 0 && !lines.is_empty() {
         lines.remove(0); // partial first line
     }
-    let take = (n as usize).min(lines.len());
+    let mut take = (n as usize).min(lines.len());
+    let first_index = lines.len() - take;
+    let mut rendered: Vec<String> = lines[first_index..]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| render_line(total - take as u64 + 1 + i as u64, l, numbers))
+        .collect();
+    // Shown text may be longer than the bytes read (replacement characters).
+    let mut size: usize = rendered.iter().map(String::len).sum();
+    while size > cap as usize && !rendered.is_empty() {
+        size -= rendered.remove(0).len();
+        take -= 1;
+    }
     let first = total - take as u64 + 1;
     let mut out = String::new();
     if take < n as usize && (take as u64) < total {
@@ -398,8 +458,8 @@ fn read_tail(
             "[output capped at {cap} bytes: showing the last {take} lines]\n"
         ));
     }
-    for (i, line) in lines[lines.len() - take..].iter().enumerate() {
-        push_line(&mut out, first + i as u64, line, numbers);
+    for line in rendered {
+        out.push_str(&line);
     }
     let s = json!({"first_line": first, "last_line": total, "total_lines": total, "truncated": (take as u64) < total});
     Ok((out, s))

@@ -178,3 +178,19 @@ async fn a_line_longer_than_the_cap_is_cut_not_buffered() {
     );
     assert_eq!(r.structured.unwrap()["line_cut"], true);
 }
+
+#[tokio::test]
+async fn control_characters_past_the_head_show_as_replacement() {
+    let e = env();
+    let text_head = "x\n".repeat(5000); // more than the 8 KiB sniffed for binary
+    std::fs::write(
+        e.root.join("mixed.txt"),
+        format!("{text_head}a\0b\x01c\td\n"),
+    )
+    .unwrap();
+    let t = tool(e.cfg.clone());
+    let r = call(&t, json!({"path": "mixed.txt", "offset": 5001}))
+        .await
+        .unwrap();
+    assert_eq!(text(&r), "a\u{FFFD}b\u{FFFD}c\td\n");
+}
