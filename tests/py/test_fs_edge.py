@@ -175,3 +175,152 @@ async def test_read_only_flag_hides_write_tools(lmcp, tree, mode):
             await c.call_tool("write_file", {"path": "x.txt", "content": "x"})
         assert (await call(c, "read_file", {"path": "a.txt"}))[1] == "alpha\nbeta\ngamma\n"
     assert not (tree.root / "x.txt").exists()
+
+
+@pytest.mark.parametrize("trust", [True, False])
+async def test_client_roots_narrow_the_roots_in_the_legacy_era(lmcp, tree, trust):
+    from mcp.types import ListRootsResult, Root
+
+    asked = []
+
+    async def roots(context):
+        asked.append(1)
+        return ListRootsResult(roots=[Root(uri=(tree.root / "src").as_uri(), name="src")])
+
+    args = ["--root", str(tree.root)] + (["--trust-client-roots"] if trust else [])
+    async with lmcp.connect("legacy", *args, list_roots_callback=roots) as c:
+        r, t = await call(c, "read_file", {"path": str(tree.root / "src/lib.rs")})
+        assert not r.is_error and "needle" in t
+        r, t = await call(c, "read_file", {"path": str(tree.root / "a.txt")})
+        if trust:
+            assert r.is_error and "outside the allowed roots" in t and str(tree.root / "src") in t, t
+            r, t = await call(c, "write_file", {"path": str(tree.root / "b.txt"), "content": "x"})
+            assert r.is_error and not (tree.root / "b.txt").exists()
+            assert asked, "the server never asked for the client's roots"
+        else:
+            assert t == "alpha\nbeta\ngamma\n" and not asked
+            r, t = await call(c, "read_file", {"path": "a.txt"})
+            assert t == "alpha\nbeta\ngamma\n"
+    # The modern era has no roots/list: the configured roots apply as they are.
+    async with lmcp.connect("auto", *args) as c:
+        assert (await call(c, "read_file", {"path": "a.txt"}))[1] == "alpha\nbeta\ngamma\n"
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_a_missing_root_stops_the_server_with_a_clear_message(tmp_path, transport):
+    missing = tmp_path / "no-such-dir"
+    cmd = [str(LMCP), "--root", str(missing)] + (["--stdio"] if transport == "stdio" else ["--http", "127.0.0.1:0"])
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    err = p.stderr.decode()
+    assert p.returncode == 2, err
+    assert str(missing) in err and "pass an existing directory to --root" in err
+    assert p.stdout == b""
+    (tmp_path / "file").write_text("x")
+    p = subprocess.run(cmd[:2] + [str(tmp_path / "file")] + cmd[3:], stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    assert p.returncode == 2 and "is not a directory" in p.stderr.decode()
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_names_that_are_not_utf8(lmcp, tree, mode):
+    raw = os.fsencode(str(tree.root)) + b"/caf\xe9.txt"
+    with open(raw, "wb") as f:
+        f.write(b"needle in latin-1 \xe9\n")
+    async with lmcp.connect(mode, "--root", str(tree.root)) as c:
+        r, t = await call(c, "list_dir", {})
+        assert "caf\ufffd.txt" in [e["path"] for e in r.structured_content["entries"]]
+        r, t = await call(c, "search_files", {"pattern": "needle in"})
+        assert [(m["path"], m["text"]) for m in r.structured_content["matches"]] == [("caf\ufffd.txt", "needle in latin-1 \ufffd")]
+        # The lossy name is not the file's name: refused as missing, never a crash.
+        r, t = await call(c, "read_file", {"path": "caf\ufffd.txt"})
+        assert r.is_error and "does not exist" in t
+        r, t = await call(c, "search_files", {"pattern": "caf*", "names": True})
+        assert "caf\ufffd.txt" in t
+
+
+def test_request_bytes_that_are_not_utf8_get_a_parse_error(tap_log, tree):
+    """JSON cannot carry invalid UTF-8, so the SDK cannot send it: raw lines
+    through the stdio tap. The server answers a parse error and goes on."""
+    proc = subprocess.Popen(
+        [sys.executable, str(TAP), str(tap_log), "--", str(LMCP), "--stdio", "--root", str(tree.root)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+
+    def req(i, path):
+        body = {"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": {"name": "read_file", "arguments": {"path": path}, "_meta": meta}}
+        return json.dumps(body).encode()
+
+    bad = req(1, "a\x01.txt").replace(b"\\u0001", b"\xff\xfe")
+    surrogate = req(2, "a\x01.txt").replace(b"\\u0001", b"\\udcff")
+    out, _ = proc.communicate(bad + b"\n" + surrogate + b"\n" + req(3, "a.txt") + b"\n", timeout=30)
+    replies = [json.loads(line) for line in out.splitlines()]
+    assert [r["error"]["code"] for r in replies[:2]] == [-32700, -32700], replies
+    assert replies[2]["id"] == 3 and replies[2]["result"]["content"][0]["text"] == "alpha\nbeta\ngamma\n"
+    assert len(server_lines(tap_log)) == 3
+
+
+def _flip(stop, path, inside, outside_target, is_dir):
+    """Swap `path` between a real entry inside the root and a symlink that
+    leads out, as fast as possible, until `stop` is set."""
+    tmp_link = path.with_name(path.name + ".link")
+    while not stop.is_set():
+        os.symlink(outside_target, tmp_link)
+        if is_dir:
+            os.rename(path, inside)  # the real directory steps aside ...
+            os.rename(tmp_link, path)  # ... and a symlink takes its name
+            os.rename(path, tmp_link)
+            os.rename(inside, path)
+            os.unlink(tmp_link)
+        else:
+            os.rename(tmp_link, path)  # atomic: the file becomes a symlink
+            inside.write_text("inside\n")
+            os.rename(inside, path)  # and back
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_symlinks_swapped_during_the_calls_never_leak(lmcp, tree, mode):
+    secret = tree.outside / "secret.txt"
+    (tree.root / "flip").write_text("inside\n")
+    (tree.root / "dflip").mkdir()
+    (tree.root / "dflip/secret.txt").write_text("inside\n")
+    before = tree.outside_snapshot()
+    stop = threading.Event()
+    flippers = [
+        threading.Thread(target=_flip, args=(stop, tree.root / "flip", tree.root / "flip.real", secret, False)),
+        threading.Thread(target=_flip, args=(stop, tree.root / "dflip", tree.root / "dflip.real", tree.outside, True)),
+    ]
+    outcomes = {"inside": 0, "refused": 0, "other": 0}
+    async with lmcp.connect(mode, "--root", str(tree.root)) as c:
+        for t in flippers:
+            t.start()
+        try:
+            with anyio.fail_after(120):
+                for i in range(60):
+                    for name, args in [
+                        ("read_file", {"path": "flip"}),
+                        ("read_file", {"path": "dflip/secret.txt"}),
+                        ("file_info", {"path": "dflip/secret.txt"}),
+                        ("search_files", {"pattern": "secret", "path": "dflip"}),
+                        ("write_file", {"path": "dflip/secret.txt", "content": "pwned\n"}),
+                        ("write_file", {"path": "dflip/new.txt", "content": "pwned\n"}),
+                        ("edit_file", {"path": "flip", "edits": [{"old_text": "top secret", "new_text": "pwned"}]}),
+                    ]:
+                        r, t = await call(c, name, args)
+                        assert "top secret" not in t and "top secret" not in json.dumps(r.structured_content or {}), (name, t)
+                        if not r.is_error:
+                            outcomes["inside"] += 1
+                        elif "outside the allowed roots" in t:
+                            outcomes["refused"] += 1
+                        else:
+                            outcomes["other"] += 1  # e.g. not found while a directory stepped aside
+        finally:
+            stop.set()
+            for t in flippers:
+                t.join()
+    assert tree.outside_snapshot() == before, "something outside the root changed"
+    assert outcomes["inside"] > 0 and outcomes["refused"] > 0, outcomes

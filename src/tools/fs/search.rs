@@ -9,6 +9,7 @@ use crate::server::{Tool, ToolResult};
 use grep_regex::RegexMatcherBuilder;
 use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkContext, SinkMatch};
 use ignore::WalkState;
+use rustix::fs::OFlags;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
@@ -200,7 +201,7 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
                         b.build_parallel().run(|| {
                             let matcher = matcher.clone();
                             let mut searcher = searcher.clone();
-                            let (found, hits, cancel, shown) = (&found, &hits, &cancel, &shown);
+                            let (found, hits, cancel, shown, roots) = (&found, &hits, &cancel, &shown, &roots);
                             Box::new(move |item| {
                                 if cancel.is_cancelled() || found.load(Ordering::Relaxed) >= max {
                                     return WalkState::Quit;
@@ -209,8 +210,18 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
                                 if !ent.file_type().is_some_and(|t| t.is_file()) {
                                     return WalkState::Continue;
                                 }
+                                // The walk goes by path, so a directory swapped for a symlink
+                                // mid-walk could lead it out of the roots: every file is opened
+                                // no-follow and its real location checked before it is read.
+                                let file = match roots.open_verified(ent.path(), OFlags::RDONLY, &shown(ent.path())) {
+                                    Ok(fd) => std::fs::File::from(fd),
+                                    Err(e) => {
+                                        log::debug!("search_files: skipping {}: {e}", ent.path().display());
+                                        return WalkState::Continue;
+                                    }
+                                };
                                 let mut sink = Collect { path: shown(ent.path()), hits: Vec::new(), found, max };
-                                if let Err(e) = searcher.search_path(&matcher, ent.path(), &mut sink) {
+                                if let Err(e) = searcher.search_file(&matcher, &file, &mut sink) {
                                     log::debug!("search_files: skipping {}: {e}", ent.path().display());
                                 }
                                 if !sink.hits.is_empty() {
