@@ -334,12 +334,16 @@ fn main() -> ExitCode {
         }
         tools.extend(lmcp::tools::web::tools(std::sync::Arc::new(web)));
     }
+    let fs_config = std::sync::Arc::new(fs_config);
+    let (file_resources, file_template) = lmcp::tools::fs::resources(fs_config.clone());
     let server = Server::builder("lmcp", env!("CARGO_PKG_VERSION"))
         .title("lmcp")
         .instructions("lmcp: a lightweight MCP server with built-in tools.")
         .config(config)
         .tools(tools)
-        .tools(lmcp::tools::fs::tools(std::sync::Arc::new(fs_config)))
+        .tools(lmcp::tools::fs::tools(fs_config))
+        .resource_provider(file_resources)
+        .resource_template(file_template)
         .build();
     let mut hub_cfg = match &cli.config {
         Some(path) => match HubConfig::load(path) {

@@ -372,3 +372,18 @@ impl Session {
         });
     }
 }
+
+impl Drop for Session {
+    /// A session's resource subscriptions end with it.
+    fn drop(&mut self) {
+        let uris: Vec<String> = self
+            .subscribed
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
+        for u in uris {
+            self.server.watch_resource(&u, false);
+        }
+    }
+}

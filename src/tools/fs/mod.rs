@@ -6,15 +6,20 @@
 //! atomic (temporary file in the same directory, fsync, rename). Filesystem
 //! work runs on the blocking pool so handlers never block the runtime.
 //!
-//! Build the tools with [`tools`] from an [`FsConfig`].
+//! Build the tools with [`tools`] from an [`FsConfig`], and the files as
+//! MCP resources with [`resources()`].
 
 mod atomic;
 mod edit;
 mod info;
 mod list;
 mod read;
+mod resources;
 mod search;
+mod watch;
 mod write;
+
+pub use resources::{mime_for, path_to_file_uri, resources};
 
 use crate::server::{RequestContext, Tool, ToolError};
 use crate::tools::roots::{client_root_uris, Roots, RootsError};
