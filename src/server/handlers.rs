@@ -111,6 +111,7 @@ impl Req {
             out: self.out.clone(),
             requester: Some(self.session.requester.clone()),
             mrtr,
+            roots_cache: (!self.version.is_modern()).then(|| self.session.roots.clone()),
         })
     }
 }

@@ -13,6 +13,7 @@ mod handlers;
 pub mod mrtr;
 mod outbound;
 mod provider;
+mod roots_cache;
 mod session;
 mod shape;
 mod tool;

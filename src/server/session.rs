@@ -40,6 +40,7 @@ pub struct Session {
     shutdown: CancellationToken,
     end_subscriptions: CancellationToken,
     legacy_out: Mutex<Option<Outbound>>,
+    pub(crate) roots: Arc<super::roots_cache::RootsCache>,
 }
 
 impl std::fmt::Debug for Session {
@@ -62,6 +63,7 @@ impl Session {
             shutdown: CancellationToken::new(),
             end_subscriptions: CancellationToken::new(),
             legacy_out: Mutex::new(None),
+            roots: Arc::default(),
         })
     }
 
@@ -310,9 +312,8 @@ impl Session {
                     }
                 }
             }
-            "notifications/initialized"
-            | "notifications/roots/list_changed"
-            | "notifications/progress" => {}
+            "notifications/roots/list_changed" => self.roots.invalidate(),
+            "notifications/initialized" | "notifications/progress" => {}
             other => log::debug!("ignoring notification {other}"),
         }
     }

@@ -324,3 +324,40 @@ async def test_symlinks_swapped_during_the_calls_never_leak(lmcp, tree, mode):
                 t.join()
     assert tree.outside_snapshot() == before, "something outside the root changed"
     assert outcomes["inside"] > 0 and outcomes["refused"] > 0, outcomes
+
+
+async def test_client_roots_are_asked_once_until_they_change(lmcp, tree):
+    """Legacy era, --trust-client-roots: the server keeps the client's roots
+    per session and asks again only after notifications/roots/list_changed."""
+    import warnings
+
+    from mcp.types import ListRootsResult, Root
+
+    current = {"dir": tree.root / "src"}
+    asked = []
+
+    async def roots(context):
+        asked.append(current["dir"])
+        return ListRootsResult(roots=[Root(uri=current["dir"].as_uri())])
+
+    async with lmcp.connect("legacy", "--root", str(tree.root), "--trust-client-roots", list_roots_callback=roots) as c:
+        for _ in range(3):
+            r, t = await call(c, "read_file", {"path": str(tree.root / "src/lib.rs")})
+            assert not r.is_error, t
+            r, t = await call(c, "read_file", {"path": str(tree.root / "a.txt")})
+            assert r.is_error and "outside the allowed roots" in t
+        assert len(asked) == 1, asked
+        current["dir"] = tree.root
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            await c.send_roots_list_changed()
+        # The notification and the next call are not ordered for the server
+        # on every transport, so poll (liveness-bounded) until the new roots apply.
+        with anyio.fail_after(30):
+            while True:
+                r, t = await call(c, "read_file", {"path": str(tree.root / "a.txt")})
+                if not r.is_error:
+                    break
+                await anyio.sleep(0.1)
+        assert t == "alpha\nbeta\ngamma\n"
+        assert asked[-1] == tree.root and len(asked) == 2, asked
