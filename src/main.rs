@@ -484,7 +484,9 @@ fn main() -> ExitCode {
         }
         tools.extend(lmcp::tools::web::tools(std::sync::Arc::new(web)));
     }
-    tools.extend(lmcp::tools::fs::tools(std::sync::Arc::new(fs_config)));
+    let fs_config = std::sync::Arc::new(fs_config);
+    let (file_resources, file_template) = lmcp::tools::fs::resources(fs_config.clone());
+    tools.extend(lmcp::tools::fs::tools(fs_config));
     let tools = match select_tools(tools, &cli.tools, &cli.disable, cli.read_only) {
         Ok(t) => t,
         Err(e) => {
@@ -496,7 +498,9 @@ fn main() -> ExitCode {
         .title("lmcp")
         .instructions("lmcp: a lightweight MCP server with built-in tools.")
         .config(config)
-        .tools(tools);
+        .tools(tools)
+        .resource_provider(file_resources)
+        .resource_template(file_template);
     match state_key {
         Ok(Some(key)) => builder = builder.request_state_key(key),
         Ok(None) => {}

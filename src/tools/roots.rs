@@ -381,6 +381,45 @@ impl Roots {
         Ok(fd)
     }
 
+    /// Open `rel`, a relative path below `dir` (an open, verified directory
+    /// at `dir_path` inside a root), never leaving `dir`: the kernel refuses
+    /// any `..` or symlink that would (`openat2` with `RESOLVE_BENEATH`), in
+    /// one system call. Kernels without `openat2` (before 5.6) get
+    /// [`Roots::open_verified`] on the joined path instead.
+    pub fn open_beneath(
+        &self,
+        dir: &OwnedFd,
+        dir_path: &Path,
+        rel: &Path,
+        flags: OFlags,
+        user: &str,
+    ) -> Result<OwnedFd, RootsError> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
+        if !NO_OPENAT2.load(Ordering::Relaxed) {
+            match rustix::fs::openat2(
+                dir,
+                rel,
+                flags | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+                rustix::fs::ResolveFlags::BENEATH | rustix::fs::ResolveFlags::NO_MAGICLINKS,
+            ) {
+                Ok(fd) => return Ok(fd),
+                Err(rustix::io::Errno::NOSYS) => NO_OPENAT2.store(true, Ordering::Relaxed),
+                Err(rustix::io::Errno::XDEV | rustix::io::Errno::LOOP) => {
+                    return Err(self.outside(user))
+                }
+                Err(e) => {
+                    return Err(RootsError::Io {
+                        path: user.to_owned(),
+                        source: e.into(),
+                    })
+                }
+            }
+        }
+        self.open_verified(&dir_path.join(rel), flags, user)
+    }
+
     /// Open an existing file for reading, confined to the roots.
     pub fn open_read(&self, user: &str) -> Result<(PathBuf, File), RootsError> {
         let path = self.resolve_existing(user)?;

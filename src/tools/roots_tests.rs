@@ -211,3 +211,24 @@ fn file_uris_decode() {
     let v = serde_json::json!({"roots": [{"uri": "file:///a"}, {"name": "x"}]});
     assert_eq!(client_root_uris(&v), ["file:///a"]);
 }
+
+#[test]
+fn open_beneath_never_leaves_the_directory() {
+    let f = fixture();
+    symlink(f.outside.join("secret.txt"), f.root.join("sub/leak")).unwrap();
+    symlink(&f.outside, f.root.join("dirleak")).unwrap();
+    symlink("a.txt", f.root.join("sub/inner")).unwrap();
+    let dir = f.roots.open_dir(&f.root, ".").unwrap();
+    let open = |rel: &str| {
+        f.roots
+            .open_beneath(&dir, &f.root, Path::new(rel), OFlags::RDONLY, rel)
+    };
+    let mut s = String::new();
+    std::io::Read::read_to_string(&mut File::from(open("sub/a.txt").unwrap()), &mut s).unwrap();
+    assert_eq!(s, "inside");
+    assert!(is_outside(open("sub/leak").unwrap_err()));
+    assert!(is_outside(open("dirleak/secret.txt").unwrap_err()));
+    assert!(is_outside(open("../outside/secret.txt").unwrap_err()));
+    // The final component is never followed, even to a file inside.
+    assert!(is_outside(open("sub/inner").unwrap_err()));
+}
