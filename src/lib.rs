@@ -15,6 +15,7 @@
 //!   client input), multi round-trip requests.
 //! - [`transport`]: stdio (and HTTP) transports feeding a session.
 //! - [`tools`]: the built-in tools of the `lmcp` binary, one module per family.
+//! - [`secrets`]: lmcp's secrets in the environment, scrubbed from children.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -23,6 +24,7 @@ pub mod hub;
 pub mod jsonrpc;
 pub mod logging;
 pub mod protocol;
+pub mod secrets;
 pub mod server;
 pub mod tools;
 pub mod transport;

@@ -238,6 +238,7 @@ async fn run_once(
                 args: args.clone(),
                 env: env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
                 cwd: cwd.clone(),
+                ..Default::default()
             };
             spawn.spawn().map_err(|e| e.to_string())?
         }
