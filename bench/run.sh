@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The stdio benchmark, lmcp and its anchors side by side in one run:
-#   lmcp (examples/everything), a bare line responder (the harness floor),
+#   lmcp (examples/everything; the lmcp binary for start-up and idle RSS), a bare line responder (the harness floor),
 #   rmcp (official Rust SDK), the official Python SDK and the official
 #   TypeScript SDK, each serving the same echo and sleep tools.
 # Needs scripts/peers.sh (Python SDK, Node 22). Results: bench/results/*.jsonl
@@ -8,7 +8,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/peers.sh >/dev/null
+# The binary alone first: built together with the examples it would get the
+# dev-dependencies' features, other symbol hashes, and lose build.rs's link order.
+cargo build --release --bin lmcp --quiet
 cargo build --release --examples --quiet
+bash scripts/build-static.sh --quiet
 cargo build --release --quiet --manifest-path bench/anchors/rmcp-echo/Cargo.toml
 if [ ! -d .peers/ts/node_modules/@modelcontextprotocol/sdk ]; then
   mkdir -p .peers/ts
@@ -20,8 +24,20 @@ mkdir -p bench/results
 OUT="bench/results/stdio-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 B="python3 bench/stdio_bench.py --out $OUT"
 $B --name lmcp -- target/release/examples/everything --stdio
+$B --name lmcp-binary --idle-only -- target/release/lmcp --stdio
+$B --name lmcp-binary-static --idle-only -- target/x86_64-unknown-linux-gnu/release/lmcp --stdio
 $B --name bare-responder -- target/release/examples/bare_responder
 $B --name rmcp-3.11 -- bench/anchors/rmcp-echo/target/release/rmcp-echo
 $B --name ts-sdk-1.32 -- "$NODE" .peers/ts/ts_server.mjs
 $B --name python-sdk-2.3 --pipelined 3000 --seq 500 -- .peers/venv/bin/python bench/anchors/py_server.py
 python3 bench/table.py "$OUT"
+# Issue 9: HTTP load at 1/16/64 clients against rmcp's Streamable HTTP server (needs wrk).
+if command -v wrk >/dev/null; then
+  python3 bench/http_bench.py --seconds 10 --out "bench/results/http-$(date -u +%Y%m%dT%H%M%SZ).jsonl" \
+    lmcp=target/release/examples/everything lmcp-binary@ping=target/release/lmcp \
+    rmcp-3.11=bench/anchors/rmcp-echo/target/release/rmcp-echo
+else
+  echo "bench: wrk not found (Debian package wrk): HTTP load benchmark skipped" >&2
+fi
+# Issue 7: the Lua original's measurement on the real shell tool, stdio and HTTP.
+python3 bench/shell_bench.py --runs 3 --out "bench/results/shell-$(date -u +%Y%m%dT%H%M%SZ).jsonl" -- target/release/lmcp

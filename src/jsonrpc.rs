@@ -11,13 +11,43 @@ use serde_json::{Map, Value};
 use std::fmt;
 
 /// The id of a request: a string or an integer, never null.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// Integers are held as `i128` so every JSON integer a peer may send — the
+/// whole `i64` range and `u64` ids above `i64::MAX` alike — round-trips
+/// unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(untagged)]
 pub enum RequestId {
     /// An integer id.
-    Number(i64),
+    Number(i128),
     /// A string id.
     String(String),
+}
+
+/// Written by hand: serde's untagged enums cannot read an `i128`.
+impl<'de> Deserialize<'de> for RequestId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl serde::de::Visitor<'_> for IdVisitor {
+            type Value = RequestId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a request id: an integer or a string")
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<RequestId, E> {
+                Ok(RequestId::Number(n.into()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<RequestId, E> {
+                Ok(RequestId::Number(n.into()))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<RequestId, E> {
+                Ok(RequestId::String(s.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(self, s: String) -> Result<RequestId, E> {
+                Ok(RequestId::String(s))
+            }
+        }
+        d.deserialize_any(IdVisitor)
+    }
 }
 
 impl fmt::Display for RequestId {
@@ -31,7 +61,7 @@ impl fmt::Display for RequestId {
 
 impl From<i64> for RequestId {
     fn from(n: i64) -> Self {
-        RequestId::Number(n)
+        RequestId::Number(n.into())
     }
 }
 
@@ -299,17 +329,19 @@ impl Message {
                     ErrorObject::invalid_request("Invalid request: id must not be null"),
                 ))
             }
-            Some(Value::Number(n)) => match n.as_i64() {
-                Some(i) => Some(RequestId::Number(i)),
-                None => {
-                    return Err(ParseFailure::new(
-                        None,
-                        ErrorObject::invalid_request(
-                            "Invalid request: id must be an integer or a string",
-                        ),
-                    ))
+            Some(Value::Number(n)) => {
+                match n.as_i64().map(i128::from).or(n.as_u64().map(i128::from)) {
+                    Some(i) => Some(RequestId::Number(i)),
+                    None => {
+                        return Err(ParseFailure::new(
+                            None,
+                            ErrorObject::invalid_request(
+                                "Invalid request: id must be an integer or a string",
+                            ),
+                        ))
+                    }
                 }
-            },
+            }
             Some(Value::String(s)) => Some(RequestId::String(s)),
             Some(_) => {
                 return Err(ParseFailure::new(
@@ -365,49 +397,68 @@ impl Message {
 
     /// Serialise to one line of JSON (no trailing newline).
     pub fn to_json(&self) -> String {
-        serde_json::to_string(&self.to_value()).unwrap_or_default()
+        serde_json::to_string(self).unwrap_or_default()
     }
 
     /// The JSON value of the message.
     pub fn to_value(&self) -> Value {
-        let mut obj = Map::new();
-        obj.insert("jsonrpc".into(), Value::from("2.0"));
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// Serialises straight from the borrowed message: no intermediate `Value`
+/// tree, so a large result is never copied on its way out.
+impl Serialize for Message {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("jsonrpc", "2.0")?;
         match self {
             Message::Request(r) => {
-                obj.insert(
-                    "id".into(),
-                    serde_json::to_value(&r.id).unwrap_or(Value::Null),
-                );
-                obj.insert("method".into(), Value::from(r.method.clone()));
-                obj.insert("params".into(), Value::Object(r.params.clone()));
+                map.serialize_entry("id", &r.id)?;
+                map.serialize_entry("method", &r.method)?;
+                map.serialize_entry("params", &r.params)?;
             }
             Message::Notification(n) => {
-                obj.insert("method".into(), Value::from(n.method.clone()));
+                map.serialize_entry("method", &n.method)?;
                 if !n.params.is_empty() {
-                    obj.insert("params".into(), Value::Object(n.params.clone()));
+                    map.serialize_entry("params", &n.params)?;
                 }
             }
-            Message::Response(r) => {
-                if let Some(id) = &r.id {
-                    obj.insert("id".into(), serde_json::to_value(id).unwrap_or(Value::Null));
-                }
-                match &r.outcome {
-                    Ok(v) => obj.insert("result".into(), v.clone()),
-                    Err(e) => obj.insert(
-                        "error".into(),
-                        serde_json::to_value(e).unwrap_or(Value::Null),
-                    ),
-                };
-            }
+            Message::Response(r) => return serialize_response_fields(r, map),
         }
-        Value::Object(obj)
+        map.end()
+    }
+}
+
+fn serialize_response_fields<M: serde::ser::SerializeMap>(
+    r: &Response,
+    mut map: M,
+) -> Result<M::Ok, M::Error> {
+    if let Some(id) = &r.id {
+        map.serialize_entry("id", id)?;
+    }
+    match &r.outcome {
+        Ok(v) => map.serialize_entry("result", v)?,
+        Err(e) => map.serialize_entry("error", e)?,
+    }
+    map.end()
+}
+
+/// A response serialises like `Message::Response` would, without a copy.
+impl Serialize for Response {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("jsonrpc", "2.0")?;
+        serialize_response_fields(self, map)
     }
 }
 
 impl Response {
     /// Serialise to one line of JSON.
     pub fn to_json(&self) -> String {
-        Message::Response(self.clone()).to_json()
+        serde_json::to_string(self).unwrap_or_default()
     }
 }
 
@@ -450,6 +501,33 @@ mod tests {
                 ..
             }))
         ));
+    }
+
+    #[test]
+    fn integer_ids_span_i64_and_u64() {
+        for (raw, want) in [
+            ("18446744073709551615", RequestId::Number(u64::MAX.into())),
+            ("-9223372036854775808", RequestId::from(i64::MIN)),
+            ("0", RequestId::from(0i64)),
+        ] {
+            let line = format!(r#"{{"jsonrpc":"2.0","id":{raw},"method":"ping"}}"#);
+            let Ok(Message::Request(req)) = parse(&line) else {
+                panic!("id {raw} refused");
+            };
+            assert_eq!(req.id, want);
+            let raw_value: Value = serde_json::from_str(raw).unwrap();
+            assert_eq!(
+                serde_json::from_value::<RequestId>(raw_value).unwrap(),
+                want
+            );
+            let back = Response::ok(req.id, Value::Null).to_json();
+            assert!(back.contains(&format!(r#""id":{raw}"#)), "{back}");
+        }
+        for bad in ["18446744073709551616", "1.5", "true", "[1]"] {
+            let line = format!(r#"{{"jsonrpc":"2.0","id":{bad},"method":"ping"}}"#);
+            let err = parse(&line).unwrap_err();
+            assert_eq!(err.error.code, code::INVALID_REQUEST, "{bad}");
+        }
     }
 
     #[test]

@@ -86,6 +86,57 @@ struct Cli {
     #[arg(long)]
     trust_client_roots: bool,
 
+    /// A file holding a secret (at least 16 bytes) that signs MRTR
+    /// requestState; give every instance behind one load balancer the same
+    /// file (or set LMCP_STATE_KEY). Default: a random key per process.
+    #[arg(long, value_name = "FILE")]
+    state_key_file: Option<std::path::PathBuf>,
+
+    /// Serve only these built-in tools (comma-separated names, e.g.
+    /// `shell,read_file,search_files`); hub tools are not affected.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    tools: Vec<String>,
+
+    /// Leave out these built-in tools (comma-separated names).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    disable: Vec<String>,
+
+    /// shell: the program that runs a command, with its leading arguments
+    /// (split like a shell would); the command is appended [default: sh -c].
+    #[arg(long, value_name = "PROGRAM")]
+    shell: Option<String>,
+
+    /// shell: timeout of a call that gives no timeout_ms [default: 120000].
+    #[arg(long, value_name = "MS")]
+    shell_timeout_ms: Option<u64>,
+
+    /// shell: the largest timeout_ms a call may ask for; also caps the wait
+    /// of shell_bg_output [default: 1800000].
+    #[arg(long, value_name = "MS")]
+    shell_max_timeout_ms: Option<u64>,
+
+    /// shell: bytes of output kept per stream when a call gives no
+    /// max_output_bytes (head and tail are kept) [default: 32768].
+    #[arg(long, value_name = "BYTES")]
+    shell_output_bytes: Option<usize>,
+
+    /// shell: the largest max_output_bytes a call may ask for [default: 1048576].
+    #[arg(long, value_name = "BYTES")]
+    shell_max_output_bytes: Option<usize>,
+
+    /// shell_bg: background jobs running at once [default: 16].
+    #[arg(long, value_name = "N")]
+    max_jobs: Option<usize>,
+
+    /// shell_bg: bytes of output kept per stream of a job (older output is
+    /// dropped with a marker) [default: 262144].
+    #[arg(long, value_name = "BYTES")]
+    job_buffer_bytes: Option<usize>,
+
+    /// shell_bg: how long an ended job's output stays readable, in seconds [default: 1800].
+    #[arg(long, value_name = "SECS")]
+    job_retention_secs: Option<u64>,
+
     /// fetch: allow loopback and private addresses (link-local and cloud
     /// metadata addresses stay refused).
     #[cfg(feature = "web")]
@@ -96,6 +147,22 @@ struct Cli {
     #[cfg(feature = "web")]
     #[arg(long)]
     fetch_respect_robots: bool,
+
+    /// fetch and web_search: the User-Agent header sent [default: "lmcp/VERSION (MCP fetch tool)"].
+    #[cfg(feature = "web")]
+    #[arg(long, value_name = "TEXT")]
+    fetch_user_agent: Option<String>,
+
+    /// fetch: the largest response body read, in bytes (after decompression);
+    /// the rest is not downloaded [default: 5242880].
+    #[cfg(feature = "web")]
+    #[arg(long, value_name = "BYTES")]
+    fetch_max_bytes: Option<usize>,
+
+    /// fetch: the most redirects followed, each re-checked [default: 5].
+    #[cfg(feature = "web")]
+    #[arg(long, value_name = "N")]
+    fetch_max_redirects: Option<usize>,
 
     /// web_search backend: duckduckgo (default, keyless), searxng or brave.
     #[cfg(feature = "web")]
@@ -140,8 +207,19 @@ enum Command {
 #[derive(clap::Args, Debug)]
 struct ClientArgs {
     /// Start the server with this command line (split like a shell would).
-    #[arg(long, value_name = "CMD")]
-    stdio: String,
+    #[arg(
+        long,
+        value_name = "CMD",
+        required_unless_present = "http",
+        conflicts_with = "http"
+    )]
+    stdio: Option<String>,
+    /// Talk Streamable HTTP to this endpoint (http://HOST:PORT/PATH).
+    #[arg(long, value_name = "URL")]
+    http: Option<String>,
+    /// Extra HTTP header, NAME=VALUE (repeatable; with --http).
+    #[arg(long = "header", value_name = "NAME=VALUE", requires = "http")]
+    headers: Vec<String>,
     /// What to do.
     #[command(subcommand)]
     action: ClientAction,
@@ -167,21 +245,50 @@ enum ClientAction {
 }
 
 async fn run_client(args: ClientArgs) -> Result<serde_json::Value, String> {
-    use lmcp::client::StdioSpawn;
-    let mut words =
-        shlex::split(&args.stdio).ok_or("--stdio: unbalanced quotes in the command line")?;
-    if words.is_empty() {
-        return Err("--stdio: empty command line".into());
-    }
-    let command = words.remove(0);
-    let spawn = StdioSpawn {
-        command,
-        args: words,
-        ..Default::default()
+    use lmcp::client::{HttpConnect, StdioSpawn};
+    let (client, _child, link) = if let Some(url) = &args.http {
+        let mut headers = Vec::new();
+        for h in &args.headers {
+            let (k, v) = h.split_once('=').ok_or("--header: expected NAME=VALUE")?;
+            headers.push((k.to_owned(), v.to_owned()));
+        }
+        let http = HttpConnect {
+            url: url.clone(),
+            headers,
+        };
+        let (client, link) = http.connect().map_err(|e| e.to_string())?;
+        (client, None, Some(link))
+    } else {
+        let line = args.stdio.as_deref().unwrap_or_default();
+        let mut words =
+            shlex::split(line).ok_or("--stdio: unbalanced quotes in the command line")?;
+        if words.is_empty() {
+            return Err("--stdio: empty command line".into());
+        }
+        let command = words.remove(0);
+        let spawn = StdioSpawn {
+            command,
+            args: words,
+            ..Default::default()
+        };
+        let (client, child) = spawn.spawn().map_err(|e| e.to_string())?;
+        (client, Some(child), None)
     };
-    let (client, _child) = spawn.spawn().map_err(|e| e.to_string())?;
+    let out = client_action(&client, args.action).await;
+    drop(client);
+    if let Some(link) = link {
+        // Let a legacy HTTP session end with its DELETE.
+        let _ = tokio::time::timeout(Duration::from_secs(2), link.closed()).await;
+    }
+    out
+}
+
+async fn client_action(
+    client: &lmcp::client::Client,
+    action: ClientAction,
+) -> Result<serde_json::Value, String> {
     let hello = client.connect().await.map_err(|e| e.to_string())?;
-    match args.action {
+    match action {
         ClientAction::Discover => Ok(serde_json::json!({
             "era": format!("{:?}", hello.era),
             "serverInfo": hello.server_info,
@@ -225,6 +332,27 @@ fn auth_token(cli: &Cli) -> Result<Option<String>, String> {
         .filter(|t| !t.is_empty()))
 }
 
+/// Environment variables holding secrets, removed at start-up.
+const SECRET_VARS: [&str; 2] = ["LMCP_AUTH_TOKEN", "LMCP_STATE_KEY"];
+
+/// The requestState key from --state-key-file or LMCP_STATE_KEY.
+fn state_key(cli: &Cli) -> Result<Option<[u8; 32]>, String> {
+    use lmcp::server::mrtr::state_key_from_secret;
+    if let Some(path) = &cli.state_key_file {
+        let secret = std::fs::read(path)
+            .map_err(|e| format!("cannot read the state key file {}: {e}", path.display()))?;
+        return state_key_from_secret(&secret)
+            .map(Some)
+            .map_err(|e| format!("{}: {e}", path.display()));
+    }
+    match std::env::var("LMCP_STATE_KEY") {
+        Ok(v) if !v.trim().is_empty() => state_key_from_secret(v.as_bytes())
+            .map(Some)
+            .map_err(|e| format!("LMCP_STATE_KEY: {e}")),
+        _ => Ok(None),
+    }
+}
+
 const EXAMPLES: &str = "Examples:
   lmcp                          serve the built-in tools on stdio
   lmcp --stdio --log-level info
@@ -232,12 +360,21 @@ const EXAMPLES: &str = "Examples:
   lmcp --root ~/project --read-only   file tools confined to ~/project, nothing written
   lmcp client --stdio lmcp tools
   lmcp client --stdio \"python3 server.py\" call echo '{\"text\": \"hi\"}'
+  lmcp client --http http://127.0.0.1:8080/mcp tools
 Client configuration (e.g. for a desktop client's mcpServers):
   {\"command\": \"lmcp\", \"args\": [\"--stdio\"]}";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     lmcp::logging::init(cli.log_level);
+    // Secrets are read once and then removed from the environment, before
+    // any thread or child process exists: no shell command, background job
+    // or hub upstream inherits them.
+    let token = auth_token(&cli);
+    let state_key = state_key(&cli);
+    for var in SECRET_VARS {
+        std::env::remove_var(var);
+    }
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -269,7 +406,7 @@ fn main() -> ExitCode {
         max_in_flight: cli.max_in_flight,
         ..ServerConfig::default()
     };
-    let token = match auth_token(&cli) {
+    let token = match token {
         Ok(t) => t,
         Err(e) => {
             eprintln!("lmcp: {e}");
@@ -309,12 +446,17 @@ fn main() -> ExitCode {
         );
     }
     let roots = fs_config.roots.clone();
-    let shell_config = std::sync::Arc::new(lmcp::tools::shell::ShellConfig {
+    let mut shell_config = lmcp::tools::shell::ShellConfig {
         cwd: std::sync::Arc::new(move |dir: Option<&str>| {
             roots.resolve_dir(dir).map_err(|e| e.to_string())
         }),
         ..Default::default()
-    });
+    };
+    if let Err(e) = apply_shell_flags(&cli, &mut shell_config) {
+        eprintln!("lmcp: {e}");
+        return ExitCode::from(2);
+    }
+    let shell_config = std::sync::Arc::new(shell_config);
     let jobs = lmcp::tools::jobs::JobManager::new(shell_config.clone());
     let mut tools = lmcp::tools::builtin();
     if !cli.read_only {
@@ -332,15 +474,39 @@ fn main() -> ExitCode {
         if let Some(b) = cli.search_backend {
             web.search_backend = b;
         }
+        if let Some(ua) = &cli.fetch_user_agent {
+            web.user_agent = ua.clone();
+        }
+        if let Some(n) = cli.fetch_max_bytes {
+            web.max_body_bytes = n;
+        }
+        if let Some(n) = cli.fetch_max_redirects {
+            web.max_redirects = n;
+        }
         tools.extend(lmcp::tools::web::tools(std::sync::Arc::new(web)));
     }
-    let server = Server::builder("lmcp", env!("CARGO_PKG_VERSION"))
+    tools.extend(lmcp::tools::fs::tools(std::sync::Arc::new(fs_config)));
+    let tools = match select_tools(tools, &cli.tools, &cli.disable) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("lmcp: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut builder = Server::builder("lmcp", env!("CARGO_PKG_VERSION"))
         .title("lmcp")
         .instructions("lmcp: a lightweight MCP server with built-in tools.")
         .config(config)
-        .tools(tools)
-        .tools(lmcp::tools::fs::tools(std::sync::Arc::new(fs_config)))
-        .build();
+        .tools(tools);
+    match state_key {
+        Ok(Some(key)) => builder = builder.request_state_key(key),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("lmcp: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let server = builder.build();
     let mut hub_cfg = match &cli.config {
         Some(path) => match HubConfig::load(path) {
             Ok(c) => c,
@@ -390,4 +556,76 @@ fn main() -> ExitCode {
         jobs.shutdown().await;
     });
     ExitCode::SUCCESS
+}
+
+/// Applies the shell and job flags to `cfg`.
+fn apply_shell_flags(cli: &Cli, cfg: &mut lmcp::tools::shell::ShellConfig) -> Result<(), String> {
+    if let Some(program) = &cli.shell {
+        let words = shlex::split(program)
+            .filter(|w| !w.is_empty())
+            .ok_or_else(|| {
+                format!("--shell {program:?}: give a program, e.g. --shell 'bash -c'")
+            })?;
+        cfg.shell = words;
+    }
+    let ms = Duration::from_millis;
+    if let Some(v) = cli.shell_max_timeout_ms {
+        cfg.max_timeout = ms(v);
+    }
+    if let Some(v) = cli.shell_timeout_ms {
+        cfg.default_timeout = ms(v);
+    }
+    if cfg.default_timeout > cfg.max_timeout {
+        return Err(format!(
+            "--shell-timeout-ms ({} ms) exceeds --shell-max-timeout-ms ({} ms)",
+            cfg.default_timeout.as_millis(),
+            cfg.max_timeout.as_millis()
+        ));
+    }
+    if let Some(v) = cli.shell_max_output_bytes {
+        cfg.max_output_cap = v;
+    }
+    if let Some(v) = cli.shell_output_bytes {
+        cfg.output_cap = v;
+    }
+    if cfg.output_cap > cfg.max_output_cap {
+        return Err(format!(
+            "--shell-output-bytes ({}) exceeds --shell-max-output-bytes ({})",
+            cfg.output_cap, cfg.max_output_cap
+        ));
+    }
+    if let Some(v) = cli.max_jobs {
+        cfg.max_jobs = v.max(1);
+        cfg.max_job_records = cfg.max_job_records.max(cfg.max_jobs);
+    }
+    if let Some(v) = cli.job_buffer_bytes {
+        cfg.job_buffer_bytes = v.max(1024);
+    }
+    if let Some(v) = cli.job_retention_secs {
+        cfg.job_retention = Duration::from_secs(v);
+    }
+    Ok(())
+}
+
+/// Keeps the built-in tools `--tools` names (all when empty), minus those
+/// `--disable` names. An unknown name is an error listing the known ones.
+fn select_tools(
+    tools: Vec<lmcp::Tool>,
+    only: &[String],
+    disable: &[String],
+) -> Result<Vec<lmcp::Tool>, String> {
+    let known: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+    for name in only.iter().chain(disable) {
+        if !known.contains(&name.trim()) {
+            return Err(format!(
+                "unknown tool {name:?} in --tools/--disable; the built-in tools here are: {}",
+                known.join(", ")
+            ));
+        }
+    }
+    let wanted = |n: &str| {
+        (only.is_empty() || only.iter().any(|o| o.trim() == n))
+            && !disable.iter().any(|d| d.trim() == n)
+    };
+    Ok(tools.into_iter().filter(|t| wanted(&t.name)).collect())
 }

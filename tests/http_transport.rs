@@ -438,3 +438,148 @@ fn bearer_token_and_healthz() {
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Scale-out: two instances given the same --state-key-file accept each
+/// other's MRTR requestState, so a retry may land on either; an instance
+/// with another key refuses it.
+#[test]
+fn mrtr_state_crosses_instances_that_share_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k1, k2) = (dir.path().join("k1"), dir.path().join("k2"));
+    std::fs::write(&k1, "a shared secret of enough length\n").unwrap();
+    std::fs::write(&k2, "a different secret, also long enough").unwrap();
+    let (k1s, k2s) = (k1.display().to_string(), k2.display().to_string());
+    let a = start(support::example("everything"), &["--state-key-file", &k1s]);
+    let b = start(support::example("everything"), &["--state-key-file", &k1s]);
+    let c = start(support::example("everything"), &["--state-key-file", &k2s]);
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}},
+    });
+    let first = modern_call(
+        a.port,
+        1,
+        "tools/call",
+        json!({"name": "ask_name", "arguments": {}, "_meta": meta}),
+        &[("Mcp-Name", "ask_name")],
+    );
+    let r = first.json();
+    valid(MODERN, &r);
+    assert_eq!(r["result"]["resultType"], "input_required", "{r}");
+    let key = r["result"]["inputRequests"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    let retry = json!({
+        "name": "ask_name",
+        "arguments": {},
+        "_meta": meta,
+        "requestState": r["result"]["requestState"],
+        "inputResponses": {key: {"action": "accept", "content": {"name": "Lin"}}},
+    });
+    let on_b = modern_call(
+        b.port,
+        2,
+        "tools/call",
+        retry.clone(),
+        &[("Mcp-Name", "ask_name")],
+    );
+    let r = on_b.json();
+    valid(MODERN, &r);
+    assert_eq!(r["result"]["content"][0]["text"], "Hello, Lin!", "{r}");
+    let on_c = modern_call(c.port, 3, "tools/call", retry, &[("Mcp-Name", "ask_name")]);
+    let r = on_c.json();
+    valid(MODERN, &r);
+    assert_eq!(
+        r["error"]["code"], -32602,
+        "another key must refuse the state: {r}"
+    );
+}
+
+/// Idle legacy sessions expire, but not while the client listens on their
+/// GET stream.
+#[test]
+fn an_open_get_stream_keeps_a_legacy_session_alive() {
+    let s = start(
+        PathBuf::from(env!("CARGO_BIN_EXE_lmcp")),
+        &["--session-idle-secs", "1"],
+    );
+    let open_session = || {
+        let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+        let r = send(s.port, "POST", &[JSON, ACCEPT], &init.to_string());
+        assert_eq!(r.status, 200);
+        r.header("mcp-session-id").unwrap().to_owned()
+    };
+    let ping = |sid: &str| {
+        let body = json!({"jsonrpc": "2.0", "id": 2, "method": "ping"}).to_string();
+        let h = [
+            JSON,
+            ACCEPT,
+            ("MCP-Protocol-Version", "2025-11-25"),
+            ("Mcp-Session-Id", sid),
+        ];
+        send(s.port, "POST", &h, &body).status
+    };
+    let (listened, idle) = (open_session(), open_session());
+    let mut stream = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    write!(
+        stream,
+        "GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nMCP-Protocol-Version: 2025-11-25\r\nMcp-Session-Id: {listened}\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    // The reaper runs every second here; give it several rounds.
+    std::thread::sleep(Duration::from_millis(3500));
+    assert_eq!(ping(&idle), 404, "an idle session without a stream expires");
+    assert_eq!(
+        ping(&listened),
+        200,
+        "a session with an open GET stream stays"
+    );
+    drop(stream);
+}
+
+/// SIGTERM: the listening socket closes at once (new connections are
+/// refused), while a request in flight still gets its answer.
+#[test]
+fn sigterm_refuses_new_connections_and_finishes_requests_in_flight() {
+    let mut s = start(
+        PathBuf::from(env!("CARGO_BIN_EXE_lmcp")),
+        &["--shutdown-grace-ms", "5000"],
+    );
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "shell", "arguments": {"command": "sleep 1; echo finished"}, "_meta": meta(json!({}))}})
+    .to_string();
+    let mut conn = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    write!(
+        conn,
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json\r\nMCP-Protocol-Version: {MODERN}\r\nMcp-Method: tools/call\r\nMcp-Name: shell\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(s.child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        TcpStream::connect(("127.0.0.1", s.port)).is_err(),
+        "a new connection was accepted during shutdown"
+    );
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut raw = String::new();
+    let _ = conn.read_to_string(&mut raw);
+    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    assert!(raw.contains("finished"), "{raw}");
+    let status = s.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}

@@ -52,6 +52,22 @@ fn invalid_json_is_a_parse_error_with_null_id() {
 }
 
 #[test]
+fn integer_ids_beyond_i64_and_negative_ids_are_answered_verbatim() {
+    let mut p = everything();
+    for id in [
+        json!(18446744073709551615u64),
+        json!(-9223372036854775808i64),
+        json!("s-1"),
+    ] {
+        p.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": modern_params(json!({}))}));
+        let m = p.next();
+        assert_eq!(m["id"], id, "{m}");
+        assert!(m.get("result").is_some(), "{m}");
+    }
+    assert_still_serving(&mut p);
+}
+
+#[test]
 fn non_object_messages_are_invalid_requests() {
     let mut p = everything();
     for line in ["42", r#""a string""#, "true", "null"] {
@@ -814,6 +830,30 @@ fn legacy_elicitation_is_a_server_request() {
     );
     let r = p.response(id);
     assert_eq!(first_text(&r), "Hello, Bob!", "{r}");
+}
+
+#[test]
+fn handlers_waiting_for_the_client_do_not_hold_the_in_flight_slots() {
+    // One slot: ask_name takes it, then waits for our answer. The next
+    // request must still be read and run (the slot is lent while waiting),
+    // and our answer, written after it, must still reach ask_name.
+    let mut p = Peer::spawn(everything_path(), &["--stdio", "--max-in-flight", "1"]);
+    p.initialize(LATEST_LEGACY, json!({"elicitation": {}}));
+    let ask = p.request("tools/call", json!({"name": "ask_name", "arguments": {}}));
+    let req = p
+        .wait_for(READ_TIMEOUT, |m| m["method"] == json!("elicitation/create"))
+        .expect("elicitation/create");
+    let echo = p.request(
+        "tools/call",
+        json!({"name": "echo", "arguments": {"text": "meanwhile"}}),
+    );
+    let r = p.response(echo);
+    assert_eq!(first_text(&r), "meanwhile", "{r}");
+    p.send(
+        &json!({"jsonrpc":"2.0","id": req["id"],"result":{"action":"accept","content":{"name":"Ann"}}}),
+    );
+    let r = p.response(ask);
+    assert_eq!(first_text(&r), "Hello, Ann!", "{r}");
 }
 
 #[test]

@@ -341,3 +341,54 @@ async fn dropping_the_call_aborts_the_transfer() {
         "the server kept sending after the call was dropped"
     );
 }
+
+/// The binary's fetch flags reach the tool: --fetch-user-agent is sent,
+/// --fetch-max-bytes caps the download.
+#[tokio::test]
+async fn binary_flags_set_user_agent_and_download_cap() {
+    use std::io::{BufRead, BufReader};
+    let srv = serve(site).await;
+    let url = srv.url("/huge");
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lmcp"))
+            .args([
+                "--stdio",
+                "--fetch-allow-private",
+                "--fetch-user-agent",
+                "flag-probe/1.0",
+                "--fetch-max-bytes",
+                "4096",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": "fetch", "arguments": {"url": url, "max_length": 100},
+            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                      "io.modelcontextprotocol/clientCapabilities": {}}}});
+        writeln!(stdin, "{call}").unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        drop(stdin);
+        let _ = child.wait();
+        line
+    })
+    .await
+    .unwrap();
+    let r: Value = serde_json::from_str(&out).unwrap();
+    let s = &r["result"]["structuredContent"];
+    assert_eq!(s["body_truncated"], true, "{r}");
+    assert_eq!(s["total_length"], 4096, "{r}");
+    assert!(
+        srv.heads().iter().any(|h| h
+            .to_ascii_lowercase()
+            .contains("user-agent: flag-probe/1.0")),
+        "{:?}",
+        srv.heads()
+    );
+}

@@ -138,12 +138,18 @@ fn tools() -> Vec<Tool> {
         .input_schema(json!({
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "type": "object",
-            "$defs": {"address": {"$anchor": "address", "type": "object", "properties": {"street": {"type": "string"}, "city": {"type": "string"}}}},
-            "properties": {"name": {"type": "string"}, "address": {"$ref": "#/$defs/address"}, "country": {"type": "string"}, "postcode": {"type": "string"}},
-            "allOf": [{"required": ["name"]}],
-            "if": {"properties": {"country": {"const": "NL"}}, "required": ["country"]},
-            "then": {"properties": {"postcode": {"pattern": "^[0-9]{4}[A-Z]{2}$"}}},
-            "else": {"properties": {"postcode": {"type": "string"}}},
+            "$defs": {"address": {"$anchor": "addressDef", "type": "object", "properties": {"street": {"type": "string"}, "city": {"type": "string"}}}},
+            "properties": {
+                "name": {"type": "string"},
+                "address": {"$ref": "#/$defs/address"},
+                "contactMethod": {"type": "string", "enum": ["phone", "email"]},
+                "phone": {"type": "string"},
+                "email": {"type": "string"}
+            },
+            "allOf": [{"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]}],
+            "if": {"properties": {"contactMethod": {"const": "phone"}}, "required": ["contactMethod"]},
+            "then": {"required": ["phone"]},
+            "else": {"required": ["email"]},
             "additionalProperties": false
         })),
     ]

@@ -94,7 +94,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     lmcp::logging::init(log::LevelFilter::Warn);
     if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("usage: everything [--stdio] [--http ADDR]\nA fixture MCP server for lmcp's tests and benchmarks.");
+        println!("usage: everything [--stdio] [--http ADDR] [--max-in-flight N] [--state-key-file FILE]\nA fixture MCP server for lmcp's tests and benchmarks.");
         return;
     }
     let http = args.iter().position(|a| a == "--http").map(|i| {
@@ -103,7 +103,25 @@ fn main() {
             .unwrap_or_else(|| "127.0.0.1:8080".into())
     });
     let stdio = args.iter().any(|a| a == "--stdio") || http.is_none();
-    let server = Server::builder("everything", env!("CARGO_PKG_VERSION"))
+    let mut config = lmcp::server::ServerConfig::default();
+    if let Some(n) = args
+        .iter()
+        .position(|a| a == "--max-in-flight")
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+    {
+        config.max_in_flight = n;
+    }
+    let mut builder = Server::builder("everything", env!("CARGO_PKG_VERSION")).config(config);
+    if let Some(path) = args
+        .iter()
+        .position(|a| a == "--state-key-file")
+        .and_then(|i| args.get(i + 1))
+    {
+        let secret = std::fs::read(path).expect("--state-key-file: readable file");
+        let key = lmcp::server::mrtr::state_key_from_secret(&secret).expect("--state-key-file");
+        builder = builder.request_state_key(key);
+    }
+    let server = builder
         .instructions("Fixture server for lmcp's tests and benchmarks.")
         .tools(tools())
         .resource(

@@ -7,9 +7,19 @@
 //! else (another error, or silence past the probe timeout) means legacy, and
 //! the client falls back to `initialize`.
 
+mod error;
+mod http;
+mod relay;
 mod stdio;
 
+pub use error::ClientError;
+pub use http::{HttpConnect, HttpLink};
+pub use relay::{Relay, ServerRequest};
 pub use stdio::StdioSpawn;
+
+/// Marks (in `error.data`) a JSON-RPC error a transport made up for a
+/// request it could not deliver; reported as [`ClientError::Transport`].
+const TRANSPORT_MARK: &str = "lmcp/transport";
 
 use crate::jsonrpc::{code, ErrorObject, Message, Notification, Request, RequestId, Response};
 use crate::protocol::{
@@ -21,32 +31,6 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-
-/// Why a client operation failed.
-#[derive(Debug)]
-pub enum ClientError {
-    /// The transport could not be started or broke.
-    Transport(String),
-    /// The server answered with a JSON-RPC error.
-    Rpc(ErrorObject),
-    /// No answer in time.
-    Timeout(Duration),
-    /// The server answered something that is not MCP.
-    Protocol(String),
-}
-
-impl std::fmt::Display for ClientError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ClientError::Transport(m) => write!(f, "transport error: {m}"),
-            ClientError::Rpc(e) => write!(f, "server error {}: {}", e.code, e.message),
-            ClientError::Timeout(d) => write!(f, "no answer within {} ms", d.as_millis()),
-            ClientError::Protocol(m) => write!(f, "protocol error: {m}"),
-        }
-    }
-}
-
-impl std::error::Error for ClientError {}
 
 /// Which era the server speaks, and at which revision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,11 +69,15 @@ struct InFlight<'a> {
     client: &'a Client,
     id: RequestId,
     token: Option<String>,
+    relay: bool,
     done: bool,
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
+        if self.relay {
+            self.client.inner.relays.remove(&self.id);
+        }
         if let Some(t) = &self.token {
             self.client
                 .inner
@@ -126,6 +114,8 @@ struct Inner {
     era: Mutex<Option<Era>>,
     info: Value,
     capabilities: Value,
+    legacy_capabilities: Mutex<Value>,
+    relays: relay::Relays,
     notifications: Mutex<Option<mpsc::UnboundedSender<Notification>>>,
     progress: Mutex<HashMap<String, mpsc::UnboundedSender<Notification>>>,
 }
@@ -160,6 +150,8 @@ impl Client {
                 era: Mutex::new(None),
                 info,
                 capabilities: json!({}),
+                legacy_capabilities: Mutex::new(json!({})),
+                relays: relay::Relays::default(),
                 notifications: Mutex::new(None),
                 progress: Mutex::new(HashMap::new()),
             }),
@@ -191,6 +183,16 @@ impl Client {
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = Some(tx);
         rx
+    }
+
+    /// The client capabilities to declare in a legacy `initialize` (default
+    /// none, so a legacy server sends no requests). Call before connecting.
+    pub fn declare_legacy_capabilities(&self, caps: Value) {
+        *self
+            .inner
+            .legacy_capabilities
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = caps;
     }
 
     /// The era detected by [`Client::connect`].
@@ -239,19 +241,29 @@ impl Client {
                 }
             }
             Message::Request(req) => {
-                // We declare no client capabilities, so refuse server requests.
-                let resp = if req.method == "ping" {
-                    Response::ok(req.id, json!({}))
-                } else {
-                    Response::err(
-                        Some(req.id),
-                        ErrorObject::method_not_found(&format!(
-                            "{} (this client offers no such capability)",
-                            req.method
-                        )),
-                    )
-                };
-                let _ = self.inner.tx.send(resp.to_json()).await;
+                if req.method == "ping" {
+                    let _ = self
+                        .inner
+                        .tx
+                        .send(Response::ok(req.id, json!({})).to_json())
+                        .await;
+                    return;
+                }
+                // Answered by the call it belongs to (see `relay`), or refused.
+                let id = req.id.clone();
+                let answer = self.inner.relays.dispatch(req);
+                let tx = self.inner.tx.clone();
+                tokio::spawn(async move {
+                    let resp = match answer.await {
+                        Ok(Ok(v)) => Response::ok(id, v),
+                        Ok(Err(e)) => Response::err(Some(id), e),
+                        Err(_) => Response::err(
+                            Some(id),
+                            ErrorObject::new(code::INTERNAL_ERROR, "the request was not answered"),
+                        ),
+                    };
+                    let _ = tx.send(resp.to_json()).await;
+                });
             }
         }
     }
@@ -295,7 +307,10 @@ impl Client {
         if let Some(Era::Modern(v)) = self.era() {
             let meta = params.entry("_meta").or_insert_with(|| json!({}));
             if let (Value::Object(m), Value::Object(add)) = (meta, self.modern_meta(v)) {
-                m.extend(add);
+                // Keys the caller set (e.g. per-request client capabilities) win.
+                for (k, v) in add {
+                    m.entry(k).or_insert(v);
+                }
             }
         }
     }
@@ -315,11 +330,31 @@ impl Client {
     pub async fn tracked_request(
         &self,
         method: &str,
-        mut params: Map<String, Value>,
+        params: Map<String, Value>,
         timeout: Duration,
         progress: Option<mpsc::UnboundedSender<Notification>>,
     ) -> Result<Value, ClientError> {
-        let id = RequestId::Number(self.inner.next.fetch_add(1, Ordering::Relaxed));
+        self.tracked_request_relaying(method, params, timeout, progress, None)
+            .await
+    }
+
+    /// Like [`Client::tracked_request`]; besides, the server's requests made
+    /// while this one runs (legacy elicitation, sampling, roots) go to
+    /// `relay` to be answered (see [`ServerRequest`]). Declare what you can
+    /// answer first with [`Client::declare_legacy_capabilities`].
+    pub async fn tracked_request_relaying(
+        &self,
+        method: &str,
+        mut params: Map<String, Value>,
+        timeout: Duration,
+        progress: Option<mpsc::UnboundedSender<Notification>>,
+        relay: Option<Relay>,
+    ) -> Result<Value, ClientError> {
+        let id = RequestId::from(self.inner.next.fetch_add(1, Ordering::Relaxed));
+        let relaying = relay.is_some();
+        if let Some(r) = relay {
+            self.inner.relays.add(id.clone(), r);
+        }
         let (tx, rx) = oneshot::channel();
         self.inner
             .pending
@@ -343,6 +378,7 @@ impl Client {
             client: self,
             id: id.clone(),
             token,
+            relay: relaying,
             done: false,
         };
         let msg = Message::Request(Request {
@@ -358,6 +394,13 @@ impl Client {
         }
         let r = match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(Ok(v))) => Ok(v),
+            Ok(Ok(Err(e)))
+                if e.data
+                    .as_ref()
+                    .is_some_and(|d| d.get(TRANSPORT_MARK).is_some()) =>
+            {
+                Err(ClientError::Transport(e.message))
+            }
             Ok(Ok(Err(e))) => Err(ClientError::Rpc(e)),
             Ok(Err(_)) => Err(ClientError::Transport(
                 "the server connection closed before answering".into(),
@@ -429,10 +472,16 @@ impl Client {
         }
     }
 
+    /// Open the connection with the legacy `initialize` handshake, without
+    /// the modern probe (for servers whose modern support is unwanted).
+    pub async fn connect_legacy(&self) -> Result<ServerHello, ClientError> {
+        self.initialize().await
+    }
+
     async fn initialize(&self) -> Result<ServerHello, ClientError> {
         let params = json!({
             "protocolVersion": ProtocolVersion::LATEST_LEGACY.as_str(),
-            "capabilities": self.inner.capabilities,
+            "capabilities": self.inner.legacy_capabilities.lock().unwrap_or_else(|e| e.into_inner()).clone(),
             "clientInfo": self.inner.info,
         });
         let r = self
@@ -491,6 +540,23 @@ impl Client {
         timeout: Duration,
     ) -> Result<Value, ClientError> {
         self.call_tool_with_progress(name, arguments, timeout, None)
+            .await
+    }
+
+    /// Send a request (with the modern `_meta` when the server is modern),
+    /// passing its progress notifications to `progress`
+    /// and the server's requests to `relay` (see
+    /// [`Client::tracked_request_relaying`]).
+    pub async fn request_with_progress(
+        &self,
+        method: &str,
+        mut params: Map<String, Value>,
+        timeout: Duration,
+        progress: Option<mpsc::UnboundedSender<Notification>>,
+        relay: Option<Relay>,
+    ) -> Result<Value, ClientError> {
+        self.with_meta(&mut params);
+        self.tracked_request_relaying(method, params, timeout, progress, relay)
             .await
     }
 

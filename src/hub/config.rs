@@ -42,6 +42,20 @@ pub struct UpstreamConfig {
     pub deny: Vec<String>,
     /// Timeout of one forwarded call.
     pub timeout: Duration,
+    /// Start on first use (the first listing a client asks for) instead of at boot.
+    pub lazy: bool,
+    /// Skip the modern probe and speak the legacy era (`initialize`).
+    pub legacy: bool,
+}
+
+impl UpstreamConfig {
+    /// Whether the allow/deny lists let the upstream tool or prompt `name` through.
+    pub fn permits(&self, name: &str) -> bool {
+        self.allow
+            .as_ref()
+            .is_none_or(|a| a.iter().any(|x| x == name))
+            && !self.deny.iter().any(|x| x == name)
+    }
 }
 
 /// The whole hub configuration.
@@ -79,6 +93,7 @@ struct FileConfig {
 struct FileHub {
     prefix: Option<String>,
     separator: Option<String>,
+    lazy: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -102,6 +117,9 @@ struct FileServer {
     _kind: Option<String>,
     #[serde(default)]
     disabled: bool,
+    lazy: Option<bool>,
+    /// `"auto"` (default) or `"legacy"`.
+    era: Option<String>,
 }
 
 /// Why a configuration was refused.
@@ -137,7 +155,9 @@ impl HubConfig {
                 .map_err(|e| ConfigError(format!("{}: invalid TOML config: {e}", path.display())))?
         };
         let mut cfg = HubConfig::default();
+        let mut lazy_default = false;
         if let Some(h) = file.hub {
+            lazy_default = h.lazy.unwrap_or(false);
             if let Some(p) = h.prefix {
                 cfg.prefix = p;
             }
@@ -158,6 +178,15 @@ impl HubConfig {
                     )))
                 }
             };
+            let legacy = match s.era.as_deref() {
+                None | Some("auto") => false,
+                Some("legacy") => true,
+                Some(other) => {
+                    return Err(ConfigError(format!(
+                        "mcpServers.{name}.era: {other:?} is not \"auto\" or \"legacy\""
+                    )))
+                }
+            };
             cfg.push(UpstreamConfig {
                 name,
                 transport,
@@ -167,6 +196,8 @@ impl HubConfig {
                     .timeout_ms
                     .map(Duration::from_millis)
                     .unwrap_or(DEFAULT_TIMEOUT),
+                lazy: s.lazy.unwrap_or(lazy_default),
+                legacy,
             })?;
         }
         Ok(cfg)
@@ -205,6 +236,8 @@ impl HubConfig {
             allow: None,
             deny: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
+            lazy: false,
+            legacy: false,
         })
     }
 
@@ -255,12 +288,13 @@ mod tests {
         let t = dir.join("c.toml");
         std::fs::write(
             &t,
-            "[hub]\nprefix = \"up\"\n[mcpServers.a]\ncommand = \"lmcp\"\nargs = [\"--stdio\"]\n",
+            "[hub]\nprefix = \"up\"\nlazy = true\n[mcpServers.a]\ncommand = \"lmcp\"\nargs = [\"--stdio\"]\n[mcpServers.b]\ncommand = \"x\"\nlazy = false\n",
         )
         .unwrap();
         let c = HubConfig::load(&t).unwrap();
         assert_eq!(c.prefix, "up");
         assert_eq!(c.upstreams[0].name, "a");
+        assert!(c.upstreams[0].lazy && !c.upstreams[1].lazy);
         std::fs::write(
             &j,
             r#"{"mcpServers": {"x": {"command": "a", "url": "http://b"}}}"#,

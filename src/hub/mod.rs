@@ -8,15 +8,17 @@
 //! answer a clear error. A failing upstream never blocks another.
 
 pub mod config;
+mod forward;
+mod prompts;
+mod resources;
 
-use crate::client::{Client, ClientError, StdioSpawn};
-use crate::protocol::{Content, ToolAnnotations};
-use crate::server::{RequestContext, Server, Tool, ToolError, ToolResult};
+use crate::client::{Client, ClientError, Era, HttpConnect, StdioSpawn};
+use crate::server::{Server, Tool, ToolResult};
 use config::{HubConfig, UpstreamConfig, UpstreamTransport};
+use forward::remote_tool;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// State of one upstream, for `hub_status`.
@@ -36,6 +38,10 @@ struct Upstream {
     status: Mutex<Status>,
     client: Mutex<Option<Client>>,
     registered: Mutex<Vec<String>>,
+    prompts: Mutex<Vec<String>>,
+    resources: Mutex<Vec<String>>,
+    /// Cancelled when a lazy upstream should start (at once for the others).
+    wake: CancellationToken,
 }
 
 /// A running hub.
@@ -87,16 +93,26 @@ impl Hub {
             .upstreams
             .into_iter()
             .map(|u| {
+                let lazy = u.lazy;
                 Arc::new(Upstream {
                     cfg: u,
                     prefix: cfg.prefix.clone(),
                     separator: cfg.separator.clone(),
                     status: Mutex::new(Status {
-                        state: "starting",
+                        state: if lazy { "idle" } else { "starting" },
                         ..Default::default()
                     }),
+                    wake: {
+                        let t = CancellationToken::new();
+                        if !lazy {
+                            t.cancel();
+                        }
+                        t
+                    },
                     client: Mutex::new(None),
                     registered: Mutex::new(Vec::new()),
+                    prompts: Mutex::new(Vec::new()),
+                    resources: Mutex::new(Vec::new()),
                 })
             })
             .collect();
@@ -109,6 +125,17 @@ impl Hub {
             ));
         }
         server.add_tool(status_tool(Arc::downgrade(&hub)));
+        if hub.upstreams.iter().any(|u| u.cfg.lazy) {
+            let weak = Arc::downgrade(&hub);
+            server.set_list_hook(Arc::new(move || {
+                let hub = weak.upgrade();
+                Box::pin(async move {
+                    if let Some(hub) = hub {
+                        hub.wake_lazy().await;
+                    }
+                })
+            }));
+        }
         hub
     }
 
@@ -143,6 +170,22 @@ impl Hub {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Start the lazy upstreams that are still idle and wait (at most
+    /// [`LAZY_START_WAIT`]) until they have listed their tools.
+    async fn wake_lazy(&self) {
+        let mut woke = false;
+        for u in &self.upstreams {
+            if !u.wake.is_cancelled() {
+                set_status(u, |s| s.state = "starting");
+                u.wake.cancel();
+                woke = true;
+            }
+        }
+        if woke {
+            self.wait_started(LAZY_START_WAIT).await;
         }
     }
 
@@ -182,7 +225,14 @@ fn set_status(up: &Upstream, f: impl FnOnce(&mut Status)) {
     f(&mut lock(&up.status));
 }
 
+/// How long the first listing waits for lazy upstreams to come up.
+pub const LAZY_START_WAIT: Duration = Duration::from_secs(30);
+
 async fn supervise(up: Arc<Upstream>, server: Weak<Server>, stop: CancellationToken) {
+    tokio::select! {
+        _ = stop.cancelled() => return,
+        _ = up.wake.cancelled() => {}
+    }
     let mut backoff = Duration::from_secs(1);
     loop {
         let started = Instant::now();
@@ -220,13 +270,32 @@ async fn supervise(up: Arc<Upstream>, server: Weak<Server>, stop: CancellationTo
     set_status(&up, |s| s.state = "stopped");
 }
 
-/// One life of an upstream: start, connect, serve until it dies.
-async fn run_once(
-    up: &Arc<Upstream>,
-    server: &Weak<Server>,
-    stop: &CancellationToken,
-) -> Result<(), String> {
-    let (client, mut child) = match &up.cfg.transport {
+/// What keeps an upstream connection alive, and tells when it died.
+enum Link {
+    /// A child process (killed when dropped).
+    Child(tokio::process::Child),
+    /// An HTTP endpoint; the token is cancelled when it is found unreachable.
+    Http(CancellationToken),
+}
+
+impl Link {
+    async fn died(&mut self) -> String {
+        match self {
+            Link::Child(c) => match c.wait().await {
+                Ok(s) => format!("the upstream process exited ({s})"),
+                Err(e) => format!("waiting for the upstream failed: {e}"),
+            },
+            Link::Http(t) => {
+                t.cancelled().await;
+                "the upstream stopped answering (connection failed or session ended)".into()
+            }
+        }
+    }
+}
+
+/// Open the transport of an upstream (no protocol traffic yet).
+fn open(cfg: &UpstreamConfig) -> Result<(Client, Link), String> {
+    match &cfg.transport {
         UpstreamTransport::Stdio {
             command,
             args,
@@ -240,45 +309,96 @@ async fn run_once(
                 cwd: cwd.clone(),
                 ..Default::default()
             };
-            spawn.spawn().map_err(|e| e.to_string())?
+            let (client, child) = spawn.spawn().map_err(|e| e.to_string())?;
+            Ok((client, Link::Child(child)))
         }
-        UpstreamTransport::Http { url, .. } => {
-            // Stay down without busy-restarting: report the limitation.
-            let msg = format!("HTTP upstreams ({url}) are not supported yet; use a stdio command");
-            set_status(up, |s| {
-                s.state = "unsupported";
-                s.last_error = Some(msg.clone());
-            });
-            stop.cancelled().await;
-            return Err(msg);
+        UpstreamTransport::Http { url, headers } => {
+            let http = HttpConnect {
+                url: url.clone(),
+                headers: headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            };
+            let (client, link) = http.connect().map_err(|e| e.to_string())?;
+            Ok((client, Link::Http(link.dead)))
+        }
+    }
+}
+
+/// How long a modern `subscriptions/listen` stream may stay open.
+const LISTEN_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// One life of an upstream: start, connect, serve until it dies.
+async fn run_once(
+    up: &Arc<Upstream>,
+    server: &Weak<Server>,
+    stop: &CancellationToken,
+) -> Result<(), String> {
+    let (client, mut link) = open(&up.cfg)?;
+    // Legacy upstreams may then ask during calls; the hub relays to our client.
+    client.declare_legacy_capabilities(json!({"elicitation": {}, "sampling": {}, "roots": {}}));
+    let mut notes = client.notifications();
+    let hello = tokio::select! {
+        r = async {
+            if up.cfg.legacy { client.connect_legacy().await } else { client.connect().await }
+        } => r.map_err(|e| format!("connect failed: {e}"))?,
+        why = link.died() => return Err(why),
+    };
+    let era = match hello.era {
+        Era::Modern(v) => format!("modern {}", v.as_str()),
+        Era::Legacy(v) => format!("legacy {}", v.as_str()),
+    };
+    // Modern upstreams tell list changes only on a subscriptions/listen stream.
+    let listen = async {
+        if !matches!(hello.era, Era::Modern(_)) {
+            return std::future::pending::<String>().await;
+        }
+        let mut p = serde_json::Map::new();
+        p.insert(
+            "notifications".into(),
+            json!({"toolsListChanged": true, "resourcesListChanged": true, "promptsListChanged": true}),
+        );
+        match client.request("subscriptions/listen", p, LISTEN_FOR).await {
+            Ok(_) => "the upstream ended its subscriptions/listen stream".to_string(),
+            Err(ClientError::Rpc(e)) => {
+                log::info!(
+                    "hub: upstream {} refused subscriptions/listen ({}); its list changes will not be followed",
+                    up.cfg.name,
+                    e.message
+                );
+                std::future::pending::<String>().await
+            }
+            Err(e) => format!("the subscriptions/listen stream failed: {e}"),
         }
     };
-    let mut notes = client.notifications();
-    let hello = client
-        .connect()
-        .await
-        .map_err(|e| format!("connect failed: {e}"))?;
-    let era = format!("{:?}", hello.era);
+    tokio::pin!(listen);
     *lock(&up.client) = Some(client.clone());
     refresh_tools(up, &client, server).await?;
+    let has_prompts = hello.capabilities.get("prompts").is_some();
+    prompts::refresh(up, &client, server, has_prompts).await?;
+    let has_resources = hello.capabilities.get("resources").is_some();
+    resources::refresh(up, &client, server, has_resources).await?;
     set_status(up, |s| {
         s.state = "up";
         s.era = Some(era);
     });
     loop {
         tokio::select! {
-            _ = stop.cancelled() => {
-                let _ = child.kill().await;
-                return Ok(());
-            }
-            status = child.wait() => {
-                return Err(match status {
-                    Ok(s) => format!("the upstream process exited ({s})"),
-                    Err(e) => format!("waiting for the upstream failed: {e}"),
+            _ = stop.cancelled() => return Ok(()),
+            why = link.died() => return Err(why),
+            why = &mut listen => {
+                // The listen stream usually breaks because the upstream died:
+                // prefer the more telling reason if it comes promptly.
+                return Err(tokio::select! {
+                    died = link.died() => died,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => why,
                 });
             }
             n = notes.recv() => match n {
                 Some(n) if n.method == "notifications/tools/list_changed" => refresh_tools(up, &client, server).await?,
+                Some(n) if n.method == "notifications/prompts/list_changed" => prompts::refresh(up, &client, server, has_prompts).await?,
+                Some(n) if n.method == "notifications/resources/list_changed" => resources::refresh(up, &client, server, has_resources).await?,
                 Some(_) => {}
                 None => return Err("the upstream closed its output".into()),
             },
@@ -304,13 +424,7 @@ async fn refresh_tools(
         let Some(name) = t["name"].as_str() else {
             continue;
         };
-        if up
-            .cfg
-            .allow
-            .as_ref()
-            .is_some_and(|a| !a.iter().any(|x| x == name))
-            || up.cfg.deny.iter().any(|x| x == name)
-        {
+        if !up.cfg.permits(name) {
             continue;
         }
         let exported = exported_name(&up.prefix, &up.separator, &up.cfg.name, name);
@@ -341,95 +455,6 @@ async fn refresh_tools(
     Ok(())
 }
 
-fn remote_tool(up: Arc<Upstream>, upstream_name: String, exported: String, def: &Value) -> Tool {
-    let description = def["description"].as_str().unwrap_or("").to_owned();
-    let description = format!("[{}] {description}", up.cfg.name);
-    let timeout = up.cfg.timeout;
-    let mut tool = Tool::new(exported, description, move |args, ctx| {
-        let up = up.clone();
-        let name = upstream_name.clone();
-        async move { forward(&up, &name, args, &ctx).await }
-    })
-    .input_schema(
-        def.get("inputSchema")
-            .cloned()
-            .unwrap_or_else(|| json!({"type": "object"})),
-    )
-    .timeout(timeout + Duration::from_secs(1))
-    .skip_validation();
-    if let Some(t) = def["title"].as_str() {
-        tool = tool.title(t);
-    }
-    if let Some(s) = def.get("outputSchema") {
-        tool = tool.output_schema(s.clone());
-    }
-    if let Some(a) = def
-        .get("annotations")
-        .and_then(|a| serde_json::from_value::<ToolAnnotations>(a.clone()).ok())
-    {
-        tool = tool.annotations(a);
-    }
-    for icon in def["icons"].as_array().into_iter().flatten() {
-        tool = tool.icon(icon.clone());
-    }
-    tool
-}
-
-async fn forward(
-    up: &Upstream,
-    name: &str,
-    args: serde_json::Map<String, Value>,
-    ctx: &RequestContext,
-) -> Result<ToolResult, ToolError> {
-    let client = lock(&up.client).clone();
-    let Some(client) = client else {
-        let s = lock(&up.status).clone();
-        return Err(ToolError::Tool(format!(
-            "upstream '{}' is {} ({}); try again later",
-            up.cfg.name,
-            s.state,
-            s.last_error.unwrap_or_else(|| "starting".into())
-        )));
-    };
-    let (ptx, mut prx) = mpsc::unbounded_channel();
-    let progress = ctx.wants_progress().then_some(ptx);
-    let call = client.call_tool_with_progress(name, Value::Object(args), up.cfg.timeout, progress);
-    tokio::pin!(call);
-    let result = loop {
-        tokio::select! {
-            r = &mut call => break r,
-            Some(n) = prx.recv() => {
-                let p = n.params.get("progress").and_then(Value::as_f64).unwrap_or(0.0);
-                let total = n.params.get("total").and_then(Value::as_f64);
-                ctx.progress(p, total, n.params.get("message").and_then(Value::as_str)).await;
-            }
-        }
-    };
-    match result {
-        Ok(v) => Ok(tool_result_from(&v)),
-        Err(ClientError::Rpc(e)) => Err(ToolError::Protocol(e)),
-        Err(e) => Err(ToolError::Tool(format!("upstream '{}': {e}", up.cfg.name))),
-    }
-}
-
-/// Turn an upstream `CallToolResult` into ours; unknown content kinds become text.
-fn tool_result_from(v: &Value) -> ToolResult {
-    let content = v["content"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            serde_json::from_value::<Content>(c.clone())
-                .unwrap_or_else(|_| Content::text(c.to_string()))
-        })
-        .collect();
-    ToolResult {
-        content,
-        structured: v.get("structuredContent").cloned(),
-        is_error: v["isError"].as_bool().unwrap_or(false),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,16 +467,5 @@ mod tests {
             exported_name("remote", "_", "s", &"x".repeat(300)).len(),
             128
         );
-    }
-
-    #[test]
-    fn results_convert() {
-        let r = tool_result_from(
-            &json!({"content": [{"type": "text", "text": "hi"}, {"type": "weird"}], "isError": true, "structuredContent": {"a": 1}}),
-        );
-        assert!(r.is_error);
-        assert_eq!(r.content[0], Content::text("hi"));
-        assert!(matches!(&r.content[1], Content::Text { text, .. } if text.contains("weird")));
-        assert_eq!(r.structured, Some(json!({"a": 1})));
     }
 }

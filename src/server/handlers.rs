@@ -192,6 +192,16 @@ fn feature_error(r: &Req, ctx: &RequestContext, what: &str, e: RunError) -> Repl
 
 /// Route a validated request to its method.
 pub(crate) async fn route(r: Req) -> Reply {
+    if matches!(
+        r.req.method.as_str(),
+        "server/discover"
+            | "tools/list"
+            | "prompts/list"
+            | "resources/list"
+            | "resources/templates/list"
+    ) {
+        r.server().run_list_hook().await;
+    }
     match r.req.method.as_str() {
         "server/discover" => Ok(discover(&r)).into(),
         "tools/list" => tools_list(&r).into(),
@@ -316,17 +326,22 @@ fn cursor(r: &Req, kind: &str) -> Result<usize, ErrorObject> {
 }
 
 /// One page of `items` under `key`, with `nextCursor` when more remain.
-fn page(r: &Req, kind: &str, key: &str, items: Vec<Value>) -> Result<Value, ErrorObject> {
+fn page(r: &Req, kind: &str, key: &str, mut items: Vec<Value>) -> Result<Value, ErrorObject> {
     let start = cursor(r, kind)?;
     let size = r.server().config.page_size.max(1);
-    if start > items.len() {
+    let total = items.len();
+    if start > total {
         return Err(ErrorObject::invalid_params(
             "Invalid cursor: past the end of the list",
         ));
     }
-    let end = (start + size).min(items.len());
-    let mut v = json!({ key: items[start..end].to_vec() });
-    if end < items.len() {
+    let end = (start + size).min(total);
+    items.truncate(end);
+    items.drain(..start);
+    let mut v = Map::new();
+    v.insert(key.to_owned(), Value::Array(items));
+    let mut v = Value::Object(v);
+    if end < total {
         v["nextCursor"] = json!(B64.encode(format!("{kind}:{end}")));
     }
     Ok(v)

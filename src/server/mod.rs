@@ -119,7 +119,13 @@ pub struct Server {
     pub(crate) signer: StateSigner,
     pub(crate) changes: broadcast::Sender<Change>,
     pub(crate) logging: bool,
+    pub(crate) list_hook: RwLock<Option<ListHook>>,
 }
+
+/// Runs before `server/discover` and each `tools/list`, `prompts/list`,
+/// `resources/list` and `resources/templates/list` (the hub uses it to
+/// start lazy upstreams on first use).
+pub type ListHook = Arc<dyn Fn() -> BoxFuture<()> + Send + Sync>;
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -191,6 +197,74 @@ impl Server {
             let _ = self.changes.send(Change::Prompts);
         }
         removed
+    }
+
+    /// Add or replace (by URI) a resource at run time; clients that asked are told.
+    pub fn add_resource(&self, r: Resource) {
+        {
+            let mut reg = self.registry.write().unwrap_or_else(|e| e.into_inner());
+            match reg.resources.iter().position(|x| x.uri == r.uri) {
+                Some(i) => reg.resources[i] = r,
+                None => reg.resources.push(r),
+            }
+        }
+        let _ = self.changes.send(Change::Resources);
+    }
+
+    /// Add or replace (by URI template) a resource template at run time.
+    pub fn add_resource_template(&self, t: ResourceTemplate) {
+        {
+            let mut reg = self.registry.write().unwrap_or_else(|e| e.into_inner());
+            match reg
+                .templates
+                .iter()
+                .position(|x| x.uri_template == t.uri_template)
+            {
+                Some(i) => reg.templates[i] = t,
+                None => reg.templates.push(t),
+            }
+        }
+        let _ = self.changes.send(Change::Resources);
+    }
+
+    /// Remove a resource (by URI) or resource template (by URI template) at
+    /// run time; `false` if there was none.
+    pub fn remove_resource(&self, uri: &str) -> bool {
+        let removed = {
+            let mut reg = self.registry.write().unwrap_or_else(|e| e.into_inner());
+            let before = reg.resources.len() + reg.templates.len();
+            reg.resources.retain(|x| x.uri != uri);
+            reg.templates.retain(|x| x.uri_template != uri);
+            reg.resources.len() + reg.templates.len() != before
+        };
+        if removed {
+            let _ = self.changes.send(Change::Resources);
+        }
+        removed
+    }
+
+    /// Whether a resource with this URI, or a template with this URI
+    /// template, is registered.
+    pub fn has_resource(&self, uri: &str) -> bool {
+        let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
+        reg.resources.iter().any(|x| x.uri == uri)
+            || reg.templates.iter().any(|x| x.uri_template == uri)
+    }
+
+    /// Set the hook run before listings (see [`ListHook`]).
+    pub fn set_list_hook(&self, hook: ListHook) {
+        *self.list_hook.write().unwrap_or_else(|e| e.into_inner()) = Some(hook);
+    }
+
+    pub(crate) async fn run_list_hook(&self) {
+        let hook = self
+            .list_hook
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(h) = hook {
+            h().await;
+        }
     }
 
     /// Names of the registered tools, in listing order.
@@ -333,6 +407,7 @@ impl ServerBuilder {
             signer: self.signer.unwrap_or_else(|| StateSigner::random(ttl)),
             changes: broadcast::channel(64).0,
             logging: self.logging,
+            list_hook: RwLock::new(None),
         })
     }
 }

@@ -105,6 +105,25 @@ impl MrtrState {
     }
 }
 
+/// Turns a shared secret into the 32-byte key of MRTR `requestState`
+/// signatures (`ServerBuilder::request_state_key`), so several instances
+/// behind a load balancer accept each other's states. The secret is hashed
+/// (SHA-256, domain-separated); it must hold at least 16 bytes once
+/// surrounding whitespace is trimmed.
+pub fn state_key_from_secret(secret: &[u8]) -> Result<[u8; 32], String> {
+    let secret = secret.trim_ascii();
+    if secret.len() < 16 {
+        return Err(format!(
+            "the request-state secret has {} bytes; use at least 16 random bytes (e.g. `head -c 32 /dev/urandom | base64`)",
+            secret.len()
+        ));
+    }
+    let mut h = Sha256::new();
+    h.update(b"lmcp requestState key v1\0");
+    h.update(secret);
+    Ok(h.finalize().into())
+}
+
 /// Signs and verifies `requestState` strings.
 pub struct StateSigner {
     key: [u8; 32],

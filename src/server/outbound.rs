@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 /// A sink for serialised JSON-RPC messages (one message per item, no newline).
@@ -64,6 +64,9 @@ pub struct ClientRequester {
     pending: Pending,
     next: Arc<AtomicI64>,
     timeout: Duration,
+    /// The session's in-flight limit: a handler waiting for the client
+    /// lends its slot back meanwhile (see [`ClientRequester::request`]).
+    permits: Option<Arc<Semaphore>>,
 }
 
 impl std::fmt::Debug for ClientRequester {
@@ -79,11 +82,26 @@ impl ClientRequester {
             pending: Arc::default(),
             next: Arc::new(AtomicI64::new(1)),
             timeout,
+            permits: None,
+        }
+    }
+
+    /// The same, lending a slot of `permits` back while it waits.
+    pub(crate) fn with_permits(timeout: Duration, permits: Arc<Semaphore>) -> Self {
+        ClientRequester {
+            permits: Some(permits),
+            ..ClientRequester::new(timeout)
         }
     }
 
     /// Send `method` to the client on `out` and wait for its answer, the
     /// timeout, or `cancel`.
+    ///
+    /// While it waits, the handler's in-flight slot is lent back: the answer
+    /// arrives on the same input as new requests, so a reader blocked on a
+    /// full in-flight table would otherwise never read it (every handler
+    /// waiting for the client, the client's answers stuck behind a request
+    /// that waits for a slot). The slot is taken again before returning.
     pub async fn request(
         &self,
         method: &str,
@@ -109,6 +127,7 @@ impl ClientRequester {
         if !out.send_line(req.to_json()).await {
             return Err(ErrorObject::internal("the client connection is closed"));
         }
+        let lent = self.permits.as_ref().inspect(|p| p.add_permits(1));
         let outcome = tokio::select! {
             r = rx => r.unwrap_or_else(|_| Err(ErrorObject::internal("the client connection closed before answering"))),
             _ = tokio::time::sleep(self.timeout) => Err(ErrorObject::internal(format!(
@@ -116,6 +135,12 @@ impl ClientRequester {
             _ = cancel.cancelled() => Err(ErrorObject::internal("request cancelled")),
         };
         drop(guard);
+        if let Some(permits) = lent {
+            // Take a slot back (net zero); `Err` only if the semaphore closed.
+            if let Ok(p) = permits.acquire().await {
+                p.forget();
+            }
+        }
         outcome
     }
 

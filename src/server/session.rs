@@ -51,12 +51,13 @@ impl std::fmt::Debug for Session {
 impl Session {
     pub(crate) fn new(server: Arc<Server>) -> Arc<Self> {
         let cfg = server.config.clone();
+        let permits = Arc::new(Semaphore::new(cfg.max_in_flight.max(1)));
         Arc::new(Session {
             server,
             legacy: RwLock::new(None),
             in_flight: Mutex::new(HashMap::new()),
-            requester: ClientRequester::new(cfg.client_request_timeout),
-            permits: Arc::new(Semaphore::new(cfg.max_in_flight.max(1))),
+            requester: ClientRequester::with_permits(cfg.client_request_timeout, permits.clone()),
+            permits,
             idle: Notify::new(),
             subscribed: Mutex::new(HashSet::new()),
             shutdown: CancellationToken::new(),
@@ -104,9 +105,15 @@ impl Session {
     }
 
     async fn start(self: &Arc<Self>, req: Request, out: Outbound) {
-        let permit = match self.permits.clone().acquire_owned().await {
-            Ok(p) => p,
-            Err(_) => return,
+        // A subscription lives as long as the client wants it: it must not
+        // occupy one of the slots that bound work in progress.
+        let permit = if req.method == "subscriptions/listen" {
+            None
+        } else {
+            match self.permits.clone().acquire_owned().await {
+                Ok(p) => Some(p),
+                Err(_) => return,
+            }
         };
         // A subscription ends gracefully (with a final result) when the
         // session winds down, so it does not share the shutdown token.

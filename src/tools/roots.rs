@@ -64,6 +64,8 @@ pub enum RootsError {
     BadComponent(String),
     /// The path is a symlink whose target does not exist.
     DanglingSymlink(String),
+    /// The path names a root itself, where a file inside one is needed.
+    IsRoot(String),
     /// None of the client's roots overlaps the server's roots.
     NoOverlap {
         /// The client's roots.
@@ -103,6 +105,7 @@ impl fmt::Display for RootsError {
             RootsError::NotADirectory(p) => write!(f, "{p} is not a directory"),
             RootsError::BadComponent(p) => write!(f, "{p}: `..` after a directory that does not exist; give a direct path"),
             RootsError::DanglingSymlink(p) => write!(f, "{p} is a symlink whose target does not exist; refusing to follow it"),
+            RootsError::IsRoot(p) => write!(f, "{p} is a root itself; name a file or directory inside it"),
             RootsError::NoOverlap { client, roots } => write!(
                 f,
                 "access denied: none of the client's roots ({client}) lies inside or contains the server's roots ({roots})"
@@ -313,6 +316,9 @@ impl Roots {
         user: &str,
     ) -> Result<PathBuf, RootsError> {
         match std::fs::canonicalize(path) {
+            // A root cannot be created, replaced or moved: its parent,
+            // where a replacement would be staged, lies outside.
+            Ok(c) if self.paths().contains(&c) => Err(RootsError::IsRoot(user.to_owned())),
             Ok(c) if self.contains(&c) => Ok(c),
             Ok(_) => Err(self.outside(user)),
             Err(_) if meta.file_type().is_symlink() => {

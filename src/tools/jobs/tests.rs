@@ -78,7 +78,6 @@ async fn start_output_input_list_kill() {
 }
 
 #[tokio::test]
-#[ignore = "bug: shell_bg_output with wait_ms returns at once while the job runs, and the job given stdin+close_stdin never sees EOF here; see the issue 7 note"]
 async fn output_after_exit_and_closing_stdin() {
     let m = manager(4096);
     let t = tools(m.clone());
@@ -90,19 +89,36 @@ async fn output_after_exit_and_closing_stdin() {
     .await
     .unwrap();
     let job = v["job"].as_str().unwrap();
+    // Poll as a client does: each call passes the offsets of the previous
+    // answer, so `wait_ms` waits for output beyond them or for the end.
+    let (mut so, mut eo) = (0, 0);
+    let (mut stdout, mut stderr) = (String::new(), String::new());
     let mut o = Value::Null;
     for _ in 0..50 {
-        o = call(&t, "shell_bg_output", json!({"job": job, "wait_ms": 2000}))
-            .await
-            .unwrap();
+        o = call(
+            &t,
+            "shell_bg_output",
+            json!({"job": job, "wait_ms": 2000, "stdout_offset": so, "stderr_offset": eo}),
+        )
+        .await
+        .unwrap();
+        stdout.push_str(o["stdout"].as_str().unwrap());
+        stderr.push_str(o["stderr"].as_str().unwrap());
+        so = o["stdout_offset"].as_u64().unwrap();
+        eo = o["stderr_offset"].as_u64().unwrap();
         if o["state"] != "running" {
             break;
         }
     }
     assert_eq!(o["state"], "exited");
     assert_eq!(o["exit_code"], 7);
-    assert_eq!(o["stdout"], "abc");
-    assert_eq!(o["stderr"], "err\n");
+    assert_eq!(stdout, "abc");
+    assert_eq!(stderr, "err\n");
+    // After the end, a read from the start returns everything at once.
+    let all = call(&t, "shell_bg_output", json!({"job": job, "wait_ms": 5000}))
+        .await
+        .unwrap();
+    assert_eq!(all["stdout"], "abc");
     let o = call(
         &t,
         "shell_bg_output",

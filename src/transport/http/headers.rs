@@ -36,8 +36,11 @@ pub fn decode_value(raw: &[u8]) -> Result<String, String> {
     Ok(s.to_owned())
 }
 
+/// A header's value without surrounding whitespace (HTTP's optional
+/// whitespace is not part of the value; hyper strips it on the wire, this
+/// also covers header maps built in code).
 fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
-    h.get(name).map(|v| v.as_bytes())
+    h.get(name).map(|v| v.as_bytes().trim_ascii())
 }
 
 /// Check the standard headers of a modern request.
@@ -156,6 +159,27 @@ mod tests {
         );
         assert!(decode_value(b"=?base64?!!!?=").is_err());
         assert!(decode_value(b"a\x01b").is_err());
+    }
+
+    #[test]
+    fn surrounding_whitespace_is_not_part_of_a_value() {
+        let req: Request = match crate::jsonrpc::Message::parse(
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}}"#,
+            &Default::default(),
+        ) {
+            Ok(crate::jsonrpc::Message::Request(r)) => r,
+            other => panic!("{other:?}"),
+        };
+        let mut h = HeaderMap::new();
+        h.insert("mcp-protocol-version", " 2026-07-28\t".parse().unwrap());
+        h.insert("mcp-method", "tools/call ".parse().unwrap());
+        h.insert("mcp-name", "  echo".parse().unwrap());
+        assert!(check_standard(&h, &req, "2026-07-28").is_ok());
+        h.insert("mcp-name", "ec ho".parse().unwrap());
+        assert_eq!(
+            check_standard(&h, &req, "2026-07-28").unwrap_err().code,
+            -32020
+        );
     }
 
     #[test]

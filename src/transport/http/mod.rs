@@ -15,6 +15,15 @@
 
 mod body;
 mod headers;
+mod post;
+mod respond;
+mod route;
+mod security;
+
+use post::*;
+use respond::*;
+use route::*;
+use security::*;
 
 use crate::jsonrpc::{code, ErrorObject, Message, Response as RpcResponse};
 use crate::protocol::{ProtocolVersion, META_PROTOCOL_VERSION};
@@ -79,6 +88,24 @@ impl Default for HttpOptions {
 struct LegacySession {
     session: Arc<Session>,
     last_seen: Instant,
+    /// Open GET streams: a session a client listens on is not idle.
+    streams: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts an open GET stream for as long as it lives.
+struct StreamGuard(Arc<std::sync::atomic::AtomicUsize>);
+
+impl StreamGuard {
+    fn new(count: Arc<std::sync::atomic::AtomicUsize>) -> Self {
+        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        StreamGuard(count)
+    }
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 struct State {
@@ -90,83 +117,6 @@ struct State {
 }
 
 type Resp = Response<Body>;
-
-fn json_response(status: StatusCode, value: &str) -> Resp {
-    let mut r = Response::new(Body::full(value.to_owned()));
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    r
-}
-
-fn error_response(
-    status: StatusCode,
-    id: Option<crate::jsonrpc::RequestId>,
-    e: ErrorObject,
-) -> Resp {
-    json_response(status, &RpcResponse::err(id, e).to_json())
-}
-
-fn plain(status: StatusCode, text: &'static str) -> Resp {
-    let mut r = Response::new(Body::full(text));
-    *r.status_mut() = status;
-    r
-}
-
-/// HTTP status for a JSON-RPC error of a modern request.
-fn modern_status(code_: i64) -> StatusCode {
-    match code_ {
-        code::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
-        code::INVALID_PARAMS
-        | code::INVALID_REQUEST
-        | code::PARSE_ERROR
-        | code::HEADER_MISMATCH
-        | code::MISSING_CLIENT_CAPABILITY
-        | code::UNSUPPORTED_PROTOCOL_VERSION => StatusCode::BAD_REQUEST,
-        _ => StatusCode::OK,
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn is_loopback_origin(origin: &str) -> bool {
-    let Some(rest) = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-    else {
-        return false;
-    };
-    let host = if let Some(v6) = rest.strip_prefix('[') {
-        return v6.split(']').next() == Some("::1");
-    } else {
-        rest.split(':').next().unwrap_or("")
-    };
-    matches!(host, "localhost" | "127.0.0.1")
-}
-
-impl State {
-    fn origin_allowed(&self, origin: &str) -> bool {
-        is_loopback_origin(origin)
-            || self
-                .opts
-                .allowed_origins
-                .iter()
-                .any(|o| o == "*" || o == origin)
-    }
-}
-
-fn new_session_id() -> String {
-    let mut b = [0u8; 16];
-    if getrandom::fill(&mut b).is_err() {
-        log::error!("OS random number generator unavailable");
-    }
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
 
 /// Serve `server` on `listener` until `stop` is cancelled.
 pub async fn serve(
@@ -233,7 +183,12 @@ pub async fn serve(
             drop(permit);
         });
     }
-    // Stop accepting; end subscriptions; let requests finish; close the rest.
+    // Stop accepting: close the listening socket (new connections are
+    // refused, not queued) and tell every connection to finish the request
+    // it is serving and take no other. Then end subscriptions, let requests
+    // finish within the grace period, and cancel what is left.
+    drop(listener);
+    conn_stop.cancel();
     state.modern.end_subscriptions();
     let sessions: Vec<Arc<Session>> = state
         .sessions
@@ -256,7 +211,6 @@ pub async fn serve(
     for s in sessions {
         s.shutdown();
     }
-    conn_stop.cancel();
     reaper.abort();
 }
 
@@ -268,7 +222,11 @@ async fn reap_sessions(state: Arc<State>) {
             let mut map = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
             let dead: Vec<String> = map
                 .iter()
-                .filter(|(_, s)| s.last_seen.elapsed() > idle && s.session.in_flight() == 0)
+                .filter(|(_, s)| {
+                    s.last_seen.elapsed() > idle
+                        && s.session.in_flight() == 0
+                        && s.streams.load(std::sync::atomic::Ordering::SeqCst) == 0
+                })
                 .map(|(k, _)| k.clone())
                 .collect();
             dead.iter()
@@ -289,6 +247,13 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>, peer: SocketAddr) ->
         .get(ORIGIN)
         .and_then(|v| v.to_str().ok())
         .map(String::from);
+    let started = std::time::Instant::now();
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let mcp_method = req
+        .headers()
+        .get("mcp-method")
+        .and_then(|v| v.to_str().ok())
+        .map(|m| m.chars().take(64).collect::<String>());
     let mut resp = route(state, req, origin.as_deref()).await;
     if let Some(o) = origin.filter(|o| state.origin_allowed(o)) {
         let h = resp.headers_mut();
@@ -301,453 +266,14 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>, peer: SocketAddr) ->
             HeaderValue::from_static("Mcp-Session-Id, WWW-Authenticate"),
         );
     }
-    log::debug!("http {peer} -> {}", resp.status());
+    // Access log: no headers' values beyond the method name, never a token or a body.
+    log::debug!(
+        "access peer={peer} method={method} path={path:?} mcp_method={:?} status={} ms={:.1}",
+        mcp_method.as_deref().unwrap_or("-"),
+        resp.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
     resp
-}
-
-async fn route(state: &Arc<State>, req: Request<Incoming>, origin: Option<&str>) -> Resp {
-    let path = req.uri().path();
-    if path == "/healthz" && req.method() == Method::GET {
-        return plain(StatusCode::OK, "ok\n");
-    }
-    if path != state.opts.path {
-        return plain(
-            StatusCode::NOT_FOUND,
-            "not found: the MCP endpoint is elsewhere\n",
-        );
-    }
-    if let Some(o) = origin {
-        if !state.origin_allowed(o) {
-            return error_response(
-                StatusCode::FORBIDDEN,
-                None,
-                ErrorObject::invalid_request(format!("Origin {o} is not allowed")),
-            );
-        }
-    }
-    if req.method() == Method::OPTIONS {
-        let mut r = plain(StatusCode::NO_CONTENT, "");
-        let h = r.headers_mut();
-        h.insert(
-            "access-control-allow-methods",
-            HeaderValue::from_static("POST, GET, DELETE, OPTIONS"),
-        );
-        h.insert(
-            "access-control-allow-headers",
-            HeaderValue::from_static("content-type, accept, authorization, mcp-protocol-version, mcp-method, mcp-name, mcp-session-id, last-event-id"),
-        );
-        h.insert("access-control-max-age", HeaderValue::from_static("600"));
-        return r;
-    }
-    if let Some(token) = &state.opts.auth_token {
-        let given = req
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes())) {
-            let mut r = error_response(
-                StatusCode::UNAUTHORIZED,
-                None,
-                ErrorObject::invalid_request("Missing or wrong bearer token"),
-            );
-            r.headers_mut().insert(
-                WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"lmcp\""),
-            );
-            return r;
-        }
-    }
-    let session_id = req
-        .headers()
-        .get("mcp-session-id")
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
-    match *req.method() {
-        Method::POST => post(state, req, session_id).await,
-        Method::GET => get_stream(state, req, session_id),
-        Method::DELETE => {
-            let Some(id) = session_id else {
-                return plain(
-                    StatusCode::BAD_REQUEST,
-                    "DELETE needs an Mcp-Session-Id header\n",
-                );
-            };
-            match state
-                .sessions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&id)
-            {
-                Some(s) => {
-                    s.session.shutdown();
-                    plain(StatusCode::NO_CONTENT, "")
-                }
-                None => plain(StatusCode::NOT_FOUND, "unknown or expired session\n"),
-            }
-        }
-        _ => {
-            let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "use POST\n");
-            r.headers_mut().insert(
-                ALLOW,
-                HeaderValue::from_static("POST, GET, DELETE, OPTIONS"),
-            );
-            r
-        }
-    }
-}
-
-fn legacy_session(state: &State, id: &str) -> Option<Arc<Session>> {
-    let mut map = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
-    let s = map.get_mut(id)?;
-    s.last_seen = Instant::now();
-    Some(s.session.clone())
-}
-
-fn get_stream(state: &Arc<State>, req: Request<Incoming>, session_id: Option<String>) -> Resp {
-    let Some(id) = session_id else {
-        let mut r = plain(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "GET streams exist only for legacy sessions (send Mcp-Session-Id)\n",
-        );
-        r.headers_mut()
-            .insert(ALLOW, HeaderValue::from_static("POST, DELETE, OPTIONS"));
-        return r;
-    };
-    let Some(session) = legacy_session(state, &id) else {
-        return plain(StatusCode::NOT_FOUND, "unknown or expired session\n");
-    };
-    let accepts = req
-        .headers()
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/event-stream"));
-    if !accepts {
-        return plain(
-            StatusCode::NOT_ACCEPTABLE,
-            "GET needs Accept: text/event-stream\n",
-        );
-    }
-    let (out, mut rx) = Outbound::channel(64);
-    session.set_legacy_outbound(out);
-    let (btx, brx) = mpsc::channel::<Bytes>(64);
-    let cancel = CancellationToken::new();
-    let keep_alive = state.opts.keep_alive;
-    let stop = cancel.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(keep_alive);
-        tick.tick().await;
-        loop {
-            let chunk = tokio::select! {
-                _ = stop.cancelled() => break,
-                m = rx.recv() => match m { Some(line) => sse_event(&line), None => break },
-                _ = tick.tick() => Bytes::from_static(b":\n\n"),
-            };
-            if btx.send(chunk).await.is_err() {
-                break;
-            }
-        }
-    });
-    sse_response(brx, cancel)
-}
-
-fn sse_response(rx: mpsc::Receiver<Bytes>, cancel: CancellationToken) -> Resp {
-    let mut r = Response::new(Body::Sse { rx, cancel });
-    let h = r.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    r
-}
-
-async fn post(state: &Arc<State>, req: Request<Incoming>, session_id: Option<String>) -> Resp {
-    let ctype = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !ctype.to_ascii_lowercase().starts_with("application/json") {
-        return error_response(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            None,
-            ErrorObject::invalid_request("POST bodies must be Content-Type: application/json"),
-        );
-    }
-    let headers = req.headers().clone();
-    let limit = state.opts.max_body_bytes;
-    let bytes = match http_body_util::Limited::new(req.into_body(), limit)
-        .collect()
-        .await
-    {
-        Ok(b) => b.to_bytes(),
-        Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                return error_response(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    None,
-                    ErrorObject::invalid_request(format!(
-                        "Request body exceeds the limit of {limit} bytes"
-                    )),
-                );
-            }
-            return plain(StatusCode::BAD_REQUEST, "could not read the request body\n");
-        }
-    };
-    let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
-        return error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            None,
-            ErrorObject::internal("Server busy: too many requests in flight; retry shortly"),
-        );
-    };
-    let limits = state.server.config().limits;
-    if bytes.first() == Some(&b'[') {
-        return batch(state, &bytes, session_id).await;
-    }
-    let msg = match Message::parse(&bytes, &limits) {
-        Ok(m) => m,
-        Err(f) => return error_response(StatusCode::BAD_REQUEST, f.id.clone(), f.error),
-    };
-    let accept = headers
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("*/*")
-        .to_owned();
-    let modern_version = match &msg {
-        Message::Request(r) => r
-            .params
-            .get("_meta")
-            .and_then(|m| m.get(META_PROTOCOL_VERSION))
-            .and_then(|v| v.as_str())
-            .map(String::from),
-        _ => None,
-    };
-    if let Some(v) = modern_version {
-        let Message::Request(r) = msg else {
-            return plain(StatusCode::BAD_REQUEST, "\n");
-        };
-        if let Err(e) = headers::check_standard(&headers, &r, &v) {
-            return error_response(StatusCode::BAD_REQUEST, Some(r.id.clone()), e);
-        }
-        if r.method == "tools/call" {
-            let name = r.params.get("name").and_then(|n| n.as_str()).unwrap_or("");
-            if let Some(tool) = state.server.tool(name) {
-                let args = r.params.get("arguments").cloned().unwrap_or_default();
-                if let Err(e) = headers::check_params(&headers, &tool.input_schema, &args) {
-                    return error_response(StatusCode::BAD_REQUEST, Some(r.id.clone()), e);
-                }
-            }
-        }
-        let meta = &r.params["_meta"];
-        let streams = meta.get("progressToken").is_some()
-            || meta.get("io.modelcontextprotocol/logLevel").is_some()
-            || r.method == "subscriptions/listen"
-            || !accept.contains("application/json") && accept.contains("text/event-stream");
-        return run(state, state.modern.clone(), r, streams, true, None).await;
-    }
-    // Legacy.
-    let is_init = matches!(&msg, Message::Request(r) if r.method == "initialize");
-    let session = match (is_init, &session_id, msg) {
-        (true, _, Message::Request(r)) => {
-            let id = new_session_id();
-            let s = state.server.session();
-            let entry = LegacySession {
-                session: s.clone(),
-                last_seen: Instant::now(),
-            };
-            state
-                .sessions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(id.clone(), entry);
-            return run(state, s, r, false, false, Some(id)).await;
-        }
-        (_, Some(id), m) => match legacy_session(state, id) {
-            Some(s) => (s, m),
-            None => {
-                return error_response(
-                    StatusCode::NOT_FOUND,
-                    None,
-                    ErrorObject::invalid_request(
-                        "Unknown or expired session: send initialize again",
-                    ),
-                )
-            }
-        },
-        // Neither modern _meta nor a session: let the engine explain what is missing.
-        (_, None, Message::Request(r)) => {
-            return run(state, state.modern.clone(), r, false, true, None).await
-        }
-        // A stateless notification: accepted (nothing in the modern era needs it over HTTP).
-        (_, None, n @ Message::Notification(_)) => {
-            state.modern.receive(n, &Outbound::discard()).await;
-            return plain(StatusCode::ACCEPTED, "");
-        }
-        (_, None, _) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                None,
-                ErrorObject::invalid_request("Missing Mcp-Session-Id header"),
-            )
-        }
-    };
-    let (session, msg) = session;
-    if let Some(v) = headers
-        .get("mcp-protocol-version")
-        .and_then(|v| v.to_str().ok())
-    {
-        if ProtocolVersion::parse(v).is_none_or(|p| p.is_modern()) {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                None,
-                ErrorObject::invalid_request(format!(
-                    "Unsupported MCP-Protocol-Version header for a legacy session: {v}"
-                )),
-            );
-        }
-    }
-    match msg {
-        Message::Request(r) => {
-            let streams = matches!(
-                r.method.as_str(),
-                "tools/call" | "prompts/get" | "resources/read"
-            ) && accept.contains("text/event-stream");
-            run(state, session, r, streams, false, None).await
-        }
-        other => {
-            session.receive(other, &Outbound::discard()).await;
-            plain(StatusCode::ACCEPTED, "")
-        }
-    }
-}
-
-async fn batch(state: &Arc<State>, bytes: &[u8], session_id: Option<String>) -> Resp {
-    let Some(session) = session_id.and_then(|id| legacy_session(state, &id)) else {
-        return error_response(
-            StatusCode::BAD_REQUEST,
-            None,
-            ErrorObject::invalid_request("JSON-RPC batches need a 2025-03-26 session"),
-        );
-    };
-    let items: Vec<serde_json::Value> = match serde_json::from_slice(bytes) {
-        Ok(v) => v,
-        Err(e) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                None,
-                ErrorObject::new(code::PARSE_ERROR, format!("Parse error: {e}")),
-            )
-        }
-    };
-    match session.call_batch(items, &Outbound::discard()).await {
-        Err(rejected) => json_response(StatusCode::BAD_REQUEST, &rejected.to_json()),
-        Ok(rs) if rs.is_empty() => plain(StatusCode::ACCEPTED, ""),
-        Ok(rs) => {
-            let arr: Vec<serde_json::Value> = rs
-                .into_iter()
-                .map(|r| Message::Response(r).to_value())
-                .collect();
-            json_response(StatusCode::OK, &serde_json::Value::Array(arr).to_string())
-        }
-    }
-}
-
-/// Run one request and answer it as JSON or as an SSE stream.
-async fn run(
-    state: &Arc<State>,
-    session: Arc<Session>,
-    req: crate::jsonrpc::Request,
-    sse: bool,
-    modern: bool,
-    new_session: Option<String>,
-) -> Resp {
-    let (out, mut rx) = Outbound::channel(64);
-    let cancel = CancellationToken::new();
-    let task = {
-        let (session, cancel) = (session.clone(), cancel.clone());
-        tokio::spawn(async move {
-            if modern {
-                session.call(req, out, cancel).await
-            } else {
-                session.call_tracked(req, out, cancel).await
-            }
-        })
-    };
-    if !sse {
-        struct CancelOnDrop(CancellationToken);
-        impl Drop for CancelOnDrop {
-            fn drop(&mut self) {
-                self.0.cancel();
-            }
-        }
-        let _guard = CancelOnDrop(cancel);
-        tokio::pin!(task);
-        let resp = loop {
-            tokio::select! {
-                r = &mut task => break r.ok().flatten(),
-                Some(_) = rx.recv() => {}
-            }
-        };
-        let Some(resp) = resp else {
-            return plain(StatusCode::ACCEPTED, "");
-        };
-        let status = match &resp.outcome {
-            Err(e) if modern => modern_status(e.code),
-            Err(e) if matches!(e.code, code::PARSE_ERROR | code::INVALID_REQUEST) => {
-                StatusCode::BAD_REQUEST
-            }
-            _ => StatusCode::OK,
-        };
-        let mut r = json_response(status, &resp.to_json());
-        if let Some(id) = new_session {
-            if resp.outcome.is_ok() {
-                if let Ok(v) = HeaderValue::from_str(&id) {
-                    r.headers_mut().insert("mcp-session-id", v);
-                }
-            } else {
-                state
-                    .sessions
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&id);
-            }
-        }
-        return r;
-    }
-    let (btx, brx) = mpsc::channel::<Bytes>(64);
-    let keep_alive = state.opts.keep_alive;
-    let stop = cancel.clone();
-    tokio::spawn(async move {
-        tokio::pin!(task);
-        let mut tick = tokio::time::interval(keep_alive);
-        tick.tick().await;
-        loop {
-            let chunk = tokio::select! {
-                biased;
-                _ = stop.cancelled() => break,
-                Some(line) = rx.recv() => sse_event(&line),
-                r = &mut task => {
-                    while let Ok(line) = rx.try_recv() {
-                        if btx.send(sse_event(&line)).await.is_err() {
-                            return;
-                        }
-                    }
-                    if let Ok(Some(resp)) = r {
-                        let _ = btx.send(sse_event(&resp.to_json())).await;
-                    }
-                    break;
-                }
-                _ = tick.tick() => Bytes::from_static(b":\n\n"),
-            };
-            if btx.send(chunk).await.is_err() {
-                stop.cancel();
-                break;
-            }
-        }
-    });
-    sse_response(brx, cancel)
 }
 
 /// Bind `addr` and serve until SIGINT/SIGTERM (or `stop`).
@@ -768,26 +294,4 @@ pub async fn serve_http(
     serve(listener, server, opts, stop).await;
     signals.abort();
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn origins() {
-        assert!(is_loopback_origin("http://localhost:3000"));
-        assert!(is_loopback_origin("http://127.0.0.1"));
-        assert!(is_loopback_origin("https://[::1]:8080"));
-        assert!(!is_loopback_origin("http://evil.com"));
-        assert!(!is_loopback_origin("http://localhost.evil.com"));
-        assert!(!is_loopback_origin("null"));
-    }
-
-    #[test]
-    fn token_compare() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
-    }
 }

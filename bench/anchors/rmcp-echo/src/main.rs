@@ -1,5 +1,7 @@
-//! `echo` and `sleep` on rmcp, the official Rust SDK, over stdio, for the
-//! side-by-side benchmark. Written with rmcp's plain handler trait.
+//! `echo` and `sleep` on rmcp, the official Rust SDK, for the side-by-side
+//! benchmark: over stdio, or with `--http ADDR` over rmcp's Streamable HTTP
+//! service (stateless, JSON responses) on hyper. Written with rmcp's plain
+//! handler trait; one current-thread runtime, like lmcp.
 
 use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool};
 use rmcp::service::RequestContext;
@@ -44,6 +46,30 @@ impl ServerHandler for Echo {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(addr) = args.iter().position(|a| a == "--http").and_then(|i| args.get(i + 1)) {
+        return serve_http(addr).await;
+    }
     let service = Echo.serve(rmcp::transport::stdio()).await.expect("serve");
     let _ = service.waiting().await;
+}
+
+async fn serve_http(addr: &str) {
+    use rmcp::transport::streamable_http_server::{session::never::NeverSessionManager, StreamableHttpServerConfig, StreamableHttpService};
+    let mut config = StreamableHttpServerConfig::default();
+    config.legacy_session_mode = false;
+    config.json_response = true;
+    let service = StreamableHttpService::new(|| Ok(Echo), Arc::new(NeverSessionManager::default()), config);
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+    eprintln!("rmcp-echo: listening on http://{}/mcp", listener.local_addr().unwrap());
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        let _ = stream.set_nodelay(true);
+        let svc = hyper_util::service::TowerToHyperService::new(service.clone());
+        tokio::spawn(async move {
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                .await;
+        });
+    }
 }

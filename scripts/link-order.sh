@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Regenerates link/startup.order: the functions of the `lmcp` binary that run
+# during start-up, both handshakes, tools/list and a tool call, over stdio and
+# over Streamable HTTP, as mangled
+# symbol names. build.rs hands the list to LLD (--symbol-ordering-file) so
+# those functions sit together and idle RSS stays small (see build.rs).
+#
+# Needs valgrind (callgrind) and python3. Run it after upgrading the toolchain
+# or dependencies (symbol hashes change), then commit link/startup.order.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v valgrind >/dev/null || { echo "link-order: valgrind is required" >&2; exit 1; }
+
+# The release profile keeps the symbol table, and symbol hashes depend on the
+# profile and features, so the list is taken from exactly the builds users
+# make: default features, `--features web`, and the static build of
+# scripts/build-static.sh.
+order=link/startup.order
+tmp=$(mktemp)
+trap 'rm -f "$tmp" "$tmp".*' EXIT
+for config in default web static; do
+echo "link-order: untuned release build ($config)" >&2
+case $config in
+  default) LMCP_NO_LINK_TUNING=1 cargo build --release --bin lmcp >&2; bin=target/release/lmcp ;;
+  web) LMCP_NO_LINK_TUNING=1 cargo build --release --bin lmcp --features web >&2; bin=target/release/lmcp ;;
+  static) LMCP_NO_LINK_TUNING=1 bash scripts/build-static.sh >&2; bin=target/x86_64-unknown-linux-gnu/release/lmcp ;;
+esac
+out="$tmp.cg"
+rm -f "$out"*
+
+python3 - "$bin" "$out" <<'PY'
+import json, os, signal, subprocess, sys, time
+binary, out = sys.argv[1], sys.argv[2]
+p = subprocess.Popen(
+    ["valgrind", "--tool=callgrind", "--demangle=no", "--dump-instr=no",
+     f"--callgrind-out-file={out}", binary, "--stdio"],
+    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+def call(msg):
+    p.stdin.write((json.dumps(msg) + "\n").encode()); p.stdin.flush()
+    if "id" in msg:
+        line = p.stdout.readline()
+        assert line, "lmcp exited"
+meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {}}
+call({"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": meta}})
+call({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": meta}})
+call({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+      "params": {"name": "ping", "arguments": {}, "_meta": meta}})
+call({"jsonrpc": "2.0", "id": 4, "method": "initialize", "params": {
+    "protocolVersion": "2025-11-25", "capabilities": {},
+    "clientInfo": {"name": "link-order", "version": "0"}}})
+call({"jsonrpc": "2.0", "method": "notifications/initialized"})
+call({"jsonrpc": "2.0", "id": 5, "method": "tools/list"})
+call({"jsonrpc": "2.0", "id": 6, "method": "tools/call", "params": {"name": "ping", "arguments": {}}})
+call({"jsonrpc": "2.0", "id": 7, "method": "ping"})
+time.sleep(1.0)
+# Dump while idle, so shutdown code does not join the hot set.
+subprocess.run(["callgrind_control", "--dump", str(p.pid)], stdout=subprocess.DEVNULL, check=True)
+time.sleep(1.0)
+os.kill(p.pid, signal.SIGKILL)
+p.wait()
+PY
+
+# The same over Streamable HTTP: both eras, a tool call, keep-alive.
+outh="$tmp.cgh"
+rm -f "$outh"*
+python3 - "$bin" "$outh" <<'PY'
+import json, os, re, signal, subprocess, sys, time, urllib.request
+binary, out = sys.argv[1], sys.argv[2]
+p = subprocess.Popen(
+    ["valgrind", "--tool=callgrind", "--demangle=no", "--dump-instr=no",
+     f"--callgrind-out-file={out}", binary, "--http", "127.0.0.1:0"],
+    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+url = None
+for line in p.stderr:
+    m = re.search(r"listening on (http://\S+)", line)
+    if m:
+        url = m.group(1)
+        break
+assert url, "lmcp did not report its address"
+meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {}}
+def post(msg, headers):
+    req = urllib.request.Request(url, data=json.dumps(msg).encode(), method="POST", headers={
+        "Content-Type": "application/json", "Accept": "application/json, text/event-stream", **headers})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        r.read()
+        return r.headers
+def modern(i, method, params, name=None):
+    h = {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": method}
+    if name:
+        h["Mcp-Name"] = name
+    post({"jsonrpc": "2.0", "id": i, "method": method, "params": {**params, "_meta": meta}}, h)
+for round_ in range(2):
+    modern(1, "server/discover", {})
+    modern(2, "tools/list", {})
+    modern(3, "tools/call", {"name": "ping", "arguments": {}}, "ping")
+h = post({"jsonrpc": "2.0", "id": 4, "method": "initialize", "params": {
+    "protocolVersion": "2025-11-25", "capabilities": {},
+    "clientInfo": {"name": "link-order", "version": "0"}}}, {})
+sid = {"Mcp-Session-Id": h["Mcp-Session-Id"], "MCP-Protocol-Version": "2025-11-25"}
+post({"jsonrpc": "2.0", "method": "notifications/initialized"}, sid)
+post({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "ping", "arguments": {}}}, sid)
+time.sleep(1.0)
+subprocess.run(["callgrind_control", "--dump", str(p.pid)], stdout=subprocess.DEVNULL, check=True)
+time.sleep(1.0)
+os.kill(p.pid, signal.SIGKILL)
+p.wait()
+PY
+
+# Every function of the lmcp binary that ran, hottest first, without
+# callgrind's recursion suffixes ('2).
+for dump in $(ls "$out".* | head -1) $(ls "$outh".* | head -1); do
+callgrind_annotate --threshold=100 "$dump" \
+  | grep -F "[$PWD/$bin]" \
+  | sed -E 's/^ *[0-9,]+ +\([^)]*\) +//; s/ \[.*\]$//; s/^[^:]*://; s/'"'"'[0-9]+$//' >> "$tmp"
+done
+done
+awk 'NF && !seen[$0]++' "$tmp" > "$order"
+echo "link-order: $(wc -l < "$order") functions -> $order; rebuild with cargo build --release" >&2

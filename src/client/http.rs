@@ -1,0 +1,534 @@
+//! The Streamable HTTP client transport (plain `http://` URLs).
+//!
+//! Every outgoing message is its own POST; the answer — a JSON body, or an
+//! SSE stream carrying progress and log notifications before the response —
+//! is fed back to the [`Client`] as lines, so the era logic, progress routing
+//! and cancellation of `mod.rs` work unchanged over HTTP.
+//!
+//! Era specifics handled here:
+//! - modern requests get the `MCP-Protocol-Version`, `Mcp-Method` and (for
+//!   `tools/call`, `prompts/get`, `resources/read`) `Mcp-Name` headers;
+//!   cancelling one closes its response stream instead of sending
+//!   `notifications/cancelled`, as the modern transport asks;
+//! - a legacy `initialize` answer gives the session (`Mcp-Session-Id`) and
+//!   the negotiated `MCP-Protocol-Version`, sent on every later message; a
+//!   GET stream is opened for server-initiated messages (a 405 is fine); the
+//!   session is ended with DELETE when the client goes away;
+//! - an HTTP error without a JSON-RPC body becomes a JSON-RPC error for the
+//!   request, so the discover probe falls back to `initialize` at once.
+//!
+//! A connection-level failure (refused, reset) or an expired session cancels
+//! [`HttpLink::dead`]: the connection is dead and the owner should reconnect.
+
+use super::{Client, ClientError};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+use tokio_util::sync::CancellationToken;
+
+/// How to reach a Streamable HTTP server.
+#[derive(Debug, Clone, Default)]
+pub struct HttpConnect {
+    /// The endpoint, `http://host[:port]/path`.
+    pub url: String,
+    /// Extra headers sent on every request (e.g. `Authorization`).
+    pub headers: Vec<(String, String)>,
+}
+
+/// The parts of an `http://` URL we need.
+#[derive(Debug, Clone)]
+struct Target {
+    /// Host to connect to (no brackets).
+    connect_host: String,
+    /// Port to connect to.
+    port: u16,
+    /// `host:port`, for messages.
+    addr: String,
+    /// The `Host` header.
+    host: String,
+    /// Path and query.
+    path: String,
+}
+
+fn parse_url(url: &str) -> Result<Target, ClientError> {
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        ClientError::Transport(format!(
+            "{url}: only http:// URLs are supported (for https, put a TLS-terminating proxy in front or use a stdio bridge)"
+        ))
+    })?;
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) => (&rest[..i], rest[i..].to_string()),
+        None => (rest, "/".to_string()),
+    };
+    let path = if path.starts_with('?') {
+        format!("/{path}")
+    } else {
+        path
+    };
+    if authority.is_empty() || authority.contains('@') {
+        return Err(ClientError::Transport(format!(
+            "{url}: expected http://HOST[:PORT]/PATH (credentials in the URL are not supported; use headers)"
+        )));
+    }
+    let (host, port) = match authority.rfind(':') {
+        Some(i) if !authority[i..].contains(']') => {
+            let port = authority[i + 1..]
+                .parse::<u16>()
+                .map_err(|_| ClientError::Transport(format!("{url}: the port is not a number")))?;
+            (&authority[..i], port)
+        }
+        _ => (authority, 80),
+    };
+    let connect_host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    Ok(Target {
+        addr: format!("{host}:{port}"),
+        connect_host,
+        port,
+        host: authority.to_string(),
+        path,
+    })
+}
+
+/// A header value: as is when printable ASCII, else the `=?base64?…?=` form.
+fn header_value(s: &str) -> String {
+    if s.bytes().all(|b| (0x20..=0x7e).contains(&b)) && s.trim() == s {
+        s.to_string()
+    } else {
+        format!("=?base64?{}?=", B64.encode(s))
+    }
+}
+
+#[derive(Default)]
+struct State {
+    session: Option<String>,
+    /// The negotiated legacy version (after `initialize`).
+    legacy_version: Option<String>,
+    /// In-flight POSTs of requests, by JSON-RPC id (as JSON text).
+    inflight: HashMap<String, AbortHandle>,
+    get_stream: Option<AbortHandle>,
+}
+
+struct Shared {
+    target: Target,
+    headers: Vec<(String, String)>,
+    state: Mutex<State>,
+    lines: mpsc::Sender<String>,
+    dead: CancellationToken,
+}
+
+fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The life of an HTTP client connection, beside its [`Client`].
+#[derive(Debug, Clone)]
+pub struct HttpLink {
+    /// Cancelled when the server is found unreachable or our session ended:
+    /// reconnect (make a new client).
+    pub dead: CancellationToken,
+    closed: CancellationToken,
+}
+
+impl HttpLink {
+    /// Resolves once every handle of the client is dropped and the
+    /// transport has finished (a legacy session ended with DELETE).
+    pub async fn closed(&self) {
+        self.closed.cancelled().await;
+    }
+}
+
+impl HttpConnect {
+    /// Open a client for the endpoint (no traffic until the first request,
+    /// normally [`Client::connect`]). Must be called inside a tokio runtime.
+    pub fn connect(&self) -> Result<(Client, HttpLink), ClientError> {
+        let target = parse_url(&self.url)?;
+        let (tx, mut rx) = mpsc::channel::<String>(256);
+        let info = json!({"name": "lmcp-client", "version": env!("CARGO_PKG_VERSION")});
+        let (client, lines) = Client::over_channels(tx, info);
+        let dead = CancellationToken::new();
+        let closed = CancellationToken::new();
+        let done = closed.clone();
+        let shared = Arc::new(Shared {
+            target,
+            headers: self.headers.clone(),
+            state: Mutex::new(State::default()),
+            lines,
+            dead: dead.clone(),
+        });
+        tokio::spawn(async move {
+            while let Some(line) = rx.recv().await {
+                on_outgoing(&shared, line).await;
+            }
+            // Every client handle is gone: end the legacy session.
+            let (session, get) = {
+                let mut st = lock(&shared.state);
+                for (_, h) in st.inflight.drain() {
+                    h.abort();
+                }
+                (st.session.take(), st.get_stream.take())
+            };
+            if let Some(g) = get {
+                g.abort();
+            }
+            if session.is_some() {
+                let _ = send(&shared, Method::DELETE, None, session, None).await;
+            }
+            done.cancel();
+        });
+        Ok((client, HttpLink { dead, closed }))
+    }
+}
+
+async fn on_outgoing(shared: &Arc<Shared>, line: String) {
+    let msg: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+    let method = msg["method"].as_str().map(String::from);
+    let id = msg.get("id").filter(|i| !i.is_null()).cloned();
+    let (session, legacy) = {
+        let st = lock(&shared.state);
+        (st.session.clone(), st.legacy_version.clone())
+    };
+    let modern_version = msg["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"]
+        .as_str()
+        .map(String::from);
+    if method.as_deref() == Some("notifications/cancelled") && modern_version.is_none() {
+        let target = msg["params"]["requestId"].to_string();
+        let handle = lock(&shared.state).inflight.remove(&target);
+        if legacy.is_none() {
+            // Modern: closing the response stream is the cancellation.
+            if let Some(h) = handle {
+                h.abort();
+            }
+            return;
+        }
+        if let Some(h) = handle {
+            h.abort();
+        }
+    }
+    let mut extra: Vec<(&'static str, String)> = Vec::new();
+    match (&modern_version, &legacy) {
+        (Some(v), _) => {
+            extra.push(("mcp-protocol-version", v.clone()));
+            if let Some(m) = &method {
+                extra.push(("mcp-method", header_value(m)));
+                let name = match m.as_str() {
+                    "tools/call" | "prompts/get" => msg["params"]["name"].as_str(),
+                    "resources/read" => msg["params"]["uri"].as_str(),
+                    _ => None,
+                };
+                if let Some(n) = name {
+                    extra.push(("mcp-name", header_value(n)));
+                }
+            }
+        }
+        (None, Some(v)) => extra.push(("mcp-protocol-version", v.clone())),
+        (None, None) => {}
+    }
+    let is_initialize = method.as_deref() == Some("initialize");
+    let is_initialized = method.as_deref() == Some("notifications/initialized");
+    let sh = shared.clone();
+    let key = id.as_ref().map(Value::to_string);
+    // Spawned under the lock so the task cannot remove its entry before it is added.
+    let mut st = lock(&shared.state);
+    let task = tokio::spawn(async move {
+        let outcome = post(&sh, line, id.as_ref(), session, extra, is_initialize).await;
+        if let Err(e) = outcome {
+            if let Some(id) = &id {
+                let _ = sh.lines.send(transport_error(id, &e)).await;
+            }
+        } else if is_initialized {
+            open_get_stream(&sh);
+        }
+        if let Some(k) = &id {
+            lock(&sh.state).inflight.remove(&k.to_string());
+        }
+    });
+    if let Some(k) = key {
+        st.inflight.insert(k, task.abort_handle());
+    }
+    drop(st);
+}
+
+/// A JSON-RPC error standing for a transport failure (see `Client`).
+fn transport_error(id: &Value, msg: &str) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": crate::jsonrpc::code::INTERNAL_ERROR, "message": msg, "data": {super::TRANSPORT_MARK: true}}}).to_string()
+}
+
+type Resp = hyper::Response<hyper::body::Incoming>;
+
+/// Send one HTTP request on a fresh connection.
+async fn send(
+    shared: &Shared,
+    method: Method,
+    body: Option<String>,
+    session: Option<String>,
+    extra: Option<Vec<(&'static str, String)>>,
+) -> Result<Resp, String> {
+    let t = &shared.target;
+    let stream = TcpStream::connect((t.connect_host.as_str(), t.port))
+        .await
+        .map_err(|e| {
+            shared.dead.cancel();
+            format!("cannot connect to {}: {e}", t.addr)
+        })?;
+    let _ = stream.set_nodelay(true);
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("HTTP handshake with {} failed: {e}", t.addr))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let mut b = Request::builder()
+        .method(method)
+        .uri(&t.path)
+        .header("host", &t.host)
+        .header("accept", "application/json, text/event-stream");
+    if body.is_some() {
+        b = b.header("content-type", "application/json");
+    }
+    if let Some(s) = session {
+        b = b.header("mcp-session-id", s);
+    }
+    for (k, v) in extra.into_iter().flatten() {
+        b = b.header(k, v);
+    }
+    for (k, v) in &shared.headers {
+        b = b.header(k.as_str(), v.as_str());
+    }
+    let req = b
+        .body(Full::new(Bytes::from(body.unwrap_or_default())))
+        .map_err(|e| {
+            format!("cannot build the HTTP request (check the configured headers): {e}")
+        })?;
+    sender.send_request(req).await.map_err(|e| {
+        shared.dead.cancel();
+        format!("HTTP request to {} failed: {e}", t.addr)
+    })
+}
+
+/// POST one message and feed whatever comes back to the client.
+async fn post(
+    shared: &Shared,
+    line: String,
+    id: Option<&Value>,
+    session: Option<String>,
+    extra: Vec<(&'static str, String)>,
+    is_initialize: bool,
+) -> Result<(), String> {
+    let had_session = session.is_some();
+    let resp = send(shared, Method::POST, Some(line), session, Some(extra)).await?;
+    let status = resp.status();
+    if status == StatusCode::NOT_FOUND && had_session {
+        shared.dead.cancel();
+        return Err("the server ended our session (HTTP 404); reconnecting".into());
+    }
+    if is_initialize && status.is_success() {
+        if let Some(s) = resp
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+        {
+            lock(&shared.state).session = Some(s.to_string());
+        }
+    }
+    let sse = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("text/event-stream"));
+    if status == StatusCode::ACCEPTED {
+        return Ok(());
+    }
+    let mut body = resp.into_body();
+    if sse {
+        let mut buf: Vec<u8> = Vec::new();
+        let mut delivered = false;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| format!("the response stream broke: {e}"))?;
+            if let Ok(data) = frame.into_data() {
+                buf.extend_from_slice(&data);
+                for event in take_events(&mut buf) {
+                    note_initialize(shared, is_initialize, &event);
+                    let event = mark_related(event, id);
+                    delivered = true;
+                    if shared.lines.send(event).await.is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        return if delivered || status.is_success() {
+            Ok(())
+        } else {
+            Err(format!("HTTP {status}"))
+        };
+    }
+    let bytes = body
+        .collect()
+        .await
+        .map_err(|e| format!("reading the response failed: {e}"))?
+        .to_bytes();
+    let text = String::from_utf8_lossy(&bytes).trim().to_string();
+    if let Ok(mut v) = serde_json::from_str::<Value>(&text) {
+        if v.get("result").is_some() || v.get("error").is_some() {
+            // An HTTP-level error often carries `"id": null`: it is ours.
+            if let (Some(id), true) = (id, v.get("id").is_none_or(Value::is_null)) {
+                v["id"] = id.clone();
+            }
+            note_initialize(shared, is_initialize, &text);
+            let _ = shared.lines.send(v.to_string()).await;
+            return Ok(());
+        }
+    }
+    if status.is_success() {
+        return Ok(());
+    }
+    let mut snippet: String = text.chars().take(200).collect();
+    if snippet.is_empty() {
+        snippet = status.canonical_reason().unwrap_or("").to_string();
+    }
+    Err(format!("HTTP {status}: {snippet}"))
+}
+
+/// Tag a server request that arrived on the stream of our request `id`.
+fn mark_related(event: String, id: Option<&Value>) -> String {
+    let Some(id) = id else { return event };
+    match serde_json::from_str::<Value>(&event) {
+        Ok(mut v) if v.get("method").is_some() && v.get("id").is_some() => {
+            if !v["params"].is_object() {
+                v["params"] = json!({});
+            }
+            if !v["params"]["_meta"].is_object() {
+                v["params"]["_meta"] = json!({});
+            }
+            v["params"]["_meta"][super::relay::RELATED] = id.clone();
+            v.to_string()
+        }
+        _ => event,
+    }
+}
+
+/// Remember the negotiated version when `initialize` is answered.
+fn note_initialize(shared: &Shared, is_initialize: bool, text: &str) {
+    if !is_initialize {
+        return;
+    }
+    if let Ok(v) = serde_json::from_str::<Value>(text) {
+        if let Some(pv) = v["result"]["protocolVersion"].as_str() {
+            lock(&shared.state).legacy_version = Some(pv.to_string());
+        }
+    }
+}
+
+/// Split complete SSE events off `buf`; returns their `data` payloads.
+fn take_events(buf: &mut Vec<u8>) -> Vec<String> {
+    // CR LF → LF on bytes (ASCII never occurs inside a multi-byte character,
+    // so a character split across network chunks stays intact).
+    if buf.contains(&b'\r') {
+        let mut norm = Vec::with_capacity(buf.len());
+        for (i, &c) in buf.iter().enumerate() {
+            if !(c == b'\r' && buf.get(i + 1) == Some(&b'\n')) {
+                norm.push(c);
+            }
+        }
+        *buf = norm;
+    }
+    let mut out = Vec::new();
+    while let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
+        let event = String::from_utf8_lossy(&buf[..end]).into_owned();
+        buf.drain(..end + 2);
+        let data: Vec<&str> = event
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .map(|d| d.strip_prefix(' ').unwrap_or(d))
+            .collect();
+        let d = data.join("\n");
+        if !d.trim().is_empty() {
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// Legacy: open the optional GET stream for server-initiated messages.
+fn open_get_stream(shared: &Arc<Shared>) {
+    let (session, version) = {
+        let st = lock(&shared.state);
+        (st.session.clone(), st.legacy_version.clone())
+    };
+    if session.is_none() {
+        return;
+    }
+    let sh = shared.clone();
+    let task = tokio::spawn(async move {
+        let extra = version.map(|v| vec![("mcp-protocol-version", v)]);
+        let Ok(resp) = send(&sh, Method::GET, None, session, extra).await else {
+            return;
+        };
+        if !resp.status().is_success() {
+            return; // 405: the server offers no GET stream.
+        }
+        let mut body = resp.into_body();
+        let mut buf = Vec::new();
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Ok(data) = frame.into_data() {
+                buf.extend_from_slice(&data);
+                for event in take_events(&mut buf) {
+                    if sh.lines.send(event).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    lock(&shared.state).get_stream = Some(task.abort_handle());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let t = parse_url("http://127.0.0.1:8080/mcp").unwrap();
+        assert_eq!(
+            (t.addr.as_str(), t.path.as_str()),
+            ("127.0.0.1:8080", "/mcp")
+        );
+        let t = parse_url("http://example.test").unwrap();
+        assert_eq!((t.addr.as_str(), t.path.as_str()), ("example.test:80", "/"));
+        let t = parse_url("http://[::1]:9/x?y=1").unwrap();
+        assert_eq!((t.connect_host.as_str(), t.port), ("::1", 9));
+        assert_eq!(t.host, "[::1]:9");
+        assert!(parse_url("https://a/").is_err());
+        assert!(parse_url("http://u:p@a/").is_err());
+    }
+
+    #[test]
+    fn sse_events_split() {
+        let mut b = b"event: message\r\ndata: {\"a\":1}\r\n\r\n: keep-alive\n\ndata: {\"b\"\ndata: :2}\n\ndata: part".to_vec();
+        let ev = take_events(&mut b);
+        assert_eq!(ev, vec!["{\"a\":1}".to_string(), "{\"b\"\n:2}".to_string()]);
+        assert_eq!(b, b"data: part");
+    }
+
+    #[test]
+    fn header_values() {
+        assert_eq!(header_value("echo"), "echo");
+        assert_eq!(
+            header_value("héllo"),
+            format!("=?base64?{}?=", B64.encode("héllo"))
+        );
+    }
+}

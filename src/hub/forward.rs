@@ -1,0 +1,269 @@
+//! Forwarding a call of a `remote_*` tool to its upstream: arguments,
+//! progress, cancellation (dropping the call cancels it upstream), timeout,
+//! and the modern input rounds (MRTR) relayed to our client.
+
+use super::{lock, Upstream};
+use crate::client::{Client, ClientError, Era, ServerRequest};
+use crate::jsonrpc::{code, ErrorObject};
+use crate::protocol::{Content, ToolAnnotations, META_CLIENT_CAPABILITIES};
+use crate::server::{InputRequest, RequestContext, Tool, ToolError, ToolResult};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+pub(super) fn remote_tool(
+    up: Arc<Upstream>,
+    upstream_name: String,
+    exported: String,
+    def: &Value,
+) -> Tool {
+    let description = def["description"].as_str().unwrap_or("").to_owned();
+    let description = format!("[{}] {description}", up.cfg.name);
+    let timeout = up.cfg.timeout;
+    let mut tool = Tool::new(exported, description, move |args, ctx| {
+        let up = up.clone();
+        let name = upstream_name.clone();
+        async move { forward(&up, &name, args, &ctx).await }
+    })
+    .input_schema(
+        def.get("inputSchema")
+            .cloned()
+            .unwrap_or_else(|| json!({"type": "object"})),
+    )
+    .timeout(timeout + Duration::from_secs(1))
+    .skip_validation();
+    if let Some(t) = def["title"].as_str() {
+        tool = tool.title(t);
+    }
+    if let Some(s) = def.get("outputSchema") {
+        tool = tool.output_schema(s.clone());
+    }
+    if let Some(a) = def
+        .get("annotations")
+        .and_then(|a| serde_json::from_value::<ToolAnnotations>(a.clone()).ok())
+    {
+        tool = tool.annotations(a);
+    }
+    for icon in def["icons"].as_array().into_iter().flatten() {
+        tool = tool.icon(icon.clone());
+    }
+    tool
+}
+
+/// How many input rounds (MRTR) one forwarded call may take.
+const MAX_INPUT_ROUNDS: usize = 16;
+
+async fn forward(
+    up: &Upstream,
+    name: &str,
+    args: serde_json::Map<String, Value>,
+    ctx: &RequestContext,
+) -> Result<ToolResult, ToolError> {
+    let client = lock(&up.client).clone();
+    let Some(client) = client else {
+        let s = lock(&up.status).clone();
+        return Err(ToolError::Tool(format!(
+            "upstream '{}' is {} ({}); try again later",
+            up.cfg.name,
+            s.state,
+            s.last_error.unwrap_or_else(|| "starting".into())
+        )));
+    };
+    // Modern upstreams learn per request what our client can answer (only
+    // the input kinds the hub relays).
+    let caps: serde_json::Map<String, Value> = ctx
+        .client_capabilities()
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| matches!(k.as_str(), "elicitation" | "sampling" | "roots"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut retry = serde_json::Map::new();
+    let mut relayed = 0;
+    for _ in 0..MAX_INPUT_ROUNDS {
+        let mut params = serde_json::Map::new();
+        params.insert("name".into(), json!(name));
+        params.insert("arguments".into(), Value::Object(args.clone()));
+        params.extend(retry.clone());
+        if matches!(client.era(), Some(Era::Modern(_))) {
+            params.insert(
+                "_meta".into(),
+                json!({ META_CLIENT_CAPABILITIES: Value::Object(caps.clone()) }),
+            );
+        }
+        let v = call_once(up, &client, params, ctx, &mut relayed).await?;
+        if v["resultType"] != "input_required" {
+            return Ok(tool_result_from(&v));
+        }
+        retry = relay_inputs(up, &v, ctx).await?;
+    }
+    Err(ToolError::Tool(format!(
+        "upstream '{}' asked for input more than {MAX_INPUT_ROUNDS} times; gave up",
+        up.cfg.name
+    )))
+}
+
+/// One `tools/call` round, relaying progress.
+async fn call_once(
+    up: &Upstream,
+    client: &Client,
+    params: serde_json::Map<String, Value>,
+    ctx: &RequestContext,
+    relayed: &mut usize,
+) -> Result<Value, ToolError> {
+    let (ptx, mut prx) = mpsc::unbounded_channel();
+    let progress = ctx.wants_progress().then_some(ptx);
+    let (rtx, mut rrx) = mpsc::unbounded_channel();
+    let call =
+        client.request_with_progress("tools/call", params, up.cfg.timeout, progress, Some(rtx));
+    tokio::pin!(call);
+    let result = loop {
+        tokio::select! {
+            r = &mut call => break r,
+            Some(sr) = rrx.recv() => {
+                *relayed += 1;
+                relay_request(up, sr, ctx, *relayed).await?;
+            }
+            Some(n) = prx.recv() => {
+                let p = n.params.get("progress").and_then(Value::as_f64).unwrap_or(0.0);
+                let total = n.params.get("total").and_then(Value::as_f64);
+                ctx.progress(p, total, n.params.get("message").and_then(Value::as_str)).await;
+            }
+        }
+    };
+    match result {
+        Ok(v) => Ok(v),
+        // -32021 exists only in the modern era: tell a legacy client's model.
+        Err(ClientError::Rpc(e))
+            if e.code == crate::jsonrpc::code::MISSING_CLIENT_CAPABILITY
+                && !ctx.protocol_version().is_modern() =>
+        {
+            Err(ToolError::Tool(format!(
+                "upstream '{}': {}",
+                up.cfg.name, e.message
+            )))
+        }
+        Err(ClientError::Rpc(e)) => Err(ToolError::Protocol(e)),
+        Err(e) => Err(ToolError::Tool(format!("upstream '{}': {e}", up.cfg.name))),
+    }
+}
+
+/// Answer a legacy upstream's request (elicitation, sampling, roots) by
+/// asking our client through [`RequestContext::inputs`]: a legacy client is
+/// asked at once; for a modern client the call ends with an input round and
+/// runs again on its retry, where the answer is found under the same key
+/// (the upstream is assumed to ask the same questions in the same order).
+async fn relay_request(
+    up: &Upstream,
+    sr: ServerRequest,
+    ctx: &RequestContext,
+    n: usize,
+) -> Result<(), ToolError> {
+    let params = Value::Object(sr.params);
+    let req = match sr.method.as_str() {
+        "elicitation/create" => InputRequest::Elicit(params),
+        "sampling/createMessage" => InputRequest::Sampling(params),
+        "roots/list" => InputRequest::Roots,
+        m => {
+            let _ = sr.reply.send(Err(ErrorObject::method_not_found(&format!(
+                "{m}: the lmcp hub does not relay this request"
+            ))));
+            return Ok(());
+        }
+    };
+    match ctx.inputs(vec![(format!("lmcp-relay-{n}"), req)]).await {
+        Ok(mut v) => {
+            let _ = sr.reply.send(Ok(v.pop().unwrap_or_default()));
+            Ok(())
+        }
+        Err(ToolError::InputRequired(p)) => Err(ToolError::InputRequired(p)),
+        Err(ToolError::Protocol(e)) => {
+            let _ = sr.reply.send(Err(e));
+            Ok(())
+        }
+        Err(ToolError::Tool(m)) => {
+            log::info!(
+                "hub: upstream {}'s {} not relayed: {m}",
+                up.cfg.name,
+                sr.method
+            );
+            let _ = sr
+                .reply
+                .send(Err(ErrorObject::new(code::INTERNAL_ERROR, m)));
+            Ok(())
+        }
+    }
+}
+
+/// Ask our client for what a modern upstream's `InputRequiredResult` wants
+/// (through [`RequestContext::inputs`], so either era of our client works)
+/// and build the retry's `inputResponses` / `requestState`.
+async fn relay_inputs(
+    up: &Upstream,
+    v: &Value,
+    ctx: &RequestContext,
+) -> Result<serde_json::Map<String, Value>, ToolError> {
+    let mut wanted = Vec::new();
+    for (key, r) in v["inputRequests"].as_object().into_iter().flatten() {
+        let params = r.get("params").cloned().unwrap_or_else(|| json!({}));
+        let req = match r["method"].as_str() {
+            Some("elicitation/create") => InputRequest::Elicit(params),
+            Some("sampling/createMessage") => InputRequest::Sampling(params),
+            Some("roots/list") => InputRequest::Roots,
+            other => {
+                return Err(ToolError::Tool(format!(
+                    "upstream '{}' asked for input of an unknown kind {other:?}; the hub cannot relay it",
+                    up.cfg.name
+                )))
+            }
+        };
+        wanted.push((key.clone(), req));
+    }
+    let keys: Vec<String> = wanted.iter().map(|(k, _)| k.clone()).collect();
+    let answers = ctx.inputs(wanted).await?;
+    let mut retry = serde_json::Map::new();
+    retry.insert(
+        "inputResponses".into(),
+        Value::Object(keys.into_iter().zip(answers).collect()),
+    );
+    if let Some(state) = v.get("requestState") {
+        retry.insert("requestState".into(), state.clone());
+    }
+    Ok(retry)
+}
+
+/// Turn an upstream `CallToolResult` into ours; unknown content kinds become text.
+fn tool_result_from(v: &Value) -> ToolResult {
+    let content = v["content"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            serde_json::from_value::<Content>(c.clone())
+                .unwrap_or_else(|_| Content::text(c.to_string()))
+        })
+        .collect();
+    ToolResult {
+        content,
+        structured: v.get("structuredContent").cloned(),
+        is_error: v["isError"].as_bool().unwrap_or(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_convert() {
+        let r = tool_result_from(
+            &json!({"content": [{"type": "text", "text": "hi"}, {"type": "weird"}], "isError": true, "structuredContent": {"a": 1}}),
+        );
+        assert!(r.is_error);
+        assert_eq!(r.content[0], Content::text("hi"));
+        assert!(matches!(&r.content[1], Content::Text { text, .. } if text.contains("weird")));
+        assert_eq!(r.structured, Some(json!({"a": 1})));
+    }
+}

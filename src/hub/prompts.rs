@@ -1,0 +1,168 @@
+//! Upstream prompts re-exported as `remote_<server>_<prompt>` (same naming
+//! and allow/deny rules as tools), rendered by the upstream on `prompts/get`.
+
+use super::{exported_name, lock, Upstream};
+use crate::client::{Client, ClientError};
+use crate::protocol::Content;
+use crate::server::{Prompt, PromptArgument, PromptMessage, PromptResult, Server, ToolError};
+use serde_json::{json, Map, Value};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// Every prompt of the upstream (following pagination).
+async fn list(client: &Client) -> Result<Vec<Value>, ClientError> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..1000 {
+        let mut p = Map::new();
+        if let Some(c) = &cursor {
+            p.insert("cursor".into(), json!(c));
+        }
+        let r = client
+            .request("prompts/list", p, Duration::from_secs(30))
+            .await?;
+        all.extend(r["prompts"].as_array().cloned().unwrap_or_default());
+        match r["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    Ok(all)
+}
+
+/// Re-list the upstream's prompts (when it declares the capability) and
+/// bring our registry in line.
+pub(super) async fn refresh(
+    up: &Arc<Upstream>,
+    client: &Client,
+    server: &Weak<Server>,
+    has_prompts: bool,
+) -> Result<(), String> {
+    let prompts = if has_prompts {
+        list(client)
+            .await
+            .map_err(|e| format!("prompts/list failed: {e}"))?
+    } else {
+        Vec::new()
+    };
+    let Some(server) = server.upgrade() else {
+        return Ok(());
+    };
+    let mut names = Vec::new();
+    for p in prompts {
+        let Some(name) = p["name"].as_str() else {
+            continue;
+        };
+        if !up.cfg.permits(name) {
+            continue;
+        }
+        let exported = exported_name(&up.prefix, &up.separator, &up.cfg.name, name);
+        if names.contains(&exported) {
+            log::warn!(
+                "hub: upstream {} prompt {name:?} collides as {exported}; skipped",
+                up.cfg.name
+            );
+            continue;
+        }
+        server.add_prompt(remote_prompt(
+            up.clone(),
+            name.to_owned(),
+            exported.clone(),
+            &p,
+        ));
+        names.push(exported);
+    }
+    let old = std::mem::replace(&mut *lock(&up.prompts), names.clone());
+    for gone in old.iter().filter(|o| !names.contains(o)) {
+        server.remove_prompt(gone);
+    }
+    Ok(())
+}
+
+fn remote_prompt(
+    up: Arc<Upstream>,
+    upstream_name: String,
+    exported: String,
+    def: &Value,
+) -> Prompt {
+    let mut prompt = Prompt::new(exported, move |args, _ctx| {
+        let up = up.clone();
+        let name = upstream_name.clone();
+        async move { get(&up, &name, args).await }
+    });
+    prompt.title = def["title"].as_str().map(String::from);
+    prompt.description = def["description"].as_str().map(String::from);
+    prompt.arguments = def["arguments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| {
+            Some(PromptArgument {
+                name: a["name"].as_str()?.to_owned(),
+                description: a["description"].as_str().map(String::from),
+                required: a["required"].as_bool().unwrap_or(false),
+            })
+        })
+        .collect();
+    prompt
+}
+
+async fn get(
+    up: &Upstream,
+    name: &str,
+    args: Map<String, Value>,
+) -> Result<PromptResult, ToolError> {
+    let client = lock(&up.client).clone().ok_or_else(|| {
+        ToolError::Tool(format!(
+            "upstream '{}' is {}; try again later",
+            up.cfg.name,
+            lock(&up.status).state
+        ))
+    })?;
+    let mut p = Map::new();
+    p.insert("name".into(), json!(name));
+    p.insert("arguments".into(), Value::Object(args));
+    let r = client
+        .request("prompts/get", p, up.cfg.timeout)
+        .await
+        .map_err(|e| match e {
+            ClientError::Rpc(e) => ToolError::Protocol(e),
+            e => ToolError::Tool(format!("upstream '{}': {e}", up.cfg.name)),
+        })?;
+    Ok(prompt_result_from(&r))
+}
+
+/// An upstream `GetPromptResult` as ours; unknown content kinds become text.
+fn prompt_result_from(r: &Value) -> PromptResult {
+    PromptResult {
+        description: r["description"].as_str().map(String::from),
+        messages: r["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| PromptMessage {
+                role: m["role"].as_str().unwrap_or("user").to_owned(),
+                content: serde_json::from_value::<Content>(m["content"].clone())
+                    .unwrap_or_else(|_| Content::text(m["content"].to_string())),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompt_results_convert() {
+        let r = prompt_result_from(&json!({"description": "d", "messages": [
+            {"role": "assistant", "content": {"type": "text", "text": "hi"}},
+            {"role": "user", "content": {"type": "odd"}}]}));
+        assert_eq!(r.description.as_deref(), Some("d"));
+        assert_eq!(r.messages[0].role, "assistant");
+        assert_eq!(r.messages[0].content, Content::text("hi"));
+        assert!(
+            matches!(&r.messages[1].content, Content::Text { text, .. } if text.contains("odd"))
+        );
+    }
+}

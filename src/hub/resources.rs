@@ -1,0 +1,163 @@
+//! Upstream resources and resource templates re-exported by the hub.
+//!
+//! URIs are kept as the upstream gives them, so resource links in forwarded
+//! tool results stay readable through the hub; names are namespaced like
+//! tools (`remote_<server>_<name>`). A URI (or URI template) another upstream
+//! or a built-in resource already holds is skipped with a warning.
+
+use super::{exported_name, lock, Upstream};
+use crate::client::{Client, ClientError};
+use crate::protocol::ResourceContents;
+use crate::server::{Resource, ResourceTemplate, Server, ToolError};
+use serde_json::{json, Map, Value};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// Every item of a paginated list method (`key` is the result's array).
+async fn list_all(client: &Client, method: &str, key: &str) -> Result<Vec<Value>, ClientError> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..1000 {
+        let mut p = Map::new();
+        if let Some(c) = &cursor {
+            p.insert("cursor".into(), json!(c));
+        }
+        let r = client.request(method, p, Duration::from_secs(30)).await?;
+        all.extend(r[key].as_array().cloned().unwrap_or_default());
+        match r["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    Ok(all)
+}
+
+/// Re-list the upstream's resources and templates (when it declares the
+/// capability) and bring our registry in line.
+pub(super) async fn refresh(
+    up: &Arc<Upstream>,
+    client: &Client,
+    server: &Weak<Server>,
+    has_resources: bool,
+) -> Result<(), String> {
+    let (resources, templates) = if has_resources {
+        let r = list_all(client, "resources/list", "resources")
+            .await
+            .map_err(|e| format!("resources/list failed: {e}"))?;
+        // Templates are optional for a server with resources.
+        let t = list_all(client, "resources/templates/list", "resourceTemplates")
+            .await
+            .unwrap_or_default();
+        (r, t)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let Some(server) = server.upgrade() else {
+        return Ok(());
+    };
+    let mine = lock(&up.resources).clone();
+    let mut uris = Vec::new();
+    let name_of = |v: &Value| {
+        let n = v["name"].as_str().unwrap_or("resource");
+        exported_name(&up.prefix, &up.separator, &up.cfg.name, n)
+    };
+    for r in &resources {
+        let Some(uri) = r["uri"].as_str() else {
+            continue;
+        };
+        if uris.iter().any(|u| u == uri)
+            || (server.has_resource(uri) && !mine.iter().any(|u| u == uri))
+        {
+            log::warn!(
+                "hub: upstream {} resource {uri} is already served; skipped",
+                up.cfg.name
+            );
+            continue;
+        }
+        let up2 = up.clone();
+        let mut res = Resource::new(uri, name_of(r), move |uri, _ctx| {
+            let up = up2.clone();
+            async move { read(&up, &uri).await }
+        });
+        res.title = r["title"].as_str().map(String::from);
+        res.description = r["description"].as_str().map(String::from);
+        res.mime_type = r["mimeType"].as_str().map(String::from);
+        server.add_resource(res);
+        uris.push(uri.to_owned());
+    }
+    for t in &templates {
+        let Some(tpl) = t["uriTemplate"].as_str() else {
+            continue;
+        };
+        if uris.iter().any(|u| u == tpl)
+            || (server.has_resource(tpl) && !mine.iter().any(|u| u == tpl))
+        {
+            log::warn!(
+                "hub: upstream {} resource template {tpl} is already served; skipped",
+                up.cfg.name
+            );
+            continue;
+        }
+        let up2 = up.clone();
+        let mut rt = ResourceTemplate::new(tpl, name_of(t), move |uri, _ctx| {
+            let up = up2.clone();
+            async move { read(&up, &uri).await }
+        });
+        rt.description = t["description"].as_str().map(String::from);
+        rt.mime_type = t["mimeType"].as_str().map(String::from);
+        server.add_resource_template(rt);
+        uris.push(tpl.to_owned());
+    }
+    for gone in mine.iter().filter(|o| !uris.contains(o)) {
+        server.remove_resource(gone);
+    }
+    *lock(&up.resources) = uris;
+    Ok(())
+}
+
+async fn read(up: &Upstream, uri: &str) -> Result<Vec<ResourceContents>, ToolError> {
+    let client = lock(&up.client).clone().ok_or_else(|| {
+        ToolError::Tool(format!(
+            "upstream '{}' is {}; try again later",
+            up.cfg.name,
+            lock(&up.status).state
+        ))
+    })?;
+    let mut p = Map::new();
+    p.insert("uri".into(), json!(uri));
+    let r = client
+        .request("resources/read", p, up.cfg.timeout)
+        .await
+        .map_err(|e| match e {
+            ClientError::Rpc(e) => ToolError::Protocol(e),
+            e => ToolError::Tool(format!("upstream '{}': {e}", up.cfg.name)),
+        })?;
+    Ok(contents_from(&r))
+}
+
+/// An upstream `ReadResourceResult`'s contents as ours (entries that are
+/// neither text nor blob are dropped).
+fn contents_from(r: &Value) -> Vec<ResourceContents> {
+    r["contents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| serde_json::from_value(c.clone()).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contents_convert() {
+        let c = contents_from(&json!({"contents": [
+            {"uri": "a://x", "text": "hi", "mimeType": "text/plain"},
+            {"uri": "a://y", "blob": "AAE="},
+            {"uri": "a://z"}]}));
+        assert_eq!(c.len(), 2);
+        assert!(matches!(&c[0], ResourceContents::Text { text, .. } if text == "hi"));
+        assert!(matches!(&c[1], ResourceContents::Blob { blob, .. } if blob == "AAE="));
+    }
+}

@@ -1,0 +1,307 @@
+//! A POSTed message: era detection, header validation, legacy sessions and
+//! batches, and running the request with a JSON or SSE answer.
+
+use super::*;
+
+pub(super) async fn post(
+    state: &Arc<State>,
+    req: Request<Incoming>,
+    session_id: Option<String>,
+) -> Resp {
+    let ctype = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ctype.to_ascii_lowercase().starts_with("application/json") {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            None,
+            ErrorObject::invalid_request("POST bodies must be Content-Type: application/json"),
+        );
+    }
+    let headers = req.headers().clone();
+    let limit = state.opts.max_body_bytes;
+    let bytes = match http_body_util::Limited::new(req.into_body(), limit)
+        .collect()
+        .await
+    {
+        Ok(b) => b.to_bytes(),
+        Err(e) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                return error_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    None,
+                    ErrorObject::invalid_request(format!(
+                        "Request body exceeds the limit of {limit} bytes"
+                    )),
+                );
+            }
+            return plain(StatusCode::BAD_REQUEST, "could not read the request body\n");
+        }
+    };
+    let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
+        return error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            ErrorObject::internal("Server busy: too many requests in flight; retry shortly"),
+        );
+    };
+    let limits = state.server.config().limits;
+    if bytes.first() == Some(&b'[') {
+        return batch(state, &bytes, session_id).await;
+    }
+    let msg = match Message::parse(&bytes, &limits) {
+        Ok(m) => m,
+        Err(f) => return error_response(StatusCode::BAD_REQUEST, f.id.clone(), f.error),
+    };
+    let accept = headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("*/*")
+        .to_owned();
+    let modern_version = match &msg {
+        Message::Request(r) => r
+            .params
+            .get("_meta")
+            .and_then(|m| m.get(META_PROTOCOL_VERSION))
+            .and_then(|v| v.as_str())
+            .map(String::from),
+        _ => None,
+    };
+    if let Some(v) = modern_version {
+        let Message::Request(r) = msg else {
+            return plain(StatusCode::BAD_REQUEST, "\n");
+        };
+        if let Err(e) = headers::check_standard(&headers, &r, &v) {
+            return error_response(StatusCode::BAD_REQUEST, Some(r.id.clone()), e);
+        }
+        if r.method == "tools/call" {
+            let name = r.params.get("name").and_then(|n| n.as_str()).unwrap_or("");
+            if let Some(tool) = state.server.tool(name) {
+                let args = r.params.get("arguments").cloned().unwrap_or_default();
+                if let Err(e) = headers::check_params(&headers, &tool.input_schema, &args) {
+                    return error_response(StatusCode::BAD_REQUEST, Some(r.id.clone()), e);
+                }
+            }
+        }
+        let meta = &r.params["_meta"];
+        let streams = meta.get("progressToken").is_some()
+            || meta.get("io.modelcontextprotocol/logLevel").is_some()
+            || r.method == "subscriptions/listen"
+            || !accept.contains("application/json") && accept.contains("text/event-stream");
+        return run(state, state.modern.clone(), r, streams, true, None).await;
+    }
+    // Legacy.
+    let is_init = matches!(&msg, Message::Request(r) if r.method == "initialize");
+    let session = match (is_init, &session_id, msg) {
+        (true, _, Message::Request(r)) => {
+            let Some(id) = new_session_id() else {
+                return error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Some(r.id.clone()),
+                    ErrorObject::internal(
+                        "cannot open a session: the OS random number generator failed",
+                    ),
+                );
+            };
+            let s = state.server.session();
+            let entry = LegacySession {
+                session: s.clone(),
+                last_seen: Instant::now(),
+                streams: Arc::default(),
+            };
+            state
+                .sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id.clone(), entry);
+            return run(state, s, r, false, false, Some(id)).await;
+        }
+        (_, Some(id), m) => match legacy_session(state, id) {
+            Some(s) => (s, m),
+            None => {
+                return error_response(
+                    StatusCode::NOT_FOUND,
+                    None,
+                    ErrorObject::invalid_request(
+                        "Unknown or expired session: send initialize again",
+                    ),
+                )
+            }
+        },
+        // Neither modern _meta nor a session: let the engine explain what is missing.
+        (_, None, Message::Request(r)) => {
+            return run(state, state.modern.clone(), r, false, true, None).await
+        }
+        // A stateless notification: accepted (nothing in the modern era needs it over HTTP).
+        (_, None, n @ Message::Notification(_)) => {
+            state.modern.receive(n, &Outbound::discard()).await;
+            return plain(StatusCode::ACCEPTED, "");
+        }
+        (_, None, _) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                None,
+                ErrorObject::invalid_request("Missing Mcp-Session-Id header"),
+            )
+        }
+    };
+    let (session, msg) = session;
+    if let Some(v) = headers
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok())
+    {
+        if ProtocolVersion::parse(v).is_none_or(|p| p.is_modern()) {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                None,
+                ErrorObject::invalid_request(format!(
+                    "Unsupported MCP-Protocol-Version header for a legacy session: {v}"
+                )),
+            );
+        }
+    }
+    match msg {
+        Message::Request(r) => {
+            let streams = matches!(
+                r.method.as_str(),
+                "tools/call" | "prompts/get" | "resources/read"
+            ) && accept.contains("text/event-stream");
+            run(state, session, r, streams, false, None).await
+        }
+        other => {
+            session.receive(other, &Outbound::discard()).await;
+            plain(StatusCode::ACCEPTED, "")
+        }
+    }
+}
+
+pub(super) async fn batch(state: &Arc<State>, bytes: &[u8], session_id: Option<String>) -> Resp {
+    let Some(session) = session_id.and_then(|id| legacy_session(state, &id)) else {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            None,
+            ErrorObject::invalid_request("JSON-RPC batches need a 2025-03-26 session"),
+        );
+    };
+    let items: Vec<serde_json::Value> = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                None,
+                ErrorObject::new(code::PARSE_ERROR, format!("Parse error: {e}")),
+            )
+        }
+    };
+    match session.call_batch(items, &Outbound::discard()).await {
+        Err(rejected) => json_response(StatusCode::BAD_REQUEST, &rejected.to_json()),
+        Ok(rs) if rs.is_empty() => plain(StatusCode::ACCEPTED, ""),
+        Ok(rs) => {
+            let arr: Vec<serde_json::Value> = rs
+                .into_iter()
+                .map(|r| Message::Response(r).to_value())
+                .collect();
+            json_response(StatusCode::OK, &serde_json::Value::Array(arr).to_string())
+        }
+    }
+}
+
+/// Run one request and answer it as JSON or as an SSE stream.
+pub(super) async fn run(
+    state: &Arc<State>,
+    session: Arc<Session>,
+    req: crate::jsonrpc::Request,
+    sse: bool,
+    modern: bool,
+    new_session: Option<String>,
+) -> Resp {
+    let (out, mut rx) = Outbound::channel(64);
+    let cancel = CancellationToken::new();
+    let task = {
+        let (session, cancel) = (session.clone(), cancel.clone());
+        tokio::spawn(async move {
+            if modern {
+                session.call(req, out, cancel).await
+            } else {
+                session.call_tracked(req, out, cancel).await
+            }
+        })
+    };
+    if !sse {
+        struct CancelOnDrop(CancellationToken);
+        impl Drop for CancelOnDrop {
+            fn drop(&mut self) {
+                self.0.cancel();
+            }
+        }
+        let _guard = CancelOnDrop(cancel);
+        tokio::pin!(task);
+        let resp = loop {
+            tokio::select! {
+                r = &mut task => break r.ok().flatten(),
+                Some(_) = rx.recv() => {}
+            }
+        };
+        let Some(resp) = resp else {
+            return plain(StatusCode::ACCEPTED, "");
+        };
+        let status = match &resp.outcome {
+            Err(e) if modern => modern_status(e.code),
+            Err(e) if matches!(e.code, code::PARSE_ERROR | code::INVALID_REQUEST) => {
+                StatusCode::BAD_REQUEST
+            }
+            _ => StatusCode::OK,
+        };
+        let mut r = json_response(status, &resp.to_json());
+        if let Some(id) = new_session {
+            if resp.outcome.is_ok() {
+                if let Ok(v) = HeaderValue::from_str(&id) {
+                    r.headers_mut().insert("mcp-session-id", v);
+                }
+            } else {
+                state
+                    .sessions
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&id);
+            }
+        }
+        return r;
+    }
+    let (btx, brx) = mpsc::channel::<Bytes>(64);
+    let keep_alive = state.opts.keep_alive;
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        tokio::pin!(task);
+        let mut tick = tokio::time::interval(keep_alive);
+        tick.tick().await;
+        loop {
+            let chunk = tokio::select! {
+                biased;
+                _ = stop.cancelled() => break,
+                Some(line) = rx.recv() => sse_event(&line),
+                r = &mut task => {
+                    while let Ok(line) = rx.try_recv() {
+                        if btx.send(sse_event(&line)).await.is_err() {
+                            return;
+                        }
+                    }
+                    if let Ok(Some(resp)) = r {
+                        let _ = btx.send(sse_event(&resp.to_json())).await;
+                    }
+                    break;
+                }
+                _ = tick.tick() => Bytes::from_static(b":\n\n"),
+            };
+            if btx.send(chunk).await.is_err() {
+                stop.cancel();
+                break;
+            }
+        }
+    });
+    sse_response(brx, cancel)
+}

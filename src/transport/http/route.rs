@@ -1,0 +1,165 @@
+//! Routing one HTTP request: `/healthz`, the endpoint's path, `Origin` and
+//! token checks, methods (POST, GET streams of legacy sessions, DELETE, CORS
+//! preflight).
+
+use super::*;
+
+pub(super) async fn route(
+    state: &Arc<State>,
+    req: Request<Incoming>,
+    origin: Option<&str>,
+) -> Resp {
+    let path = req.uri().path();
+    if path == "/healthz" && req.method() == Method::GET {
+        return plain(StatusCode::OK, "ok\n");
+    }
+    if path != state.opts.path {
+        return plain(
+            StatusCode::NOT_FOUND,
+            "not found: the MCP endpoint is elsewhere\n",
+        );
+    }
+    if let Some(o) = origin {
+        if !state.origin_allowed(o) {
+            return error_response(
+                StatusCode::FORBIDDEN,
+                None,
+                ErrorObject::invalid_request(format!("Origin {o} is not allowed")),
+            );
+        }
+    }
+    if req.method() == Method::OPTIONS {
+        let mut r = plain(StatusCode::NO_CONTENT, "");
+        let h = r.headers_mut();
+        h.insert(
+            "access-control-allow-methods",
+            HeaderValue::from_static("POST, GET, DELETE, OPTIONS"),
+        );
+        h.insert(
+            "access-control-allow-headers",
+            HeaderValue::from_static("content-type, accept, authorization, mcp-protocol-version, mcp-method, mcp-name, mcp-session-id, last-event-id"),
+        );
+        h.insert("access-control-max-age", HeaderValue::from_static("600"));
+        return r;
+    }
+    if let Some(token) = &state.opts.auth_token {
+        let given = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes())) {
+            let mut r = error_response(
+                StatusCode::UNAUTHORIZED,
+                None,
+                ErrorObject::invalid_request("Missing or wrong bearer token"),
+            );
+            r.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"lmcp\""),
+            );
+            return r;
+        }
+    }
+    let session_id = req
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    match *req.method() {
+        Method::POST => post(state, req, session_id).await,
+        Method::GET => get_stream(state, req, session_id),
+        Method::DELETE => {
+            let Some(id) = session_id else {
+                return plain(
+                    StatusCode::BAD_REQUEST,
+                    "DELETE needs an Mcp-Session-Id header\n",
+                );
+            };
+            match state
+                .sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id)
+            {
+                Some(s) => {
+                    s.session.shutdown();
+                    plain(StatusCode::NO_CONTENT, "")
+                }
+                None => plain(StatusCode::NOT_FOUND, "unknown or expired session\n"),
+            }
+        }
+        _ => {
+            let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "use POST\n");
+            r.headers_mut().insert(
+                ALLOW,
+                HeaderValue::from_static("POST, GET, DELETE, OPTIONS"),
+            );
+            r
+        }
+    }
+}
+
+pub(super) fn legacy_session(state: &State, id: &str) -> Option<Arc<Session>> {
+    let mut map = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
+    let s = map.get_mut(id)?;
+    s.last_seen = Instant::now();
+    Some(s.session.clone())
+}
+
+pub(super) fn get_stream(
+    state: &Arc<State>,
+    req: Request<Incoming>,
+    session_id: Option<String>,
+) -> Resp {
+    let Some(id) = session_id else {
+        let mut r = plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "GET streams exist only for legacy sessions (send Mcp-Session-Id)\n",
+        );
+        r.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST, DELETE, OPTIONS"));
+        return r;
+    };
+    let Some(session) = legacy_session(state, &id) else {
+        return plain(StatusCode::NOT_FOUND, "unknown or expired session\n");
+    };
+    let streams = {
+        let map = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&id).map(|s| s.streams.clone()).unwrap_or_default()
+    };
+    let accepts = req
+        .headers()
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/event-stream"));
+    if !accepts {
+        return plain(
+            StatusCode::NOT_ACCEPTABLE,
+            "GET needs Accept: text/event-stream\n",
+        );
+    }
+    let (out, mut rx) = Outbound::channel(64);
+    session.set_legacy_outbound(out);
+    let (btx, brx) = mpsc::channel::<Bytes>(64);
+    let cancel = CancellationToken::new();
+    let keep_alive = state.opts.keep_alive;
+    let stop = cancel.clone();
+    let open = StreamGuard::new(streams);
+    tokio::spawn(async move {
+        let _open = open;
+        let mut tick = tokio::time::interval(keep_alive);
+        tick.tick().await;
+        loop {
+            let chunk = tokio::select! {
+                _ = stop.cancelled() => break,
+                m = rx.recv() => match m { Some(line) => sse_event(&line), None => break },
+                _ = tick.tick() => Bytes::from_static(b":\n\n"),
+            };
+            if btx.send(chunk).await.is_err() {
+                break;
+            }
+        }
+    });
+    sse_response(brx, cancel)
+}

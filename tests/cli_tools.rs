@@ -1,0 +1,140 @@
+//! The `lmcp` binary's tool selection and shell limit flags, driven over
+//! stdio (every server message validated by the harness).
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::process::Command;
+
+fn tool_names(p: &mut Peer) -> Vec<String> {
+    let r = p.modern("tools/list", json!({}));
+    r["result"]["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn tools_flag_keeps_only_the_named_tools_and_disable_removes() {
+    let mut p = Peer::spawn(lmcp_path(), &["--stdio", "--tools", "ping,read_file,shell"]);
+    let mut names = tool_names(&mut p);
+    names.sort();
+    assert_eq!(names, ["ping", "read_file", "shell"]);
+
+    let mut p = Peer::spawn(lmcp_path(), &["--stdio", "--disable", "shell,shell_bg"]);
+    let names = tool_names(&mut p);
+    assert!(names.contains(&"read_file".to_owned()), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n == "shell" || n == "shell_bg"),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn unknown_tool_names_and_contradictory_limits_are_refused_with_a_reason() {
+    let out = Command::new(lmcp_path())
+        .args(["--stdio", "--tools", "pnig"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown tool \"pnig\"") && err.contains("ping"),
+        "{err}"
+    );
+
+    let out = Command::new(lmcp_path())
+        .args([
+            "--stdio",
+            "--shell-timeout-ms",
+            "5000",
+            "--shell-max-timeout-ms",
+            "1000",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--shell-max-timeout-ms"));
+}
+
+#[test]
+fn shell_limit_flags_take_effect() {
+    let mut p = Peer::spawn(
+        lmcp_path(),
+        &[
+            "--stdio",
+            "--shell",
+            "bash -c",
+            "--shell-timeout-ms",
+            "300",
+            "--shell-output-bytes",
+            "1000",
+        ],
+    );
+    // The configured program runs the command (bash sets BASH_VERSION).
+    let r = p.modern(
+        "tools/call",
+        json!({"name": "shell", "arguments": {"command": "echo ${BASH_VERSION:+bash}"}}),
+    );
+    let s: &Value = &r["result"]["structuredContent"];
+    assert_eq!(s["stdout"], "bash\n", "{r}");
+    // The default timeout applies when the call gives none.
+    let r = p.modern(
+        "tools/call",
+        json!({"name": "shell", "arguments": {"command": "sleep 5"}}),
+    );
+    assert_eq!(r["result"]["structuredContent"]["timed_out"], true, "{r}");
+    // The default output cap keeps head and tail.
+    let r = p.modern(
+        "tools/call",
+        json!({"name": "shell", "arguments": {"command": "seq 1 5000"}}),
+    );
+    let s = &r["result"]["structuredContent"];
+    assert_eq!(s["truncated"], true, "{r}");
+    assert!(s["stdout"].as_str().unwrap().len() < 1200, "{r}");
+}
+
+#[test]
+fn secrets_from_the_environment_do_not_reach_shell_commands() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = Command::new(lmcp_path())
+        .arg("--stdio")
+        .env("LMCP_AUTH_TOKEN", "token-that-must-not-leak")
+        .env("LMCP_STATE_KEY", "state-key-that-must-not-leak")
+        .env("UNRELATED_VAR", "visible")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": modern_params(
+        json!({"name": "shell", "arguments": {"command": "env"}}))});
+    writeln!(stdin, "{call}").unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    drop(stdin);
+    let _ = child.wait();
+    let r: Value = serde_json::from_str(&line).unwrap();
+    let env = r["result"]["structuredContent"]["stdout"].as_str().unwrap();
+    assert!(env.contains("UNRELATED_VAR=visible"), "{env}");
+    assert!(
+        !env.contains("must-not-leak"),
+        "a secret reached the shell: {env}"
+    );
+}
+
+#[test]
+fn a_short_state_key_is_refused() {
+    let out = Command::new(lmcp_path())
+        .arg("--stdio")
+        .env("LMCP_STATE_KEY", "short")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 16"));
+}

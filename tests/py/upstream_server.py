@@ -1,0 +1,110 @@
+"""A small MCP server written with the official Python SDK (MCPServer), used
+as a third-party upstream behind the lmcp hub.
+
+    python upstream_server.py stdio
+    python upstream_server.py http PORT      (Streamable HTTP at /mcp)
+
+Tools: add (a result), fail (a tool error), slow (progress, then waits until
+cancelled, writing the file `cancelled` into UPSTREAM_MARK_DIR; or dies),
+ask (elicits a name), grow (adds a tool at run time, so the tool list changes). Prompt: greet. Resources: note://hello,
+note://items/{item}.
+"""
+import os
+import sys
+from pathlib import Path
+
+import anyio
+from typing import Annotated
+
+from mcp.server.mcpserver import Context, Elicit, ElicitationResult, MCPServer, Resolve
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel
+
+app = MCPServer("py-upstream")
+
+
+@app.tool()
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+@app.tool()
+def fail(why: str) -> str:
+    """Always fails with the given reason."""
+    raise ToolError(f"failed on purpose: {why}")
+
+
+@app.tool()
+async def slow(ctx: Context, steps: int = 3, hang: bool = False, die: bool = False) -> str:
+    """Report progress for each step; with hang, wait until cancelled; with
+    die, exit the whole server process mid-call."""
+    for i in range(steps):
+        await ctx.report_progress(i + 1, steps, f"step {i + 1}")
+        await anyio.sleep(0.05)
+    if die:
+        os._exit(3)
+    if hang:
+        try:
+            await anyio.sleep(3600)
+        except anyio.get_cancelled_exc_class():
+            mark = os.environ.get("UPSTREAM_MARK_DIR")
+            if mark:
+                Path(mark, "cancelled").write_text("slow")
+            raise
+    return f"done {steps}"
+
+
+@app.resource("note://hello", mime_type="text/plain")
+def hello() -> str:
+    """A fixed note."""
+    return "Hello from the Python upstream"
+
+
+@app.resource("note://items/{item}")
+def item(item: str) -> str:
+    """A note per item."""
+    return f"item {item}"
+
+
+@app.prompt()
+def greet(name: str) -> str:
+    """Greet someone."""
+    return f"Please greet {name} warmly."
+
+
+class Name(BaseModel):
+    name: str
+
+
+def ask_name() -> Elicit[Name]:
+    return Elicit("Your name?", Name)
+
+
+@app.tool()
+async def ask(who: Annotated[ElicitationResult[Name], Resolve(ask_name)]) -> str:
+    """Ask the user's name (elicitation; an MRTR round in the modern era)."""
+    return f"hello {who.data.name}" if who.action == "accept" else f"no answer ({who.action})"
+
+
+@app.tool()
+async def grow(ctx: Context, name: str) -> str:
+    """Add a tool called NAME (echoing its input) and announce the change."""
+
+    def extra(text: str) -> str:
+        return text
+
+    app.add_tool(extra, name=name, description="Added at run time by grow.")
+    await ctx.notify_tools_changed()  # modern: subscriptions/listen streams
+    try:
+        await ctx.session.send_tool_list_changed()  # legacy sessions
+    except Exception:  # not available on a modern request
+        pass
+    return f"added {name}"
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "http":
+        app.run(transport="streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        app.run()
