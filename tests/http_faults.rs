@@ -2,7 +2,8 @@
 //!
 //! - a client that stops reading its SSE stream: the server stops producing
 //!   (bounded buffers, back-pressure into the handler), and once the client
-//!   goes away the request is cancelled;
+//!   took nothing for `HttpOptions::sse_stall` the request is cancelled; a
+//!   client that goes away has its request cancelled at once;
 //! - the bearer token (from `LMCP_AUTH_TOKEN`) never shows up in answers or
 //!   in the debug log, `401` carries `WWW-Authenticate`, legacy session ids
 //!   are 128-bit random hex and differ.
@@ -83,28 +84,8 @@ fn flood_server(made: Arc<AtomicUsize>, dropped: Arc<AtomicBool>) -> Arc<Server>
         .build()
 }
 
-#[test]
-fn a_client_that_stops_reading_sse_gets_back_pressure_then_cancellation() {
-    let made = Arc::new(AtomicUsize::new(0));
-    let dropped = Arc::new(AtomicBool::new(false));
-    let server = flood_server(made.clone(), dropped.clone());
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let stop = tokio_util::sync::CancellationToken::new();
-    rt.spawn(serve(
-        listener,
-        server,
-        HttpOptions::default(),
-        stop.clone(),
-    ));
-
+/// Open a flood SSE stream; read its head and first two events (validated).
+fn open_flood(port: u16) -> BufReader<TcpStream> {
     let mut m = meta(json!({}));
     m["progressToken"] = json!("t1");
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
@@ -119,7 +100,6 @@ fn a_client_that_stops_reading_sse_gets_back_pressure_then_cancellation() {
         ],
         &body,
     );
-    // Read the head and the first two events (validated), then stop reading.
     let mut r = BufReader::new(s);
     let mut head = String::new();
     loop {
@@ -143,38 +123,67 @@ fn a_client_that_stops_reading_sse_gets_back_pressure_then_cancellation() {
             events += 1;
         }
     }
-    // The producer must come to a halt: bounded queues, back-pressure.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut last = made.load(Ordering::SeqCst);
-    loop {
-        std::thread::sleep(Duration::from_millis(500));
-        let now = made.load(Ordering::SeqCst);
-        if now == last {
-            break;
-        }
-        last = now;
-        assert!(
-            Instant::now() < deadline,
-            "the handler is still producing ({now} messages) although nobody reads"
-        );
+    r
+}
+
+fn wait_until(what: &str, limit: Duration, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn a_client_that_stops_reading_sse_gets_back_pressure_then_cancellation() {
+    let made = Arc::new(AtomicUsize::new(0));
+    let dropped = Arc::new(AtomicBool::new(false));
+    let server = flood_server(made.clone(), dropped.clone());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let opts = HttpOptions {
+        sse_stall: Duration::from_secs(2),
+        ..HttpOptions::default()
+    };
+    rt.spawn(serve(listener, server, opts, stop.clone()));
+
+    // 1. The client keeps the connection but reads nothing more: the
+    // producer is held back by full queues, and once nothing was taken for
+    // `sse_stall` the request is cancelled.
+    let r = open_flood(port);
+    wait_until(
+        "the request of a client that stopped reading was not cancelled",
+        Duration::from_secs(30),
+        || dropped.load(Ordering::SeqCst),
+    );
+    let last = made.load(Ordering::SeqCst);
+    eprintln!("producer halted after {last} messages of 64 KiB");
     // Queues (64 + 64 messages) plus socket buffers: a few hundred at most.
     assert!(
         last < 1000,
         "{last} messages of 64 KiB were produced for a client that reads none"
     );
-    eprintln!("producer halted after {last} messages of 64 KiB");
-    assert!(!dropped.load(Ordering::SeqCst));
-    // The client goes away: the request is cancelled.
     drop(r);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !dropped.load(Ordering::SeqCst) {
-        assert!(
-            Instant::now() < deadline,
-            "the request was not cancelled after its client left"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+
+    // 2. The client goes away: the request is cancelled at once.
+    dropped.store(false, Ordering::SeqCst);
+    let r = open_flood(port);
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!dropped.load(Ordering::SeqCst));
+    drop(r);
+    wait_until(
+        "the request was not cancelled after its client left",
+        Duration::from_secs(15),
+        || dropped.load(Ordering::SeqCst),
+    );
     stop.cancel();
 }
 
