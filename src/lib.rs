@@ -20,6 +20,8 @@
 #![warn(missing_docs)]
 
 pub mod client;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hub;
 pub mod jsonrpc;
 pub mod logging;

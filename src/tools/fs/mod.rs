@@ -9,7 +9,7 @@
 //! Build the tools with [`tools`] from an [`FsConfig`].
 
 mod atomic;
-mod edit;
+pub(crate) mod edit;
 mod info;
 mod list;
 mod read;

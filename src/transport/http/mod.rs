@@ -14,7 +14,7 @@
 //!   in-flight caps (503).
 
 mod body;
-mod headers;
+pub(crate) mod headers;
 mod post;
 mod respond;
 mod route;
