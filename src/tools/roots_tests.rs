@@ -123,6 +123,38 @@ fn resolve_new_checks_parent() {
     ));
 }
 
+/// Found by the property test (tests/prop_roots.rs): `link/.` and `file/.`
+/// used to resolve to the link or file itself, so a symlink pointing outside
+/// (or looping) came back as a path to create.
+#[test]
+fn resolve_new_refuses_a_file_or_link_used_as_a_directory() {
+    let f = fixture();
+    symlink(f.outside.join("secret.txt"), f.root.join("out")).unwrap();
+    symlink("loop", f.root.join("loop")).unwrap();
+    for p in [
+        "out/.",
+        "loop/.",
+        "sub/a.txt/.",
+        "sub/a.txt/new",
+        "loop/new",
+    ] {
+        assert!(
+            matches!(f.roots.resolve_new(p), Err(RootsError::Io { .. })),
+            "{p}: {:?}",
+            f.roots.resolve_new(p)
+        );
+    }
+    symlink(f.outside.join("new.txt"), f.root.join("dangling_out")).unwrap();
+    assert!(matches!(
+        f.roots.resolve_new("dangling_out/."),
+        Err(RootsError::DanglingSymlink(_))
+    ));
+    // Outside the roots the answer stays "outside", whatever exists there.
+    let probe = format!("{}/secret.txt/x", f.outside.display());
+    assert!(is_outside(f.roots.resolve_new(&probe).unwrap_err()));
+    assert!(is_outside(f.roots.resolve_existing(&probe).unwrap_err()));
+}
+
 #[test]
 fn resolve_dir_defaults_and_checks() {
     let f = fixture();

@@ -124,6 +124,7 @@ impl ShellConfig {
         })?;
         let mut cmd = Command::new(prog);
         cmd.args(lead).arg(command).current_dir(cwd);
+        crate::secrets::scrub(&mut cmd);
         Ok(cmd)
     }
 

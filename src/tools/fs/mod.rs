@@ -10,7 +10,7 @@
 //! MCP resources with [`resources()`].
 
 mod atomic;
-mod edit;
+pub(crate) mod edit;
 mod info;
 mod list;
 mod read;
