@@ -68,11 +68,16 @@ impl Req {
         }
         let mut responses = match self.params().get("requestState") {
             None => Map::new(),
-            Some(Value::String(s)) => self
-                .server()
-                .signer
-                .open(s, &self.digest())
-                .map_err(|e| ErrorObject::invalid_params(e.to_string()))?,
+            Some(Value::String(s)) => {
+                self.server()
+                    .signer
+                    .open(s, &self.digest())
+                    .map_err(|e| match e {
+                        // The server's fault, not the request's.
+                        super::mrtr::StateError::NoKey => ErrorObject::internal(e.to_string()),
+                        e => ErrorObject::invalid_params(e.to_string()),
+                    })?
+            }
             Some(_) => {
                 return Err(ErrorObject::invalid_params(
                     "\"requestState\" must be a string",
