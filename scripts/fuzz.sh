@@ -6,7 +6,10 @@
 # AddressSanitizer (it needs nightly's -Zsanitizer); lmcp has no unsafe code,
 # so what is sought is panics, aborts, hangs and broken invariants.
 #
-#   bash scripts/fuzz.sh [SECONDS] [TARGET...]
+#   bash scripts/fuzz.sh [--check] [SECONDS] [TARGET...]
+#
+# --check (what the test command runs): leave the committed corpora as they
+# are (no minimising merge), so a run never changes the tree.
 #
 # Corpora live in fuzz/corpus/TARGET (kept in git, minimised after each run);
 # a crash is saved to fuzz/artifacts/TARGET/ and the script fails. Once it is
@@ -15,6 +18,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+check=0
+if [ "${1:-}" = "--check" ]; then
+  check=1
+  shift
+fi
 secs="${1:-60}"
 shift || true
 targets=("$@")
@@ -48,14 +56,17 @@ for t in "${targets[@]}"; do
     grep -v '^#' "$work.log" | tail -40 >&2
     status=1
   fi
-  # Keep a minimal corpus: only inputs that add coverage.
-  fresh="$(mktemp -d)"
-  "$bin/$t" -merge=1 "$fresh" "$corpus" "$work" -max_len=4096 2>/dev/null >/dev/null || true
-  if [ -n "$(ls "$fresh")" ]; then
-    rm -f "$corpus"/*
-    cp "$fresh"/* "$corpus"/
+  if [ "$check" -eq 0 ]; then
+    # Keep a minimal corpus: only inputs that add coverage.
+    fresh="$(mktemp -d)"
+    "$bin/$t" -merge=1 "$fresh" "$corpus" "$work" -max_len=4096 2>/dev/null >/dev/null || true
+    if [ -n "$(ls "$fresh")" ]; then
+      rm -f "$corpus"/*
+      cp "$fresh"/* "$corpus"/
+    fi
+    echo "    corpus now $(ls "$corpus" | wc -l) files"
+    rm -rf "$fresh"
   fi
-  echo "    corpus now $(ls "$corpus" | wc -l) files"
-  rm -rf "$work" "$work.log" "$fresh"
+  rm -rf "$work" "$work.log"
 done
 exit "$status"

@@ -22,6 +22,9 @@ step "cargo test --features web (the opt-in fetch/web_search tools, debug build)
 timeout -k 10 1800 cargo test --features web --lib tools::web
 timeout -k 10 1800 cargo test --features web --test web_fetch --test web_search --test web_proxy
 
+step "fuzz (every target briefly, from the committed corpora; scripts/fuzz.sh for long runs)"
+timeout -k 10 1200 bash scripts/fuzz.sh --check "${LMCP_FUZZ_SECONDS:-15}"
+
 step "peers"
 bash scripts/peers.sh
 

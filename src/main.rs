@@ -1,5 +1,7 @@
 //! The `lmcp` binary: a thin command line over the library.
 
+#![forbid(unsafe_code)]
+
 use clap::Parser;
 use lmcp::hub::{config::HubConfig, Hub};
 use lmcp::jsonrpc::Limits;
