@@ -42,20 +42,27 @@ def call(msg):
         assert line, "lmcp exited"
 meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
         "io.modelcontextprotocol/clientCapabilities": {}}
+def dump():
+    # While idle, so shutdown code does not join the hot set. Each dump
+    # holds what ran since the previous one.
+    time.sleep(1.0)
+    subprocess.run(["callgrind_control", "--dump", str(p.pid)], stdout=subprocess.DEVNULL, check=True)
+# Phase 1: start-up and the handshakes of both eras; what an idle stdio
+# server has touched. Its functions go first, so idle touches few pages.
 call({"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": meta}})
-call({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": meta}})
-call({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
-      "params": {"name": "ping", "arguments": {}, "_meta": meta}})
 call({"jsonrpc": "2.0", "id": 4, "method": "initialize", "params": {
     "protocolVersion": "2025-11-25", "capabilities": {},
     "clientInfo": {"name": "link-order", "version": "0"}}})
 call({"jsonrpc": "2.0", "method": "notifications/initialized"})
+call({"jsonrpc": "2.0", "id": 7, "method": "ping"})
+dump()
+# Phase 2: listing and calling tools in both eras.
+call({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": meta}})
+call({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+      "params": {"name": "ping", "arguments": {}, "_meta": meta}})
 call({"jsonrpc": "2.0", "id": 5, "method": "tools/list"})
 call({"jsonrpc": "2.0", "id": 6, "method": "tools/call", "params": {"name": "ping", "arguments": {}}})
-call({"jsonrpc": "2.0", "id": 7, "method": "ping"})
-time.sleep(1.0)
-# Dump while idle, so shutdown code does not join the hot set.
-subprocess.run(["callgrind_control", "--dump", str(p.pid)], stdout=subprocess.DEVNULL, check=True)
+dump()
 time.sleep(1.0)
 os.kill(p.pid, signal.SIGKILL)
 p.wait()
@@ -108,13 +115,18 @@ os.kill(p.pid, signal.SIGKILL)
 p.wait()
 PY
 
-# Every function of the lmcp binary that ran, hottest first, without
-# callgrind's recursion suffixes ('2).
-for dump in $(ls "$out".* | head -1) $(ls "$outh".* | head -1); do
+# Every function of the lmcp binary that ran, per phase (1: stdio start-up
+# and handshakes, 2: stdio tool calls, 3: HTTP serving), hottest first
+# within a phase, without callgrind's recursion suffixes ('2).
+phase=0
+for dump in $(ls "$out".* | sort -V | head -2) $(ls "$outh".* | head -1); do
+phase=$((phase + 1))
 callgrind_annotate --threshold=100 "$dump" \
   | grep -F "[$PWD/$bin]" \
-  | sed -E 's/^ *[0-9,]+ +\([^)]*\) +//; s/ \[.*\]$//; s/^[^:]*://; s/'"'"'[0-9]+$//' >> "$tmp"
+  | sed -E 's/^ *[0-9,]+ +\([^)]*\) +//; s/ \[.*\]$//; s/^[^:]*://; s/'"'"'[0-9]+$//' >> "$tmp.phase$phase"
 done
 done
-awk 'NF && !seen[$0]++' "$tmp" > "$order"
+# Phase 1 of every build first: builds share many symbol names, and an idle
+# server should touch only the pages of phase 1.
+cat "$tmp.phase1" "$tmp.phase2" "$tmp.phase3" | awk 'NF && !seen[$0]++' > "$order"
 echo "link-order: $(wc -l < "$order") functions -> $order; rebuild with cargo build --release" >&2
