@@ -236,3 +236,13 @@ fn a_config_using_every_documented_key_loads_and_each_takes_effect() {
     assert!(h.lazy, "hub.lazy is the default of lazy");
     assert!(!h.legacy, "era defaults to auto");
 }
+
+#[test]
+fn the_packaged_example_hub_config_loads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/examples/hub.toml");
+    let cfg = HubConfig::load(&path).expect("packaging/examples/hub.toml loads");
+    let names: Vec<&str> = cfg.upstreams.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["files", "search"], "the disabled entry is skipped");
+    assert_eq!(cfg.prefix, "remote");
+    assert!(cfg.upstreams[1].lazy && !cfg.upstreams[0].lazy);
+}
