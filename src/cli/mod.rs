@@ -1,7 +1,7 @@
 //! The `lmcp` command line, defined here rather than in `src/main.rs` so
 //! that tools outside the binary can use the same definition: the man page
 //! and shell completions (`xtask`, run by `scripts/package.sh`) and the
-//! configuration reference `docs/configuration.md` ([`reference`], checked
+//! configuration reference `docs/configuration.md` ([`reference`](mod@reference), checked
 //! by `tests/docs_config.rs`).
 //!
 //! Parsing only: what each flag does is wired up in `src/main.rs`.
