@@ -246,3 +246,22 @@ fn the_packaged_example_hub_config_loads() {
     assert_eq!(cfg.prefix, "remote");
     assert!(cfg.upstreams[1].lazy && !cfg.upstreams[0].lazy);
 }
+
+#[test]
+fn every_example_of_the_help_text_parses() {
+    use clap::Parser;
+    let mut seen = 0;
+    for line in lmcp::cli::EXAMPLES.lines() {
+        let Some(example) = line.trim_start().strip_prefix("lmcp") else {
+            continue;
+        };
+        // The command ends where the aligned description starts.
+        let command = example.split("   ").next().unwrap();
+        let words = shlex::split(&format!("lmcp{command}")).expect("balanced quotes");
+        if let Err(e) = lmcp::cli::Cli::try_parse_from(&words) {
+            panic!("the --help example {words:?} does not parse:\n{e}");
+        }
+        seen += 1;
+    }
+    assert!(seen >= 8, "only {seen} examples found");
+}
