@@ -63,6 +63,11 @@ stray=$(cd "$root" && find . -type f ! -path './usr/*' ! -path './lib/systemd/*'
 out=$("$root/usr/bin/lmcp" --version)
 [ "$out" = "lmcp $version" ] || fail "lmcp --version says '$out', expected 'lmcp $version'"
 ok "lmcp --version: $out"
+# It serves: the packaged binary as client of itself over stdio.
+tools=$(cd "$tmp" && timeout 30 "$root/usr/bin/lmcp" client --stdio "'$root/usr/bin/lmcp' --read-only" tools) \
+  || fail "lmcp client --stdio lmcp tools failed"
+grep -q '"name": "read_file"' <<<"$tools" || fail "the packaged lmcp does not list read_file: $tools"
+ok "the packaged lmcp serves its tools over stdio"
 help=$("$root/usr/bin/lmcp" --help)
 flags=$(grep -o -- '--[a-z][a-z-]*' <<<"$help" | sort -u)
 
