@@ -40,6 +40,10 @@ fn assert_same(committed: &str, rendered: &str) {
 
 #[test]
 fn configuration_md_is_what_the_cli_definition_renders() {
+    assert_eq!(
+        reference::WEB_SECTION,
+        format!("### {}", lmcp::cli::heading::WEB)
+    );
     let committed = repo_file("docs/configuration.md");
     assert!(
         committed.contains(reference::WEB_SECTION),

@@ -146,7 +146,7 @@ fn render_command(out: &mut String, cmd: &Command, path: &str) {
     let usage = cmd.clone().render_usage().to_string();
     let usage = usage.trim().trim_start_matches("Usage:").trim();
     let _ = write!(out, "```text\n{path}{}\n```\n", strip_name(usage, cmd));
-    // Sections in the order their first argument appears, as in --help.
+    // Sections in the order their first argument appears.
     let mut sections: Vec<String> = Vec::new();
     for arg in cmd.get_arguments() {
         let title = section_of(arg);
