@@ -5,7 +5,9 @@
   - ping_during_sleep_ms: a `ping` tool call answered while `shell "sleep 3"`
     runs (Lua original: 10 ms; target <= 2 ms);
   - three_sleeps_s: wall time of three concurrent `shell "sleep 3"` calls
-    (Lua original: 3.77 s; target <= 3.05 s).
+    (Lua original: 3.77 s; target <= 3.05 s);
+  - systeminfo_ms: what a `systeminfo` call costs (median of 20, round trip).
+Every result is checked (a failed call would make a fast, false figure).
 
 Usage: bench/shell_bench.py [--out FILE] [--runs N] -- LMCP_BINARY
 Loopback only; bounded (each run takes about 6 s per transport)."""
@@ -93,10 +95,22 @@ class Http:
         self.p.wait(10)
 
 
+def ok(r):
+    assert "result" in r and not r["result"].get("isError"), r
+    return r["result"]
+
+
+def sleep3(t, results):
+    res = ok(t.call("shell", {"command": "sleep 3"}))
+    assert res["structuredContent"]["exit_code"] == 0, res
+    results.append(res)
+
+
 def measure(transport):
     t = transport
-    t.call("ping", {})  # warm up
-    th = threading.Thread(target=t.call, args=("shell", {"command": "sleep 3"}))
+    ok(t.call("ping", {}))  # warm up
+    slow = []
+    th = threading.Thread(target=sleep3, args=(t, slow))
     th.start()
     time.sleep(0.3)
     pings = []
@@ -104,16 +118,23 @@ def measure(transport):
         s = time.perf_counter()
         r = t.call("ping", {})
         pings.append((time.perf_counter() - s) * 1000)
-        assert "result" in r, r
+        assert ok(r)["structuredContent"]["pong"] is True
     th.join()
+    assert len(slow) == 1, "the sleep 3 call running under the pings failed"
     s = time.perf_counter()
-    ths = [threading.Thread(target=t.call, args=("shell", {"command": "sleep 3"})) for _ in range(3)]
+    ths = [threading.Thread(target=sleep3, args=(t, slow)) for _ in range(3)]
     for x in ths:
         x.start()
     for x in ths:
         x.join()
     three = time.perf_counter() - s
-    return statistics.median(pings), three
+    assert len(slow) == 4, "a parallel sleep 3 call failed"
+    infos = []
+    for _ in range(20):
+        s = time.perf_counter()
+        assert ok(t.call("systeminfo", {}))["structuredContent"]["lmcp"]["pid"]
+        infos.append((time.perf_counter() - s) * 1000)
+    return statistics.median(pings), three, statistics.median(infos)
 
 
 def main():
@@ -129,11 +150,11 @@ def main():
         for _ in range(a.runs):
             t = cls(cmd[0])
             try:
-                ping_ms, three = measure(t)
+                ping_ms, three, info_ms = measure(t)
             finally:
                 t.close()
             res = {"name": f"lmcp-shell-{name}", "transport": name, "ping_during_sleep_ms": round(ping_ms, 2),
-                   "three_sleeps_s": round(three, 3)}
+                   "three_sleeps_s": round(three, 3), "systeminfo_ms": round(info_ms, 2)}
             print(json.dumps(res))
             if a.out:
                 with open(a.out, "a") as f:

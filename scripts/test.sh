@@ -27,6 +27,9 @@ timeout -k 10 1800 cargo test --features web --test docs_config
 timeout -k 10 1800 bash scripts/package.sh --no-build >/dev/null
 timeout -k 10 300 bash scripts/check-package.sh
 
+step "fuzz (every target briefly, from the committed corpora; scripts/fuzz.sh for long runs)"
+timeout -k 10 1200 bash scripts/fuzz.sh --check "${LMCP_FUZZ_SECONDS:-15}"
+
 step "peers"
 bash scripts/peers.sh
 

@@ -17,6 +17,7 @@
 //!   client input), multi round-trip requests.
 //! - [`transport`]: stdio (and HTTP) transports feeding a session.
 //! - [`tools`]: the built-in tools of the `lmcp` binary, one module per family.
+//! - [`secrets`]: lmcp's secrets in the environment, scrubbed from children.
 #![forbid(unsafe_code)]
 // docs.rs (nightly, `--cfg docsrs`): mark items that need a feature.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -24,10 +25,13 @@
 
 pub mod cli;
 pub mod client;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hub;
 pub mod jsonrpc;
 pub mod logging;
 pub mod protocol;
+pub mod secrets;
 pub mod server;
 pub mod tools;
 pub mod transport;

@@ -1,5 +1,7 @@
 //! The `lmcp` binary: a thin command line over the library.
 
+#![forbid(unsafe_code)]
+
 use clap::Parser;
 use lmcp::cli::{Cli, ClientAction, ClientArgs, Command};
 use lmcp::hub::{config::HubConfig, Hub};
@@ -180,8 +182,8 @@ fn main() -> ExitCode {
     };
     let http_addr = cli.http.clone();
     let use_stdio = cli.stdio || http_addr.is_none();
+    // --read-only is applied with --tools/--disable (select_tools), by annotation.
     let mut fs_config = lmcp::tools::fs::FsConfig {
-        read_only: cli.read_only,
         trust_client_roots: cli.trust_client_roots,
         ..Default::default()
     };
@@ -214,9 +216,7 @@ fn main() -> ExitCode {
     let shell_config = std::sync::Arc::new(shell_config);
     let jobs = lmcp::tools::jobs::JobManager::new(shell_config.clone());
     let mut tools = lmcp::tools::builtin();
-    if !cli.read_only {
-        tools.extend(lmcp::tools::shell::tools(shell_config, jobs.clone()));
-    }
+    tools.extend(lmcp::tools::shell::tools(shell_config, jobs.clone()));
     #[cfg(feature = "web")]
     {
         let mut web = lmcp::tools::web::WebConfig {
@@ -240,8 +240,10 @@ fn main() -> ExitCode {
         }
         tools.extend(lmcp::tools::web::tools(std::sync::Arc::new(web)));
     }
-    tools.extend(lmcp::tools::fs::tools(std::sync::Arc::new(fs_config)));
-    let tools = match select_tools(tools, &cli.tools, &cli.disable) {
+    let fs_config = std::sync::Arc::new(fs_config);
+    let (file_resources, file_template) = lmcp::tools::fs::resources(fs_config.clone());
+    tools.extend(lmcp::tools::fs::tools(fs_config));
+    let tools = match select_tools(tools, &cli.tools, &cli.disable, cli.read_only) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("lmcp: {e}");
@@ -252,7 +254,9 @@ fn main() -> ExitCode {
         .title("lmcp")
         .instructions("lmcp: a lightweight MCP server with built-in tools.")
         .config(config)
-        .tools(tools);
+        .tools(tools)
+        .resource_provider(file_resources)
+        .resource_template(file_template);
     match state_key {
         Ok(Some(key)) => builder = builder.request_state_key(key),
         Ok(None) => {}
@@ -363,11 +367,13 @@ fn apply_shell_flags(cli: &Cli, cfg: &mut lmcp::tools::shell::ShellConfig) -> Re
 }
 
 /// Keeps the built-in tools `--tools` names (all when empty), minus those
-/// `--disable` names. An unknown name is an error listing the known ones.
+/// `--disable` names; with `read_only`, only those annotated read-only. An
+/// unknown name, or one --read-only leaves out named in --tools, is an error.
 fn select_tools(
     tools: Vec<lmcp::Tool>,
     only: &[String],
     disable: &[String],
+    read_only: bool,
 ) -> Result<Vec<lmcp::Tool>, String> {
     let known: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
     for name in only.iter().chain(disable) {
@@ -382,5 +388,28 @@ fn select_tools(
         (only.is_empty() || only.iter().any(|o| o.trim() == n))
             && !disable.iter().any(|d| d.trim() == n)
     };
-    Ok(tools.into_iter().filter(|t| wanted(&t.name)).collect())
+    let changes = |t: &lmcp::Tool| t.annotations.read_only_hint != Some(true);
+    if let Some(t) = tools
+        .iter()
+        .find(|t| read_only && changes(t) && only.iter().any(|o| o.trim() == t.name))
+    {
+        return Err(format!(
+            "--tools names {}, which changes things, and --read-only leaves out such tools; drop one of the two",
+            t.name
+        ));
+    }
+    let mut kept: Vec<lmcp::Tool> = tools
+        .into_iter()
+        .filter(|t| wanted(&t.name) && !(read_only && changes(t)))
+        .collect();
+    // The shell_bg_* companions act on jobs only shell_bg starts.
+    if !kept.iter().any(|t| t.name == "shell_bg") {
+        if let Some(n) = only.iter().find(|o| o.trim().starts_with("shell_bg_")) {
+            return Err(format!(
+                "--tools names {n}, which acts on jobs that shell_bg starts; add shell_bg (and leave out --read-only)"
+            ));
+        }
+        kept.retain(|t| !t.name.starts_with("shell_bg_"));
+    }
+    Ok(kept)
 }

@@ -138,3 +138,44 @@ fn a_short_state_key_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 16"));
 }
+
+#[test]
+fn read_only_is_applied_with_the_names_and_refuses_a_named_writer() {
+    // Names of tools --read-only leaves out may still be disabled.
+    let mut p = Peer::spawn(
+        lmcp_path(),
+        &["--stdio", "--read-only", "--disable", "write_file,ping"],
+    );
+    let mut names = tool_names(&mut p);
+    names.sort();
+    assert!(names.contains(&"systeminfo".to_owned()), "{names:?}");
+    for gone in ["ping", "shell", "shell_bg", "shell_bg_output", "write_file"] {
+        assert!(!names.iter().any(|n| n == gone), "{gone} in {names:?}");
+    }
+
+    let out = Command::new(lmcp_path())
+        .args(["--stdio", "--read-only", "--tools", "read_file,shell"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("shell") && err.contains("--read-only"),
+        "{err}"
+    );
+
+    // Job companions without shell_bg have nothing to act on.
+    let mut p = Peer::spawn(lmcp_path(), &["--stdio", "--disable", "shell_bg"]);
+    let names = tool_names(&mut p);
+    assert!(names.contains(&"shell".to_owned()), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.starts_with("shell_bg")),
+        "{names:?}"
+    );
+    let out = Command::new(lmcp_path())
+        .args(["--stdio", "--tools", "shell,shell_bg_list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("add shell_bg"));
+}

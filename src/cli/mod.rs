@@ -104,7 +104,8 @@ pub struct Cli {
     #[arg(help_heading = heading::TOOLS, long, value_name = "DIR")]
     pub root: Vec<std::path::PathBuf>,
 
-    /// Leave out every tool that writes (write_file, edit_file, make_dir, move_file).
+    /// Serve only the tools that change nothing (annotated read-only): no shell,
+    /// shell_bg*, write_file, edit_file, make_dir or move_file.
     #[arg(help_heading = heading::TOOLS, long)]
     pub read_only: bool,
 

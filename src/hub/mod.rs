@@ -307,6 +307,7 @@ fn open(cfg: &UpstreamConfig) -> Result<(Client, Link), String> {
                 args: args.clone(),
                 env: env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
                 cwd: cwd.clone(),
+                ..Default::default()
             };
             let (client, child) = spawn.spawn().map_err(|e| e.to_string())?;
             Ok((client, Link::Child(child)))

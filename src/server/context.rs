@@ -31,6 +31,7 @@ struct Inner {
     out: Outbound,
     requester: Option<ClientRequester>,
     mrtr: Mutex<MrtrState>,
+    roots_cache: Option<Arc<super::roots_cache::RootsCache>>,
 }
 
 /// The pieces a transport or the dispatcher fills in to build a context.
@@ -45,6 +46,8 @@ pub(crate) struct ContextParts {
     pub out: Outbound,
     pub requester: Option<ClientRequester>,
     pub mrtr: MrtrState,
+    /// The session's cache of the client's roots (legacy era only).
+    pub roots_cache: Option<Arc<super::roots_cache::RootsCache>>,
 }
 
 impl RequestContext {
@@ -61,6 +64,7 @@ impl RequestContext {
                 out: p.out,
                 requester: p.requester,
                 mrtr: Mutex::new(p.mrtr),
+                roots_cache: p.roots_cache,
             }),
         }
     }
@@ -79,6 +83,7 @@ impl RequestContext {
             out: Outbound::discard(),
             requester: None,
             mrtr: MrtrState::default(),
+            roots_cache: None,
         })
     }
 
@@ -288,8 +293,20 @@ impl RequestContext {
     }
 
     /// Ask the client for its roots (`roots/list`).
+    ///
+    /// In a legacy session the answer is kept until the client sends
+    /// `notifications/roots/list_changed`, so asking again costs nothing.
     pub async fn list_roots(&self) -> Result<Value, ToolError> {
-        self.input(InputRequest::Roots).await
+        let Some(cache) = self.inner.roots_cache.as_ref() else {
+            return self.input(InputRequest::Roots).await;
+        };
+        let generation = match cache.get() {
+            Ok(v) => return Ok(v),
+            Err(g) => g,
+        };
+        let v = self.input(InputRequest::Roots).await?;
+        cache.put(generation, v.clone());
+        Ok(v)
     }
 
     pub(crate) fn take_mrtr(&self) -> MrtrState {

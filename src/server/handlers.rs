@@ -57,7 +57,7 @@ impl Req {
             ))),
         }
     }
-    fn server(&self) -> &super::Server {
+    pub(super) fn server(&self) -> &super::Server {
         &self.session.server
     }
 
@@ -68,11 +68,16 @@ impl Req {
         }
         let mut responses = match self.params().get("requestState") {
             None => Map::new(),
-            Some(Value::String(s)) => self
-                .server()
-                .signer
-                .open(s, &self.digest())
-                .map_err(|e| ErrorObject::invalid_params(e.to_string()))?,
+            Some(Value::String(s)) => {
+                self.server()
+                    .signer
+                    .open(s, &self.digest())
+                    .map_err(|e| match e {
+                        // The server's fault, not the request's.
+                        super::mrtr::StateError::NoKey => ErrorObject::internal(e.to_string()),
+                        e => ErrorObject::invalid_params(e.to_string()),
+                    })?
+            }
             Some(_) => {
                 return Err(ErrorObject::invalid_params(
                     "\"requestState\" must be a string",
@@ -99,7 +104,7 @@ impl Req {
         request_digest(&self.req.method, &Value::Object(salient))
     }
 
-    fn context(&self, mrtr: MrtrState) -> RequestContext {
+    pub(super) fn context(&self, mrtr: MrtrState) -> RequestContext {
         RequestContext::new(ContextParts {
             id: self.req.id.clone(),
             method: self.req.method.clone(),
@@ -111,12 +116,13 @@ impl Req {
             out: self.out.clone(),
             requester: Some(self.session.requester.clone()),
             mrtr,
+            roots_cache: (!self.version.is_modern()).then(|| self.session.roots.clone()),
         })
     }
 }
 
 /// Why a handler produced no value.
-enum RunError {
+pub(super) enum RunError {
     Handler(ToolError),
     Timeout(Duration),
     Panic(String),
@@ -144,7 +150,7 @@ impl<F: Future + ?Sized> Future for CatchUnwind<F> {
 }
 
 /// Run a handler in the current task, catching panics, bounded by `timeout`.
-async fn run<T: Send + 'static>(
+pub(super) async fn run<T: Send + 'static>(
     fut: BoxFuture<Result<T, ToolError>>,
     timeout: Duration,
 ) -> Result<T, RunError> {
@@ -168,7 +174,7 @@ fn input_required(r: &Req, ctx: &RequestContext, pending: super::mrtr::PendingIn
 }
 
 /// Map a feature handler's failure (resources, prompts) to a reply.
-fn feature_error(r: &Req, ctx: &RequestContext, what: &str, e: RunError) -> Reply {
+pub(super) fn feature_error(r: &Req, ctx: &RequestContext, what: &str, e: RunError) -> Reply {
     match e {
         RunError::Handler(ToolError::InputRequired(p)) if r.version.is_modern() => {
             Reply::Result(input_required(r, ctx, p))
@@ -206,7 +212,7 @@ pub(crate) async fn route(r: Req) -> Reply {
         "server/discover" => Ok(discover(&r)).into(),
         "tools/list" => tools_list(&r).into(),
         "tools/call" => tools_call(&r).await,
-        "resources/list" => resources_list(&r).into(),
+        "resources/list" => resources_list(&r).await,
         "resources/templates/list" => templates_list(&r).into(),
         "resources/read" => resources_read(&r).await,
         "resources/subscribe" | "resources/unsubscribe" => subscribe(&r).into(),
@@ -224,7 +230,7 @@ fn capabilities(server: &super::Server, version: ProtocolVersion) -> Value {
     let reg = server.registry.read().unwrap_or_else(|e| e.into_inner());
     let mut caps = Map::new();
     caps.insert("tools".into(), json!({"listChanged": true}));
-    if !reg.resources.is_empty() || !reg.templates.is_empty() {
+    if !reg.resources.is_empty() || !reg.templates.is_empty() || reg.provider.is_some() {
         let mut res = json!({"listChanged": true});
         if !version.is_modern() {
             res["subscribe"] = json!(true);
@@ -306,7 +312,7 @@ fn discover(r: &Req) -> Value {
 }
 
 /// Decode a cursor into an offset.
-fn cursor(r: &Req, kind: &str) -> Result<usize, ErrorObject> {
+pub(super) fn cursor(r: &Req, kind: &str) -> Result<usize, ErrorObject> {
     let Some(c) = r.params().get("cursor") else {
         return Ok(0);
     };
@@ -413,16 +419,20 @@ async fn tools_call(r: &Req) -> Reply {
     Reply::Result(shape::tool_result_for(&result, r.version))
 }
 
-fn resources_list(r: &Req) -> Result<Value, ErrorObject> {
-    let items: Vec<Value> = {
+async fn resources_list(r: &Req) -> Reply {
+    let (items, provider): (Vec<Value>, _) = {
         let reg = r
             .server()
             .registry
             .read()
             .unwrap_or_else(|e| e.into_inner());
-        reg.resources.iter().map(|x| x.to_value()).collect()
+        let items = reg.resources.iter().map(|x| x.to_value()).collect();
+        (items, reg.provider.clone())
     };
-    page(r, "r", "resources", items)
+    match provider {
+        None => page(r, "r", "resources", items).into(),
+        Some(p) => super::provider::list_page(r, p, items).await,
+    }
 }
 
 fn templates_list(r: &Req) -> Result<Value, ErrorObject> {
@@ -488,10 +498,15 @@ fn subscribe(r: &Req) -> Result<Value, ErrorObject> {
         .subscribed
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    if r.req.method == "resources/subscribe" {
-        set.insert(uri);
+    let changed = if r.req.method == "resources/subscribe" {
+        set.insert(uri.clone())
     } else {
-        set.remove(&uri);
+        set.remove(&uri)
+    };
+    drop(set);
+    if changed {
+        r.server()
+            .watch_resource(&uri, r.req.method == "resources/subscribe");
     }
     Ok(json!({}))
 }
@@ -688,6 +703,7 @@ async fn listen(r: Req) -> Reply {
         },
     };
     let mut rx = r.server().subscribe_changes();
+    let _watching = super::provider::WatchGuard::new(r.session.server.clone(), uris.clone());
     let mut ack_params = Map::new();
     ack_params.insert("notifications".into(), Value::Object(ack));
     if !r

@@ -12,6 +12,8 @@ mod features;
 mod handlers;
 pub mod mrtr;
 mod outbound;
+mod provider;
+mod roots_cache;
 mod session;
 mod shape;
 mod tool;
@@ -22,6 +24,9 @@ pub use features::{
 };
 pub use mrtr::InputRequest;
 pub use outbound::{ClientRequester, Outbound};
+pub use provider::{
+    ListHandler, Notifier, ResourceInfo, ResourcePage, ResourceProvider, WatchHandler,
+};
 pub use session::Session;
 pub use tool::{schema_for, valid_tool_name, BoxFuture, Tool, ToolError, ToolHandler, ToolResult};
 
@@ -85,6 +90,7 @@ pub(crate) struct Registry {
     pub tool_index: HashMap<String, usize>,
     pub resources: Vec<Resource>,
     pub templates: Vec<ResourceTemplate>,
+    pub provider: Option<ResourceProvider>,
     pub prompts: Vec<Prompt>,
 }
 
@@ -376,6 +382,12 @@ impl ServerBuilder {
     /// Register a resource template.
     pub fn resource_template(mut self, t: ResourceTemplate) -> Self {
         self.registry.templates.push(t);
+        self
+    }
+    /// Add resources listed on demand (after the fixed ones) and hear of
+    /// subscriptions to them; replaces an earlier provider.
+    pub fn resource_provider(mut self, p: ResourceProvider) -> Self {
+        self.registry.provider = Some(p);
         self
     }
     /// Register a prompt.

@@ -126,7 +126,9 @@ pub fn state_key_from_secret(secret: &[u8]) -> Result<[u8; 32], String> {
 
 /// Signs and verifies `requestState` strings.
 pub struct StateSigner {
-    key: [u8; 32],
+    /// `None` when the OS random number generator failed and no key was
+    /// configured: states are then issued unsigned and never accepted.
+    key: Option<[u8; 32]>,
     ttl_secs: u64,
 }
 
@@ -139,6 +141,9 @@ pub enum StateError {
     Expired,
     /// Produced for a different request.
     WrongRequest,
+    /// This server has no signing key (the OS random number generator
+    /// failed at start-up and none was configured), so it trusts no state.
+    NoKey,
 }
 
 impl std::fmt::Display for StateError {
@@ -147,6 +152,7 @@ impl std::fmt::Display for StateError {
             StateError::BadSignature => "requestState failed verification (altered, or minted by another server process); retry the request without requestState",
             StateError::Expired => "requestState has expired; retry the request without requestState",
             StateError::WrongRequest => "requestState belongs to a different request; retry the request without requestState",
+            StateError::NoKey => "this server cannot verify requestState: the OS random number generator failed when it started and no state key was configured; restart it with a state key (lmcp: --state-key-file or LMCP_STATE_KEY)",
         })
     }
 }
@@ -173,24 +179,40 @@ impl StateSigner {
     /// A signer with a random key (state is valid for this process only).
     pub fn random(ttl_secs: u64) -> Self {
         let mut key = [0u8; 32];
-        // A failing OS RNG leaves a zero key: states then still verify only
-        // within this process, but are forgeable; log it loudly.
-        if getrandom::fill(&mut key).is_err() {
-            log::error!(
-                "OS random number generator unavailable; MRTR requestState is not tamper-proof"
-            );
-        }
+        // Without randomness there is no secret key: rather than sign with a
+        // guessable one, trust no state at all (input rounds then fail with
+        // StateError::NoKey, which says how to fix it).
+        let key = match getrandom::fill(&mut key) {
+            Ok(()) => Some(key),
+            Err(e) => {
+                log::error!(
+                    "OS random number generator unavailable ({e}); requestState will be refused: configure a state key"
+                );
+                None
+            }
+        };
         StateSigner { key, ttl_secs }
     }
 
     /// A signer with a fixed key (to share state between server instances).
     pub fn with_key(key: [u8; 32], ttl_secs: u64) -> Self {
-        StateSigner { key, ttl_secs }
+        StateSigner {
+            key: Some(key),
+            ttl_secs,
+        }
     }
 
-    fn mac(&self, payload: &[u8]) -> Vec<u8> {
-        let mut m =
-            <HmacSha256 as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
+    /// A signer without a key: what [`StateSigner::random`] gives when the
+    /// OS has no randomness. Its states are never accepted.
+    pub fn without_key(ttl_secs: u64) -> Self {
+        StateSigner {
+            key: None,
+            ttl_secs,
+        }
+    }
+
+    fn mac(&self, key: &[u8; 32], payload: &[u8]) -> Vec<u8> {
+        let mut m = <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC takes any key length");
         m.update(payload);
         m.finalize().into_bytes().to_vec()
     }
@@ -199,16 +221,18 @@ impl StateSigner {
     pub fn seal(&self, digest: &str, responses: &Map<String, Value>) -> String {
         let payload = json!({"d": digest, "e": now_secs() + self.ttl_secs, "r": responses});
         let bytes = serde_json::to_vec(&payload).unwrap_or_default();
-        format!("{}.{}", B64.encode(&bytes), B64.encode(self.mac(&bytes)))
+        let mac = self.key.map(|k| self.mac(&k, &bytes)).unwrap_or_default();
+        format!("{}.{}", B64.encode(&bytes), B64.encode(mac))
     }
 
     /// Verify a state and return the answers it carries.
     pub fn open(&self, state: &str, digest: &str) -> Result<Map<String, Value>, StateError> {
+        let key = self.key.ok_or(StateError::NoKey)?;
         let (p, m) = state.split_once('.').ok_or(StateError::BadSignature)?;
         let payload = B64.decode(p).map_err(|_| StateError::BadSignature)?;
         let mac = B64.decode(m).map_err(|_| StateError::BadSignature)?;
         let mut check =
-            <HmacSha256 as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
+            <HmacSha256 as Mac>::new_from_slice(&key).expect("HMAC takes any key length");
         check.update(&payload);
         check
             .verify_slice(&mac)
@@ -227,6 +251,18 @@ impl StateSigner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_a_key_no_state_is_accepted() {
+        let s = StateSigner::without_key(60);
+        let d = request_digest("tools/call", &json!({"name": "x"}));
+        let state = s.seal(&d, &Map::new());
+        assert_eq!(s.open(&state, &d), Err(StateError::NoKey));
+        // Not even one signed with the all-zero key a naive fallback would use.
+        let zero = StateSigner::with_key([0; 32], 60).seal(&d, &Map::new());
+        assert_eq!(s.open(&zero, &d), Err(StateError::NoKey));
+        assert!(StateError::NoKey.to_string().contains("--state-key-file"));
+    }
 
     #[test]
     fn seal_and_open() {

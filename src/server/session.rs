@@ -40,6 +40,7 @@ pub struct Session {
     shutdown: CancellationToken,
     end_subscriptions: CancellationToken,
     legacy_out: Mutex<Option<Outbound>>,
+    pub(crate) roots: Arc<super::roots_cache::RootsCache>,
 }
 
 impl std::fmt::Debug for Session {
@@ -63,6 +64,7 @@ impl Session {
             shutdown: CancellationToken::new(),
             end_subscriptions: CancellationToken::new(),
             legacy_out: Mutex::new(None),
+            roots: Arc::default(),
         })
     }
 
@@ -317,9 +319,8 @@ impl Session {
                     }
                 }
             }
-            "notifications/initialized"
-            | "notifications/roots/list_changed"
-            | "notifications/progress" => {}
+            "notifications/roots/list_changed" => self.roots.invalidate(),
+            "notifications/initialized" | "notifications/progress" => {}
             other => log::debug!("ignoring notification {other}"),
         }
     }
@@ -377,5 +378,20 @@ impl Session {
                 }
             }
         });
+    }
+}
+
+impl Drop for Session {
+    /// A session's resource subscriptions end with it.
+    fn drop(&mut self) {
+        let uris: Vec<String> = self
+            .subscribed
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
+        for u in uris {
+            self.server.watch_resource(&u, false);
+        }
     }
 }

@@ -230,10 +230,14 @@ impl Roots {
                     roots: self.describe(),
                 })
             }
-            Err(source) => Err(RootsError::Io {
-                path: user.to_owned(),
-                source,
-            }),
+            Err(source) => {
+                // Same here ("not a directory", "too many links").
+                self.resolve_new(user)?;
+                Err(RootsError::Io {
+                    path: user.to_owned(),
+                    source,
+                })
+            }
         }
     }
 
@@ -244,27 +248,23 @@ impl Roots {
     pub fn resolve_new(&self, user: &str) -> Result<PathBuf, RootsError> {
         let abs = self.absolute(user)?;
         if let Ok(meta) = std::fs::symlink_metadata(&abs) {
-            return match std::fs::canonicalize(&abs) {
-                // A root cannot be created, replaced or moved: its parent,
-                // where a replacement would be staged, lies outside.
-                Ok(c) if self.paths().contains(&c) => Err(RootsError::IsRoot(user.to_owned())),
-                Ok(c) if self.contains(&c) => Ok(c),
-                Ok(_) => Err(self.outside(user)),
-                Err(_) if meta.file_type().is_symlink() => {
-                    Err(RootsError::DanglingSymlink(user.to_owned()))
-                }
-                Err(source) => Err(RootsError::Io {
-                    path: user.to_owned(),
-                    source,
-                }),
-            };
+            return self.resolve_present(&abs, &meta, user);
         }
-        // Longest existing ancestor, then the missing plain names.
+        // Longest existing ancestor, then the missing plain names. Only a
+        // missing component makes a creatable path: any other failure (a
+        // file or a looping symlink used as a directory, `f/.`) is reported,
+        // once the ancestor is known to be inside (so as not to reveal what
+        // exists outside the roots).
         let mut base = abs.clone();
         let mut rest: Vec<std::ffi::OsString> = Vec::new();
+        let mut blocked: Option<io::Error> = None;
         loop {
-            if std::fs::symlink_metadata(&base).is_ok() {
-                break;
+            match std::fs::symlink_metadata(&base) {
+                Ok(_) => break,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    blocked.get_or_insert(e);
+                }
             }
             match (base.parent(), base.file_name()) {
                 (Some(parent), Some(name)) => {
@@ -287,6 +287,12 @@ impl Roots {
         if !self.contains(&canon) {
             return Err(self.outside(user));
         }
+        if let Some(source) = blocked {
+            return Err(RootsError::Io {
+                path: user.to_owned(),
+                source,
+            });
+        }
         let mut out = canon;
         for name in rest.iter().rev() {
             match Path::new(name).components().next() {
@@ -294,7 +300,35 @@ impl Roots {
                 _ => return Err(RootsError::BadComponent(user.to_owned())),
             }
         }
+        // `link/.` through a dangling symlink names the link itself.
+        if let Ok(meta) = std::fs::symlink_metadata(&out) {
+            return self.resolve_present(&out, &meta, user);
+        }
         Ok(out)
+    }
+
+    /// [`Roots::resolve_new`] of a path that exists (`meta` is its own,
+    /// unfollowed metadata).
+    fn resolve_present(
+        &self,
+        path: &Path,
+        meta: &std::fs::Metadata,
+        user: &str,
+    ) -> Result<PathBuf, RootsError> {
+        match std::fs::canonicalize(path) {
+            // A root cannot be created, replaced or moved: its parent,
+            // where a replacement would be staged, lies outside.
+            Ok(c) if self.paths().contains(&c) => Err(RootsError::IsRoot(user.to_owned())),
+            Ok(c) if self.contains(&c) => Ok(c),
+            Ok(_) => Err(self.outside(user)),
+            Err(_) if meta.file_type().is_symlink() => {
+                Err(RootsError::DanglingSymlink(user.to_owned()))
+            }
+            Err(source) => Err(RootsError::Io {
+                path: user.to_owned(),
+                source,
+            }),
+        }
     }
 
     /// Resolve a directory (e.g. a shell tool's `cwd`): `None` or empty means
@@ -379,6 +413,45 @@ impl Roots {
         })?;
         self.verify_fd(&fd, resolved, user)?;
         Ok(fd)
+    }
+
+    /// Open `rel`, a relative path below `dir` (an open, verified directory
+    /// at `dir_path` inside a root), never leaving `dir`: the kernel refuses
+    /// any `..` or symlink that would (`openat2` with `RESOLVE_BENEATH`), in
+    /// one system call. Kernels without `openat2` (before 5.6) get
+    /// [`Roots::open_verified`] on the joined path instead.
+    pub fn open_beneath(
+        &self,
+        dir: &OwnedFd,
+        dir_path: &Path,
+        rel: &Path,
+        flags: OFlags,
+        user: &str,
+    ) -> Result<OwnedFd, RootsError> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
+        if !NO_OPENAT2.load(Ordering::Relaxed) {
+            match rustix::fs::openat2(
+                dir,
+                rel,
+                flags | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+                rustix::fs::ResolveFlags::BENEATH | rustix::fs::ResolveFlags::NO_MAGICLINKS,
+            ) {
+                Ok(fd) => return Ok(fd),
+                Err(rustix::io::Errno::NOSYS) => NO_OPENAT2.store(true, Ordering::Relaxed),
+                Err(rustix::io::Errno::XDEV | rustix::io::Errno::LOOP) => {
+                    return Err(self.outside(user))
+                }
+                Err(e) => {
+                    return Err(RootsError::Io {
+                        path: user.to_owned(),
+                        source: e.into(),
+                    })
+                }
+            }
+        }
+        self.open_verified(&dir_path.join(rel), flags, user)
     }
 
     /// Open an existing file for reading, confined to the roots.

@@ -123,6 +123,38 @@ fn resolve_new_checks_parent() {
     ));
 }
 
+/// Found by the property test (tests/prop_roots.rs): `link/.` and `file/.`
+/// used to resolve to the link or file itself, so a symlink pointing outside
+/// (or looping) came back as a path to create.
+#[test]
+fn resolve_new_refuses_a_file_or_link_used_as_a_directory() {
+    let f = fixture();
+    symlink(f.outside.join("secret.txt"), f.root.join("out")).unwrap();
+    symlink("loop", f.root.join("loop")).unwrap();
+    for p in [
+        "out/.",
+        "loop/.",
+        "sub/a.txt/.",
+        "sub/a.txt/new",
+        "loop/new",
+    ] {
+        assert!(
+            matches!(f.roots.resolve_new(p), Err(RootsError::Io { .. })),
+            "{p}: {:?}",
+            f.roots.resolve_new(p)
+        );
+    }
+    symlink(f.outside.join("new.txt"), f.root.join("dangling_out")).unwrap();
+    assert!(matches!(
+        f.roots.resolve_new("dangling_out/."),
+        Err(RootsError::DanglingSymlink(_))
+    ));
+    // Outside the roots the answer stays "outside", whatever exists there.
+    let probe = format!("{}/secret.txt/x", f.outside.display());
+    assert!(is_outside(f.roots.resolve_new(&probe).unwrap_err()));
+    assert!(is_outside(f.roots.resolve_existing(&probe).unwrap_err()));
+}
+
 #[test]
 fn resolve_dir_defaults_and_checks() {
     let f = fixture();
@@ -210,4 +242,25 @@ fn file_uris_decode() {
     assert!(file_uri_to_path("http://x/y").is_none());
     let v = serde_json::json!({"roots": [{"uri": "file:///a"}, {"name": "x"}]});
     assert_eq!(client_root_uris(&v), ["file:///a"]);
+}
+
+#[test]
+fn open_beneath_never_leaves_the_directory() {
+    let f = fixture();
+    symlink(f.outside.join("secret.txt"), f.root.join("sub/leak")).unwrap();
+    symlink(&f.outside, f.root.join("dirleak")).unwrap();
+    symlink("a.txt", f.root.join("sub/inner")).unwrap();
+    let dir = f.roots.open_dir(&f.root, ".").unwrap();
+    let open = |rel: &str| {
+        f.roots
+            .open_beneath(&dir, &f.root, Path::new(rel), OFlags::RDONLY, rel)
+    };
+    let mut s = String::new();
+    std::io::Read::read_to_string(&mut File::from(open("sub/a.txt").unwrap()), &mut s).unwrap();
+    assert_eq!(s, "inside");
+    assert!(is_outside(open("sub/leak").unwrap_err()));
+    assert!(is_outside(open("dirleak/secret.txt").unwrap_err()));
+    assert!(is_outside(open("../outside/secret.txt").unwrap_err()));
+    // The final component is never followed, even to a file inside.
+    assert!(is_outside(open("sub/inner").unwrap_err()));
 }

@@ -124,6 +124,7 @@ impl ShellConfig {
         })?;
         let mut cmd = Command::new(prog);
         cmd.args(lead).arg(command).current_dir(cwd);
+        crate::secrets::scrub(&mut cmd);
         Ok(cmd)
     }
 
@@ -236,6 +237,10 @@ impl Streamer {
     }
 }
 
+/// How long output is still read after the command's process group ended,
+/// from processes that escaped it (e.g. with `setsid`) and hold its pipes.
+const ESCAPED_DRAIN: Duration = Duration::from_millis(500);
+
 /// Run a `shell` call to the end (exit or timeout).
 pub async fn run(
     config: &ShellConfig,
@@ -290,6 +295,9 @@ pub async fn run(
     let deadline = start + timeout;
     let mut status = None;
     let mut timed_out = false;
+    // Once the group is ended, output still arriving comes from processes
+    // that left the group (setsid): read it briefly, not until the timeout.
+    let mut drain_until: Option<Instant> = None;
     let mut keep = |s: Stream, data: &[u8], streamer: &mut Streamer| {
         match s {
             Stream::Stdout => out.push(data),
@@ -312,10 +320,15 @@ pub async fn run(
                 // The leader is gone: end what it left behind, so pipes held
                 // open by background grandchildren reach end of file.
                 group.terminate().await;
+                drain_until = Some(Instant::now() + ESCAPED_DRAIN);
+            }
+            () = async { sleep_until(drain_until.expect("guarded")).await }, if drain_until.is_some() => {
+                log::debug!("shell: output pipes held open by a process outside the group; not waiting for it");
+                break;
             }
             () = async { feed.as_mut().expect("guarded").await }, if feed.is_some() => feed = None,
             _ = tick.tick(), if streaming => streamer.flush(ctx).await,
-            () = sleep_until(deadline) => {
+            () = sleep_until(deadline), if status.is_none() => {
                 timed_out = true;
                 break;
             }

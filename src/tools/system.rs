@@ -2,8 +2,8 @@
 //! (`/proc`, `uname`, `statvfs`, `getifaddrs`): no extra crate, a few
 //! milliseconds per call.
 
-use crate::server::{Tool, ToolResult};
-use serde_json::{json, Map, Value};
+use crate::server::{Tool, ToolError, ToolResult};
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -69,9 +69,60 @@ fn cpu() -> Value {
             matches!(k.trim(), "model name" | "Hardware" | "cpu model").then(|| v.trim().to_owned())
         })
         .unwrap_or_default();
-    let logical = info.lines().filter(|l| l.starts_with("processor")).count();
     let available = std::thread::available_parallelism().map_or(0, |n| n.get());
-    json!({"model": model, "logical": logical, "available": available})
+    let logical = match info.lines().filter(|l| l.starts_with("processor")).count() {
+        0 => available,
+        n => n,
+    };
+    // Physical cores: distinct (physical id, core id) pairs, where the
+    // kernel reports them (x86); else unknown.
+    let (mut package, mut cores, mut packages) = (String::new(), Vec::new(), Vec::new());
+    for l in info.lines() {
+        let Some((k, v)) = l.split_once(':') else {
+            continue;
+        };
+        match k.trim() {
+            "physical id" => {
+                package = v.trim().to_owned();
+                packages.push(package.clone());
+            }
+            "core id" => cores.push((package.clone(), v.trim().to_owned())),
+            _ => {}
+        }
+    }
+    cores.sort();
+    cores.dedup();
+    packages.sort();
+    packages.dedup();
+    let known = |n: usize| (n > 0).then_some(n);
+    json!({"model": model, "logical": logical, "physical": known(cores.len()),
+           "sockets": known(packages.len()), "available": available})
+}
+
+/// A mount point as /proc/mounts writes it, with `\040`-style octal escapes
+/// for space, tab, newline and backslash, decoded.
+fn unescape_mount(field: &str) -> String {
+    let b = field.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 4 <= b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            let n = b[i + 1..i + 4]
+                .iter()
+                .fold(0u32, |acc, c| acc * 8 + u32::from(c - b'0'));
+            if let Ok(byte) = u8::try_from(n) {
+                out.push(byte);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn filesystems() -> Vec<Value> {
@@ -94,24 +145,33 @@ fn filesystems() -> Vec<Value> {
         "binfmt_misc",
         "nsfs",
         "devtmpfs",
+        "ramfs",
+        "rpc_pipefs",
+        "efivarfs",
+        "selinuxfs",
+        "squashfs",
+        "fuse.lxcfs",
+        "fuse.gvfsd-fuse",
+        "fuse.portal",
     ];
     let mut seen = std::collections::HashSet::new();
     read("/proc/mounts")
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            let (dev, mount, fstype) = (*f.first()?, *f.get(1)?, *f.get(2)?);
-            if VIRTUAL.contains(&fstype) || !seen.insert(mount.to_owned()) {
+            let (dev, fstype) = (unescape_mount(f.first()?), *f.get(2)?);
+            let mount = unescape_mount(f.get(1)?);
+            if VIRTUAL.contains(&fstype) || !seen.insert(mount.clone()) {
                 return None;
             }
-            let st = nix::sys::statvfs::statvfs(mount).ok()?;
+            let st = nix::sys::statvfs::statvfs(mount.as_str()).ok()?;
             let frag = st.fragment_size() as u64;
             let size = st.blocks() as u64 * frag;
             if size == 0 {
                 return None;
             }
             let free = st.blocks_available() as u64 * frag;
-            let used = size - st.blocks_free() as u64 * frag;
+            let used = size.saturating_sub(st.blocks_free() as u64 * frag);
             Some(json!({"mount": mount, "device": dev, "type": fstype,
                         "size": size, "used": used, "free": free}))
         })
@@ -196,7 +256,9 @@ pub fn collect() -> Value {
         "cpu": cpu(),
         "load": load,
         "memory": {"total": m("MemTotal"), "available": m("MemAvailable"), "free": m("MemFree"),
-                   "swap_total": m("SwapTotal"), "swap_free": m("SwapFree")},
+                   "used": m("MemTotal").saturating_sub(m("MemAvailable")),
+                   "swap_total": m("SwapTotal"), "swap_free": m("SwapFree"),
+                   "swap_used": m("SwapTotal").saturating_sub(m("SwapFree"))},
         "filesystems": filesystems(),
         "interfaces": interfaces(),
         "user": {"name": user, "uid": uid.as_raw()},
@@ -213,17 +275,41 @@ fn gib(b: &Value) -> String {
     )
 }
 
+/// Seconds as `3d 4h 5m 6s`, leading zero units left out.
+fn duration(secs: &Value) -> String {
+    let t = secs.as_u64().unwrap_or(0);
+    let parts = [(t / 86_400, "d"), (t / 3600 % 24, "h"), (t / 60 % 60, "m")];
+    let mut out: String = parts
+        .iter()
+        .skip_while(|(n, _)| *n == 0)
+        .map(|(n, u)| format!("{n}{u} "))
+        .collect();
+    out.push_str(&format!("{}s", t % 60));
+    out
+}
+
 /// The compact text summary of [`collect`]'s value.
 pub fn summary(v: &Value) -> String {
+    let load: Vec<String> = v["load"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_f64)
+        .map(|l| format!("{l:.2}"))
+        .collect();
+    let cores = match v["cpu"]["physical"].as_u64() {
+        Some(p) => format!("{} logical, {p} physical", v["cpu"]["logical"]),
+        None => format!("{} logical", v["cpu"]["logical"]),
+    };
     let mut s = format!(
-        "{} ({}, {}) on {}; up {} s; user {}\nCPU: {} x{}; load {}\nmemory: {} of {} available; swap {} free of {}\nprocesses: {}; lmcp {} pid {} rss {} KiB up {} s",
+        "{} ({}, {}) on {}; up {}; user {}\nCPU: {} ({cores}); load {}\nmemory: {} of {} available; swap {} free of {}\nprocesses: {}; lmcp {} pid {} rss {} KiB up {}",
         v["os"].as_str().unwrap_or(""), v["kernel"].as_str().unwrap_or(""), v["arch"].as_str().unwrap_or(""),
-        v["hostname"].as_str().unwrap_or(""), v["uptime_s"], v["user"]["name"].as_str().unwrap_or(""),
-        v["cpu"]["model"].as_str().unwrap_or(""), v["cpu"]["logical"], v["load"],
+        v["hostname"].as_str().unwrap_or(""), duration(&v["uptime_s"]), v["user"]["name"].as_str().unwrap_or(""),
+        v["cpu"]["model"].as_str().unwrap_or(""), load.join(" "),
         gib(&v["memory"]["available"]), gib(&v["memory"]["total"]),
         gib(&v["memory"]["swap_free"]), gib(&v["memory"]["swap_total"]),
         v["processes"], v["lmcp"]["version"].as_str().unwrap_or(""), v["lmcp"]["pid"],
-        v["lmcp"]["rss"].as_u64().unwrap_or(0) / 1024, v["lmcp"]["uptime_s"],
+        v["lmcp"]["rss"].as_u64().unwrap_or(0) / 1024, duration(&v["lmcp"]["uptime_s"]),
     );
     for f in v["filesystems"].as_array().into_iter().flatten() {
         s.push_str(&format!(
@@ -251,7 +337,44 @@ pub fn summary(v: &Value) -> String {
     s
 }
 
-/// The `systeminfo` tool.
+fn output_schema() -> Value {
+    let int = json!({"type": "integer", "minimum": 0});
+    let bytes = json!({"type": "integer", "minimum": 0, "description": "bytes"});
+    let opt_int = json!({"type": ["integer", "null"], "minimum": 0});
+    let text = json!({"type": "string"});
+    json!({"type": "object", "properties": {
+        "os": {"type": "string", "description": "distribution (PRETTY_NAME of /etc/os-release) or system name"},
+        "kernel": {"type": "string", "description": "kernel name and release"},
+        "hostname": text, "arch": text,
+        "uptime_s": {"type": "integer", "minimum": 0, "description": "seconds since boot"},
+        "cpu": {"type": "object", "properties": {
+            "model": text, "logical": int, "physical": opt_int, "sockets": opt_int,
+            "available": {"type": "integer", "minimum": 0, "description": "CPUs this process may run on"}},
+            "required": ["model", "logical", "available"]},
+        "load": {"type": "array", "items": {"type": "number"}, "description": "1, 5 and 15 minute load averages"},
+        "memory": {"type": "object", "properties": {
+            "total": bytes, "available": bytes, "free": bytes, "used": bytes,
+            "swap_total": bytes, "swap_free": bytes, "swap_used": bytes},
+            "required": ["total", "available", "used", "swap_total", "swap_free"]},
+        "filesystems": {"type": "array", "items": {"type": "object", "properties": {
+            "mount": text, "device": text, "type": text, "size": bytes, "used": bytes, "free": bytes},
+            "required": ["mount", "type", "size", "used", "free"]}},
+        "interfaces": {"type": "array", "items": {"type": "object", "properties": {
+            "name": text, "addresses": {"type": "array", "items": text}},
+            "required": ["name", "addresses"]}},
+        "user": {"type": "object", "properties": {"name": text, "uid": int}, "required": ["name", "uid"]},
+        "processes": int,
+        "lmcp": {"type": "object", "properties": {
+            "version": text, "pid": int, "rss": bytes,
+            "uptime_s": {"type": "integer", "minimum": 0, "description": "seconds since lmcp started"}},
+            "required": ["version", "pid", "rss", "uptime_s"]}},
+        "required": ["os", "kernel", "hostname", "arch", "uptime_s", "cpu", "load", "memory",
+                     "filesystems", "interfaces", "user", "processes", "lmcp"]})
+}
+
+/// The `systeminfo` tool. The reads run on the blocking pool, so a slow
+/// filesystem (a hung network mount's `statvfs`) never stalls other calls;
+/// past 10 s the call gives up with a message.
 pub fn tool() -> Tool {
     mark_start();
     Tool::new(
@@ -259,15 +382,22 @@ pub fn tool() -> Tool {
         "Describe the machine: OS, kernel, hostname, CPU, load, memory, filesystems, network \
          interfaces, current user, process count, and lmcp's own version, PID, RSS and uptime.",
         |_args, _ctx| async {
-            let v = collect();
+            let work = tokio::task::spawn_blocking(collect);
+            let v = match tokio::time::timeout(std::time::Duration::from_secs(10), work).await {
+                Ok(Ok(v)) => v,
+                Ok(Err(e)) => return Err(ToolError::msg(format!("systeminfo failed: {e}"))),
+                Err(_) => {
+                    return Err(ToolError::msg(
+                        "systeminfo took over 10 s (a mounted filesystem is not answering); \
+                         check the mounts with shell `df` and a timeout",
+                    ))
+                }
+            };
             Ok(ToolResult::text(summary(&v)).with_structured(v))
         },
     )
     .title("System information")
-    .output_schema(
-        json!({"type": "object", "properties": Map::<String, Value>::new(),
-        "required": ["os", "kernel", "hostname", "arch", "cpu", "memory", "lmcp"]}),
-    )
+    .output_schema(output_schema())
     .read_only()
     .idempotent()
     .open_world(false)
@@ -287,7 +417,7 @@ mod tests {
     #[tokio::test]
     async fn systeminfo_reports_the_machine_and_itself() {
         let t = tool();
-        let r = (t.handler)(Map::new(), crate::RequestContext::detached())
+        let r = (t.handler)(serde_json::Map::new(), crate::RequestContext::detached())
             .await
             .unwrap();
         let v = r.structured.unwrap();
@@ -305,5 +435,39 @@ mod tests {
                 .contains(&json!("127.0.0.1"))));
         assert!(!v["filesystems"].as_array().unwrap().is_empty());
         assert!(v["kernel"].as_str().unwrap().starts_with("Linux"));
+        let schema = t.output_schema.as_ref().unwrap();
+        let errors: Vec<String> = jsonschema::validator_for(schema)
+            .unwrap()
+            .iter_errors(&v)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        let text = match &r.content[0] {
+            crate::protocol::Content::Text { text, .. } => text.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert!(
+            text.contains(&format!("pid {}", std::process::id())),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nfs ") && text.contains("\nnet lo: 127.0.0.1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn mount_points_are_unescaped() {
+        assert_eq!(unescape_mount("/mnt/my\\040disk"), "/mnt/my disk");
+        assert_eq!(unescape_mount("/a\\134b\\011c"), "/a\\b\tc");
+        assert_eq!(unescape_mount("/plain"), "/plain");
+        assert_eq!(unescape_mount("/end\\04"), "/end\\04");
+    }
+
+    #[test]
+    fn durations_read_like_uptime() {
+        assert_eq!(duration(&json!(5)), "5s");
+        assert_eq!(duration(&json!(3 * 86_400 + 61)), "3d 0h 1m 1s");
+        assert_eq!(duration(&json!(3600)), "1h 0m 0s");
     }
 }

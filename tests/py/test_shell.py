@@ -115,13 +115,14 @@ async def test_cancelled_call_leaves_no_process_behind(params, mode):
         assert (await shell(c, command="echo alive"))["stdout"] == "alive\n"
 
 
-async def test_progress_streams_output_while_running(params):
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_progress_streams_output_while_running(params, mode):
     seen = []
 
     async def on_progress(progress, total, message):
         seen.append(message or "")
 
-    async with Client(params(LMCP, "--stdio")) as c:
+    async with Client(params(LMCP, "--stdio"), mode=mode) as c:
         r = await c.call_tool(
             "shell",
             {"command": "for i in 1 2 3 4; do echo line$i; sleep 0.3; done"},
@@ -179,6 +180,7 @@ async def test_job_output_after_exit_and_ring_buffer_overflow(params):
         assert o["stdout"] == "19999\n20000\n"
         o = await background(c, "shell_bg_output", job=j["job"])
         assert o["stdout_dropped"] > 0
+        assert o["stdout"].startswith(f"[... {o['stdout_dropped']} earlier bytes dropped ...]"), o["stdout"][:80]
         assert "20000\n" in o["stdout"] and not o["stdout"].startswith("1\n2\n")
 
 

@@ -4,12 +4,12 @@
 //! relative to that descriptor, so a swap of the path cannot redirect the
 //! write. On failure the temporary file is removed.
 
-use super::{io_err, sha256_hex, unix_ms, FsError};
+use super::{io_err, sha256_hex, sha256_reader, unix_ms, FsError};
 use crate::tools::roots::Roots;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use std::ffi::OsStr;
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
@@ -99,11 +99,7 @@ fn check_expect(
             Mode::empty(),
         )
         .map_err(|e| io_err("read", user)(e.into()))?;
-        let mut data = Vec::new();
-        File::from(fd)
-            .read_to_end(&mut data)
-            .map_err(io_err("read", user))?;
-        let now = sha256_hex(&data);
+        let now = sha256_reader(File::from(fd)).map_err(io_err("read", user))?;
         if !now.eq_ignore_ascii_case(want.trim()) {
             return Err(FsError::Invalid(format!(
                 "{user} changed since it was read (sha256 is now {now}, expected {want}); read it again and redo the change"

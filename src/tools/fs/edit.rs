@@ -176,8 +176,15 @@ fn no_match(n: usize, text: &str, old: &str) -> String {
     let target = squash(old);
     let mut best: Option<(f32, usize)> = None;
     // Whitespace-only differences first (cheap), then a similarity ratio
-    // over a bounded number of windows.
+    // over a bounded number of windows. Both scans cost the file's length
+    // times old_text's, the ratio quadratically so: they share a time budget
+    // (a long old_text against a long file took minutes of CPU, found by
+    // fuzzing), after which the best candidate so far is shown.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
     for start in 0..=lines.len() - window {
+        if std::time::Instant::now() > deadline {
+            break;
+        }
         let cand: String = lines[start..start + window].concat();
         if squash(&cand) == target {
             best = Some((1.0, start));
@@ -187,8 +194,14 @@ fn no_match(n: usize, text: &str, old: &str) -> String {
     let whitespace_only = best.is_some();
     if best.is_none() && lines.len() <= 20_000 {
         for start in 0..=lines.len() - window {
+            if std::time::Instant::now() > deadline {
+                break;
+            }
             let cand: String = lines[start..start + window].concat();
-            let r = similar::TextDiff::from_chars(cand.as_str(), old).ratio();
+            let r = similar::TextDiff::configure()
+                .deadline(deadline)
+                .diff_chars(cand.as_str(), old)
+                .ratio();
             if best.is_none_or(|(b, _)| r > b) {
                 best = Some((r, start));
             }

@@ -153,3 +153,32 @@ async fn refuses_outside_and_binary() {
         .unwrap_err()
         .contains("UTF-8"));
 }
+
+/// Found by fuzzing: a 100-line old_text missing from a 2,000-line file took
+/// 30 s of CPU (minutes at 20,000 lines) in the near-miss search; it now has
+/// a time budget. Generous liveness bound only.
+#[test]
+fn near_miss_search_of_a_long_text_is_bounded() {
+    let file: String = (0..20_000)
+        .map(|i| format!("line number {i} with some text to make it longer ok\n"))
+        .collect();
+    let old: String = (0..100)
+        .map(|i| format!("another line {i} that is not in the file at all zz\n"))
+        .collect();
+    let started = std::time::Instant::now();
+    let e = apply_edits(
+        &file,
+        &[Edit {
+            old_text: old,
+            new_text: "x".into(),
+            replace_all: false,
+        }],
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("not found"), "{e}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
+}

@@ -1,7 +1,7 @@
 //! `file_info`, `make_dir` and `move_file`.
 
 use super::atomic::create_dirs;
-use super::{blocking, io_err, iso_time, roots_for, sha256_hex, unix_ms, FsConfig, FsError};
+use super::{blocking, io_err, iso_time, roots_for, sha256_reader, unix_ms, FsConfig, FsError};
 use crate::server::{Tool, ToolResult};
 use crate::tools::roots::Roots;
 use rustix::fs::{AtFlags, RenameFlags};
@@ -53,9 +53,7 @@ pub(crate) fn info_tool(cfg: Arc<FsConfig>) -> Tool {
                         s["created"] = json!(iso_time(c));
                     }
                     if m.is_file() && m.len() <= max {
-                        let mut data = Vec::new();
-                        std::io::Read::read_to_end(&mut file, &mut data).map_err(io_err("read", &a.path))?;
-                        s["sha256"] = json!(sha256_hex(&data));
+                        s["sha256"] = json!(sha256_reader(&mut file).map_err(io_err("read", &a.path))?);
                     }
                     Ok(ToolResult::structured(s))
                 })
@@ -202,6 +200,7 @@ pub(crate) fn move_tool(cfg: Arc<FsConfig>) -> Tool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::sha256_hex;
     use super::super::test_util::{call, env, text};
     use super::*;
 

@@ -6,15 +6,20 @@
 //! atomic (temporary file in the same directory, fsync, rename). Filesystem
 //! work runs on the blocking pool so handlers never block the runtime.
 //!
-//! Build the tools with [`tools`] from an [`FsConfig`].
+//! Build the tools with [`tools`] from an [`FsConfig`], and the files as
+//! MCP resources with [`resources()`].
 
 mod atomic;
-mod edit;
+pub(crate) mod edit;
 mod info;
 mod list;
 mod read;
+mod resources;
 mod search;
+mod watch;
 mod write;
+
+pub use resources::{mime_for, path_to_file_uri, resources};
 
 use crate::server::{RequestContext, Tool, ToolError};
 use crate::tools::roots::{client_root_uris, Roots, RootsError};
@@ -125,6 +130,7 @@ impl fmt::Display for FsError {
                     }
                     io::ErrorKind::NotFound => ": not found",
                     io::ErrorKind::AlreadyExists => ": already exists",
+                    io::ErrorKind::ReadOnlyFilesystem => ": the file system is read-only",
                     _ => "",
                 };
                 if hint.is_empty() {
@@ -236,6 +242,19 @@ pub(crate) fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(data);
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Lower-case hex SHA-256 of everything `r` yields, streamed (memory stays
+/// bounded whatever the file's size).
+pub(crate) fn sha256_reader(mut r: impl io::Read) -> io::Result<String> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    io::copy(&mut r, &mut hasher)?;
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 #[cfg(test)]

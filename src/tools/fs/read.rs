@@ -196,14 +196,102 @@ fn read_one(
     Ok((Content::text(text), s))
 }
 
-fn push_line(out: &mut String, n: u64, line: &[u8], numbers: bool) {
+/// A line as shown: invalid UTF-8 and control characters other than tab,
+/// CR and LF become U+FFFD (a NUL costs six bytes once JSON-escaped and
+/// tells a reader nothing), prefixed with its number on request.
+fn render_line(n: u64, line: &[u8], numbers: bool) -> String {
+    let mut out = String::with_capacity(line.len() + 8);
     if numbers {
         out.push_str(&format!("{n:>6}\t"));
     }
-    out.push_str(&String::from_utf8_lossy(line));
+    let text = String::from_utf8_lossy(line);
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        out.extend(text.chars().map(|c| {
+            if c.is_control() && !matches!(c, '\t' | '\n' | '\r') {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        }));
+    } else {
+        out.push_str(&text);
+    }
+    out
 }
 
-/// Lines `first..first+limit` within `cap` bytes, streaming.
+/// Cut `s` to at most `max` bytes, at a character boundary, keeping the
+/// start (`keep_end` false) or the end.
+fn cut_to(s: &mut String, max: usize, keep_end: bool) {
+    if s.len() <= max {
+        return;
+    }
+    if keep_end {
+        let mut i = s.len() - max;
+        while !s.is_char_boundary(i) {
+            i += 1;
+        }
+        s.drain(..i);
+    } else {
+        let mut i = max;
+        while !s.is_char_boundary(i) {
+            i -= 1;
+        }
+        s.truncate(i);
+    }
+}
+
+/// Consume the rest of a line (through its newline) without keeping it,
+/// feeding it to `hasher`; the number of bytes consumed (0 at end of file).
+fn skip_line(r: &mut impl BufRead, hasher: &mut sha2::Sha256) -> std::io::Result<u64> {
+    let mut total = 0u64;
+    loop {
+        let chunk = r.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(total);
+        }
+        let (used, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        hasher.update(&chunk[..used]);
+        r.consume(used);
+        total += used as u64;
+        if done {
+            return Ok(total);
+        }
+    }
+}
+
+/// Read the next line into `buf`, but keep at most `keep` bytes: returns
+/// whether the whole line (through its newline, or to the end of the file)
+/// fitted. Memory stays bounded by `keep` however long the line is.
+fn read_line_capped(r: &mut impl BufRead, buf: &mut Vec<u8>, keep: usize) -> std::io::Result<bool> {
+    loop {
+        let chunk = r.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(true);
+        }
+        let room = keep - buf.len();
+        let (used, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) if i < room => (i + 1, true),
+            _ => (chunk.len().min(room), false),
+        };
+        buf.extend_from_slice(&chunk[..used]);
+        r.consume(used);
+        if done {
+            return Ok(true);
+        }
+        if buf.len() == keep {
+            return Ok(false);
+        }
+    }
+}
+
+/// Lines `first..first+limit` within `cap` bytes, streaming. A line longer
+/// than the cap is shown cut when it is the first one asked for.
 fn read_window(
     file: &mut File,
     first: u64,
@@ -218,30 +306,44 @@ fn read_window(
     let mut out = String::new();
     let (mut n, mut last, mut bytes) = (0u64, 0u64, 0u64);
     let mut stopped = None;
+    let mut shown_cut = 0usize;
     loop {
-        buf.clear();
-        let got = r
-            .read_until(b'\n', &mut buf)
-            .map_err(io_err("read", user))?;
-        if got == 0 {
-            break;
-        }
-        n += 1;
-        if n < first {
-            hasher.update(&buf);
+        if n + 1 < first {
+            if skip_line(&mut r, &mut hasher).map_err(io_err("read", user))? == 0 {
+                break;
+            }
+            n += 1;
             continue;
         }
-        if limit.is_some_and(|l| n >= first + l) {
+        if r.fill_buf().map_err(io_err("read", user))?.is_empty() {
+            break;
+        }
+        if limit.is_some_and(|l| n + 1 >= first + l) {
             stopped = Some("limit");
             break;
         }
-        if bytes + got as u64 > cap {
+        buf.clear();
+        // Every input byte shows as at least one output byte, so reading
+        // `room` bytes is enough to know whether the line fits.
+        let room = cap.saturating_sub(bytes) as usize;
+        let whole = read_line_capped(&mut r, &mut buf, room).map_err(io_err("read", user))?;
+        let mut line = render_line(n + 1, &buf, numbers);
+        if !whole || line.len() > room {
             stopped = Some("cap");
+            if last == 0 {
+                // The first line asked for is longer than the cap: show its start.
+                n += 1;
+                cut_to(&mut line, room, false);
+                shown_cut = line.len();
+                out.push_str(&line);
+                last = n;
+            }
             break;
         }
+        n += 1;
         hasher.update(&buf);
-        bytes += got as u64;
-        push_line(&mut out, n, &buf, numbers);
+        bytes += line.len() as u64;
+        out.push_str(&line);
         last = n;
     }
     let mut s = json!({"first_line": first, "last_line": last, "truncated": stopped.is_some()});
@@ -263,15 +365,24 @@ fn read_window(
             if !out.is_empty() && !out.ends_with('\n') {
                 out.push('\n');
             }
-            let reason = if why == "cap" {
-                format!(" (output capped at {cap} bytes)")
+            if shown_cut > 0 {
+                out.push_str(&format!(
+                    "[line {last} is longer than the output cap of {cap} bytes: showed its first {shown_cut} bytes; \
+                     continue with offset={}]",
+                    last + 1
+                ));
+                s["line_cut"] = json!(true);
             } else {
-                String::new()
-            };
-            out.push_str(&format!(
-                "[showed lines {first}-{last}{reason}; more follow: continue with offset={}]",
-                last + 1
-            ));
+                let reason = if why == "cap" {
+                    format!(" (output capped at {cap} bytes)")
+                } else {
+                    String::new()
+                };
+                out.push_str(&format!(
+                    "[showed lines {first}-{last}{reason}; more follow: continue with offset={}]",
+                    last + 1
+                ));
+            }
         }
     }
     Ok((out, s))
@@ -309,10 +420,37 @@ fn read_tail(
         .read_to_end(&mut data)
         .map_err(io_err("read", user))?;
     let mut lines: Vec<&[u8]> = data.split_inclusive(|&b| b == b'\n').collect();
+    if start > 0 && lines.len() == 1 && n > 0 {
+        // The last line alone is longer than the cap: show its end.
+        let mut line = render_line(total, &data, false);
+        cut_to(&mut line, cap as usize, true);
+        let mut out = format!(
+            "[line {total} is longer than the output cap of {cap} bytes: showing its last {} bytes]\n",
+            line.len()
+        );
+        if numbers {
+            out.push_str(&format!("{total:>6}\t"));
+        }
+        out.push_str(&line);
+        let s = json!({"first_line": total, "last_line": total, "total_lines": total, "truncated": true, "line_cut": true});
+        return Ok((out, s));
+    }
     if start > 0 && !lines.is_empty() {
         lines.remove(0); // partial first line
     }
-    let take = (n as usize).min(lines.len());
+    let mut take = (n as usize).min(lines.len());
+    let first_index = lines.len() - take;
+    let mut rendered: Vec<String> = lines[first_index..]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| render_line(total - take as u64 + 1 + i as u64, l, numbers))
+        .collect();
+    // Shown text may be longer than the bytes read (replacement characters).
+    let mut size: usize = rendered.iter().map(String::len).sum();
+    while size > cap as usize && !rendered.is_empty() {
+        size -= rendered.remove(0).len();
+        take -= 1;
+    }
     let first = total - take as u64 + 1;
     let mut out = String::new();
     if take < n as usize && (take as u64) < total {
@@ -320,8 +458,8 @@ fn read_tail(
             "[output capped at {cap} bytes: showing the last {take} lines]\n"
         ));
     }
-    for (i, line) in lines[lines.len() - take..].iter().enumerate() {
-        push_line(&mut out, first + i as u64, line, numbers);
+    for line in rendered {
+        out.push_str(&line);
     }
     let s = json!({"first_line": first, "last_line": total, "total_lines": total, "truncated": (take as u64) < total});
     Ok((out, s))

@@ -134,3 +134,63 @@ async fn refusals() {
         .await
         .is_err());
 }
+
+#[tokio::test]
+async fn a_line_longer_than_the_cap_is_cut_not_buffered() {
+    let e = env();
+    let cfg = Arc::new(FsConfig {
+        max_read_bytes: 1000,
+        ..(*e.cfg).clone()
+    });
+    let long = "x".repeat(1_000_000);
+    std::fs::write(e.root.join("long.txt"), format!("short\n{long}\nend\n")).unwrap();
+    let t = tool(cfg);
+    // From the start: the short line, then a note that the next one is too long.
+    let r = call(&t, json!({"path": "long.txt"})).await.unwrap();
+    assert!(
+        text(&r).starts_with("short\n[showed lines 1-1"),
+        "{}",
+        text(&r)
+    );
+    // Asking for the long line shows its first 1000 bytes and where to go on.
+    let r = call(&t, json!({"path": "long.txt", "offset": 2}))
+        .await
+        .unwrap();
+    let out = text(&r);
+    assert!(out.starts_with(&"x".repeat(1000)), "{}", &out[..50]);
+    assert!(out.contains("[line 2 is longer than the output cap of 1000 bytes: showed its first 1000 bytes; continue with offset=3]"), "{}", &out[1000..]);
+    assert_eq!(r.structured.unwrap()["line_cut"], true);
+    let r = call(&t, json!({"path": "long.txt", "offset": 3}))
+        .await
+        .unwrap();
+    assert_eq!(text(&r), "end\n");
+    // The tail of a file whose last line is too long shows that line's end.
+    std::fs::write(e.root.join("tail.txt"), format!("a\n{long}")).unwrap();
+    let r = call(&t, json!({"path": "tail.txt", "tail": 1}))
+        .await
+        .unwrap();
+    let out = text(&r);
+    assert!(
+        out.starts_with(
+            "[line 2 is longer than the output cap of 1000 bytes: showing its last 1000 bytes]\n"
+        ),
+        "{out}"
+    );
+    assert_eq!(r.structured.unwrap()["line_cut"], true);
+}
+
+#[tokio::test]
+async fn control_characters_past_the_head_show_as_replacement() {
+    let e = env();
+    let text_head = "x\n".repeat(5000); // more than the 8 KiB sniffed for binary
+    std::fs::write(
+        e.root.join("mixed.txt"),
+        format!("{text_head}a\0b\x01c\td\n"),
+    )
+    .unwrap();
+    let t = tool(e.cfg.clone());
+    let r = call(&t, json!({"path": "mixed.txt", "offset": 5001}))
+        .await
+        .unwrap();
+    assert_eq!(text(&r), "a\u{FFFD}b\u{FFFD}c\td\n");
+}

@@ -9,6 +9,7 @@ use crate::server::{Tool, ToolResult};
 use grep_regex::RegexMatcherBuilder;
 use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkContext, SinkMatch};
 use ignore::WalkState;
+use rustix::fs::OFlags;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
@@ -137,7 +138,10 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
                     }
                     let found = AtomicUsize::new(0);
                     let hits: Mutex<Vec<Hit>> = Mutex::new(Vec::new());
+                    // Globs match paths relative to the searched directory; results show
+                    // paths as read_file takes them (relative to the root).
                     let rel = |p: &Path| p.strip_prefix(&dir).unwrap_or(p).to_string_lossy().into_owned();
+                    let shown = |p: &Path| roots.display(p);
                     if a.names {
                         let glob = if a.pattern.contains(['*', '?', '[', '{']) {
                             let g = globset::GlobBuilder::new(&a.pattern)
@@ -167,7 +171,7 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
                                 if ok && found.fetch_add(1, Ordering::Relaxed) < max {
                                     let dir_mark = if ent.file_type().is_some_and(|t| t.is_dir()) { "/" } else { "" };
                                     hits.lock().unwrap_or_else(|e| e.into_inner()).push(Hit {
-                                        path: format!("{r}{dir_mark}"),
+                                        path: format!("{}{dir_mark}", shown(ent.path())),
                                         line: 0,
                                         text: String::new(),
                                         is_match: true,
@@ -194,10 +198,11 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
                             .before_context(ctxn)
                             .after_context(ctxn)
                             .build();
+                        let dir_fd = roots.open_dir(&dir, a.path.as_deref().unwrap_or("."))?;
                         b.build_parallel().run(|| {
                             let matcher = matcher.clone();
                             let mut searcher = searcher.clone();
-                            let (found, hits, cancel, rel) = (&found, &hits, &cancel, &rel);
+                            let (found, hits, cancel, shown, roots, dir, dir_fd) = (&found, &hits, &cancel, &shown, &roots, &dir, &dir_fd);
                             Box::new(move |item| {
                                 if cancel.is_cancelled() || found.load(Ordering::Relaxed) >= max {
                                     return WalkState::Quit;
@@ -206,8 +211,21 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
                                 if !ent.file_type().is_some_and(|t| t.is_file()) {
                                     return WalkState::Continue;
                                 }
-                                let mut sink = Collect { path: rel(ent.path()), hits: Vec::new(), found, max };
-                                if let Err(e) = searcher.search_path(&matcher, ent.path(), &mut sink) {
+                                // The walk goes by path, so a directory swapped for a symlink
+                                // mid-walk could lead it out of the roots: every file is opened
+                                // relative to the verified search directory, never leaving it.
+                                let Ok(rel) = ent.path().strip_prefix(dir) else {
+                                    return WalkState::Continue;
+                                };
+                                let file = match roots.open_beneath(dir_fd, dir, rel, OFlags::RDONLY, &shown(ent.path())) {
+                                    Ok(fd) => std::fs::File::from(fd),
+                                    Err(e) => {
+                                        log::debug!("search_files: skipping {}: {e}", ent.path().display());
+                                        return WalkState::Continue;
+                                    }
+                                };
+                                let mut sink = Collect { path: shown(ent.path()), hits: Vec::new(), found, max };
+                                if let Err(e) = searcher.search_file(&matcher, &file, &mut sink) {
                                     log::debug!("search_files: skipping {}: {e}", ent.path().display());
                                 }
                                 if !sink.hits.is_empty() {

@@ -47,7 +47,7 @@ async fn content_search_respects_ignore_and_binary() {
     )
     .await
     .unwrap();
-    assert_eq!(text(&r), "lib.rs:1: pub fn foo() {}\nmain.rs-2-     let Foo = 1;\nmain.rs:3:     foo();\nmain.rs-4- }\n");
+    assert_eq!(text(&r), "src/lib.rs:1: pub fn foo() {}\nsrc/main.rs-2-     let Foo = 1;\nsrc/main.rs:3:     foo();\nsrc/main.rs-4- }\n");
 }
 
 #[tokio::test]

@@ -89,10 +89,10 @@ async fn output_after_exit_and_closing_stdin() {
     .await
     .unwrap();
     let job = v["job"].as_str().unwrap();
-    // Poll as a client does: each call passes the offsets of the previous
-    // answer, so `wait_ms` waits for output beyond them or for the end.
+    // Poll as a client does: each call continues from the previous offsets
+    // and waits for something new, so the loop ends with the job.
+    let (mut out, mut err) = (String::new(), String::new());
     let (mut so, mut eo) = (0, 0);
-    let (mut stdout, mut stderr) = (String::new(), String::new());
     let mut o = Value::Null;
     for _ in 0..50 {
         o = call(
@@ -102,8 +102,8 @@ async fn output_after_exit_and_closing_stdin() {
         )
         .await
         .unwrap();
-        stdout.push_str(o["stdout"].as_str().unwrap());
-        stderr.push_str(o["stderr"].as_str().unwrap());
+        out.push_str(o["stdout"].as_str().unwrap());
+        err.push_str(o["stderr"].as_str().unwrap());
         so = o["stdout_offset"].as_u64().unwrap();
         eo = o["stderr_offset"].as_u64().unwrap();
         if o["state"] != "running" {
@@ -112,13 +112,16 @@ async fn output_after_exit_and_closing_stdin() {
     }
     assert_eq!(o["state"], "exited");
     assert_eq!(o["exit_code"], 7);
-    assert_eq!(stdout, "abc");
-    assert_eq!(stderr, "err\n");
-    // After the end, a read from the start returns everything at once.
-    let all = call(&t, "shell_bg_output", json!({"job": job, "wait_ms": 5000}))
+    assert_eq!(out, "abc");
+    assert_eq!(err, "err\n");
+    // After the end the whole output is still there from offset 0.
+    let o = call(&t, "shell_bg_output", json!({"job": job, "wait_ms": 5000}))
         .await
         .unwrap();
-    assert_eq!(all["stdout"], "abc");
+    assert_eq!(
+        (o["stdout"].as_str(), o["stderr"].as_str()),
+        (Some("abc"), Some("err\n"))
+    );
     let o = call(
         &t,
         "shell_bg_output",
@@ -210,4 +213,43 @@ async fn shutdown_ends_every_job_group() {
         .await
         .unwrap_err();
     assert!(e.contains("shutting down"));
+}
+
+#[tokio::test]
+async fn wait_ms_waits_for_new_output_or_the_end() {
+    let m = manager(4096);
+    let t = tools(m.clone());
+    let v = call(
+        &t,
+        "shell_bg",
+        json!({"command": "echo first; sleep 0.3; echo second; sleep 0.3"}),
+    )
+    .await
+    .unwrap();
+    let job = v["job"].as_str().unwrap();
+    let o = call(&t, "shell_bg_output", json!({"job": job, "wait_ms": 10000}))
+        .await
+        .unwrap();
+    assert_eq!(o["stdout"], "first\n");
+    // Nothing past the offset yet: the call waits for "second".
+    let o = call(
+        &t,
+        "shell_bg_output",
+        json!({"job": job, "wait_ms": 10000, "stdout_offset": o["stdout_offset"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(o["stdout"], "second\n");
+    assert_eq!(o["state"], "running");
+    // In tail mode the call waits for output past what is there: the end.
+    let o = call(
+        &t,
+        "shell_bg_output",
+        json!({"job": job, "wait_ms": 10000, "tail_lines": 1}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(o["stdout"], "second\n");
+    assert_eq!(o["state"], "exited");
+    assert_eq!(o["exit_code"], 0);
 }

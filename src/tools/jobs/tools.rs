@@ -63,7 +63,9 @@ pub struct OutputArgs {
     /// Which streams to read (default both).
     #[serde(default)]
     pub stream: Streams,
-    /// Wait up to this many milliseconds for new output or the job's end.
+    /// Wait up to this many milliseconds for output past the offsets (with
+    /// `tail_lines`: for any new output) or the job's end; answers at once if
+    /// there is already some.
     #[serde(default)]
     pub wait_ms: Option<u64>,
     /// Most bytes returned per stream (default: the server's output cap).
@@ -240,11 +242,13 @@ pub fn tools(jobs: Arc<JobManager>) -> Vec<Tool> {
                     .min(cap);
                 if let Some(ms) = a.wait_ms {
                     let within = Duration::from_millis(ms).min(m.config().max_timeout);
-                    let (so, eo, which) = (
-                        a.stdout_offset.unwrap_or(0),
-                        a.stderr_offset.unwrap_or(0),
-                        a.stream,
-                    );
+                    // New output is output past the given offsets; with
+                    // `tail_lines` (no offsets), output past what is there now.
+                    let (so, eo) = match a.tail_lines {
+                        Some(_) => job.with_state(|s| (s.stdout.end(), s.stderr.end())),
+                        None => (a.stdout_offset.unwrap_or(0), a.stderr_offset.unwrap_or(0)),
+                    };
+                    let which = a.stream;
                     job.wait_for(within, |s| {
                         s.end.is_some()
                             || (which != Streams::Stderr && s.stdout.end() > so)

@@ -217,3 +217,31 @@ fn output_schema_matches_the_result() {
     assert_eq!(tool.annotations.destructive_hint, Some(true));
     assert_eq!(tool.annotations.open_world_hint, Some(true));
 }
+
+#[tokio::test]
+async fn a_process_leaving_the_group_does_not_hold_the_call_until_the_timeout() {
+    // `setsid` moves the sleep out of the group (so the group kill cannot
+    // reach it) while it keeps the output pipes open.
+    let mark = format!("30.{}", std::process::id());
+    let o = out(json!({
+        "command": format!("setsid sleep {mark} & sleep 0.2; echo hi; exit 4"),
+        "timeout_ms": 20000
+    }))
+    .await;
+    assert_eq!(
+        (o.exit_code, o.timed_out, o.stdout.as_str()),
+        (Some(4), false, "hi\n")
+    );
+    // Clean up the escaped process (it is ours as the subreaper).
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmd).contains(&mark) {
+            let pid = nix::unistd::Pid::from_raw(pid);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(pid, None);
+        }
+    }
+}

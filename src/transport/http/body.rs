@@ -7,6 +7,7 @@ use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -72,4 +73,13 @@ pub fn sse_event(json: &str) -> Bytes {
     s.push_str(json);
     s.push_str("\n\n");
     Bytes::from(s)
+}
+
+/// Queue `chunk` on an SSE stream, waiting at most `stall` for room; `false`
+/// when the client is gone or has taken nothing for that long.
+pub async fn send_chunk(tx: &mpsc::Sender<Bytes>, chunk: Bytes, stall: Duration) -> bool {
+    matches!(
+        tokio::time::timeout(stall, tx.send(chunk)).await,
+        Ok(Ok(()))
+    )
 }

@@ -14,7 +14,7 @@
 //!   in-flight caps (503).
 
 mod body;
-mod headers;
+pub(crate) mod headers;
 mod post;
 mod respond;
 mod route;
@@ -28,7 +28,7 @@ use security::*;
 use crate::jsonrpc::{code, ErrorObject, Message, Response as RpcResponse};
 use crate::protocol::{ProtocolVersion, META_PROTOCOL_VERSION};
 use crate::server::{Outbound, Server, Session};
-use body::{sse_event, Body};
+use body::{send_chunk, sse_event, Body};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -65,6 +65,10 @@ pub struct HttpOptions {
     pub session_idle: Duration,
     /// Interval of SSE keep-alive comments.
     pub keep_alive: Duration,
+    /// An SSE stream whose client took nothing for this long (its 64-event
+    /// buffer full) is ended and its request cancelled: a client that stops
+    /// reading holds a bounded buffer, and only for this long.
+    pub sse_stall: Duration,
     /// How long in-flight requests may finish at shutdown.
     pub shutdown_grace: Duration,
 }
@@ -80,6 +84,7 @@ impl Default for HttpOptions {
             max_in_flight: 1024,
             session_idle: Duration::from_secs(30 * 60),
             keep_alive: Duration::from_secs(15),
+            sse_stall: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(10),
         }
     }

@@ -274,6 +274,7 @@ pub(super) async fn run(
     }
     let (btx, brx) = mpsc::channel::<Bytes>(64);
     let keep_alive = state.opts.keep_alive;
+    let stall = state.opts.sse_stall;
     let stop = cancel.clone();
     tokio::spawn(async move {
         tokio::pin!(task);
@@ -286,18 +287,21 @@ pub(super) async fn run(
                 Some(line) = rx.recv() => sse_event(&line),
                 r = &mut task => {
                     while let Ok(line) = rx.try_recv() {
-                        if btx.send(sse_event(&line)).await.is_err() {
+                        if !send_chunk(&btx, sse_event(&line), stall).await {
                             return;
                         }
                     }
                     if let Ok(Some(resp)) = r {
-                        let _ = btx.send(sse_event(&resp.to_json())).await;
+                        send_chunk(&btx, sse_event(&resp.to_json()), stall).await;
                     }
                     break;
                 }
                 _ = tick.tick() => Bytes::from_static(b":\n\n"),
             };
-            if btx.send(chunk).await.is_err() {
+            if !send_chunk(&btx, chunk, stall).await {
+                if !btx.is_closed() {
+                    log::debug!("SSE client read nothing for {stall:?}; request cancelled");
+                }
                 stop.cancel();
                 break;
             }

@@ -144,6 +144,7 @@ pub(super) fn get_stream(
     let (btx, brx) = mpsc::channel::<Bytes>(64);
     let cancel = CancellationToken::new();
     let keep_alive = state.opts.keep_alive;
+    let stall = state.opts.sse_stall;
     let stop = cancel.clone();
     let open = StreamGuard::new(streams);
     tokio::spawn(async move {
@@ -156,7 +157,7 @@ pub(super) fn get_stream(
                 m = rx.recv() => match m { Some(line) => sse_event(&line), None => break },
                 _ = tick.tick() => Bytes::from_static(b":\n\n"),
             };
-            if btx.send(chunk).await.is_err() {
+            if !send_chunk(&btx, chunk, stall).await {
                 break;
             }
         }
