@@ -22,6 +22,11 @@ step "cargo test --features web (the opt-in fetch/web_search tools, debug build)
 timeout -k 10 1800 cargo test --features web --lib tools::web
 timeout -k 10 1800 cargo test --features web --test web_fetch --test web_search --test web_proxy
 
+step "packaging and docs (docs/configuration.md with the web flags; .deb from the release binary; layout of it and of the Arch PKGBUILD)"
+timeout -k 10 1800 cargo test --features web --test docs_config
+timeout -k 10 1800 bash scripts/package.sh --no-build >/dev/null
+timeout -k 10 300 bash scripts/check-package.sh
+
 step "fuzz (every target briefly, from the committed corpora; scripts/fuzz.sh for long runs)"
 timeout -k 10 1200 bash scripts/fuzz.sh --check "${LMCP_FUZZ_SECONDS:-15}"
 

@@ -6,6 +6,8 @@
 //! 2025-11-25, 2025-06-18, 2025-03-26 and 2024-11-05.
 //!
 //! ## Layout
+//! - [`cli`]: the `lmcp` command line (flags, subcommands) and its
+//!   configuration reference.
 //! - [`client`]: an MCP client of both eras (hub upstreams, `lmcp client`).
 //! - [`hub`]: upstream MCP servers re-exported as `remote_*` tools.
 //! - [`jsonrpc`]: JSON-RPC 2.0 messages, parsing with limits, error codes.
@@ -17,8 +19,11 @@
 //! - [`tools`]: the built-in tools of the `lmcp` binary, one module per family.
 //! - [`secrets`]: lmcp's secrets in the environment, scrubbed from children.
 #![forbid(unsafe_code)]
+// docs.rs (nightly, `--cfg docsrs`): mark items that need a feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod client;
 #[doc(hidden)]
 pub mod fuzzing;

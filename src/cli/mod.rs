@@ -1,0 +1,295 @@
+//! The `lmcp` command line, defined here rather than in `src/main.rs` so
+//! that tools outside the binary can use the same definition: the man page
+//! and shell completions (`xtask`, run by `scripts/package.sh`) and the
+//! configuration reference `docs/configuration.md` ([`reference`](mod@reference), checked
+//! by `tests/docs_config.rs`).
+//!
+//! Parsing only: what each flag does is wired up in `src/main.rs`.
+
+pub mod reference;
+
+use clap::{CommandFactory, Parser};
+
+/// Help headings grouping the flags of `lmcp --help` (and the sections of
+/// the configuration reference).
+pub mod heading {
+    /// How lmcp is reached.
+    pub const TRANSPORT: &str = "Transport";
+    /// Streamable HTTP options.
+    pub const HTTP: &str = "HTTP";
+    /// Limits and behaviour of the protocol engine.
+    pub const SERVER: &str = "Server";
+    /// Choice of built-in tools and the roots of the file tools.
+    pub const TOOLS: &str = "Tools";
+    /// The `shell` and `shell_bg` tools.
+    pub const SHELL: &str = "Shell";
+    /// The `fetch` and `web_search` tools, built with the `web` feature only.
+    pub const WEB: &str = "Web tools (feature `web`)";
+    /// Upstream MCP servers re-exported as tools.
+    pub const HUB: &str = "Hub";
+}
+
+/// The clap command of `lmcp`, with every subcommand.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// lmcp: a lightweight, fast, secure MCP server.
+///
+/// Serves the built-in tools over stdio (default) to MCP clients of every
+/// protocol revision: modern 2026-07-28 and legacy 2025-11-25, 2025-06-18,
+/// 2025-03-26 and 2024-11-05.
+#[derive(Parser, Debug)]
+#[command(name = "lmcp", version, after_help = EXAMPLES)]
+pub struct Cli {
+    /// A subcommand; without one, lmcp serves.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Serve over stdin/stdout (the default when no transport is given).
+    #[arg(help_heading = heading::TRANSPORT, long)]
+    pub stdio: bool,
+
+    /// Serve Streamable HTTP on ADDR (e.g. 127.0.0.1:8080).
+    #[arg(help_heading = heading::TRANSPORT, long, value_name = "ADDR")]
+    pub http: Option<String>,
+
+    /// HTTP: path of the MCP endpoint.
+    #[arg(help_heading = heading::HTTP, long, default_value = "/mcp", value_name = "PATH")]
+    pub http_path: String,
+
+    /// HTTP: also allow this browser Origin (loopback origins always are; `*` allows any). Repeatable.
+    #[arg(help_heading = heading::HTTP, long, value_name = "ORIGIN")]
+    pub allow_origin: Vec<String>,
+
+    /// HTTP: require `Authorization: Bearer <token>`, the token read from FILE
+    /// (or set LMCP_AUTH_TOKEN).
+    #[arg(help_heading = heading::HTTP, long, value_name = "FILE")]
+    pub auth_token_file: Option<std::path::PathBuf>,
+
+    /// HTTP: largest accepted request body, in bytes.
+    #[arg(help_heading = heading::HTTP, long, default_value_t = 4 * 1024 * 1024, value_name = "BYTES")]
+    pub max_body_bytes: usize,
+
+    /// HTTP: most connections served at once (503 past it).
+    #[arg(help_heading = heading::HTTP, long, default_value_t = 512, value_name = "N")]
+    pub max_connections: usize,
+
+    /// HTTP: legacy sessions idle this long are ended, in seconds.
+    #[arg(help_heading = heading::HTTP, long, default_value_t = 1800, value_name = "SECS")]
+    pub session_idle_secs: u64,
+
+    /// Log level on stderr: off, error, warn, info, debug, trace.
+    #[arg(help_heading = heading::SERVER, long, default_value = "warn", value_name = "LEVEL")]
+    pub log_level: log::LevelFilter,
+
+    /// Default timeout of a tool call, in milliseconds.
+    #[arg(help_heading = heading::SERVER, long, default_value_t = 300_000, value_name = "MS")]
+    pub timeout_ms: u64,
+
+    /// Largest accepted message, in bytes.
+    #[arg(help_heading = heading::SERVER, long, default_value_t = 16 * 1024 * 1024, value_name = "BYTES")]
+    pub max_message_bytes: usize,
+
+    /// Deepest accepted JSON nesting.
+    #[arg(help_heading = heading::SERVER, long, default_value_t = 64, value_name = "N")]
+    pub max_depth: usize,
+
+    /// Most requests handled at once (per session); further requests wait.
+    #[arg(help_heading = heading::SERVER, long, default_value_t = 64, value_name = "N")]
+    pub max_in_flight: usize,
+
+    /// File tools: a directory the tools may touch (repeatable; default the
+    /// current directory). Paths outside every root are refused, symlinks included.
+    #[arg(help_heading = heading::TOOLS, long, value_name = "DIR")]
+    pub root: Vec<std::path::PathBuf>,
+
+    /// Serve only the tools that change nothing (annotated read-only): no shell,
+    /// shell_bg*, write_file, edit_file, make_dir or move_file.
+    #[arg(help_heading = heading::TOOLS, long)]
+    pub read_only: bool,
+
+    /// Legacy era: narrow the roots to those the client lists (roots/list).
+    #[arg(help_heading = heading::TOOLS, long)]
+    pub trust_client_roots: bool,
+
+    /// A file holding a secret (at least 16 bytes) that signs MRTR
+    /// requestState; give every instance behind one load balancer the same
+    /// file (or set LMCP_STATE_KEY). Default: a random key per process.
+    #[arg(help_heading = heading::SERVER, long, value_name = "FILE")]
+    pub state_key_file: Option<std::path::PathBuf>,
+
+    /// Serve only these built-in tools (comma-separated names, e.g.
+    /// `shell,read_file,search_files`); hub tools are not affected.
+    #[arg(help_heading = heading::TOOLS, long, value_name = "LIST", value_delimiter = ',')]
+    pub tools: Vec<String>,
+
+    /// Leave out these built-in tools (comma-separated names).
+    #[arg(help_heading = heading::TOOLS, long, value_name = "LIST", value_delimiter = ',')]
+    pub disable: Vec<String>,
+
+    /// shell: the program that runs a command, with its leading arguments
+    /// (split like a shell would); the command is appended [default: sh -c].
+    #[arg(help_heading = heading::SHELL, long, value_name = "PROGRAM")]
+    pub shell: Option<String>,
+
+    /// shell: timeout of a call that gives no timeout_ms [default: 120000].
+    #[arg(help_heading = heading::SHELL, long, value_name = "MS")]
+    pub shell_timeout_ms: Option<u64>,
+
+    /// shell: the largest timeout_ms a call may ask for; also caps the wait
+    /// of shell_bg_output [default: 1800000].
+    #[arg(help_heading = heading::SHELL, long, value_name = "MS")]
+    pub shell_max_timeout_ms: Option<u64>,
+
+    /// shell: bytes of output kept per stream when a call gives no
+    /// max_output_bytes (head and tail are kept) [default: 32768].
+    #[arg(help_heading = heading::SHELL, long, value_name = "BYTES")]
+    pub shell_output_bytes: Option<usize>,
+
+    /// shell: the largest max_output_bytes a call may ask for [default: 1048576].
+    #[arg(help_heading = heading::SHELL, long, value_name = "BYTES")]
+    pub shell_max_output_bytes: Option<usize>,
+
+    /// shell_bg: background jobs running at once [default: 16].
+    #[arg(help_heading = heading::SHELL, long, value_name = "N")]
+    pub max_jobs: Option<usize>,
+
+    /// shell_bg: bytes of output kept per stream of a job (older output is
+    /// dropped with a marker) [default: 262144].
+    #[arg(help_heading = heading::SHELL, long, value_name = "BYTES")]
+    pub job_buffer_bytes: Option<usize>,
+
+    /// shell_bg: how long an ended job's output stays readable, in seconds [default: 1800].
+    #[arg(help_heading = heading::SHELL, long, value_name = "SECS")]
+    pub job_retention_secs: Option<u64>,
+
+    /// fetch: allow loopback and private addresses (link-local and cloud
+    /// metadata addresses stay refused).
+    #[cfg(feature = "web")]
+    #[arg(help_heading = heading::WEB, long)]
+    pub fetch_allow_private: bool,
+
+    /// fetch: honour robots.txt.
+    #[cfg(feature = "web")]
+    #[arg(help_heading = heading::WEB, long)]
+    pub fetch_respect_robots: bool,
+
+    /// fetch and web_search: the User-Agent header sent [default: "lmcp/VERSION (MCP fetch tool)"].
+    #[cfg(feature = "web")]
+    #[arg(help_heading = heading::WEB, long, value_name = "TEXT")]
+    pub fetch_user_agent: Option<String>,
+
+    /// fetch: the largest response body read, in bytes (after decompression);
+    /// the rest is not downloaded [default: 5242880].
+    #[cfg(feature = "web")]
+    #[arg(help_heading = heading::WEB, long, value_name = "BYTES")]
+    pub fetch_max_bytes: Option<usize>,
+
+    /// fetch: the most redirects followed, each re-checked [default: 5].
+    #[cfg(feature = "web")]
+    #[arg(help_heading = heading::WEB, long, value_name = "N")]
+    pub fetch_max_redirects: Option<usize>,
+
+    /// web_search backend: duckduckgo (default, keyless), searxng or brave.
+    #[cfg(feature = "web")]
+    #[arg(help_heading = heading::WEB, long, value_name = "BACKEND")]
+    pub search_backend: Option<crate::tools::web::SearchBackend>,
+
+    /// web_search: base URL of a SearXNG instance (with --search-backend searxng).
+    #[cfg(feature = "web")]
+    #[arg(help_heading = heading::WEB, long, value_name = "URL")]
+    pub searxng_url: Option<String>,
+
+    /// web_search: file holding the Brave Search API key (else $BRAVE_API_KEY).
+    #[cfg(feature = "web")]
+    #[arg(help_heading = heading::WEB, long, value_name = "FILE")]
+    pub brave_key_file: Option<std::path::PathBuf>,
+
+    /// Hub: read upstream MCP servers from FILE (JSON or TOML, the
+    /// `mcpServers` shape desktop clients use).
+    #[arg(help_heading = heading::HUB, long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+
+    /// Hub: add an upstream, NAME=COMMAND (split like a shell would) or
+    /// NAME=URL; its tools appear as remote_NAME_TOOL. Repeatable.
+    #[arg(help_heading = heading::HUB, long, value_name = "NAME=CMD")]
+    pub upstream: Vec<String>,
+
+    /// Hub: how long to wait at start-up for upstreams to list their tools, in milliseconds.
+    #[arg(help_heading = heading::HUB, long, default_value_t = 5_000, value_name = "MS")]
+    pub hub_boot_wait_ms: u64,
+
+    /// How long in-flight requests may finish at shutdown, in milliseconds.
+    #[arg(help_heading = heading::SERVER, long, default_value_t = 10_000, value_name = "MS")]
+    pub shutdown_grace_ms: u64,
+}
+
+/// The subcommands of `lmcp`.
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Talk to an MCP server as a client (either era, detected automatically).
+    Client(ClientArgs),
+}
+
+/// The flags of `lmcp client`.
+#[derive(clap::Args, Debug)]
+pub struct ClientArgs {
+    /// Start the server with this command line (split like a shell would).
+    #[arg(
+        long,
+        value_name = "CMD",
+        required_unless_present = "http",
+        conflicts_with = "http"
+    )]
+    pub stdio: Option<String>,
+    /// Talk Streamable HTTP to this endpoint (http://HOST:PORT/PATH).
+    #[arg(long, value_name = "URL")]
+    pub http: Option<String>,
+    /// Extra HTTP header, NAME=VALUE (repeatable; with --http).
+    #[arg(long = "header", value_name = "NAME=VALUE", requires = "http")]
+    pub headers: Vec<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: ClientAction,
+}
+
+/// What `lmcp client` does once connected.
+#[derive(clap::Subcommand, Debug)]
+pub enum ClientAction {
+    /// Show the server's era, identity and capabilities.
+    Discover,
+    /// List the server's tools.
+    Tools,
+    /// Call a tool with JSON arguments.
+    Call {
+        /// Tool name.
+        tool: String,
+        /// Arguments as a JSON object.
+        #[arg(default_value = "{}")]
+        arguments: String,
+        /// Timeout in milliseconds.
+        #[arg(long, default_value_t = 60_000)]
+        timeout_ms: u64,
+    },
+}
+
+/// Examples shown at the end of `lmcp --help` (and in the man page).
+pub const EXAMPLES: &str = r#"Examples:
+  lmcp                                 serve the built-in tools on stdio
+  lmcp --root ~/project --read-only    file tools confined to ~/project, nothing written
+  lmcp --tools shell,read_file,search_files --log-level info
+  lmcp --http 127.0.0.1:8080           serve Streamable HTTP at http://127.0.0.1:8080/mcp
+  lmcp --http 127.0.0.1:8080 --auth-token-file ~/.config/lmcp/token
+                                       ... requiring Authorization: Bearer <token>
+  lmcp --upstream ev="npx -y @modelcontextprotocol/server-everything"
+                                       also serve another MCP server's tools (hub)
+  lmcp --config servers.json           upstreams from a desktop client's mcpServers file
+  lmcp client --stdio lmcp tools       list the tools of an MCP server
+  lmcp client --stdio "python3 server.py" call echo '{"text": "hi"}'
+  lmcp client --http http://127.0.0.1:8080/mcp discover
+
+Client configuration (an entry of a desktop client's mcpServers):
+  "lmcp": {"command": "lmcp", "args": ["--stdio", "--root", "/home/me/project"]}
+
+Every flag and config key: man lmcp, or docs/configuration.md."#;
