@@ -21,6 +21,11 @@ timeout -k 10 1800 cargo test --release
 step "cargo test --features web (the opt-in fetch/web_search tools, debug build)"
 timeout -k 10 1800 cargo test --features web --lib tools::web
 timeout -k 10 1800 cargo test --features web --test web_fetch --test web_search --test web_proxy
+# The binary with web for tests/py/test_web.py (debug, reusing the build
+# above), copied aside: target/release/lmcp stays the default-feature binary.
+cargo build --features web --bin lmcp
+mkdir -p target/web
+cp target/debug/lmcp target/web/lmcp
 
 step "packaging and docs (docs/configuration.md with the web flags; .deb from the release binary; layout of it and of the Arch PKGBUILD)"
 timeout -k 10 1800 cargo test --features web --test docs_config
@@ -36,6 +41,7 @@ bash scripts/peers.sh
 step "Python SDK client tests (stdio and Streamable HTTP, schema-validating taps)"
 export LMCP_BIN="$PWD/target/release/lmcp"
 export LMCP_EVERYTHING="$PWD/target/release/examples/everything"
+export LMCP_WEB_BIN="$PWD/target/web/lmcp"
 # Bounded: a hung server must not eat CI's 90 minutes.
 set +e
 timeout -k 10 900 .peers/venv/bin/python -m pytest -q -p no:cacheprovider tests/py

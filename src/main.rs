@@ -229,6 +229,17 @@ fn main() -> ExitCode {
         if let Some(b) = cli.search_backend {
             web.search_backend = b;
         }
+        if let Some(url) = &cli.search_url {
+            use lmcp::tools::web::SearchBackend;
+            match web.search_backend {
+                SearchBackend::DuckDuckGo => web.duckduckgo_url = url.clone(),
+                SearchBackend::Brave => web.brave_url = url.clone(),
+                SearchBackend::Searxng => {
+                    eprintln!("lmcp: --search-url is for duckduckgo and brave; SearXNG takes --searxng-url");
+                    return ExitCode::from(2);
+                }
+            }
+        }
         if let Some(ua) = &cli.fetch_user_agent {
             web.user_agent = ua.clone();
         }

@@ -206,6 +206,12 @@ pub struct Cli {
     #[arg(help_heading = heading::WEB, long, value_name = "FILE")]
     pub brave_key_file: Option<std::path::PathBuf>,
 
+    /// web_search: endpoint of the duckduckgo or brave backend, to reach it
+    /// through a mirror or a proxy [default: the service's public endpoint].
+    #[cfg(feature = "web")]
+    #[arg(help_heading = heading::WEB, long, value_name = "URL")]
+    pub search_url: Option<String>,
+
     /// Hub: read upstream MCP servers from FILE (JSON or TOML, the
     /// `mcpServers` shape desktop clients use).
     #[arg(help_heading = heading::HUB, long, value_name = "FILE")]

@@ -1,0 +1,296 @@
+"""Issue 4 through a real client: the official MCP Python SDK drives `fetch`
+and `web_search` of an lmcp binary built with the `web` feature, over stdio and
+Streamable HTTP in both eras, every server message checked against the
+official schema by the tap.
+
+No internet: the pages and the search backends' answers are the recorded
+fixtures of tests/fixtures/web/, served by a small HTTP server this module
+starts on 127.0.0.1.
+
+The binary is $LMCP_WEB_BIN, default target/web/lmcp (scripts/test.sh
+builds it with `cargo build --features web` and copies it there)."""
+import gzip
+import http.server
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+from fs_support import Lmcp, text
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests/fixtures/web"
+WEB_BIN = Path(os.environ.get("LMCP_WEB_BIN", ROOT / "target/web/lmcp"))
+
+if not WEB_BIN.exists():
+    if os.environ.get("CI"):
+        raise AssertionError(f"{WEB_BIN} is missing: scripts/test.sh builds it (cargo build --features web, copied to target/web/lmcp)")
+    pytest.skip(f"no lmcp built with the web feature at {WEB_BIN} (set LMCP_WEB_BIN)", allow_module_level=True)
+
+# A 1x1 PNG.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cf000000030101009a5c2f8c0000000049454e44ae426082"
+)
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+class Site(http.server.ThreadingHTTPServer):
+    """The fixture web: pages, redirects, a slow and a huge body, and the
+    three search backends' recorded answers. Remembers request paths and
+    headers, and how many bytes of the huge body it managed to send."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.requests = []
+        self.huge_sent = 0
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send(self, status, ctype, body, extra=()):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in extra:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        site = self.server
+        site.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+        path = self.path.split("?")[0]
+        page = lambda name: (FIXTURES / name).read_bytes()
+        if path == "/article":
+            self.send(200, "text/html; charset=utf-8", page("article.html"))
+        elif path == "/docs":
+            self.send(200, "text/html; charset=utf-8", page("docs.html"))
+        elif path == "/latin1":
+            self.send(200, "text/html; charset=iso-8859-1", page("latin1.html"))
+        elif path == "/gzip":
+            self.send(200, "text/html; charset=utf-8", gzip.compress(page("article.html")),
+                      [("Content-Encoding", "gzip")])
+        elif path == "/data":
+            self.send(200, "application/json", page("data.json"))
+        elif path == "/pixel.png":
+            self.send(200, "image/png", PNG)
+        elif path == "/hop1":
+            self.send(302, "text/plain", b"", [("Location", "/hop2")])
+        elif path == "/hop2":
+            self.send(301, "text/plain", b"", [("Location", f"{site.base}/article")])
+        elif path == "/to-metadata":
+            self.send(302, "text/plain", b"", [("Location", "http://169.254.169.254/latest/meta-data/")])
+        elif path == "/slow":
+            time.sleep(10)
+            self.send(200, "text/plain", b"late")
+        elif path == "/huge":
+            # 50 MB, sent in chunks until the client hangs up.
+            total = 50 * 1024 * 1024
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(total))
+            self.end_headers()
+            chunk = b"x" * 65536
+            try:
+                while site.huge_sent < total:
+                    self.wfile.write(chunk)
+                    site.huge_sent += len(chunk)
+            except OSError:
+                pass
+        elif path == "/searx/search":
+            q = self.path
+            body = b'{"query": "nothing", "results": []}' if "q=nothing" in q else page("searxng.json")
+            self.send(200, "application/json", body)
+        elif path == "/brave":
+            if self.headers.get("X-Subscription-Token") != "brave-test-key":
+                self.send(401, "application/json", b'{"error": "bad key"}')
+            else:
+                self.send(200, "application/json", page("brave.json"))
+        elif path == "/ddg/":
+            if "q=blocked" in self.path:
+                self.send(202, "text/html", page("ddg_anomaly.html"))
+            elif "q=nothing" in self.path:
+                self.send(200, "text/html", page("ddg_empty.html"))
+            else:
+                self.send(200, "text/html", page("ddg.html"))
+        else:
+            self.send(404, "text/plain", b"not here")
+
+    do_POST = do_GET
+
+
+@pytest.fixture
+def site():
+    s = Site()
+    t = threading.Thread(target=s.serve_forever, daemon=True)
+    t.start()
+    yield s
+    s.shutdown()
+    s.server_close()
+
+
+class WebLmcp(Lmcp):
+    def command(self, args, wrap=None):
+        base = [str(WEB_BIN)] + (["--stdio"] if self.transport == "stdio" else ["--http", "127.0.0.1:0"]) + list(args)
+        return wrap(base) if wrap else base
+
+
+@pytest.fixture(params=["stdio", "http"])
+def lmcp(request, tap_log, tmp_path):
+    servers = WebLmcp(request.param, tap_log, tmp_path)
+    yield servers
+    servers.close()
+
+
+async def fetch(c, **args):
+    r = await c.call_tool("fetch", args)
+    assert not r.is_error, text(r)
+    return r
+
+
+async def refused(c, **args):
+    r = await c.call_tool("fetch", args)
+    assert r.is_error, text(r)
+    return text(r)
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_pages_become_markdown_text_or_json(lmcp, site, mode):
+    async with lmcp.connect(mode, "--fetch-allow-private") as c:
+        tools = {t.name: t for t in (await c.list_tools()).tools}
+        assert {"fetch", "web_search"} <= set(tools)
+        assert tools["fetch"].annotations.read_only_hint is True
+
+        r = await fetch(c, url=f"{site.base}/article")
+        t = text(r)
+        assert "## What it means for households" in t and "forty percent" in t, t
+        s = r.structured_content
+        if mode == "auto":
+            assert s["status"] == 200 and s["format"] == "markdown" and s["main_content"] is True, s
+
+        t = text(await fetch(c, url=f"{site.base}/docs"))
+        assert "```" in t and "let queue = Queue::with_capacity(128);" in t, t
+        assert "| retries | 3 |" in t and "[Running workers](" in t, t
+
+        t = text(await fetch(c, url=f"{site.base}/docs", format="html"))
+        assert "<table" in t, t
+
+        t = text(await fetch(c, url=f"{site.base}/latin1"))
+        assert "Grüße aus Köln" in t and "Café Müller" in t and "\ufffd" not in t, t
+
+        t = text(await fetch(c, url=f"{site.base}/gzip"))
+        assert "## What it means for households" in t, t
+        assert "gzip" in site.requests[-1][1].get("accept-encoding", ""), site.requests[-1]
+
+        t = text(await fetch(c, url=f"{site.base}/data"))
+        assert '"stations": [\n    {\n' in t, t
+
+        r = await fetch(c, url=f"{site.base}/pixel.png")
+        t = text(r)
+        assert "image/png" in t and "\x89PNG" not in t, t
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_paging_caps_redirects_and_refusals(lmcp, site, mode):
+    async with lmcp.connect(mode, "--fetch-allow-private") as c:
+        first = await fetch(c, url=f"{site.base}/docs", max_length=200)
+        assert "start_index=200" in text(first), text(first)
+        second = await fetch(c, url=f"{site.base}/docs", max_length=200, start_index=200)
+        assert text(second) != text(first)
+
+        r = await fetch(c, url=f"{site.base}/hop1")
+        assert "## What it means for households" in text(r)
+        assert [p for p, _ in site.requests[-3:]] == ["/hop1", "/hop2", "/article"]
+
+        # A redirect to the cloud metadata address is refused, even with
+        # --fetch-allow-private, and the message names the rule.
+        e = await refused(c, url=f"{site.base}/to-metadata")
+        assert "169.254.169.254" in e and ("link-local" in e or "metadata" in e), e
+
+        e = await refused(c, url="file:///etc/passwd")
+        assert "only http and https" in e, e
+
+        t0 = time.monotonic()
+        e = await refused(c, url=f"{site.base}/slow", timeout_ms=500)
+        assert "timed out after 500 ms" in e, e
+        assert time.monotonic() - t0 < 8, "the timeout did not stop the transfer"
+
+        r = await fetch(c, url=f"{site.base}/huge", max_length=100)
+        assert "download limit" in text(r), text(r)
+        # The cap stops the download: far less than the 50 MB was sent.
+        await anyio.sleep(0.5)
+        assert site.huge_sent < 20 * 1024 * 1024, site.huge_sent
+
+
+async def test_loopback_is_refused_without_allow_private(lmcp, site):
+    async with lmcp.connect("auto") as c:
+        before = len(site.requests)
+        e = await refused(c, url=f"{site.base}/article")
+        assert "127.0.0.1" in e and "--fetch-allow-private" in e, e
+        e = await refused(c, url=f"http://localhost:{site.server_address[1]}/article")
+        assert "refused" in e, e
+        assert len(site.requests) == before, "no request may reach the server"
+
+
+async def test_cancelling_a_fetch_aborts_the_transfer(lmcp, site):
+    async with lmcp.connect("auto", "--fetch-allow-private") as c:
+        with anyio.move_on_after(1.0):
+            await c.call_tool("fetch", {"url": f"{site.base}/slow", "timeout_ms": 60000})
+        # The server goes on answering at once after the cancellation.
+        t0 = time.monotonic()
+        await fetch(c, url=f"{site.base}/data")
+        assert time.monotonic() - t0 < 5
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_search_backends(lmcp, site, tmp_path, mode):
+    base = site.base
+    async with lmcp.connect(mode, "--search-backend", "searxng", "--searxng-url", f"{base}/searx") as c:
+        r = await c.call_tool("web_search", {"query": "tidal power", "count": 3})
+        assert not r.is_error, text(r)
+        t = text(r)
+        assert "\n1. Tidal power explained\n   https://energy.example.com/tidal" in t, t
+        if mode == "auto":
+            results = r.structured_content["results"]
+            assert 1 <= len(results) <= 3 and all(x["url"] and x["title"] for x in results), results
+        r = await c.call_tool("web_search", {"query": "nothing"})
+        assert "no results" in text(r).lower(), text(r)
+
+    key = tmp_path / "brave.key"
+    key.write_text("brave-test-key\n")
+    async with lmcp.connect(mode, "--search-backend", "brave", "--search-url", f"{base}/brave",
+                            "--brave-key-file", str(key)) as c:
+        r = await c.call_tool("web_search", {"query": "tidal power", "count": 2})
+        assert not r.is_error, text(r)
+        assert "\n1. " in text(r) and "\n2. " in text(r), text(r)
+        assert site.requests[-1][1].get("x-subscription-token") == "brave-test-key"
+
+    async with lmcp.connect(mode, "--search-url", f"{base}/ddg/") as c:
+        r = await c.call_tool("web_search", {"query": "tidal power", "count": 2})
+        assert not r.is_error, text(r)
+        t = text(r)
+        assert "Tidal power explained" in t and "https://energy.example.com/tidal" in t, t
+        r = await c.call_tool("web_search", {"query": "blocked"})
+        assert r.is_error and ("rate" in text(r).lower() or "anomaly" in text(r).lower() or "blocked" in text(r).lower()), text(r)
+        r = await c.call_tool("web_search", {"query": "nothing"})
+        assert "no results" in text(r).lower(), text(r)
