@@ -132,8 +132,14 @@ fn main() -> ExitCode {
     for var in SECRET_VARS {
         std::env::remove_var(var);
     }
+    // One thread serves every connection; file tools and searches run on the
+    // blocking pool, which tokio lets grow to 512 threads, each keeping its
+    // stack and malloc arena while it lives. 64 is more than 2x the file
+    // operations in flight we have seen under 64 busy clients (soak), and
+    // caps the memory a burst can take.
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .max_blocking_threads(64)
         .build()
     {
         Ok(rt) => rt,
