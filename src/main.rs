@@ -134,9 +134,9 @@ fn main() -> ExitCode {
     }
     // One thread serves every connection; file tools and searches run on the
     // blocking pool, which tokio lets grow to 512 threads, each keeping its
-    // stack and malloc arena while it lives. 64 is more than 2x the file
-    // operations in flight we have seen under 64 busy clients (soak), and
-    // caps the memory a burst can take.
+    // stack and malloc arena while it lives. 64 is above the 40 threads that
+    // 64 busy clients grew it to in the soak (RELIABILITY.md) and caps the
+    // memory a burst can take; past it, blocking work waits its turn.
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .max_blocking_threads(64)
