@@ -22,6 +22,9 @@ step "cargo test --features web (the opt-in fetch/web_search tools, debug build)
 timeout -k 10 1800 cargo test --features web --lib tools::web
 timeout -k 10 1800 cargo test --features web --test web_fetch --test web_search --test web_proxy
 
+step "build the lmcp binary with --features tls (https:// upstreams; tests/py/test_hub_tls.py)"
+cargo build --release --features tls --bin lmcp
+
 step "peers"
 bash scripts/peers.sh
 

@@ -181,12 +181,12 @@ struct Cli {
 
     /// Hub: read upstream MCP servers from FILE (JSON or TOML, the
     /// `mcpServers` shape desktop clients use).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     config: Option<std::path::PathBuf>,
 
     /// Hub: add an upstream, NAME=COMMAND (split like a shell would) or
     /// NAME=URL; its tools appear as remote_NAME_TOOL. Repeatable.
-    #[arg(long, value_name = "NAME=CMD")]
+    #[arg(long, value_name = "NAME=CMD", global = true)]
     upstream: Vec<String>,
 
     /// Hub: how long to wait at start-up for upstreams to list their tools, in milliseconds.
@@ -202,6 +202,23 @@ struct Cli {
 enum Command {
     /// Talk to an MCP server as a client (either era, detected automatically).
     Client(ClientArgs),
+    /// Hub tools, on the upstreams of --config / --upstream.
+    #[command(subcommand)]
+    Hub(HubCommand),
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum HubCommand {
+    /// Connect to every upstream and show its state, era and tool, prompt and
+    /// resource counts; exits 1 if any upstream failed.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// How long each upstream may take to connect and list, in milliseconds.
+        #[arg(long, default_value_t = 30_000, value_name = "MS")]
+        timeout_ms: u64,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -220,6 +237,9 @@ struct ClientArgs {
     /// Extra HTTP header, NAME=VALUE (repeatable; with --http).
     #[arg(long = "header", value_name = "NAME=VALUE", requires = "http")]
     headers: Vec<String>,
+    /// With an https:// URL: also trust the certificates in this PEM file.
+    #[arg(long, value_name = "FILE", requires = "http")]
+    ca_file: Option<std::path::PathBuf>,
     /// What to do.
     #[command(subcommand)]
     action: ClientAction,
@@ -255,6 +275,7 @@ async fn run_client(args: ClientArgs) -> Result<serde_json::Value, String> {
         let http = HttpConnect {
             url: url.clone(),
             headers,
+            ca_file: args.ca_file.clone(),
         };
         let (client, link) = http.connect().map_err(|e| e.to_string())?;
         (client, None, Some(link))
@@ -364,6 +385,46 @@ const EXAMPLES: &str = "Examples:
 Client configuration (e.g. for a desktop client's mcpServers):
   {\"command\": \"lmcp\", \"args\": [\"--stdio\"]}";
 
+/// The hub configuration of --config and --upstream.
+fn hub_config(cli: &Cli) -> Result<HubConfig, lmcp::hub::config::ConfigError> {
+    let mut cfg = match &cli.config {
+        Some(path) => HubConfig::load(path)?,
+        None => HubConfig::default(),
+    };
+    for spec in &cli.upstream {
+        cfg.add_shortcut(spec)?;
+    }
+    Ok(cfg)
+}
+
+/// `lmcp hub status`.
+fn hub_status(cli: &Cli, json: bool, timeout: Duration, rt: &tokio::runtime::Runtime) -> ExitCode {
+    use lmcp::hub::status;
+    let cfg = match hub_config(cli) {
+        Ok(c) if c.upstreams.is_empty() => {
+            eprintln!("lmcp hub status: no upstreams; give --config FILE or --upstream NAME=CMD");
+            return ExitCode::from(2);
+        }
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("lmcp hub status: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let reports = rt.block_on(status::check(&cfg, timeout));
+    if json {
+        let v = serde_json::json!({ "upstreams": reports });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        print!("{}", status::table(&reports));
+    }
+    if reports.iter().all(|r| r.state == "up") {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     lmcp::logging::init(cli.log_level);
@@ -385,6 +446,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(Command::Hub(HubCommand::Status { json, timeout_ms })) = &cli.command {
+        return hub_status(&cli, *json, Duration::from_millis(*timeout_ms), &rt);
+    }
     if let Some(Command::Client(args)) = cli.command {
         return match rt.block_on(run_client(args)) {
             Ok(v) => {
@@ -507,22 +571,13 @@ fn main() -> ExitCode {
         }
     }
     let server = builder.build();
-    let mut hub_cfg = match &cli.config {
-        Some(path) => match HubConfig::load(path) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("lmcp: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        None => HubConfig::default(),
-    };
-    for spec in &cli.upstream {
-        if let Err(e) = hub_cfg.add_shortcut(spec) {
+    let hub_cfg = match hub_config(&cli) {
+        Ok(c) => c,
+        Err(e) => {
             eprintln!("lmcp: {e}");
             return ExitCode::from(2);
         }
-    }
+    };
     let opts = StdioOptions {
         shutdown_grace: Duration::from_millis(cli.shutdown_grace_ms),
         ..StdioOptions::default()
