@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
-use lmcp::cli::{Cli, ClientAction, ClientArgs, Command};
+use lmcp::cli::{Cli, ClientAction, ClientArgs, Command, HubCommand};
 use lmcp::hub::{config::HubConfig, Hub};
 use lmcp::jsonrpc::Limits;
 use lmcp::server::{Server, ServerConfig};
@@ -23,6 +23,7 @@ async fn run_client(args: ClientArgs) -> Result<serde_json::Value, String> {
         let http = HttpConnect {
             url: url.clone(),
             headers,
+            ca_file: args.ca_file.clone(),
         };
         let (client, link) = http.connect().map_err(|e| e.to_string())?;
         (client, None, Some(link))
@@ -121,6 +122,46 @@ fn state_key(cli: &Cli) -> Result<Option<[u8; 32]>, String> {
     }
 }
 
+/// The hub configuration of --config and --upstream.
+fn hub_config(cli: &Cli) -> Result<HubConfig, lmcp::hub::config::ConfigError> {
+    let mut cfg = match &cli.config {
+        Some(path) => HubConfig::load(path)?,
+        None => HubConfig::default(),
+    };
+    for spec in &cli.upstream {
+        cfg.add_shortcut(spec)?;
+    }
+    Ok(cfg)
+}
+
+/// `lmcp hub status`.
+fn hub_status(cli: &Cli, json: bool, timeout: Duration, rt: &tokio::runtime::Runtime) -> ExitCode {
+    use lmcp::hub::status;
+    let cfg = match hub_config(cli) {
+        Ok(c) if c.upstreams.is_empty() => {
+            eprintln!("lmcp hub status: no upstreams; give --config FILE or --upstream NAME=CMD");
+            return ExitCode::from(2);
+        }
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("lmcp hub status: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let reports = rt.block_on(status::check(&cfg, timeout));
+    if json {
+        let v = serde_json::json!({ "upstreams": reports });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        print!("{}", status::table(&reports));
+    }
+    if reports.iter().all(|r| r.state == "up") {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     lmcp::logging::init(cli.log_level);
@@ -148,6 +189,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(Command::Hub(HubCommand::Status { json, timeout_ms })) = &cli.command {
+        return hub_status(&cli, *json, Duration::from_millis(*timeout_ms), &rt);
+    }
     if let Some(Command::Client(args)) = cli.command {
         return match rt.block_on(run_client(args)) {
             Ok(v) => {
@@ -283,22 +327,13 @@ fn main() -> ExitCode {
         }
     }
     let server = builder.build();
-    let mut hub_cfg = match &cli.config {
-        Some(path) => match HubConfig::load(path) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("lmcp: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        None => HubConfig::default(),
-    };
-    for spec in &cli.upstream {
-        if let Err(e) = hub_cfg.add_shortcut(spec) {
+    let hub_cfg = match hub_config(&cli) {
+        Ok(c) => c,
+        Err(e) => {
             eprintln!("lmcp: {e}");
             return ExitCode::from(2);
         }
-    }
+    };
     let opts = StdioOptions {
         shutdown_grace: Duration::from_millis(cli.shutdown_grace_ms),
         ..StdioOptions::default()

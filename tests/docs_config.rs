@@ -175,7 +175,7 @@ fn a_config_using_every_documented_key_loads_and_each_takes_effect() {
         "allow": ["a"], "deny": ["b"], "timeoutMs": 1234, "lazy": false,
         "era": "legacy", "disabled": false, "type": "stdio",
     });
-    let http = serde_json::json!({"url": "http://127.0.0.1:9/mcp", "headers": {"X-K": "v"}});
+    let http = serde_json::json!({"url": "http://127.0.0.1:9/mcp", "headers": {"X-K": "v"}, "caFile": "ca.pem"});
     let used: BTreeSet<&str> = stdio
         .as_object()
         .unwrap()
@@ -231,8 +231,16 @@ fn a_config_using_every_documented_key_loads_and_each_takes_effect() {
     assert!(!s.lazy, "the server's lazy overrides hub.lazy");
     assert!(s.legacy, "era legacy");
     match &h.transport {
-        UpstreamTransport::Http { url, headers } => {
+        UpstreamTransport::Http {
+            url,
+            headers,
+            ca_file,
+        } => {
             assert_eq!(url, "http://127.0.0.1:9/mcp");
+            assert_eq!(
+                ca_file.as_deref(),
+                Some(dir.path().join("ca.pem").as_path())
+            );
             assert_eq!(headers.get("X-K").map(String::as_str), Some("v"));
         }
         other => panic!("expected http, got {other:?}"),

@@ -214,12 +214,12 @@ pub struct Cli {
 
     /// Hub: read upstream MCP servers from FILE (JSON or TOML, the
     /// `mcpServers` shape desktop clients use).
-    #[arg(help_heading = heading::HUB, long, value_name = "FILE")]
+    #[arg(help_heading = heading::HUB, long, value_name = "FILE", global = true)]
     pub config: Option<std::path::PathBuf>,
 
     /// Hub: add an upstream, NAME=COMMAND (split like a shell would) or
     /// NAME=URL; its tools appear as remote_NAME_TOOL. Repeatable.
-    #[arg(help_heading = heading::HUB, long, value_name = "NAME=CMD")]
+    #[arg(help_heading = heading::HUB, long, value_name = "NAME=CMD", global = true)]
     pub upstream: Vec<String>,
 
     /// Hub: how long to wait at start-up for upstreams to list their tools, in milliseconds.
@@ -236,6 +236,24 @@ pub struct Cli {
 pub enum Command {
     /// Talk to an MCP server as a client (either era, detected automatically).
     Client(ClientArgs),
+    /// Hub tools, on the upstreams of --config / --upstream.
+    #[command(subcommand)]
+    Hub(HubCommand),
+}
+
+/// `lmcp hub ...`.
+#[derive(clap::Subcommand, Debug)]
+pub enum HubCommand {
+    /// Connect to every upstream and show its state, era and tool, prompt and
+    /// resource counts; exits 1 if any upstream failed.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// How long each upstream may take to connect and list, in milliseconds.
+        #[arg(long, default_value_t = 30_000, value_name = "MS")]
+        timeout_ms: u64,
+    },
 }
 
 /// The flags of `lmcp client`.
@@ -255,6 +273,9 @@ pub struct ClientArgs {
     /// Extra HTTP header, NAME=VALUE (repeatable; with --http).
     #[arg(long = "header", value_name = "NAME=VALUE", requires = "http")]
     pub headers: Vec<String>,
+    /// With an https:// URL: also trust the certificates in this PEM file.
+    #[arg(long, value_name = "FILE", requires = "http")]
+    pub ca_file: Option<std::path::PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub action: ClientAction,

@@ -58,11 +58,15 @@ pub const HUB_SERVER_KEYS: &[(&str, &str)] = &[
     ("cwd", "its working directory"),
     (
         "url",
-        "Streamable HTTP upstream: `http://HOST[:PORT]/PATH`; give `command` or `url`",
+        "Streamable HTTP upstream: `http://` or `https://HOST[:PORT]/PATH` (https needs the `tls` feature); give `command` or `url`",
     ),
     (
         "headers",
         "extra HTTP headers sent with every request (e.g. `Authorization`)",
+    ),
+    (
+        "caFile",
+        "https upstream: a PEM file of extra certificates to trust (relative to the config file), besides the system's roots and `SSL_CERT_FILE`",
     ),
     (
         "allow",

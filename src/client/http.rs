@@ -1,4 +1,5 @@
-//! The Streamable HTTP client transport (plain `http://` URLs).
+//! The Streamable HTTP client transport (`http://` URLs, and `https://`
+//! with the `tls` feature: see `tls.rs`).
 //!
 //! Every outgoing message is its own POST; the answer — a JSON body, or an
 //! SSE stream carrying progress and log notifications before the response —
@@ -42,11 +43,22 @@ pub struct HttpConnect {
     pub url: String,
     /// Extra headers sent on every request (e.g. `Authorization`).
     pub headers: Vec<(String, String)>,
+    /// For `https://`: a PEM file of extra trusted certificates (a private
+    /// CA or a self-signed server certificate), besides the system's roots.
+    pub ca_file: Option<std::path::PathBuf>,
 }
+
+/// The TLS configuration of a client (uninhabited without the `tls` feature).
+#[cfg(feature = "tls")]
+type TlsConfig = super::tls::Config;
+#[cfg(not(feature = "tls"))]
+type TlsConfig = std::convert::Infallible;
 
 /// The parts of an `http://` URL we need.
 #[derive(Debug, Clone)]
 struct Target {
+    /// `https://`.
+    tls: bool,
     /// Host to connect to (no brackets).
     connect_host: String,
     /// Port to connect to.
@@ -60,11 +72,20 @@ struct Target {
 }
 
 fn parse_url(url: &str) -> Result<Target, ClientError> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| {
-        ClientError::Transport(format!(
-            "{url}: only http:// URLs are supported (for https, put a TLS-terminating proxy in front or use a stdio bridge)"
-        ))
-    })?;
+    let (tls, rest) = if let Some(rest) = url.strip_prefix("http://") {
+        (false, rest)
+    } else if let Some(rest) = url.strip_prefix("https://") {
+        if cfg!(not(feature = "tls")) {
+            return Err(ClientError::Transport(format!(
+                "{url}: this lmcp was built without TLS; rebuild it with `--features tls` for https:// URLs"
+            )));
+        }
+        (true, rest)
+    } else {
+        return Err(ClientError::Transport(format!(
+            "{url}: expected an http:// or https:// URL"
+        )));
+    };
     let (authority, path) = match rest.find(['/', '?']) {
         Some(i) => (&rest[..i], rest[i..].to_string()),
         None => (rest, "/".to_string()),
@@ -76,7 +97,7 @@ fn parse_url(url: &str) -> Result<Target, ClientError> {
     };
     if authority.is_empty() || authority.contains('@') {
         return Err(ClientError::Transport(format!(
-            "{url}: expected http://HOST[:PORT]/PATH (credentials in the URL are not supported; use headers)"
+            "{url}: expected http[s]://HOST[:PORT]/PATH (credentials in the URL are not supported; use headers)"
         )));
     }
     let (host, port) = match authority.rfind(':') {
@@ -86,13 +107,14 @@ fn parse_url(url: &str) -> Result<Target, ClientError> {
                 .map_err(|_| ClientError::Transport(format!("{url}: the port is not a number")))?;
             (&authority[..i], port)
         }
-        _ => (authority, 80),
+        _ => (authority, if tls { 443 } else { 80 }),
     };
     let connect_host = host
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
     Ok(Target {
+        tls,
         addr: format!("{host}:{port}"),
         connect_host,
         port,
@@ -122,10 +144,27 @@ struct State {
 
 struct Shared {
     target: Target,
+    /// Set for `https://` targets.
+    tls: Option<TlsConfig>,
     headers: Vec<(String, String)>,
     state: Mutex<State>,
     lines: mpsc::Sender<String>,
     dead: CancellationToken,
+    /// Why `dead` was cancelled (the first cause).
+    why: Arc<Mutex<Option<String>>>,
+}
+
+impl Shared {
+    /// Mark the connection dead because of `msg`; returns `msg`.
+    fn died(&self, msg: String) -> String {
+        let mut why = self.why.lock().unwrap_or_else(|e| e.into_inner());
+        if why.is_none() {
+            *why = Some(msg.clone());
+        }
+        drop(why);
+        self.dead.cancel();
+        msg
+    }
 }
 
 fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
@@ -139,6 +178,7 @@ pub struct HttpLink {
     /// reconnect (make a new client).
     pub dead: CancellationToken,
     closed: CancellationToken,
+    why: Arc<Mutex<Option<String>>>,
 }
 
 impl HttpLink {
@@ -147,6 +187,12 @@ impl HttpLink {
     pub async fn closed(&self) {
         self.closed.cancelled().await;
     }
+
+    /// Why [`HttpLink::dead`] was cancelled (e.g. the connection or TLS
+    /// error), once it is.
+    pub fn why(&self) -> Option<String> {
+        self.why.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 impl HttpConnect {
@@ -154,18 +200,22 @@ impl HttpConnect {
     /// normally [`Client::connect`]). Must be called inside a tokio runtime.
     pub fn connect(&self) -> Result<(Client, HttpLink), ClientError> {
         let target = parse_url(&self.url)?;
+        let tls = tls_config(&target, self.ca_file.as_deref())?;
         let (tx, mut rx) = mpsc::channel::<String>(256);
         let info = json!({"name": "lmcp-client", "version": env!("CARGO_PKG_VERSION")});
         let (client, lines) = Client::over_channels(tx, info);
         let dead = CancellationToken::new();
+        let why = Arc::new(Mutex::new(None));
         let closed = CancellationToken::new();
         let done = closed.clone();
         let shared = Arc::new(Shared {
             target,
+            tls,
             headers: self.headers.clone(),
             state: Mutex::new(State::default()),
             lines,
             dead: dead.clone(),
+            why: why.clone(),
         });
         tokio::spawn(async move {
             while let Some(line) = rx.recv().await {
@@ -187,8 +237,32 @@ impl HttpConnect {
             }
             done.cancel();
         });
-        Ok((client, HttpLink { dead, closed }))
+        Ok((client, HttpLink { dead, closed, why }))
     }
+}
+
+/// The TLS configuration an `https://` target needs (loaded once per client).
+#[cfg(feature = "tls")]
+fn tls_config(
+    target: &Target,
+    ca_file: Option<&std::path::Path>,
+) -> Result<Option<TlsConfig>, ClientError> {
+    if !target.tls {
+        return Ok(None);
+    }
+    super::tls::config(ca_file)
+        .map(Some)
+        .map_err(|e| ClientError::Transport(format!("{}: {e}", target.addr)))
+}
+
+#[cfg(not(feature = "tls"))]
+fn tls_config(
+    target: &Target,
+    _ca_file: Option<&std::path::Path>,
+) -> Result<Option<TlsConfig>, ClientError> {
+    // `parse_url` refuses https:// without the feature.
+    debug_assert!(!target.tls);
+    Ok(None)
 }
 
 async fn on_outgoing(shared: &Arc<Shared>, line: String) {
@@ -278,17 +352,20 @@ async fn send(
     let t = &shared.target;
     let stream = TcpStream::connect((t.connect_host.as_str(), t.port))
         .await
-        .map_err(|e| {
-            shared.dead.cancel();
-            format!("cannot connect to {}: {e}", t.addr)
-        })?;
+        .map_err(|e| shared.died(format!("cannot connect to {}: {e}", t.addr)))?;
     let _ = stream.set_nodelay(true);
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| format!("HTTP handshake with {} failed: {e}", t.addr))?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
+    let mut sender = match &shared.tls {
+        None => http_handshake(TokioIo::new(stream), &t.addr).await?,
+        #[cfg(feature = "tls")]
+        Some(cfg) => {
+            let tls = super::tls::handshake(cfg, &t.connect_host, stream)
+                .await
+                .map_err(|e| shared.died(format!("{}: {e}", t.addr)))?;
+            http_handshake(TokioIo::new(tls), &t.addr).await?
+        }
+        #[cfg(not(feature = "tls"))]
+        Some(never) => match *never {},
+    };
     let mut b = Request::builder()
         .method(method)
         .uri(&t.path)
@@ -311,10 +388,27 @@ async fn send(
         .map_err(|e| {
             format!("cannot build the HTTP request (check the configured headers): {e}")
         })?;
-    sender.send_request(req).await.map_err(|e| {
-        shared.dead.cancel();
-        format!("HTTP request to {} failed: {e}", t.addr)
-    })
+    sender
+        .send_request(req)
+        .await
+        .map_err(|e| shared.died(format!("HTTP request to {} failed: {e}", t.addr)))
+}
+
+/// Start HTTP/1.1 on an open connection (plain or TLS).
+async fn http_handshake<T>(
+    io: T,
+    addr: &str,
+) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>, String>
+where
+    T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| format!("HTTP handshake with {addr} failed: {e}"))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
 }
 
 /// POST one message and feed whatever comes back to the client.
@@ -330,8 +424,7 @@ async fn post(
     let resp = send(shared, Method::POST, Some(line), session, Some(extra)).await?;
     let status = resp.status();
     if status == StatusCode::NOT_FOUND && had_session {
-        shared.dead.cancel();
-        return Err("the server ended our session (HTTP 404); reconnecting".into());
+        return Err(shared.died("the server ended our session (HTTP 404); reconnecting".into()));
     }
     if is_initialize && status.is_success() {
         if let Some(s) = resp
@@ -511,7 +604,14 @@ mod tests {
         let t = parse_url("http://[::1]:9/x?y=1").unwrap();
         assert_eq!((t.connect_host.as_str(), t.port), ("::1", 9));
         assert_eq!(t.host, "[::1]:9");
-        assert!(parse_url("https://a/").is_err());
+        assert!(parse_url("ftp://a/").is_err());
+        if cfg!(feature = "tls") {
+            let t = parse_url("https://example.test/mcp").unwrap();
+            assert!(t.tls);
+            assert_eq!(t.addr, "example.test:443");
+        } else {
+            assert!(parse_url("https://a/").is_err());
+        }
         assert!(parse_url("http://u:p@a/").is_err());
     }
 

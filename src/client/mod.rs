@@ -11,6 +11,8 @@ mod error;
 mod http;
 mod relay;
 mod stdio;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use error::ClientError;
 pub use http::{HttpConnect, HttpLink};

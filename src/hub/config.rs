@@ -26,6 +26,8 @@ pub enum UpstreamTransport {
         url: String,
         /// Extra request headers.
         headers: BTreeMap<String, String>,
+        /// For `https://`: extra trusted certificates (PEM), besides the system's.
+        ca_file: Option<PathBuf>,
     },
 }
 
@@ -108,6 +110,7 @@ struct FileServer {
     url: Option<String>,
     #[serde(default)]
     headers: BTreeMap<String, String>,
+    ca_file: Option<PathBuf>,
     allow: Option<Vec<String>>,
     #[serde(default)]
     deny: Vec<String>,
@@ -171,7 +174,12 @@ impl HubConfig {
             }
             let transport = match (s.command, s.url) {
                 (Some(command), None) => UpstreamTransport::Stdio { command, args: s.args, env: s.env, cwd: s.cwd },
-                (None, Some(url)) => UpstreamTransport::Http { url, headers: s.headers },
+                (None, Some(url)) => UpstreamTransport::Http {
+                    url,
+                    headers: s.headers,
+                    // Relative to the config file.
+                    ca_file: s.ca_file.map(|f| path.parent().unwrap_or(Path::new(".")).join(f)),
+                },
                 _ => {
                     return Err(ConfigError(format!(
                         "mcpServers.{name}: give either \"command\" (stdio) or \"url\" (HTTP), not both or neither"
@@ -215,6 +223,7 @@ impl HubConfig {
             UpstreamTransport::Http {
                 url: rest.into(),
                 headers: BTreeMap::new(),
+                ca_file: None,
             }
         } else {
             let mut words = shlex::split(rest)

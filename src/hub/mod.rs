@@ -11,6 +11,7 @@ pub mod config;
 mod forward;
 mod prompts;
 mod resources;
+pub mod status;
 
 use crate::client::{Client, ClientError, Era, HttpConnect, StdioSpawn};
 use crate::server::{Server, Tool, ToolResult};
@@ -274,8 +275,8 @@ async fn supervise(up: Arc<Upstream>, server: Weak<Server>, stop: CancellationTo
 enum Link {
     /// A child process (killed when dropped).
     Child(tokio::process::Child),
-    /// An HTTP endpoint; the token is cancelled when it is found unreachable.
-    Http(CancellationToken),
+    /// An HTTP endpoint; its `dead` token is cancelled when it is found unreachable.
+    Http(crate::client::HttpLink),
 }
 
 impl Link {
@@ -285,9 +286,11 @@ impl Link {
                 Ok(s) => format!("the upstream process exited ({s})"),
                 Err(e) => format!("waiting for the upstream failed: {e}"),
             },
-            Link::Http(t) => {
-                t.cancelled().await;
-                "the upstream stopped answering (connection failed or session ended)".into()
+            Link::Http(l) => {
+                l.dead.cancelled().await;
+                l.why().unwrap_or_else(|| {
+                    "the upstream stopped answering (connection failed or session ended)".into()
+                })
             }
         }
     }
@@ -312,16 +315,21 @@ fn open(cfg: &UpstreamConfig) -> Result<(Client, Link), String> {
             let (client, child) = spawn.spawn().map_err(|e| e.to_string())?;
             Ok((client, Link::Child(child)))
         }
-        UpstreamTransport::Http { url, headers } => {
+        UpstreamTransport::Http {
+            url,
+            headers,
+            ca_file,
+        } => {
             let http = HttpConnect {
                 url: url.clone(),
                 headers: headers
                     .iter()
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
+                ca_file: ca_file.clone(),
             };
             let (client, link) = http.connect().map_err(|e| e.to_string())?;
-            Ok((client, Link::Http(link.dead)))
+            Ok((client, Link::Http(link)))
         }
     }
 }

@@ -384,5 +384,5 @@ def test_client_cli_over_http(py_http, ts_http):
     assert run("--http", py_http.url, "call", "add", '{"a": 2, "b": 40}')["structuredContent"] == {"result": 42}
     assert run("--http", ts_http.url, "discover")["era"].startswith("Legacy")
     assert "echo" in [t["name"] for t in run("--http", ts_http.url, "--header", "X-Test=1", "tools")]
-    bad = subprocess.run([str(LMCP), "client", "--http", "https://127.0.0.1:1/mcp", "tools"], capture_output=True, text=True, timeout=60)
-    assert bad.returncode != 0 and "only http://" in bad.stderr
+    bad = subprocess.run([str(LMCP), "client", "--http", "ftp://127.0.0.1:1/mcp", "tools"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "http:// or https://" in bad.stderr
