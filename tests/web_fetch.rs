@@ -294,28 +294,152 @@ async fn extra_headers_sent_and_bad_ones_refused() {
     assert!(e.contains("managed by the client"), "{e}");
 }
 
+fn robots_heads(srv: &TestServer) -> usize {
+    srv.heads()
+        .iter()
+        .filter(|h| h.starts_with("GET /robots.txt "))
+        .count()
+}
+
+fn robots_cfg() -> WebConfig {
+    WebConfig {
+        respect_robots: true,
+        ..private_ok()
+    }
+}
+
 #[tokio::test]
 async fn robots_txt_respected_when_asked() {
     let srv = serve(site).await;
-    let cfg = WebConfig {
-        respect_robots: true,
-        ..private_ok()
-    };
-    let fetch = tool(cfg, "fetch");
+    let fetch = tool(robots_cfg(), "fetch");
     let e = call(&fetch, json!({"url": srv.url("/private/page")}))
         .await
         .unwrap_err();
-    assert!(e.contains("robots.txt"), "{e}");
+    // The refusal names the rule and its group.
+    assert!(
+        e.contains("robots.txt disallows")
+            && e.contains("\"Disallow: /private\"")
+            && e.contains("user-agent \"*\""),
+        "{e}"
+    );
     call(&fetch, json!({"url": srv.url("/article")}))
         .await
         .unwrap();
+    // Read once per origin: the second and third fetch use the cache.
+    assert_eq!(robots_heads(&srv), 1, "{:?}", srv.heads());
     // Without the option robots.txt is not even read.
     let srv2 = serve(site).await;
     let fetch = tool(private_ok(), "fetch");
     call(&fetch, json!({"url": srv2.url("/private/page")}))
         .await
         .unwrap();
-    assert!(srv2.heads().iter().all(|h| !h.contains("robots.txt")));
+    assert_eq!(robots_heads(&srv2), 0);
+}
+
+#[tokio::test]
+async fn robots_txt_missing_means_allowed_server_error_means_disallowed() {
+    // RFC 9309: 4xx (unavailable) allows everything; 5xx or an unreachable
+    // robots.txt disallows everything.
+    let srv = serve(|path, _, port| match path {
+        "/robots.txt" => Reply::Full(404, vec![], Vec::new()),
+        _ => site(path, "", port),
+    })
+    .await;
+    let fetch = tool(robots_cfg(), "fetch");
+    call(&fetch, json!({"url": srv.url("/private/page")}))
+        .await
+        .unwrap();
+
+    let srv = serve(|path, _, port| match path {
+        "/robots.txt" => Reply::Full(503, vec![], b"down".to_vec()),
+        _ => site(path, "", port),
+    })
+    .await;
+    let e = call(&fetch, json!({"url": srv.url("/article")}))
+        .await
+        .unwrap_err();
+    assert!(
+        e.contains("robots.txt answered HTTP 503") && e.contains("RFC 9309"),
+        "{e}"
+    );
+    assert!(
+        srv.heads().iter().all(|h| !h.starts_with("GET /article")),
+        "{:?}",
+        srv.heads()
+    );
+
+    let srv = serve(|path, _, port| match path {
+        "/robots.txt" => Reply::Hangup,
+        _ => site(path, "", port),
+    })
+    .await;
+    let e = call(&fetch, json!({"url": srv.url("/article")}))
+        .await
+        .unwrap_err();
+    assert!(
+        e.contains("robots.txt could not be read") && e.contains("disallowing everything"),
+        "{e}"
+    );
+    // A failure is cached too (briefly): no second robots.txt request.
+    call(&fetch, json!({"url": srv.url("/docs")}))
+        .await
+        .unwrap_err();
+    assert_eq!(robots_heads(&srv), 1, "{:?}", srv.heads());
+}
+
+#[tokio::test]
+async fn robots_txt_goes_through_the_guard() {
+    // A robots.txt redirecting to a metadata address is refused with the rule
+    // named, and the page itself is not fetched.
+    let srv = serve(|path, _, port| match path {
+        "/robots.txt" => redirect("http://169.254.169.254/robots.txt".into()),
+        _ => site(path, "", port),
+    })
+    .await;
+    let fetch = tool(robots_cfg(), "fetch");
+    let e = call(&fetch, json!({"url": srv.url("/article")}))
+        .await
+        .unwrap_err();
+    assert!(
+        e.contains("169.254.0.0/16") && e.contains("never allowed"),
+        "{e}"
+    );
+    assert!(srv.heads().iter().all(|h| !h.starts_with("GET /article")));
+
+    // Without --fetch-allow-private a loopback site is refused before its
+    // robots.txt is read.
+    let srv = serve(site).await;
+    let fetch = tool(
+        WebConfig {
+            respect_robots: true,
+            ..WebConfig::default()
+        },
+        "fetch",
+    );
+    let e = call(&fetch, json!({"url": srv.url("/article")}))
+        .await
+        .unwrap_err();
+    assert!(e.contains("loopback"), "{e}");
+    assert!(srv.heads().is_empty(), "{:?}", srv.heads());
+
+    // Redirects of robots.txt within the site are followed.
+    let srv = serve(|path, _, port| match path {
+        "/robots.txt" => redirect("/robots-real.txt".into()),
+        "/robots-real.txt" => ok(
+            "text/plain",
+            b"User-agent: lmcp\nDisallow: /docs\n".to_vec(),
+        ),
+        _ => site(path, "", port),
+    })
+    .await;
+    let fetch = tool(robots_cfg(), "fetch");
+    let e = call(&fetch, json!({"url": srv.url("/docs")}))
+        .await
+        .unwrap_err();
+    assert!(e.contains("user-agent \"lmcp\""), "{e}");
+    call(&fetch, json!({"url": srv.url("/article")}))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -26,6 +26,8 @@ pub enum Reply {
     Slow(Duration),
     /// A text body of this many bytes, streamed.
     Huge(usize),
+    /// Close the connection without answering.
+    Hangup,
     /// A body sent slowly for seconds; the flag is set when the client hangs up.
     Trickle(Arc<std::sync::atomic::AtomicBool>),
 }
@@ -94,6 +96,7 @@ pub async fn serve(route: impl Fn(&str, &str, u16) -> Reply + Send + Sync + 'sta
                         let _ = sock.write_all(out.as_bytes()).await;
                         let _ = sock.write_all(&body).await;
                     }
+                    Reply::Hangup => {}
                     Reply::Slow(d) => {
                         tokio::time::sleep(d).await;
                         let _ = sock

@@ -26,8 +26,8 @@ pub enum WebError {
     BadRedirect(String),
     /// The whole operation took longer than allowed.
     Timeout(Duration),
-    /// `robots.txt` disallows the URL.
-    Robots(String),
+    /// `robots.txt` disallows the URL: the URL and the rule that refused it.
+    Robots(String, String),
     /// Connection, TLS or protocol failure.
     Transport(String),
 }
@@ -49,9 +49,10 @@ impl fmt::Display for WebError {
                 "timed out after {} ms; retry with a larger timeout_ms or try later",
                 d.as_millis()
             ),
-            WebError::Robots(u) => write!(
+            WebError::Robots(u, rule) => write!(
                 f,
-                "robots.txt of this site disallows fetching {u}; the server respects robots.txt"
+                "robots.txt disallows fetching {u}: {rule}; this server respects robots.txt \
+                 (--fetch-respect-robots), so ask the user for another source"
             ),
             WebError::Transport(m) => write!(f, "{m}"),
         }

@@ -147,30 +147,62 @@ pub(crate) async fn fetch(web: &Web, args: FetchArgs) -> Result<ToolResult, WebE
     ))
 }
 
-/// Ask the site's robots.txt whether `url` may be read.
+/// Ask the site's robots.txt whether `url` may be read (RFC 9309). The
+/// robots.txt is fetched through the same guarded client as any fetch, so
+/// every hop is checked, and its verdict is cached per origin.
 async fn check_robots(web: &Web, url: &Url) -> Result<(), WebError> {
-    let http = web.fetch_http()?;
-    let mut robots_url = url.clone();
-    robots_url.set_path("/robots.txt");
-    robots_url.set_query(None);
-    robots_url.set_fragment(None);
-    let r = http
-        .get(robots_url, &Default::default(), 3, 512 * 1024)
-        .await?;
-    if !r.status.is_success() {
-        return Ok(()); // no robots.txt: everything allowed
-    }
-    let text = String::from_utf8_lossy(&r.body);
+    let origin = url.origin().ascii_serialization();
+    let policy = match web.robots.get(&origin) {
+        Some(p) => p,
+        None => {
+            let policy = read_robots(web, url).await?;
+            log::debug!("web: robots.txt of {origin}: {policy:?}");
+            web.robots.put(&origin, policy)
+        }
+    };
     let mut path = url.path().to_string();
     if let Some(q) = url.query() {
         path.push('?');
         path.push_str(q);
     }
-    if robots::allowed(&text, &web.config.user_agent, &path) {
-        Ok(())
-    } else {
-        Err(WebError::Robots(url.to_string()))
+    match policy.judge(&path) {
+        robots::Verdict::Allowed => Ok(()),
+        robots::Verdict::Disallowed(rule) => Err(WebError::Robots(url.to_string(), rule)),
     }
+}
+
+/// Fetch and read the robots.txt of `url`'s origin. A refusal of the guard
+/// is an error (never cached); anything else becomes a policy.
+async fn read_robots(web: &Web, url: &Url) -> Result<robots::Policy, WebError> {
+    use robots::Policy;
+    let http = web.fetch_http()?;
+    let mut robots_url = url.clone();
+    robots_url.set_path("/robots.txt");
+    robots_url.set_query(None);
+    robots_url.set_fragment(None);
+    let got = http
+        .get(
+            robots_url,
+            &Default::default(),
+            robots::MAX_REDIRECTS,
+            robots::MAX_BYTES,
+        )
+        .await;
+    Ok(match got {
+        Ok(r) if r.status.is_success() => Policy::Rules(robots::parse(
+            &String::from_utf8_lossy(&r.body),
+            &web.config.user_agent,
+        )),
+        Ok(r) if r.status.is_client_error() => {
+            Policy::AllowAll(format!("robots.txt answered HTTP {}", r.status))
+        }
+        Ok(r) => Policy::DisallowAll(format!("robots.txt answered HTTP {}", r.status)),
+        Err(WebError::TooManyRedirects(n)) => {
+            Policy::AllowAll(format!("robots.txt redirected more than {n} times"))
+        }
+        Err(e @ (WebError::Guard(_) | WebError::Client(_))) => return Err(e),
+        Err(e) => Policy::DisallowAll(format!("robots.txt could not be read ({e})")),
+    })
 }
 
 /// Turn a response into the tool result.

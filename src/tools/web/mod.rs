@@ -1,6 +1,6 @@
 //! Web tools: `fetch` (read a web page as Markdown) and `web_search`.
 //!
-//! Built behind the cargo feature `web` (on by default). Nothing is allocated
+//! Built behind the cargo feature `web` (opt-in, see docs/web.md). Nothing is allocated
 //! or connected at start-up: each HTTP client is built on first use.
 //!
 //! Safety: every connection goes through the SSRF [`guard`], which refuses
@@ -75,6 +75,9 @@ pub struct WebConfig {
     pub max_timeout: Duration,
     /// Obey `robots.txt` before fetching.
     pub respect_robots: bool,
+    /// How long a site's `robots.txt` is remembered (an unreadable one at
+    /// most a minute).
+    pub robots_ttl: Duration,
     /// The search engine of `web_search`.
     pub search_backend: SearchBackend,
     /// Base URL of the SearXNG instance (e.g. `http://localhost:8888`).
@@ -99,6 +102,7 @@ impl Default for WebConfig {
             default_timeout: Duration::from_secs(30),
             max_timeout: Duration::from_secs(120),
             respect_robots: false,
+            robots_ttl: Duration::from_secs(3600),
             search_backend: SearchBackend::default(),
             searxng_url: None,
             brave_key_env: "BRAVE_API_KEY".into(),
@@ -136,11 +140,14 @@ pub(crate) struct Web {
     pub config: Arc<WebConfig>,
     fetch_client: OnceLock<Result<client::Http, String>>,
     search_client: OnceLock<Result<client::Http, String>>,
+    /// The robots.txt policies of recently fetched origins.
+    pub robots: robots::Cache,
 }
 
 impl Web {
     fn new(config: Arc<WebConfig>) -> Self {
         Web {
+            robots: robots::Cache::new(config.robots_ttl),
             config,
             fetch_client: OnceLock::new(),
             search_client: OnceLock::new(),
