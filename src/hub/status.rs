@@ -74,10 +74,12 @@ pub async fn check(cfg: &HubConfig, timeout: Duration) -> Vec<UpstreamReport> {
             match tokio::time::timeout(timeout, probe(&up, &mut report)).await {
                 Ok(Ok(())) => report.state = "up",
                 Ok(Err(e)) => report.last_error = Some(e),
-                Err(_) => report.last_error = Some(format!(
+                Err(_) => {
+                    report.last_error = Some(format!(
                     "no answer within {} ms (raise --timeout-ms if the upstream is slow to start)",
                     timeout.as_millis()
-                )),
+                ))
+                }
             }
             (i, report)
         });

@@ -269,6 +269,26 @@ async def test_upstream_elicitation_without_the_client_capability(hub, tmp_path)
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_prompt_and_resource_input_requests_are_relayed(hub, py_http, tmp_path, mode):
+    from mcp.types import ElicitResult
+
+    asked = []
+
+    async def answer(context, params):
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"name": "Ada"})
+
+    servers = {"pys": py_stdio(tmp_path), "pyh": {"url": py_http.url}}
+    async with Client(hub(servers), mode=mode, elicitation_callback=answer) as c:
+        for up in ("pys", "pyh"):
+            r = await c.get_prompt(f"remote_{up}_welcome", {})
+            assert r.messages[0].content.text == "Welcome Ada.", r
+        r = await c.read_resource("note://ask/hub")
+        assert r.contents[0].text == "note on hub for Ada", r
+    assert len(asked) == 3 and set(asked) == {"Your name?"}
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_upstream_prompts_are_namespaced(hub, py_http, tmp_path, mode):
     servers = {"pys": py_stdio(tmp_path), "pyh": {"url": py_http.url, "deny": ["nothing"]}}
     async with Client(hub(servers), mode=mode) as c:
