@@ -12,12 +12,14 @@ mod forward;
 mod prompts;
 mod resources;
 pub mod status;
+mod subscriptions;
 
 use crate::client::{Client, ClientError, Era, HttpConnect, StdioSpawn};
 use crate::server::{Server, Tool, ToolResult};
 use config::{HubConfig, UpstreamConfig, UpstreamTransport};
 use forward::remote_tool;
 use serde_json::{json, Value};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -43,12 +45,18 @@ struct Upstream {
     resources: Mutex<Vec<String>>,
     /// Cancelled when a lazy upstream should start (at once for the others).
     wake: CancellationToken,
+    /// Resource URIs of this upstream our clients follow.
+    sub_want: Mutex<BTreeSet<String>>,
+    /// Told when `sub_want` changes.
+    sub_changed: tokio::sync::Notify,
 }
 
 /// A running hub.
 pub struct Hub {
     upstreams: Vec<Arc<Upstream>>,
     stop: CancellationToken,
+    /// How many client subscriptions each resource URI has.
+    sub_counts: Mutex<HashMap<String, usize>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -114,10 +122,20 @@ impl Hub {
                     registered: Mutex::new(Vec::new()),
                     prompts: Mutex::new(Vec::new()),
                     resources: Mutex::new(Vec::new()),
+                    sub_want: Mutex::new(BTreeSet::new()),
+                    sub_changed: tokio::sync::Notify::new(),
                 })
             })
             .collect();
-        let hub = Arc::new(Hub { upstreams, stop });
+        let hub = Arc::new(Hub {
+            upstreams,
+            stop,
+            sub_counts: Mutex::new(HashMap::new()),
+        });
+        let weak = Arc::downgrade(&hub);
+        server.set_subscribe_hook(Arc::new(move |uri, on| {
+            subscriptions::on_subscribe(&weak, uri, on)
+        }));
         for up in &hub.upstreams {
             tokio::spawn(supervise(
                 up.clone(),
@@ -390,6 +408,11 @@ async fn run_once(
         s.state = "up";
         s.era = Some(era);
     });
+    let mut follower = subscriptions::Follower::new(hello.era, &hello.capabilities);
+    let mut res_listen: Option<subscriptions::ListenFuture> = None;
+    if let subscriptions::Sync::Listen(l) = follower.sync(up, &client).await {
+        res_listen = l;
+    }
     loop {
         tokio::select! {
             _ = stop.cancelled() => return Ok(()),
@@ -402,10 +425,26 @@ async fn run_once(
                     _ = tokio::time::sleep(Duration::from_secs(1)) => why,
                 });
             }
+            _ = up.sub_changed.notified() => {
+                if let subscriptions::Sync::Listen(l) = follower.sync(up, &client).await {
+                    res_listen = l;
+                }
+            }
+            why = async {
+                match res_listen.as_mut() {
+                    Some(f) => f.await,
+                    None => std::future::pending().await,
+                }
+            } => return Err(why),
             n = notes.recv() => match n {
                 Some(n) if n.method == "notifications/tools/list_changed" => refresh_tools(up, &client, server).await?,
                 Some(n) if n.method == "notifications/prompts/list_changed" => prompts::refresh(up, &client, server, has_prompts).await?,
                 Some(n) if n.method == "notifications/resources/list_changed" => resources::refresh(up, &client, server, has_resources).await?,
+                Some(n) if n.method == "notifications/resources/updated" => {
+                    if let (Some(uri), Some(server)) = (n.params.get("uri").and_then(Value::as_str), server.upgrade()) {
+                        server.notify_change(crate::server::Change::ResourceUpdated(uri.to_owned()));
+                    }
+                }
                 Some(_) => {}
                 None => return Err("the upstream closed its output".into()),
             },

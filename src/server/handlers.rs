@@ -488,10 +488,15 @@ fn subscribe(r: &Req) -> Result<Value, ErrorObject> {
         .subscribed
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    if r.req.method == "resources/subscribe" {
-        set.insert(uri);
+    let changed = if r.req.method == "resources/subscribe" {
+        set.insert(uri.clone())
     } else {
-        set.remove(&uri);
+        set.remove(&uri)
+    };
+    drop(set);
+    if changed {
+        r.server()
+            .run_subscribe_hook(&uri, r.req.method == "resources/subscribe");
     }
     Ok(json!({}))
 }
@@ -638,6 +643,32 @@ fn set_level(r: &Req) -> Result<Value, ErrorObject> {
     Ok(json!({}))
 }
 
+/// The resource URIs a listen stream follows, released when it ends.
+struct HeldUris {
+    server: Arc<super::Server>,
+    uris: Vec<String>,
+}
+
+impl HeldUris {
+    fn new(server: Arc<super::Server>, uris: &[String]) -> HeldUris {
+        let mut uris = uris.to_vec();
+        uris.sort();
+        uris.dedup();
+        for u in &uris {
+            server.run_subscribe_hook(u, true);
+        }
+        HeldUris { server, uris }
+    }
+}
+
+impl Drop for HeldUris {
+    fn drop(&mut self) {
+        for u in &self.uris {
+            self.server.run_subscribe_hook(u, false);
+        }
+    }
+}
+
 /// `subscriptions/listen` (modern): acknowledge, then forward the opted-in
 /// changes until the client cancels or the server shuts down.
 async fn listen(r: Req) -> Reply {
@@ -701,6 +732,8 @@ async fn listen(r: Req) -> Reply {
         return Reply::Silent;
     }
     let shutdown = r.session.subscriptions_ended().clone();
+    // Tell the subscribe hook while the stream lives (also when it is dropped).
+    let _held = HeldUris::new(r.session.server.clone(), &uris);
     loop {
         let change = tokio::select! {
             _ = shutdown.cancelled() => break,

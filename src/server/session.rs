@@ -42,6 +42,16 @@ pub struct Session {
     legacy_out: Mutex<Option<Outbound>>,
 }
 
+impl Drop for Session {
+    fn drop(&mut self) {
+        // A legacy client that goes away stops following its resources.
+        let set = std::mem::take(self.subscribed.get_mut().unwrap_or_else(|e| e.into_inner()));
+        for uri in set {
+            self.server.run_subscribe_hook(&uri, false);
+        }
+    }
+}
+
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session").finish_non_exhaustive()

@@ -6,7 +6,8 @@ as a third-party upstream behind the lmcp hub.
 
 Tools: add (a result), fail (a tool error), slow (progress, then waits until
 cancelled, writing the file `cancelled` into UPSTREAM_MARK_DIR; or dies),
-ask (elicits a name), grow (adds a tool at run time, so the tool list changes). Prompts: greet, welcome
+ask (elicits a name), grow (adds a tool at run time, so the tool list changes), touch (announces
+a resource update). Prompts: greet, welcome
 (asks a name first). Resources: note://hello, note://items/{item}, note://ask/{topic} (asks a name
 first).
 """
@@ -103,6 +104,17 @@ async def grow(ctx: Context, name: str) -> str:
     except Exception:  # not available on a modern request
         pass
     return f"added {name}"
+
+
+@app.tool()
+async def touch(ctx: Context, uri: str) -> str:
+    """Announce that resource URI changed (notifications/resources/updated)."""
+    await ctx.notify_resource_updated(uri)  # modern: subscriptions/listen streams
+    try:
+        await ctx.session.send_resource_updated(uri)  # legacy sessions
+    except Exception:  # not available on a modern request
+        pass
+    return f"touched {uri}"
 
 
 NAME_INPUT = {"name": ElicitRequest(params=ElicitRequestFormParams(
