@@ -78,7 +78,8 @@ pub(super) async fn relay(
     base: serde_json::Map<String, Value>,
     ctx: &RequestContext,
 ) -> Result<Value, ToolError> {
-    let client = lock(&up.client).clone();
+    let _busy = up.busy();
+    let client = up.client_waking().await;
     let Some(client) = client else {
         let s = lock(&up.status).clone();
         return Err(ToolError::Tool(format!(

@@ -378,6 +378,29 @@ async def test_resource_subscription_reaches_a_legacy_upstream(hub, mode):
         assert seen and all(uri in s for s in seen), seen
 
 
+async def test_idle_upstream_stops_and_starts_on_the_next_call(hub, py_http, tmp_path):
+    servers = {
+        "pys": {**py_stdio(tmp_path), "idleTimeoutMs": 1500},
+        "pyh": {"url": py_http.url, "idleTimeoutMs": 1500},
+    }
+    async with Client(hub(servers)) as c:
+        for up in ("pys", "pyh"):
+            assert text(await c.call_tool(f"remote_{up}_add", {"a": 1, "b": 2})) == "3"
+        for up in ("pys", "pyh"):
+            s = await wait_status(c, up, lambda s: s["state"] == "idle", limit=20)
+            assert s["restarts"] == 0, s
+        # Still listed while stopped; a call starts it again.
+        assert "remote_pys_add" in [t.name for t in (await c.list_tools()).tools]
+        for up in ("pys", "pyh"):
+            assert text(await c.call_tool(f"remote_{up}_add", {"a": 2, "b": 2})) == "4"
+            assert (await status(c))[up]["state"] == "up"
+        # A call longer than the idle timeout (50 x 50 ms) keeps it running.
+        await anyio.sleep(1)
+        r = await c.call_tool("remote_pys_slow", {"steps": 50})
+        assert not r.is_error and text(r) == "done 50", text(r)
+        assert (await status(c))["pys"]["restarts"] == 0
+
+
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_upstream_prompts_are_namespaced(hub, py_http, tmp_path, mode):
     servers = {"pys": py_stdio(tmp_path), "pyh": {"url": py_http.url, "deny": ["nothing"]}}
