@@ -172,7 +172,7 @@ fn a_config_using_every_documented_key_loads_and_each_takes_effect() {
     // and url exclude each other).
     let stdio = serde_json::json!({
         "command": "srv", "args": ["-v"], "env": {"A": "1"}, "cwd": "/tmp",
-        "allow": ["a"], "deny": ["b"], "timeoutMs": 1234, "lazy": false,
+        "allow": ["a"], "deny": ["b"], "timeoutMs": 1234, "lazy": false, "idleTimeoutMs": 5000,
         "era": "legacy", "disabled": false, "type": "stdio",
     });
     let http = serde_json::json!({"url": "http://127.0.0.1:9/mcp", "headers": {"X-K": "v"}, "caFile": "ca.pem"});
@@ -228,6 +228,7 @@ fn a_config_using_every_documented_key_loads_and_each_takes_effect() {
     assert_eq!(s.allow.as_deref(), Some(&["a".to_owned()][..]));
     assert_eq!(s.deny, ["b"]);
     assert_eq!(s.timeout, Duration::from_millis(1234));
+    assert_eq!(s.idle_timeout, Some(Duration::from_millis(5000)));
     assert!(!s.lazy, "the server's lazy overrides hub.lazy");
     assert!(s.legacy, "era legacy");
     match &h.transport {

@@ -87,6 +87,11 @@ pub const HUB_SERVER_KEYS: &[(&str, &str)] = &[
          instead of at boot; default: the `hub.lazy` key",
     ),
     (
+        "idleTimeoutMs",
+        "stop the upstream after this long without forwarded requests or followed resources; \
+         the next call starts it again (state `idle`); default: never",
+    ),
+    (
         "era",
         "`\"auto\"` (default: modern probe, legacy fallback) or `\"legacy\"` (straight to \
          `initialize`)",

@@ -435,13 +435,32 @@ impl Client {
     }
 
     /// Detect the server's era and open the connection (see the module docs).
+    ///
+    /// A modern server that starts slowly may answer the probe after
+    /// [`PROBE_TIMEOUT`]; it then refuses the `initialize` that followed
+    /// (`-32022`), and the client probes once more, waiting up to 30 s.
     pub async fn connect(&self) -> Result<ServerHello, ClientError> {
+        match self.discover(PROBE_TIMEOUT).await {
+            Err(ClientError::Timeout(_)) => match self.initialize().await {
+                Err(ClientError::Rpc(e)) if e.code == code::UNSUPPORTED_PROTOCOL_VERSION => {
+                    log::info!(
+                        "client: the server answered the modern probe late and refused initialize ({}); probing again",
+                        e.message
+                    );
+                    self.discover(Duration::from_secs(30)).await
+                }
+                r => r,
+            },
+            r => r,
+        }
+    }
+
+    /// `server/discover`: the hello of a modern server; an error that is not
+    /// a recognised modern one falls back to `initialize`.
+    async fn discover(&self, timeout: Duration) -> Result<ServerHello, ClientError> {
         let mut params = Map::new();
         params.insert("_meta".into(), self.modern_meta(ProtocolVersion::MODERN));
-        match self
-            .raw_request("server/discover", params, PROBE_TIMEOUT)
-            .await
-        {
+        match self.raw_request("server/discover", params, timeout).await {
             Ok(r) => {
                 let supported: Vec<&str> = r["supportedVersions"]
                     .as_array()
@@ -470,6 +489,7 @@ impl Client {
                 )))
             }
             Err(ClientError::Transport(m)) => Err(ClientError::Transport(m)),
+            Err(ClientError::Timeout(d)) => Err(ClientError::Timeout(d)),
             Err(_) => self.initialize().await,
         }
     }

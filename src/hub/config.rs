@@ -48,6 +48,9 @@ pub struct UpstreamConfig {
     pub lazy: bool,
     /// Skip the modern probe and speak the legacy era (`initialize`).
     pub legacy: bool,
+    /// Stop the upstream after this long without forwarded requests (it
+    /// starts again on the next one).
+    pub idle_timeout: Option<Duration>,
 }
 
 impl UpstreamConfig {
@@ -115,6 +118,7 @@ struct FileServer {
     #[serde(default)]
     deny: Vec<String>,
     timeout_ms: Option<u64>,
+    idle_timeout_ms: Option<u64>,
     /// Accepted for compatibility with desktop configs; ignored.
     #[serde(default, rename = "type")]
     _kind: Option<String>,
@@ -206,6 +210,7 @@ impl HubConfig {
                     .unwrap_or(DEFAULT_TIMEOUT),
                 lazy: s.lazy.unwrap_or(lazy_default),
                 legacy,
+                idle_timeout: s.idle_timeout_ms.map(Duration::from_millis),
             })?;
         }
         Ok(cfg)
@@ -247,6 +252,7 @@ impl HubConfig {
             timeout: DEFAULT_TIMEOUT,
             lazy: false,
             legacy: false,
+            idle_timeout: None,
         })
     }
 

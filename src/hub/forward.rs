@@ -1,6 +1,7 @@
 //! Forwarding a call of a `remote_*` tool to its upstream: arguments,
 //! progress, cancellation (dropping the call cancels it upstream), timeout,
-//! and the modern input rounds (MRTR) relayed to our client.
+//! and the modern input rounds (MRTR) relayed to our client. [`relay`] does
+//! the same for `prompts/get` and `resources/read`.
 
 use super::{lock, Upstream};
 use crate::client::{Client, ClientError, Era, ServerRequest};
@@ -60,7 +61,25 @@ async fn forward(
     args: serde_json::Map<String, Value>,
     ctx: &RequestContext,
 ) -> Result<ToolResult, ToolError> {
-    let client = lock(&up.client).clone();
+    let mut params = serde_json::Map::new();
+    params.insert("name".into(), json!(name));
+    params.insert("arguments".into(), Value::Object(args));
+    relay(up, "tools/call", params, ctx)
+        .await
+        .map(|v| tool_result_from(&v))
+}
+
+/// Send `method` (`tools/call`, `prompts/get`, `resources/read`) with
+/// `params` to the upstream, relaying progress, the upstream's input
+/// requests of either era and cancellation; returns the final result.
+pub(super) async fn relay(
+    up: &Upstream,
+    method: &str,
+    base: serde_json::Map<String, Value>,
+    ctx: &RequestContext,
+) -> Result<Value, ToolError> {
+    let _busy = up.busy();
+    let client = up.client_waking().await;
     let Some(client) = client else {
         let s = lock(&up.status).clone();
         return Err(ToolError::Tool(format!(
@@ -83,9 +102,7 @@ async fn forward(
     let mut retry = serde_json::Map::new();
     let mut relayed = 0;
     for _ in 0..MAX_INPUT_ROUNDS {
-        let mut params = serde_json::Map::new();
-        params.insert("name".into(), json!(name));
-        params.insert("arguments".into(), Value::Object(args.clone()));
+        let mut params = base.clone();
         params.extend(retry.clone());
         if matches!(client.era(), Some(Era::Modern(_))) {
             params.insert(
@@ -93,9 +110,9 @@ async fn forward(
                 json!({ META_CLIENT_CAPABILITIES: Value::Object(caps.clone()) }),
             );
         }
-        let v = call_once(up, &client, params, ctx, &mut relayed).await?;
+        let v = call_once(up, &client, method, params, ctx, &mut relayed).await?;
         if v["resultType"] != "input_required" {
-            return Ok(tool_result_from(&v));
+            return Ok(v);
         }
         retry = relay_inputs(up, &v, ctx).await?;
     }
@@ -105,10 +122,11 @@ async fn forward(
     )))
 }
 
-/// One `tools/call` round, relaying progress.
+/// One round of `method`, relaying progress and legacy input requests.
 async fn call_once(
     up: &Upstream,
     client: &Client,
+    method: &str,
     params: serde_json::Map<String, Value>,
     ctx: &RequestContext,
     relayed: &mut usize,
@@ -116,8 +134,7 @@ async fn call_once(
     let (ptx, mut prx) = mpsc::unbounded_channel();
     let progress = ctx.wants_progress().then_some(ptx);
     let (rtx, mut rrx) = mpsc::unbounded_channel();
-    let call =
-        client.request_with_progress("tools/call", params, up.cfg.timeout, progress, Some(rtx));
+    let call = client.request_with_progress(method, params, up.cfg.timeout, progress, Some(rtx));
     tokio::pin!(call);
     let result = loop {
         tokio::select! {

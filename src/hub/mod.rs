@@ -12,12 +12,15 @@ mod forward;
 mod prompts;
 mod resources;
 pub mod status;
+mod subscriptions;
 
 use crate::client::{Client, ClientError, Era, HttpConnect, StdioSpawn};
 use crate::server::{Server, Tool, ToolResult};
 use config::{HubConfig, UpstreamConfig, UpstreamTransport};
 use forward::remote_tool;
 use serde_json::{json, Value};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -41,14 +44,27 @@ struct Upstream {
     registered: Mutex<Vec<String>>,
     prompts: Mutex<Vec<String>>,
     resources: Mutex<Vec<String>>,
-    /// Cancelled when a lazy upstream should start (at once for the others).
-    wake: CancellationToken,
+    /// Cancelled when a lazy or idle-stopped upstream should start (at once
+    /// for the others); replaced when the upstream stops for idleness.
+    wake: Mutex<CancellationToken>,
+    /// Whether the upstream was ever started (listings wake only the others).
+    started: std::sync::atomic::AtomicBool,
+    /// Requests being forwarded to it now.
+    busy: std::sync::atomic::AtomicUsize,
+    /// When the last forwarded request ended (or the upstream started).
+    last_used: Mutex<Instant>,
+    /// Resource URIs of this upstream our clients follow.
+    sub_want: Mutex<BTreeSet<String>>,
+    /// Told when `sub_want` changes.
+    sub_changed: tokio::sync::Notify,
 }
 
 /// A running hub.
 pub struct Hub {
     upstreams: Vec<Arc<Upstream>>,
     stop: CancellationToken,
+    /// How many client subscriptions each resource URI has.
+    sub_counts: Mutex<HashMap<String, usize>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -108,16 +124,29 @@ impl Hub {
                         if !lazy {
                             t.cancel();
                         }
-                        t
+                        Mutex::new(t)
                     },
+                    started: Default::default(),
+                    busy: Default::default(),
+                    last_used: Mutex::new(Instant::now()),
                     client: Mutex::new(None),
                     registered: Mutex::new(Vec::new()),
                     prompts: Mutex::new(Vec::new()),
                     resources: Mutex::new(Vec::new()),
+                    sub_want: Mutex::new(BTreeSet::new()),
+                    sub_changed: tokio::sync::Notify::new(),
                 })
             })
             .collect();
-        let hub = Arc::new(Hub { upstreams, stop });
+        let hub = Arc::new(Hub {
+            upstreams,
+            stop,
+            sub_counts: Mutex::new(HashMap::new()),
+        });
+        let weak = Arc::downgrade(&hub);
+        server.set_subscribe_hook(Arc::new(move |uri, on| {
+            subscriptions::on_subscribe(&weak, uri, on)
+        }));
         for up in &hub.upstreams {
             tokio::spawn(supervise(
                 up.clone(),
@@ -179,9 +208,10 @@ impl Hub {
     async fn wake_lazy(&self) {
         let mut woke = false;
         for u in &self.upstreams {
-            if !u.wake.is_cancelled() {
+            let wake = lock(&u.wake).clone();
+            if !wake.is_cancelled() && !u.started.load(Ordering::SeqCst) {
                 set_status(u, |s| s.state = "starting");
-                u.wake.cancel();
+                wake.cancel();
                 woke = true;
             }
         }
@@ -229,24 +259,114 @@ fn set_status(up: &Upstream, f: impl FnOnce(&mut Status)) {
 /// How long the first listing waits for lazy upstreams to come up.
 pub const LAZY_START_WAIT: Duration = Duration::from_secs(30);
 
-async fn supervise(up: Arc<Upstream>, server: Weak<Server>, stop: CancellationToken) {
-    tokio::select! {
-        _ = stop.cancelled() => return,
-        _ = up.wake.cancelled() => {}
+impl Upstream {
+    /// The connected client; an idle-stopped upstream is started first
+    /// (waiting at most [`LAZY_START_WAIT`]).
+    async fn client_waking(&self) -> Option<Client> {
+        if let Some(c) = lock(&self.client).clone() {
+            return Some(c);
+        }
+        let wake = lock(&self.wake).clone();
+        if wake.is_cancelled() {
+            return None; // starting or down: the caller reports the state
+        }
+        set_status(self, |s| s.state = "starting");
+        wake.cancel();
+        let deadline = tokio::time::Instant::now() + LAZY_START_WAIT;
+        while tokio::time::Instant::now() < deadline {
+            if let Some(c) = lock(&self.client).clone() {
+                return Some(c);
+            }
+            if lock(&self.status).state == "down" {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
     }
+
+    /// Mark one forwarded request as running until the guard is dropped.
+    fn busy(&self) -> Busy<'_> {
+        self.busy.fetch_add(1, Ordering::SeqCst);
+        Busy(self)
+    }
+}
+
+/// See [`Upstream::busy`].
+struct Busy<'a>(&'a Upstream);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.last_used) = Instant::now();
+        self.0.busy.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Resolves when the upstream has been unused for its `idleTimeoutMs`
+/// (never without one): no request in flight, no resource followed.
+async fn idle(up: &Upstream) {
+    let Some(limit) = up.cfg.idle_timeout else {
+        return std::future::pending().await;
+    };
+    loop {
+        let since = lock(&up.last_used).elapsed();
+        let unused = up.busy.load(Ordering::SeqCst) == 0 && lock(&up.sub_want).is_empty();
+        if unused && since >= limit {
+            return;
+        }
+        let wait = limit.saturating_sub(since).max(Duration::from_millis(100));
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Why one life of an upstream ended without an error.
+enum Ended {
+    /// The hub is stopping.
+    Stop,
+    /// Unused for its idle timeout: stopped until needed again.
+    Idle,
+}
+
+async fn supervise(up: Arc<Upstream>, server: Weak<Server>, stop: CancellationToken) {
+    loop {
+        let wake = lock(&up.wake).clone();
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = wake.cancelled() => {}
+        }
+        up.started.store(true, Ordering::SeqCst);
+        if !run_until_idle(&up, &server, &stop).await {
+            break;
+        }
+        // Idle: the child is gone; the next forwarded request wakes it.
+        *lock(&up.wake) = CancellationToken::new();
+        log::info!("hub: upstream {} stopped after being idle", up.cfg.name);
+        set_status(&up, |s| s.state = "idle");
+    }
+    set_status(&up, |s| s.state = "stopped");
+}
+
+/// Run an upstream, restarting it with backoff, until the hub stops
+/// (false) or it is idle (true).
+async fn run_until_idle(
+    up: &Arc<Upstream>,
+    server: &Weak<Server>,
+    stop: &CancellationToken,
+) -> bool {
     let mut backoff = Duration::from_secs(1);
     loop {
         let started = Instant::now();
         let outcome = tokio::select! {
-            _ = stop.cancelled() => break,
-            r = run_once(&up, &server, &stop) => r,
+            _ = stop.cancelled() => return false,
+            r = run_once(up, server, stop) => r,
         };
         *lock(&up.client) = None;
         if stop.is_cancelled() {
-            break;
+            return false;
         }
         let msg = match outcome {
-            Ok(()) => "the upstream exited".to_string(),
+            Ok(Ended::Idle) => return true,
+            Ok(Ended::Stop) => return false,
             Err(e) => e,
         };
         log::warn!(
@@ -254,7 +374,7 @@ async fn supervise(up: Arc<Upstream>, server: Weak<Server>, stop: CancellationTo
             up.cfg.name,
             backoff.as_secs()
         );
-        set_status(&up, |s| {
+        set_status(up, |s| {
             s.state = "down";
             s.last_error = Some(msg);
             s.restarts += 1;
@@ -263,12 +383,11 @@ async fn supervise(up: Arc<Upstream>, server: Weak<Server>, stop: CancellationTo
             backoff = Duration::from_secs(1);
         }
         tokio::select! {
-            _ = stop.cancelled() => break,
+            _ = stop.cancelled() => return false,
             _ = tokio::time::sleep(backoff) => {}
         }
         backoff = (backoff * 2).min(Duration::from_secs(30));
     }
-    set_status(&up, |s| s.state = "stopped");
 }
 
 /// What keeps an upstream connection alive, and tells when it died.
@@ -342,7 +461,7 @@ async fn run_once(
     up: &Arc<Upstream>,
     server: &Weak<Server>,
     stop: &CancellationToken,
-) -> Result<(), String> {
+) -> Result<Ended, String> {
     let (client, mut link) = open(&up.cfg)?;
     // Legacy upstreams may then ask during calls; the hub relays to our client.
     client.declare_legacy_capabilities(json!({"elicitation": {}, "sampling": {}, "roots": {}}));
@@ -391,9 +510,16 @@ async fn run_once(
         s.state = "up";
         s.era = Some(era);
     });
+    let mut follower = subscriptions::Follower::new(hello.era, &hello.capabilities);
+    let mut res_listen: Option<subscriptions::ListenFuture> = None;
+    if let subscriptions::Sync::Listen(l) = follower.sync(up, &client).await {
+        res_listen = l;
+    }
+    *lock(&up.last_used) = Instant::now();
     loop {
         tokio::select! {
-            _ = stop.cancelled() => return Ok(()),
+            _ = stop.cancelled() => return Ok(Ended::Stop),
+            _ = idle(up) => return Ok(Ended::Idle),
             why = link.died() => return Err(why),
             why = &mut listen => {
                 // The listen stream usually breaks because the upstream died:
@@ -403,10 +529,26 @@ async fn run_once(
                     _ = tokio::time::sleep(Duration::from_secs(1)) => why,
                 });
             }
+            _ = up.sub_changed.notified() => {
+                if let subscriptions::Sync::Listen(l) = follower.sync(up, &client).await {
+                    res_listen = l;
+                }
+            }
+            why = async {
+                match res_listen.as_mut() {
+                    Some(f) => f.await,
+                    None => std::future::pending().await,
+                }
+            } => return Err(why),
             n = notes.recv() => match n {
                 Some(n) if n.method == "notifications/tools/list_changed" => refresh_tools(up, &client, server).await?,
                 Some(n) if n.method == "notifications/prompts/list_changed" => prompts::refresh(up, &client, server, has_prompts).await?,
                 Some(n) if n.method == "notifications/resources/list_changed" => resources::refresh(up, &client, server, has_resources).await?,
+                Some(n) if n.method == "notifications/resources/updated" => {
+                    if let (Some(uri), Some(server)) = (n.params.get("uri").and_then(Value::as_str), server.upgrade()) {
+                        server.notify_change(crate::server::Change::ResourceUpdated(uri.to_owned()));
+                    }
+                }
                 Some(_) => {}
                 None => return Err("the upstream closed its output".into()),
             },

@@ -2,9 +2,11 @@
 //! and allow/deny rules as tools), rendered by the upstream on `prompts/get`.
 
 use super::{exported_name, lock, Upstream};
-use crate::client::{Client, ClientError};
+use crate::client::Client;
 use crate::protocol::Content;
-use crate::server::{Prompt, PromptArgument, PromptMessage, PromptResult, Server, ToolError};
+use crate::server::{
+    Prompt, PromptArgument, PromptMessage, PromptResult, RequestContext, Server, ToolError,
+};
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, Weak};
 
@@ -64,10 +66,10 @@ fn remote_prompt(
     exported: String,
     def: &Value,
 ) -> Prompt {
-    let mut prompt = Prompt::new(exported, move |args, _ctx| {
+    let mut prompt = Prompt::new(exported, move |args, ctx| {
         let up = up.clone();
         let name = upstream_name.clone();
-        async move { get(&up, &name, args).await }
+        async move { get(&up, &name, args, &ctx).await }
     });
     prompt.title = def["title"].as_str().map(String::from);
     prompt.description = def["description"].as_str().map(String::from);
@@ -90,24 +92,12 @@ async fn get(
     up: &Upstream,
     name: &str,
     args: Map<String, Value>,
+    ctx: &RequestContext,
 ) -> Result<PromptResult, ToolError> {
-    let client = lock(&up.client).clone().ok_or_else(|| {
-        ToolError::Tool(format!(
-            "upstream '{}' is {}; try again later",
-            up.cfg.name,
-            lock(&up.status).state
-        ))
-    })?;
     let mut p = Map::new();
     p.insert("name".into(), json!(name));
     p.insert("arguments".into(), Value::Object(args));
-    let r = client
-        .request("prompts/get", p, up.cfg.timeout)
-        .await
-        .map_err(|e| match e {
-            ClientError::Rpc(e) => ToolError::Protocol(e),
-            e => ToolError::Tool(format!("upstream '{}': {e}", up.cfg.name)),
-        })?;
+    let r = super::forward::relay(up, "prompts/get", p, ctx).await?;
     Ok(prompt_result_from(&r))
 }
 

@@ -6,9 +6,9 @@
 //! or a built-in resource already holds is skipped with a warning.
 
 use super::{exported_name, lock, Upstream};
-use crate::client::{Client, ClientError};
+use crate::client::Client;
 use crate::protocol::ResourceContents;
-use crate::server::{Resource, ResourceTemplate, Server, ToolError};
+use crate::server::{RequestContext, Resource, ResourceTemplate, Server, ToolError};
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, Weak};
 
@@ -57,9 +57,9 @@ pub(super) async fn refresh(
             continue;
         }
         let up2 = up.clone();
-        let mut res = Resource::new(uri, name_of(r), move |uri, _ctx| {
+        let mut res = Resource::new(uri, name_of(r), move |uri, ctx| {
             let up = up2.clone();
-            async move { read(&up, &uri).await }
+            async move { read(&up, &uri, &ctx).await }
         });
         res.title = r["title"].as_str().map(String::from);
         res.description = r["description"].as_str().map(String::from);
@@ -81,9 +81,9 @@ pub(super) async fn refresh(
             continue;
         }
         let up2 = up.clone();
-        let mut rt = ResourceTemplate::new(tpl, name_of(t), move |uri, _ctx| {
+        let mut rt = ResourceTemplate::new(tpl, name_of(t), move |uri, ctx| {
             let up = up2.clone();
-            async move { read(&up, &uri).await }
+            async move { read(&up, &uri, &ctx).await }
         });
         rt.description = t["description"].as_str().map(String::from);
         rt.mime_type = t["mimeType"].as_str().map(String::from);
@@ -97,23 +97,14 @@ pub(super) async fn refresh(
     Ok(())
 }
 
-async fn read(up: &Upstream, uri: &str) -> Result<Vec<ResourceContents>, ToolError> {
-    let client = lock(&up.client).clone().ok_or_else(|| {
-        ToolError::Tool(format!(
-            "upstream '{}' is {}; try again later",
-            up.cfg.name,
-            lock(&up.status).state
-        ))
-    })?;
+async fn read(
+    up: &Upstream,
+    uri: &str,
+    ctx: &RequestContext,
+) -> Result<Vec<ResourceContents>, ToolError> {
     let mut p = Map::new();
     p.insert("uri".into(), json!(uri));
-    let r = client
-        .request("resources/read", p, up.cfg.timeout)
-        .await
-        .map_err(|e| match e {
-            ClientError::Rpc(e) => ToolError::Protocol(e),
-            e => ToolError::Tool(format!("upstream '{}': {e}", up.cfg.name)),
-        })?;
+    let r = super::forward::relay(up, "resources/read", p, ctx).await?;
     Ok(contents_from(&r))
 }
 

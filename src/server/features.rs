@@ -158,7 +158,7 @@ impl ResourceTemplate {
     }
 }
 
-fn template_match(template: &str, uri: &str) -> bool {
+pub(crate) fn template_match(template: &str, uri: &str) -> bool {
     let Some(start) = template.find('{') else {
         return template == uri;
     };

@@ -717,6 +717,7 @@ async fn listen(r: Req) -> Reply {
         return Reply::Silent;
     }
     let shutdown = r.session.subscriptions_ended().clone();
+    // Tell the subscribe hook while the stream lives (also when it is dropped).
     loop {
         let change = tokio::select! {
             _ = shutdown.cancelled() => break,

@@ -8,7 +8,7 @@
 
 mod context;
 mod dispatch;
-mod features;
+pub(crate) mod features;
 mod handlers;
 pub mod mrtr;
 mod outbound;
@@ -126,12 +126,20 @@ pub struct Server {
     pub(crate) changes: broadcast::Sender<Change>,
     pub(crate) logging: bool,
     pub(crate) list_hook: RwLock<Option<ListHook>>,
+    subscribe_hook: RwLock<Option<SubscribeHook>>,
 }
 
 /// Runs before `server/discover` and each `tools/list`, `prompts/list`,
 /// `resources/list` and `resources/templates/list` (the hub uses it to
 /// start lazy upstreams on first use).
 pub type ListHook = Arc<dyn Fn() -> BoxFuture<()> + Send + Sync>;
+
+/// Told each time a client starts (`true`) or stops (`false`) following a
+/// resource URI: a legacy `resources/subscribe` / `resources/unsubscribe`
+/// (or the end of the session), a modern `subscriptions/listen` stream's
+/// `resourceSubscriptions` (when it opens / ends). Calls are balanced per
+/// URI; the hook must not block (it may run in a destructor).
+pub type SubscribeHook = Arc<dyn Fn(&str, bool) + Send + Sync>;
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -260,6 +268,25 @@ impl Server {
     /// Set the hook run before listings (see [`ListHook`]).
     pub fn set_list_hook(&self, hook: ListHook) {
         *self.list_hook.write().unwrap_or_else(|e| e.into_inner()) = Some(hook);
+    }
+
+    /// Set the hook told about resource subscriptions (see [`SubscribeHook`]).
+    pub fn set_subscribe_hook(&self, hook: SubscribeHook) {
+        *self
+            .subscribe_hook
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(hook);
+    }
+
+    pub(crate) fn run_subscribe_hook(&self, uri: &str, on: bool) {
+        let hook = self
+            .subscribe_hook
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(h) = hook {
+            h(uri, on);
+        }
     }
 
     pub(crate) async fn run_list_hook(&self) {
@@ -420,6 +447,7 @@ impl ServerBuilder {
             changes: broadcast::channel(64).0,
             logging: self.logging,
             list_hook: RwLock::new(None),
+            subscribe_hook: RwLock::new(None),
         })
     }
 }

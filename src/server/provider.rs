@@ -109,7 +109,9 @@ impl ResourceProvider {
 }
 
 impl super::Server {
-    /// Tell the resource provider (if any) that `uri` gained or lost a subscriber.
+    /// Tell the resource provider (if any) and the subscribe hook (the hub)
+    /// that `uri` gained or lost a subscriber: a legacy `resources/subscribe`
+    /// or a modern listen stream; sessions and streams that end let go.
     pub(crate) fn watch_resource(&self, uri: &str, on: bool) {
         let watch = {
             let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
@@ -118,6 +120,8 @@ impl super::Server {
         if let Some(w) = watch {
             w(uri, on, &Notifier(self.changes.clone()));
         }
+        // The hub follows upstream resources through the same events.
+        self.run_subscribe_hook(uri, on);
     }
 }
 
@@ -129,7 +133,10 @@ pub(crate) struct WatchGuard {
 }
 
 impl WatchGuard {
-    pub(crate) fn new(server: Arc<super::Server>, uris: Vec<String>) -> Self {
+    pub(crate) fn new(server: Arc<super::Server>, mut uris: Vec<String>) -> Self {
+        // One stream follows a URI once, however often its filter names it.
+        uris.sort();
+        uris.dedup();
         for u in &uris {
             server.watch_resource(u, true);
         }

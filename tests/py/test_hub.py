@@ -269,6 +269,139 @@ async def test_upstream_elicitation_without_the_client_capability(hub, tmp_path)
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_prompt_and_resource_input_requests_are_relayed(hub, py_http, tmp_path, mode):
+    from mcp.types import ElicitResult
+
+    asked = []
+
+    async def answer(context, params):
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"name": "Ada"})
+
+    servers = {"pys": py_stdio(tmp_path), "pyh": {"url": py_http.url}}
+    async with Client(hub(servers), mode=mode, elicitation_callback=answer) as c:
+        for up in ("pys", "pyh"):
+            r = await c.get_prompt(f"remote_{up}_welcome", {})
+            assert r.messages[0].content.text == "Welcome Ada.", r
+        r = await c.read_resource("note://ask/hub")
+        assert r.contents[0].text == "note on hub for Ada", r
+    assert len(asked) == 3 and set(asked) == {"Your name?"}
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_resource_subscription_is_relayed(hub, py_http, tmp_path, mode):
+    # The hub follows note://hello on the (modern) upstream only while our
+    # client subscribes: a legacy resources/subscribe, or a modern listen stream.
+    seen = []
+    got = anyio.Event()
+
+    async def on_message(m):
+        m = getattr(m, "root", m)
+        if getattr(m, "method", None) == "notifications/resources/updated":
+            seen.append(str(m.params.uri))
+            got.set()
+
+    async def touch_until_notified(c):
+        # The hub subscribes upstream asynchronously: touch until it shows.
+        with anyio.fail_after(20):
+            while not got.is_set():
+                assert text(await c.call_tool("remote_pys_touch", {"uri": "note://hello"})) == "touched note://hello"
+                with anyio.move_on_after(0.5):
+                    await got.wait()
+
+    async with Client(hub({"pys": py_stdio(tmp_path)}), mode=mode, message_handler=on_message) as c:
+        if mode == "legacy":
+            await c.subscribe_resource("note://hello")
+            await touch_until_notified(c)
+            assert set(seen) == {"note://hello"}
+            await c.unsubscribe_resource("note://hello")
+        else:
+            async with c.listen(resource_subscriptions=["note://hello"]) as sub:
+
+                async def read_events():
+                    async for ev in sub:
+                        seen.append(repr(ev))
+                        got.set()
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(read_events)
+                    await touch_until_notified(c)
+                    tg.cancel_scope.cancel()
+            assert seen and all("note://hello" in s for s in seen), seen
+        # Unsubscribed: further updates are not relayed.
+        await anyio.sleep(1)
+        got = anyio.Event()
+        seen.clear()
+        await c.call_tool("remote_pys_touch", {"uri": "note://hello"})
+        await anyio.sleep(1)
+        assert not seen, seen
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_resource_subscription_reaches_a_legacy_upstream(hub, mode):
+    # The TypeScript server (legacy era, stdio) sends updates only for URIs
+    # subscribed with resources/subscribe: the hub must have subscribed.
+    got = anyio.Event()
+    seen = []
+
+    async def on_message(m):
+        m = getattr(m, "root", m)
+        if getattr(m, "method", None) == "notifications/resources/updated":
+            seen.append(str(m.params.uri))
+            got.set()
+
+    servers = {"tss": {"command": str(NODE), "args": [str(TS_EVERYTHING), "stdio"]}}
+    async with Client(hub(servers), mode=mode, message_handler=on_message) as c:
+        uri = next(str(r.uri) for r in (await c.list_resources()).resources if r.name.startswith("remote_tss_"))
+
+        async def wait_update():
+            assert (await c.call_tool("remote_tss_toggle-subscriber-updates", {})).is_error is False
+            with anyio.fail_after(20):  # the server repeats its updates every 5 s
+                await got.wait()
+            await c.call_tool("remote_tss_toggle-subscriber-updates", {})
+
+        if mode == "legacy":
+            await c.subscribe_resource(uri)
+            await wait_update()
+        else:
+            async with c.listen(resource_subscriptions=[uri]) as sub:
+
+                async def read_events():
+                    async for ev in sub:
+                        seen.append(repr(ev))
+                        got.set()
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(read_events)
+                    await wait_update()
+                    tg.cancel_scope.cancel()
+        assert seen and all(uri in s for s in seen), seen
+
+
+async def test_idle_upstream_stops_and_starts_on_the_next_call(hub, py_http, tmp_path):
+    servers = {
+        "pys": {**py_stdio(tmp_path), "idleTimeoutMs": 1500},
+        "pyh": {"url": py_http.url, "idleTimeoutMs": 1500},
+    }
+    async with Client(hub(servers)) as c:
+        for up in ("pys", "pyh"):
+            assert text(await c.call_tool(f"remote_{up}_add", {"a": 1, "b": 2})) == "3"
+        for up in ("pys", "pyh"):
+            s = await wait_status(c, up, lambda s: s["state"] == "idle", limit=20)
+            assert s["restarts"] == 0, s
+        # Still listed while stopped; a call starts it again.
+        assert "remote_pys_add" in [t.name for t in (await c.list_tools()).tools]
+        for up in ("pys", "pyh"):
+            assert text(await c.call_tool(f"remote_{up}_add", {"a": 2, "b": 2})) == "4"
+            assert (await status(c))[up]["state"] == "up"
+        # A call longer than the idle timeout (50 x 50 ms) keeps it running.
+        await anyio.sleep(1)
+        r = await c.call_tool("remote_pys_slow", {"steps": 50})
+        assert not r.is_error and text(r) == "done 50", text(r)
+        assert (await status(c))["pys"]["restarts"] == 0
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_upstream_prompts_are_namespaced(hub, py_http, tmp_path, mode):
     servers = {"pys": py_stdio(tmp_path), "pyh": {"url": py_http.url, "deny": ["nothing"]}}
     async with Client(hub(servers), mode=mode) as c:

@@ -6,8 +6,10 @@ as a third-party upstream behind the lmcp hub.
 
 Tools: add (a result), fail (a tool error), slow (progress, then waits until
 cancelled, writing the file `cancelled` into UPSTREAM_MARK_DIR; or dies),
-ask (elicits a name), grow (adds a tool at run time, so the tool list changes). Prompt: greet. Resources: note://hello,
-note://items/{item}.
+ask (elicits a name), grow (adds a tool at run time, so the tool list changes), touch (announces
+a resource update). Prompts: greet, welcome
+(asks a name first). Resources: note://hello, note://items/{item}, note://ask/{topic} (asks a name
+first).
 """
 import os
 import sys
@@ -18,6 +20,7 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context, Elicit, ElicitationResult, MCPServer, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ElicitRequest, ElicitRequestFormParams, InputRequiredResult
 from pydantic import BaseModel
 
 app = MCPServer("py-upstream")
@@ -101,6 +104,49 @@ async def grow(ctx: Context, name: str) -> str:
     except Exception:  # not available on a modern request
         pass
     return f"added {name}"
+
+
+@app.tool()
+async def touch(ctx: Context, uri: str) -> str:
+    """Announce that resource URI changed (notifications/resources/updated)."""
+    await ctx.notify_resource_updated(uri)  # modern: subscriptions/listen streams
+    try:
+        await ctx.session.send_resource_updated(uri)  # legacy sessions
+    except Exception:  # not available on a modern request
+        pass
+    return f"touched {uri}"
+
+
+NAME_INPUT = {"name": ElicitRequest(params=ElicitRequestFormParams(
+    message="Your name?",
+    requested_schema={"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]},
+))}
+
+
+def answered_name(ctx):
+    """The name from the retry's input responses (None on the first round)."""
+    r = (ctx.input_responses or {}).get("name")
+    if r is None:
+        return None
+    return r.content["name"] if r.action == "accept" and r.content else f"({r.action})"
+
+
+@app.prompt()
+async def welcome(ctx: Context) -> str | InputRequiredResult:
+    """Asks the user's name first (an MRTR input round), then welcomes them."""
+    name = answered_name(ctx)
+    if name is None:
+        return InputRequiredResult(input_requests=NAME_INPUT)
+    return f"Welcome {name}."
+
+
+@app.resource("note://ask/{topic}")
+async def ask_note(topic: str, ctx: Context) -> str | InputRequiredResult:
+    """A note signed with the reader's name, asked for first (MRTR)."""
+    name = answered_name(ctx)
+    if name is None:
+        return InputRequiredResult(input_requests=NAME_INPUT)
+    return f"note on {topic} for {name}"
 
 
 if __name__ == "__main__":
