@@ -14,6 +14,12 @@ TAP = Path(__file__).with_name("tap.py")
 
 
 @pytest.fixture
+def anyio_backend():
+    """Every async test runs on asyncio (the SDK's own backend)."""
+    return "asyncio"
+
+
+@pytest.fixture
 def tap_log(tmp_path):
     """A log of every line the server wrote; fails the test on schema errors."""
     log = tmp_path / "tap.jsonl"

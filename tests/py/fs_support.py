@@ -10,6 +10,7 @@ import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
 from conftest import LMCP, TAP
 from http_tap import tapped_http
 from mcp.client import Client
@@ -139,3 +140,17 @@ def peak_rss_kb(pid):
 
 def running_as_root():
     return os.geteuid() == 0
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """The fixture tree (imported by the file-tool test modules)."""
+    return Tree(tmp_path)
+
+
+@pytest.fixture(params=["stdio", "http"])
+def lmcp(request, tap_log, tmp_path):
+    """Servers over each transport (imported by the file-tool test modules)."""
+    servers = Lmcp(request.param, tap_log, tmp_path)
+    yield servers
+    servers.close()

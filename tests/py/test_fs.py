@@ -6,27 +6,10 @@ import base64
 import hashlib
 
 import pytest
-from fs_support import READ_TOOLS, WRITE_TOOLS, Lmcp, Tree, text
+from fs_support import READ_TOOLS, WRITE_TOOLS, lmcp, text, tree  # noqa: F401 (lmcp, tree: fixtures)
 
 pytestmark = pytest.mark.anyio
 MODES = ["auto", "legacy"]
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
-def tree(tmp_path):
-    return Tree(tmp_path)
-
-
-@pytest.fixture(params=["stdio", "http"])
-def lmcp(request, tap_log, tmp_path):
-    servers = Lmcp(request.param, tap_log, tmp_path)
-    yield servers
-    servers.close()
 
 
 async def call_ok(c, name, args):

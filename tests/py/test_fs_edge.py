@@ -15,27 +15,10 @@ import anyio
 import pytest
 from conftest import LMCP, TAP, server_lines
 from mcp.shared.exceptions import MCPError
-from fs_support import WRITE_TOOLS, Lmcp, Tree, peak_rss_kb, running_as_root, server_pids, text
+from fs_support import WRITE_TOOLS, lmcp, peak_rss_kb, running_as_root, server_pids, text, tree  # noqa: F401 (lmcp, tree: fixtures)
 
 pytestmark = pytest.mark.anyio
 MODES = ["auto", "legacy"]
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
-def tree(tmp_path):
-    return Tree(tmp_path)
-
-
-@pytest.fixture(params=["stdio", "http"])
-def lmcp(request, tap_log, tmp_path):
-    servers = Lmcp(request.param, tap_log, tmp_path)
-    yield servers
-    servers.close()
 
 
 async def call(c, name, args):

@@ -8,28 +8,11 @@ import warnings
 
 import anyio
 import pytest
-from fs_support import PNG, Lmcp, Tree
+from fs_support import PNG, lmcp, tree  # noqa: F401 (fixtures)
 from mcp.shared.exceptions import MCPError
 
 pytestmark = pytest.mark.anyio
 MODES = ["auto", "legacy"]
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
-def tree(tmp_path):
-    return Tree(tmp_path)
-
-
-@pytest.fixture(params=["stdio", "http"])
-def lmcp(request, tap_log, tmp_path):
-    servers = Lmcp(request.param, tap_log, tmp_path)
-    yield servers
-    servers.close()
 
 
 @pytest.mark.parametrize("mode", MODES)

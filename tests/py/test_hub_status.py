@@ -9,7 +9,7 @@ import pytest
 from conftest import EVERYTHING, LMCP
 from http_tap import tapped_http
 from mcp.client import Client
-from test_hub import anyio_backend, py_http, py_stdio, ts_http  # noqa: F401 (fixtures)
+from test_hub import py_http, py_stdio, ts_http  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.anyio
 

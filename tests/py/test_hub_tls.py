@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from mcp.client import Client
-from test_hub import anyio_backend, hub, py_http, status, text, wait_status  # noqa: F401 (fixtures)
+from test_hub import hub, py_http, status, text, wait_status  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.anyio
 

@@ -10,11 +10,6 @@ from mcp.client import Client
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def text(result):
     return result.content[0].text
 

@@ -17,11 +17,6 @@ from mcp.client import Client
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def marker():
     # `sleep 1000.<n>` is a valid sleep and names the process uniquely.
     return f"1000.{uuid.uuid4().int % 10**9}"

@@ -13,11 +13,6 @@ from mcp.shared.exceptions import MCPError
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def meminfo_kb(key):
     for line in open("/proc/meminfo"):
         if line.startswith(key + ":"):

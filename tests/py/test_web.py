@@ -39,11 +39,6 @@ PNG = bytes.fromhex(
 )
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 class Site(http.server.ThreadingHTTPServer):
     """The fixture web: pages, redirects, a slow and a huge body, and the
     three search backends' recorded answers. Remembers request paths and
