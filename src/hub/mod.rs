@@ -263,26 +263,25 @@ impl Upstream {
     /// The connected client; an idle-stopped upstream is started first
     /// (waiting at most [`LAZY_START_WAIT`]).
     async fn client_waking(&self) -> Option<Client> {
-        if let Some(c) = lock(&self.client).clone() {
-            return Some(c);
-        }
-        let wake = lock(&self.wake).clone();
-        if wake.is_cancelled() {
-            return None; // starting or down: the caller reports the state
-        }
-        set_status(self, |s| s.state = "starting");
-        wake.cancel();
         let deadline = tokio::time::Instant::now() + LAZY_START_WAIT;
-        while tokio::time::Instant::now() < deadline {
+        loop {
             if let Some(c) = lock(&self.client).clone() {
                 return Some(c);
             }
-            if lock(&self.status).state == "down" {
+            let wake = lock(&self.wake).clone();
+            if !wake.is_cancelled() {
+                set_status(self, |s| s.state = "starting");
+                wake.cancel();
+            } else if matches!(lock(&self.status).state, "down" | "stopped") {
+                return None; // the caller reports the state
+            }
+            // Starting, or just stopping for idleness (then the next turn
+            // wakes it again): wait.
+            if tokio::time::Instant::now() >= deadline {
                 return None;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        None
     }
 
     /// Mark one forwarded request as running until the guard is dropped.
@@ -310,9 +309,15 @@ async fn idle(up: &Upstream) {
     };
     loop {
         let since = lock(&up.last_used).elapsed();
-        let unused = up.busy.load(Ordering::SeqCst) == 0 && lock(&up.sub_want).is_empty();
-        if unused && since >= limit {
-            return;
+        if since >= limit && lock(&up.sub_want).is_empty() {
+            // Checked and unpublished under the client lock: a request that
+            // marked itself busy after this finds no client and wakes the
+            // upstream again instead of using one about to be closed.
+            let mut client = lock(&up.client);
+            if up.busy.load(Ordering::SeqCst) == 0 {
+                *client = None;
+                return;
+            }
         }
         let wait = limit.saturating_sub(since).max(Duration::from_millis(100));
         tokio::time::sleep(wait).await;
@@ -338,10 +343,11 @@ async fn supervise(up: Arc<Upstream>, server: Weak<Server>, stop: CancellationTo
         if !run_until_idle(&up, &server, &stop).await {
             break;
         }
-        // Idle: the child is gone; the next forwarded request wakes it.
-        *lock(&up.wake) = CancellationToken::new();
+        // Idle: the child is gone; the next forwarded request wakes it
+        // (state first: a request waiting meanwhile then sees the new token).
         log::info!("hub: upstream {} stopped after being idle", up.cfg.name);
         set_status(&up, |s| s.state = "idle");
+        *lock(&up.wake) = CancellationToken::new();
     }
     set_status(&up, |s| s.state = "stopped");
 }
@@ -500,7 +506,6 @@ async fn run_once(
         }
     };
     tokio::pin!(listen);
-    *lock(&up.client) = Some(client.clone());
     refresh_tools(up, &client, server).await?;
     let has_prompts = hello.capabilities.get("prompts").is_some();
     prompts::refresh(up, &client, server, has_prompts).await?;
@@ -510,6 +515,9 @@ async fn run_once(
         s.state = "up";
         s.era = Some(era);
     });
+    // Published only now, after the state: a call that got this client
+    // finds the upstream listed and reported as up.
+    *lock(&up.client) = Some(client.clone());
     let mut follower = subscriptions::Follower::new(hello.era, &hello.capabilities);
     let mut res_listen: Option<subscriptions::ListenFuture> = None;
     if let subscriptions::Sync::Listen(l) = follower.sync(up, &client).await {

@@ -394,6 +394,19 @@ async def test_idle_upstream_stops_and_starts_on_the_next_call(hub, py_http, tmp
         r = await c.call_tool("remote_pys_slow", {"steps": 50})
         assert not r.is_error and text(r) == "done 50", text(r)
         assert (await status(c))["pys"]["restarts"] == 0
+        # Several calls arriving together at a stopped upstream all wait for
+        # the one start instead of failing while it is starting.
+        await wait_status(c, "pys", lambda s: s["state"] == "idle", limit=20)
+        got = []
+
+        async def add(i):
+            got.append(text(await c.call_tool("remote_pys_add", {"a": i, "b": 1})))
+
+        async with anyio.create_task_group() as tg:
+            for i in range(4):
+                tg.start_soon(add, i)
+        assert sorted(got) == ["1", "2", "3", "4"], got
+        assert (await status(c))["pys"]["restarts"] == 0
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
