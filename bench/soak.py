@@ -16,7 +16,7 @@ one `lmcp --stdio` server driven by a pipelining client, for DURATION seconds
 
 Every 5 s it samples each server's RSS, open fds, OS threads and live
 descendant processes. At the end it stops the clients, waits for the servers
-to settle and samples again. It fails (exit 1) on any failed request that
+to settle and samples again, and once more after --rest seconds idle. It fails (exit 1) on any failed request that
 should have succeeded, on descendants left behind, on fds above the warm-up
 level, or on RSS growth after warm-up beyond a tolerance; it prints a JSON
 report (and appends it to --out FILE).
@@ -314,6 +314,9 @@ def main():
     ap.add_argument("--clients", type=int, default=64)
     ap.add_argument("--warmup", type=float, default=None, help="default: a sixth of the duration")
     ap.add_argument("--rss-tolerance-kb", type=int, default=8192)
+    ap.add_argument("--rest", type=float, default=20,
+                    help="seconds idle after the load before the last sample (tokio retires idle "
+                         "blocking threads after 10 s)")
     ap.add_argument("--out")
     a = ap.parse_args()
     warmup = a.warmup if a.warmup is not None else a.duration / 6
@@ -365,6 +368,9 @@ def main():
         time.sleep(0.5)
     time.sleep(2)
     final = {"http": sample(http_srv.pid), "stdio": sample(stdio_srv.pid)}
+    # Then idle: blocking-pool threads retire; what memory do they give back?
+    time.sleep(a.rest)
+    rested = {"http": sample(http_srv.pid), "stdio": sample(stdio_srv.pid)}
 
     stdio_srv.stdin.close()
     stdio_srv.wait(timeout=30)
@@ -393,6 +399,7 @@ def main():
         "requests_ok": stats.ok, "expected_failures": stats.expected,
         "failed": stats.failed, "failure_examples": stats.examples,
         "total_ok": sum(stats.ok.values()), "samples": samples, "final": final,
+        "rested_s": a.rest, "rested": rested,
         "problems": problems,
     }
     text = json.dumps(report, indent=1)
