@@ -21,6 +21,8 @@ import tempfile
 import threading
 import time
 
+from procfs import status_kb
+
 def body(tool):
     args = {"text": "hello"} if tool == "echo" else {}
     return json.dumps({
@@ -42,10 +44,7 @@ wrk.headers["Mcp-Name"] = %s
 
 
 def rss(pid, key="VmRSS"):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    return 0
+    return status_kb(pid, key) or 0
 
 
 def to_us(v, unit):

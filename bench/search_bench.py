@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from procfs import status_kb
+
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = ("alpha beta gamma delta request response buffer handler config parse value index "
          "stream error result option vector string future client server session token").split()
@@ -100,10 +102,7 @@ class Lmcp:
         return dt, len(res["structuredContent"]["matches"]), res["structuredContent"]["truncated"]
 
     def peak_rss_kb(self):
-        for line in Path(f"/proc/{self.p.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-        return None
+        return status_kb(self.p.pid, "VmHWM")
 
     def close(self):
         self.p.stdin.close()

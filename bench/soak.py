@@ -38,6 +38,8 @@ import tempfile
 import threading
 import time
 
+from procfs import status_kb
+
 MODERN = "2026-07-28"
 LEGACY = "2025-11-25"
 META = {
@@ -45,17 +47,6 @@ META = {
     "io.modelcontextprotocol/clientCapabilities": {},
     "io.modelcontextprotocol/clientInfo": {"name": "soak", "version": "1"},
 }
-
-
-def status_field(pid, field):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
 
 
 def descendants(pid):
@@ -88,9 +79,9 @@ def sample(pid):
     except OSError:
         fds = None
     return {
-        "rss_kb": status_field(pid, "VmRSS"),
+        "rss_kb": status_kb(pid, "VmRSS"),
         "fds": fds,
-        "threads": status_field(pid, "Threads"),
+        "threads": status_kb(pid, "Threads"),
         "children": len(descendants(pid)),
     }
 

@@ -24,18 +24,12 @@ import sys
 import threading
 import time
 
+from procfs import status_kb
+
 LEGACY = "2025-11-25"
 
 
-def rss_kb(pid, field="VmRSS"):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
+rss_kb = status_kb
 
 
 class Server:
