@@ -577,40 +577,72 @@ async fn refresh_tools(
     let Some(server) = server.upgrade() else {
         return Ok(());
     };
+    let registered = lock(&up.registered).clone();
+    let shadows = |exported: &str| {
+        let taken = server.tool(exported).is_some() && !registered.iter().any(|r| r == exported);
+        if taken {
+            log::warn!("hub: {exported} would shadow an existing tool; skipped");
+        }
+        taken
+    };
     let mut names = Vec::new();
-    for t in tools {
-        let Some(name) = t["name"].as_str() else {
+    for (name, exported, t) in exports(up, "tool", &tools, shadows) {
+        server.add_tool(remote_tool(
+            up.clone(),
+            name.to_owned(),
+            exported.clone(),
+            t,
+        ));
+        names.push(exported);
+    }
+    retire(&up.registered, &names, |gone| {
+        server.remove_tool(gone);
+    });
+    set_status(up, |s| s.tools = names.len());
+    Ok(())
+}
+
+/// The items of an upstream's list (tools, prompts) that the hub re-exports,
+/// with their upstream and exported names: nameless items, items the
+/// upstream's allow/deny lists refuse, exported names that collide with an
+/// earlier item (logged) and those `shadows` refuses are left out.
+fn exports<'a>(
+    up: &Upstream,
+    kind: &str,
+    items: &'a [Value],
+    shadows: impl Fn(&str) -> bool,
+) -> Vec<(&'a str, String, &'a Value)> {
+    let mut out: Vec<(&str, String, &Value)> = Vec::new();
+    for item in items {
+        let Some(name) = item["name"].as_str() else {
             continue;
         };
         if !up.cfg.permits(name) {
             continue;
         }
         let exported = exported_name(&up.prefix, &up.separator, &up.cfg.name, name);
-        if names.contains(&exported) {
+        if out.iter().any(|(_, e, _)| *e == exported) {
             log::warn!(
-                "hub: upstream {} tool {name:?} collides with another as {exported}; skipped",
+                "hub: upstream {} {kind} {name:?} collides with another as {exported}; skipped",
                 up.cfg.name
             );
             continue;
         }
-        if server.tool(&exported).is_some() && !lock(&up.registered).contains(&exported) {
-            log::warn!("hub: {exported} would shadow an existing tool; skipped");
+        if shadows(&exported) {
             continue;
         }
-        server.add_tool(remote_tool(
-            up.clone(),
-            name.to_owned(),
-            exported.clone(),
-            &t,
-        ));
-        names.push(exported);
+        out.push((name, exported, item));
     }
-    let old = std::mem::replace(&mut *lock(&up.registered), names.clone());
+    out
+}
+
+/// Record `names` as what an upstream has registered in `list`, and
+/// `remove` those it registered before and no longer has.
+fn retire(list: &Mutex<Vec<String>>, names: &[String], remove: impl Fn(&str)) {
+    let old = std::mem::replace(&mut *lock(list), names.to_vec());
     for gone in old.iter().filter(|o| !names.contains(o)) {
-        server.remove_tool(gone);
+        remove(gone);
     }
-    set_status(up, |s| s.tools = names.len());
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Upstream prompts re-exported as `remote_<server>_<prompt>` (same naming
 //! and allow/deny rules as tools), rendered by the upstream on `prompts/get`.
 
-use super::{exported_name, lock, Upstream};
+use super::{exports, retire, Upstream};
 use crate::client::Client;
 use crate::protocol::Content;
 use crate::server::{
@@ -30,33 +30,18 @@ pub(super) async fn refresh(
         return Ok(());
     };
     let mut names = Vec::new();
-    for p in prompts {
-        let Some(name) = p["name"].as_str() else {
-            continue;
-        };
-        if !up.cfg.permits(name) {
-            continue;
-        }
-        let exported = exported_name(&up.prefix, &up.separator, &up.cfg.name, name);
-        if names.contains(&exported) {
-            log::warn!(
-                "hub: upstream {} prompt {name:?} collides as {exported}; skipped",
-                up.cfg.name
-            );
-            continue;
-        }
+    for (name, exported, p) in exports(up, "prompt", &prompts, |_| false) {
         server.add_prompt(remote_prompt(
             up.clone(),
             name.to_owned(),
             exported.clone(),
-            &p,
+            p,
         ));
         names.push(exported);
     }
-    let old = std::mem::replace(&mut *lock(&up.prompts), names.clone());
-    for gone in old.iter().filter(|o| !names.contains(o)) {
+    retire(&up.prompts, &names, |gone| {
         server.remove_prompt(gone);
-    }
+    });
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 //! tools (`remote_<server>_<name>`). A URI (or URI template) another upstream
 //! or a built-in resource already holds is skipped with a warning.
 
-use super::{exported_name, lock, Upstream};
+use super::{exported_name, lock, retire, Upstream};
 use crate::client::Client;
 use crate::protocol::ResourceContents;
 use crate::server::{RequestContext, Resource, ResourceTemplate, Server, ToolError};
@@ -90,10 +90,9 @@ pub(super) async fn refresh(
         server.add_resource_template(rt);
         uris.push(tpl.to_owned());
     }
-    for gone in mine.iter().filter(|o| !uris.contains(o)) {
+    retire(&up.resources, &uris, |gone| {
         server.remove_resource(gone);
-    }
-    *lock(&up.resources) = uris;
+    });
     Ok(())
 }
 
