@@ -15,11 +15,12 @@ mod support;
 use lmcp::server::{Server, Tool, ToolResult};
 use lmcp::transport::http::{serve, HttpOptions};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::raw_http::{self, ACCEPT, JSON};
 use support::{check, meta, MODERN};
 
 fn valid(rev: &str, msg: &Value) {
@@ -27,35 +28,16 @@ fn valid(rev: &str, msg: &Value) {
     assert!(errors.is_empty(), "{msg} violates {rev}: {errors:?}");
 }
 
+/// A POST of `body` with the JSON and Accept headers and `headers`.
 fn request(port: u16, headers: &[(&str, &str)], body: &str) -> TcpStream {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-    let mut req = format!(
-        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).unwrap();
-    s
+    let mut h = vec![JSON, ACCEPT];
+    h.extend_from_slice(headers);
+    raw_http::open(port, "POST", &h, body)
 }
 
-/// Status, headers and (de-chunked) body of a whole response.
-fn exchange(port: u16, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
-    let mut s = request(port, headers, body);
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    let raw = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, head.to_owned(), body.to_owned())
+/// A POST (see [`request`]) and its whole response.
+fn exchange(port: u16, headers: &[(&str, &str)], body: &str) -> raw_http::Reply {
+    raw_http::read_reply(request(port, headers, body))
 }
 
 /// A tool producing 64 KiB progress messages until cancelled.
@@ -232,24 +214,25 @@ fn the_token_leaks_nowhere_and_session_ids_are_random() {
         if let Some(a) = auth {
             h.push(("Authorization", a));
         }
-        let (status, head, body) = exchange(port, &h, &call);
-        assert_eq!(status, 401, "{head}");
+        let r = exchange(port, &h, &call);
+        assert_eq!(r.status, 401, "{:?}", r.headers);
+        let challenge = r.header("www-authenticate").unwrap_or("");
         assert!(
-            head.to_lowercase().contains("www-authenticate: bearer"),
-            "{head}"
+            challenge.to_lowercase().starts_with("bearer"),
+            "{:?}",
+            r.headers
         );
-        valid(MODERN, &serde_json::from_str(&body).unwrap());
-        assert!(!body.contains(TOKEN) && !head.contains(TOKEN));
+        valid(MODERN, &r.json());
+        assert!(!r.body.contains(TOKEN) && !format!("{:?}", r.headers).contains(TOKEN));
     }
     // The right token: served. Reading lmcp's own environment is refused
     // (outside the roots), so the token does not come back that way either.
     let mut h = modern.to_vec();
     h.push(("Authorization", &bearer));
-    let (status, _, body) = exchange(port, &h, &call);
-    assert_eq!(status, 200, "{body}");
-    let v: Value = serde_json::from_str(&body).unwrap();
-    valid(MODERN, &v);
-    assert!(!body.contains(TOKEN), "{body}");
+    let r = exchange(port, &h, &call);
+    assert_eq!(r.status, 200, "{}", r.body);
+    valid(MODERN, &r.json());
+    assert!(!r.body.contains(TOKEN), "{}", r.body);
 
     // Legacy sessions: 128-bit ids from the OS CSPRNG, hex, all different.
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
@@ -258,20 +241,10 @@ fn the_token_leaks_nowhere_and_session_ids_are_random() {
     .to_string();
     let mut ids = std::collections::HashSet::new();
     for _ in 0..8 {
-        let (status, head, body) = exchange(port, &[("Authorization", &bearer)], &init);
-        assert_eq!(status, 200, "{body}");
-        valid(
-            support::LEGACY_SCHEMA,
-            &serde_json::from_str(&body).unwrap(),
-        );
-        let id = head
-            .lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.eq_ignore_ascii_case("mcp-session-id")
-                    .then(|| v.trim().to_owned())
-            })
-            .expect("a session id");
+        let r = exchange(port, &[("Authorization", &bearer)], &init);
+        assert_eq!(r.status, 200, "{}", r.body);
+        valid(support::LEGACY_SCHEMA, &r.json());
+        let id = r.header("mcp-session-id").expect("a session id").to_owned();
         assert_eq!(id.len(), 32, "{id}");
         assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
         assert!(ids.insert(id), "a session id came twice");
