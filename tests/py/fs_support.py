@@ -81,12 +81,13 @@ def start_http(cmd, log_dir):
 class Lmcp:
     """Connects SDK clients to fresh `lmcp` processes over one transport."""
 
-    def __init__(self, transport, tap_log, log_dir):
+    def __init__(self, transport, tap_log, log_dir, binary=None):
         self.transport, self.tap_log, self.log_dir = transport, tap_log, log_dir
+        self.binary = binary or LMCP
         self.procs = []
 
     def command(self, args, wrap=None):
-        base = [str(LMCP)] + (["--stdio"] if self.transport == "stdio" else ["--http", "127.0.0.1:0"]) + list(args)
+        base = [str(self.binary)] + (["--stdio"] if self.transport == "stdio" else ["--http", "127.0.0.1:0"]) + list(args)
         return wrap(base) if wrap else base
 
     @asynccontextmanager

@@ -144,15 +144,9 @@ def site():
     s.server_close()
 
 
-class WebLmcp(Lmcp):
-    def command(self, args, wrap=None):
-        base = [str(WEB_BIN)] + (["--stdio"] if self.transport == "stdio" else ["--http", "127.0.0.1:0"]) + list(args)
-        return wrap(base) if wrap else base
-
-
 @pytest.fixture(params=["stdio", "http"])
 def lmcp(request, tap_log, tmp_path):
-    servers = WebLmcp(request.param, tap_log, tmp_path)
+    servers = Lmcp(request.param, tap_log, tmp_path, binary=WEB_BIN)
     yield servers
     servers.close()
 
