@@ -49,10 +49,11 @@ async def test_read_tools(lmcp, tree, mode):
         r = await call_ok(c, "read_file", {"path": "blob.bin"})
         assert "binary file (ELF" in text(r) and r.structured_content["binary"] is True
         # Several files: one failure does not fail the rest.
-        r = await call_ok(c, "read_file", {"paths": ["a.txt", "missing.txt", "src/notes.md"]})
-        files = r.structured_content["files"]
-        assert [("error" in f) for f in files] == [False, True, False]
-        assert "missing.txt does not exist" in files[1]["error"]
+        for key in ("path", "paths"):  # a list under `path`, or under the older `paths`
+            r = await call_ok(c, "read_file", {key: ["a.txt", "missing.txt", "src/notes.md"]})
+            files = r.structured_content["files"]
+            assert [("error" in f) for f in files] == [False, True, False]
+            assert "missing.txt does not exist" in files[1]["error"]
 
         r = await call_ok(c, "list_dir", {})
         entries = {e["path"]: e for e in r.structured_content["entries"]}

@@ -65,10 +65,12 @@ async def test_edits_that_match_zero_or_two_times_write_nothing(lmcp, tree, mode
     async with lmcp.connect(mode, "--root", str(tree.root)) as c:
         r, t = await call(c, "edit_file", {"path": "dup.txt", "edits": [{"old_text": "foo()", "new_text": "bar()"}]})
         assert r.is_error and "edit 1: old_text matches 2 times (lines 2, 4)" in t and "nothing was written" in t
+        assert f.read_bytes() == original and f.stat().st_mtime_ns == mtime, "a failed edit wrote the file"
         # The first edit alone would apply: all or nothing.
         edits = [{"old_text": "x = 1", "new_text": "x = 9"}, {"old_text": "missing", "new_text": "z"}]
         r, t = await call(c, "edit_file", {"path": "dup.txt", "edits": edits})
         assert r.is_error and t.startswith("edit 2: old_text not found; nothing was written")
+        assert f.read_bytes() == original and f.stat().st_mtime_ns == mtime, "a failed edit wrote the file"
         # A whitespace-only near miss is pointed out.
         r, t = await call(c, "edit_file", {"path": "dup.txt", "edits": [{"old_text": "y = 2", "new_text": "y = 3"}]})
         assert not r.is_error, t  # "y = 2" occurs once (indented): an exact substring match

@@ -114,7 +114,7 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
                     if left_out > 0 {
                         text.push_str(&format!(
                             "[{left_out} more entries left out; raise max_entries (at most {}) or list a subdirectory]\n",
-                            cap
+                            cfg.max_list_entries
                         ));
                     }
                     Ok(ToolResult::text(text).with_structured(json!({
@@ -174,6 +174,24 @@ mod tests {
         let r = call(&t, json!({"max_entries": 1})).await.unwrap();
         assert!(
             text(&r).contains("[2 more entries left out"),
+            "{}",
+            text(&r)
+        );
+        // The note names the configured maximum, not the caller's own limit.
+        assert!(
+            text(&r).contains("raise max_entries (at most 1000)"),
+            "{}",
+            text(&r)
+        );
+        let small = Arc::new(FsConfig {
+            max_list_entries: 2,
+            ..(*e.cfg).clone()
+        });
+        let r = call(&tool(small), json!({"max_entries": 50}))
+            .await
+            .unwrap();
+        assert!(
+            text(&r).contains("[1 more entries left out; raise max_entries (at most 2)"),
             "{}",
             text(&r)
         );

@@ -20,10 +20,12 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReadArgs {
-    /// File to read (relative to the first root, or absolute inside a root).
+    /// File to read (relative to the first root, or absolute inside a root), or a list of files to read in one
+    /// call, each with its own result.
     #[serde(default)]
-    pub path: Option<String>,
-    /// Several files to read in one call; each gets its own result.
+    #[schemars(schema_with = "path_schema")]
+    pub path: Option<PathArg>,
+    /// The same as a list under `path` (kept for older callers).
     #[serde(default)]
     pub paths: Option<Vec<String>>,
     /// First line to return, 1-based (default 1).
@@ -40,11 +42,30 @@ pub(crate) struct ReadArgs {
     pub line_numbers: bool,
 }
 
+/// The `path` argument: one file, or several.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum PathArg {
+    /// One file: one result.
+    One(String),
+    /// Several files: a result per file.
+    Many(Vec<String>),
+}
+
+fn path_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "anyOf": [
+            {"type": "string"},
+            {"type": "array", "items": {"type": "string"}},
+        ]
+    })
+}
+
 /// The `read_file` tool.
 pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
     Tool::typed(
         "read_file",
-        "Read a text file (or several with `paths`). Use offset (1-based first line) and limit (line count), or tail, \
+        "Read a text file (or several: give `path` a list). Use offset (1-based first line) and limit (line count), or tail, \
          to read part of a large file; line_numbers prefixes each line with its number. Output is capped; a note says \
          where to continue. Images (png, jpeg, gif, webp) come back as images; other binary files as a description. \
          Reports sha256 (when the whole file was read) and mtime_ms for write_file's optimistic check.",
@@ -64,11 +85,11 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
 
 fn run(cfg: &FsConfig, roots: &Roots, a: ReadArgs) -> Result<ToolResult, ToolError> {
     match (&a.path, &a.paths) {
-        (Some(p), None) => {
+        (Some(PathArg::One(p)), None) => {
             let (content, s) = read_one(cfg, roots, p, &a)?;
             Ok(ToolResult::content(vec![content]).with_structured(s))
         }
-        (None, Some(list)) if !list.is_empty() => {
+        (Some(PathArg::Many(list)), None) | (None, Some(list)) if !list.is_empty() => {
             let mut blocks = Vec::new();
             let mut files = Vec::new();
             let mut failed = 0;
@@ -95,7 +116,8 @@ fn run(cfg: &FsConfig, roots: &Roots, a: ReadArgs) -> Result<ToolResult, ToolErr
                 .with_error(failed == list.len()))
         }
         _ => Err(ToolError::Tool(
-            "give either `path` (one file) or `paths` (a non-empty list), not both".into(),
+            "give `path`: one file, or a non-empty list of files (`paths` is the older name of the list; not both)"
+                .into(),
         )),
     }
 }

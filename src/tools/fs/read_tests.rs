@@ -110,6 +110,57 @@ async fn several_files_one_failure() {
 }
 
 #[tokio::test]
+async fn path_takes_a_list_too() {
+    let e = env();
+    std::fs::write(e.root.join("a.txt"), "A").unwrap();
+    std::fs::write(e.root.join("b.txt"), "B").unwrap();
+    let t = tool(e.cfg.clone());
+    let r = call(&t, json!({"path": ["a.txt", "missing.txt", "b.txt"]}))
+        .await
+        .unwrap();
+    assert!(!r.is_error);
+    assert_eq!(r.content.len(), 3);
+    let out = text(&r);
+    assert!(
+        out.contains("==> a.txt <==\nA") && out.contains("==> b.txt <==\nB"),
+        "{out}"
+    );
+    let files = r.structured.unwrap()["files"].clone();
+    assert_eq!(files[1]["path"], "missing.txt");
+    assert!(files[1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("does not exist"));
+    // The same list under the older name `paths` gives the same result.
+    let old = call(&t, json!({"paths": ["a.txt", "missing.txt", "b.txt"]}))
+        .await
+        .unwrap();
+    assert_eq!(text(&old), out);
+    // A one-element list is still a list (headed result).
+    let r = call(&t, json!({"path": ["a.txt"]})).await.unwrap();
+    assert_eq!(text(&r), "==> a.txt <==\nA");
+    let err = call(&t, json!({"path": []})).await.unwrap_err();
+    assert!(err.contains("non-empty list"), "{err}");
+    let err = call(&t, json!({"path": ["a.txt"], "paths": ["b.txt"]}))
+        .await
+        .unwrap_err();
+    assert!(err.contains("not both"), "{err}");
+    // Anything but a string or a list of strings is refused by the schema.
+    let err = call(&t, json!({"path": 7})).await.unwrap_err();
+    assert!(err.contains("Invalid arguments"), "{err}");
+    let err = call(&t, json!({"path": ["a.txt", 7]})).await.unwrap_err();
+    assert!(err.contains("Invalid arguments"), "{err}");
+    let schema = &t.input_schema["properties"]["path"];
+    assert!(
+        schema["description"]
+            .as_str()
+            .unwrap()
+            .contains("a list of files"),
+        "{schema}"
+    );
+}
+
+#[tokio::test]
 async fn refusals() {
     let e = env();
     let t = tool(e.cfg.clone());

@@ -88,3 +88,146 @@ async fn honours_cancellation() {
     let r = (t.handler)(args, ctx).await;
     assert!(matches!(r, Err(crate::server::ToolError::Tool(m)) if m == "cancelled"));
 }
+
+#[tokio::test]
+async fn exactly_max_results_is_not_truncated_one_more_is() {
+    let e = env();
+    for f in ["a.txt", "b.txt", "c.txt"] {
+        std::fs::write(e.root.join(f), "needle\n").unwrap();
+    }
+    let t = tool(e.cfg.clone());
+    for names in [false, true] {
+        let pattern = if names { ".txt" } else { "needle" };
+        let r = call(
+            &t,
+            json!({"pattern": pattern, "names": names, "max_results": 3}),
+        )
+        .await
+        .unwrap();
+        let s = r.structured.clone().unwrap();
+        assert_eq!(s["matches"].as_array().unwrap().len(), 3, "{s}");
+        assert_eq!(s["truncated"], false, "names {names}: {s}");
+        assert!(!text(&r).contains("[stopped"), "{}", text(&r));
+        let r = call(
+            &t,
+            json!({"pattern": pattern, "names": names, "max_results": 2}),
+        )
+        .await
+        .unwrap();
+        let s = r.structured.clone().unwrap();
+        assert_eq!(s["matches"].as_array().unwrap().len(), 2, "{s}");
+        assert_eq!(s["truncated"], true, "names {names}: {s}");
+        assert!(text(&r).contains("[stopped at 2 results"), "{}", text(&r));
+    }
+    // Several matches in one file count one by one as well.
+    std::fs::write(e.root.join("many.md"), "x1\nx2\nx3\n").unwrap();
+    let args = |max: usize| json!({"pattern": "x\\d", "include": ["*.md"], "max_results": max});
+    let s = call(&t, args(3)).await.unwrap().structured.unwrap();
+    assert_eq!(
+        (s["matches"].as_array().unwrap().len(), &s["truncated"]),
+        (3, &json!(false))
+    );
+    let s = call(&t, args(2)).await.unwrap().structured.unwrap();
+    assert_eq!(
+        (s["matches"].as_array().unwrap().len(), &s["truncated"]),
+        (2, &json!(true))
+    );
+}
+
+#[tokio::test]
+async fn cancellation_from_another_task_stops_the_walk_midway() {
+    const DIRS: usize = 100;
+    const PER_DIR: usize = 200;
+    let e = env();
+    for d in 0..DIRS {
+        let dir = e.root.join(format!("d{d:03}"));
+        std::fs::create_dir(&dir).unwrap();
+        for f in 0..PER_DIR {
+            std::fs::write(dir.join(format!("f{f:03}.txt")), "nothing to see\n").unwrap();
+        }
+    }
+    let cancel = CancellationToken::new();
+    let visited = Arc::new(AtomicUsize::new(0));
+    let walk = {
+        let (roots, cancel, visited) = (e.cfg.roots.clone(), cancel.clone(), visited.clone());
+        tokio::task::spawn_blocking(move || {
+            let a: SearchArgs = serde_json::from_value(json!({"pattern": "needle"})).unwrap();
+            search(&roots, a, 500, &cancel, &visited)
+        })
+    };
+    // Another task cancels once the walk is under way (a bounded wait, so a
+    // walk that never starts fails the assertions below instead of hanging).
+    let canceller = {
+        let (cancel, visited) = (cancel.clone(), visited.clone());
+        tokio::spawn(async move {
+            for _ in 0..20_000 {
+                if visited.load(Ordering::Relaxed) >= 100 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            cancel.cancel();
+        })
+    };
+    canceller.await.unwrap();
+    let r = walk.await.unwrap();
+    let seen = visited.load(Ordering::Relaxed);
+    assert!(
+        matches!(r, Err(FsError::Cancelled)),
+        "{:?}",
+        r.map(|r| text(&r))
+    );
+    assert!(
+        (100..DIRS * PER_DIR).contains(&seen),
+        "cancelled after {seen} of {} files",
+        DIRS * PER_DIR
+    );
+}
+
+#[test]
+fn cancellation_stops_a_search_inside_one_long_file() {
+    // The file's reader cancels the request once 100 KB of the file were
+    // read, as if the client cancelled while the search was inside it.
+    struct CancelsPartway<'a> {
+        data: std::io::Cursor<Vec<u8>>,
+        cancel: &'a CancellationToken,
+    }
+    impl std::io::Read for CancelsPartway<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.data.read(buf)?;
+            if self.data.position() >= 100_000 {
+                self.cancel.cancel();
+            }
+            Ok(n)
+        }
+    }
+    let lines = 200_000;
+    let data: Vec<u8> = (0..lines)
+        .flat_map(|i| format!("match {i}\n").into_bytes())
+        .collect();
+    let cancel = CancellationToken::new();
+    let found = AtomicUsize::new(0);
+    let mut sink = Collect {
+        path: "big".into(),
+        hits: Vec::new(),
+        found: &found,
+        max: usize::MAX,
+    };
+    let reader = UntilCancelled {
+        inner: CancelsPartway {
+            data: std::io::Cursor::new(data),
+            cancel: &cancel,
+        },
+        cancel: &cancel,
+    };
+    let matcher = RegexMatcherBuilder::new().build("match").unwrap();
+    let r = SearcherBuilder::new()
+        .build()
+        .search_reader(&matcher, reader, &mut sink);
+    assert!(r.is_err(), "the search ran to the end of the file");
+    assert!(
+        !sink.hits.is_empty() && sink.hits.len() < lines,
+        "{} of {lines} lines searched",
+        sink.hits.len()
+    );
+}
