@@ -72,6 +72,10 @@ fn shell_limit_flags_take_effect() {
             "300",
             "--shell-output-bytes",
             "1000",
+            "--shell-max-timeout-ms",
+            "300",
+            "--shell-max-output-bytes",
+            "2000",
         ],
     );
     // The configured program runs the command (bash sets BASH_VERSION).
@@ -95,6 +99,40 @@ fn shell_limit_flags_take_effect() {
     let s = &r["result"]["structuredContent"];
     assert_eq!(s["truncated"], true, "{r}");
     assert!(s["stdout"].as_str().unwrap().len() < 1200, "{r}");
+    // A call cannot ask for more than the configured maximums: a minute's
+    // timeout is cut to --shell-max-timeout-ms (sleep 5 times out) ...
+    let r = p.modern(
+        "tools/call",
+        json!({"name": "shell", "arguments": {"command": "sleep 5", "timeout_ms": 60000}}),
+    );
+    let s = &r["result"]["structuredContent"];
+    assert_eq!(
+        (&s["timed_out"], &s["exit_code"]),
+        (&json!(true), &Value::Null),
+        "{r}"
+    );
+    // ... and a megabyte of output to --shell-max-output-bytes: more than the
+    // default cap of 1000, at most the maximum of 2000 (plus the cut marker).
+    let r = p.modern(
+        "tools/call",
+        json!({"name": "shell", "arguments": {"command": "seq 1 5000", "max_output_bytes": 1_000_000}}),
+    );
+    let s = &r["result"]["structuredContent"];
+    let out = s["stdout"].as_str().unwrap();
+    assert_eq!(
+        (&s["truncated"], &s["stdout_bytes"]),
+        (&json!(true), &json!(23_893)),
+        "{r}"
+    );
+    assert!(
+        (1500..2100).contains(&out.len()),
+        "{} bytes: {out}",
+        out.len()
+    );
+    assert!(
+        out.starts_with("1\n2\n") && out.ends_with("4999\n5000\n"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -4,9 +4,13 @@ checked against the schema by the tap.
 
 Processes are found by a unique marker in their command line (scanned in
 /proc), so "no process left behind" covers grandchildren too."""
+import json
 import os
+import signal
+import subprocess
 import time
 import uuid
+import warnings
 from pathlib import Path
 
 import anyio
@@ -47,6 +51,31 @@ async def gone(mark, within=5.0):
     return False
 
 
+def zombies_of(parent):
+    """PIDs of zombie processes whose parent is `parent`."""
+    found = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            state, ppid = (d / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError):
+            continue
+        if state == "Z" and int(ppid) == parent:
+            found.append(int(d.name))
+    return found
+
+
+async def assert_no_zombies(c, within=2.0):
+    """No zombie is left under lmcp (its pid from systeminfo): every process of
+    a call was reaped, not only killed. Reaping is asynchronous, hence the grace."""
+    pid = (await c.call_tool("systeminfo", {})).structured_content["lmcp"]["pid"]
+    deadline = time.monotonic() + within
+    while zombies_of(pid) and time.monotonic() < deadline:
+        await anyio.sleep(0.05)
+    assert zombies_of(pid) == [], f"zombies left under lmcp (pid {pid})"
+
+
 async def shell(c, **args):
     r = await c.call_tool("shell", args)
     assert not r.is_error, r
@@ -81,6 +110,7 @@ async def test_timeout_truncation_and_binary_output(params):
         s = r.structured_content
         assert s["timed_out"] is True and s["exit_code"] is None and s["signal"]
         assert await gone(mark)
+        await assert_no_zombies(c)
         s = await shell(c, command="seq 1 100000", max_output_bytes=2000)
         assert s["truncated"] is True
         assert s["stdout"].startswith("1\n2\n") and s["stdout"].endswith("99999\n100000\n")
@@ -107,25 +137,41 @@ async def test_cancelled_call_leaves_no_process_behind(params, mode):
                 await anyio.sleep(0.5)
                 tg.cancel_scope.cancel()
         assert await gone(mark), f"processes survived the cancellation: {procs_with(mark)}"
+        await assert_no_zombies(c)
         assert (await shell(c, command="echo alive"))["stdout"] == "alive\n"
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_progress_streams_output_while_running(params, mode):
     seen = []
+    logged = []
 
     async def on_progress(progress, total, message):
         seen.append(message or "")
 
-    async with Client(params(LMCP, "--stdio"), mode=mode) as c:
+    async def on_log(p):
+        logged.append((p.level, p.logger, p.data))
+
+    # The client asks for log messages: per request in the modern era
+    # (`log_level`), with logging/setLevel in the legacy era.
+    async with Client(params(LMCP, "--stdio"), mode=mode, logging_callback=on_log, log_level="info") as c:
+        if mode == "legacy":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # logging is deprecated in the modern era only
+                await c.set_logging_level("info")
         r = await c.call_tool(
             "shell",
-            {"command": "for i in 1 2 3 4; do echo line$i; sleep 0.3; done"},
+            {"command": "for i in 1 2 3 4; do echo line$i; sleep 0.3; done; echo oops >&2"},
             progress_callback=on_progress,
         )
         assert r.structured_content["stdout"].count("line") == 4
     assert len(seen) >= 2, seen
     assert any("line1" in m for m in seen), seen
+    # The same output streamed as log entries, per stream.
+    streamed = [d for (level, logger, d) in logged if logger == "shell" and level == "info"]
+    out = "".join(d["text"] for d in streamed if d["stream"] == "stdout")
+    err = "".join(d["text"] for d in streamed if d["stream"] == "stderr")
+    assert out == "line1\nline2\nline3\nline4\n" and err == "oops\n", logged
 
 
 async def background(c, tool, **args):
@@ -191,15 +237,73 @@ async def test_server_shutdown_ends_every_job(params):
     assert await gone(mark, within=10), f"jobs survived the server: {procs_with(mark)}"
 
 
+def modern_line(id_, method, params):
+    """A modern-era request line for a raw stdio conversation."""
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": {"name": "test_shell", "version": "0"}}
+    return json.dumps({"jsonrpc": "2.0", "id": id_, "method": method, "params": {**params, "_meta": meta}}) + "\n"
+
+
+def raw_lmcp(*args):
+    """lmcp on plain pipes, so a test decides exactly when its stdin closes
+    and no client cancels the call on the way out."""
+    return subprocess.Popen([str(LMCP), "--stdio", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+
+
+async def started(mark, count=2):
+    deadline = time.monotonic() + 3
+    while len(procs_with(mark)) < count and time.monotonic() < deadline:
+        await anyio.sleep(0.02)
+    return len(procs_with(mark)) >= count
+
+
+async def test_server_shutdown_ends_a_running_shell_call():
+    """stdin closes while a `shell` call runs: the call gets --shutdown-grace-ms
+    to finish, then is cancelled; its whole group ends and lmcp exits."""
+    mark = marker()
+    p = raw_lmcp("--shutdown-grace-ms", "300")
+    try:
+        call = {"name": "shell", "arguments": {"command": f"sleep {mark} & sleep {mark}; wait"}}
+        p.stdin.write(modern_line(1, "tools/call", call))
+        p.stdin.flush()
+        assert await started(mark), "the command did not start"
+        p.stdin.close()
+        assert await gone(mark, within=10), f"the call's processes survived the server: {procs_with(mark)}"
+        assert p.wait(timeout=10) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+async def test_sigterm_ends_the_server_and_its_jobs():
+    mark = marker()
+    p = raw_lmcp("--shutdown-grace-ms", "300")
+    try:
+        call = {"name": "shell_bg", "arguments": {"command": f"sleep {mark} & sleep {mark}; wait"}}
+        p.stdin.write(modern_line(1, "tools/call", call))
+        p.stdin.flush()
+        reply = json.loads(p.stdout.readline())
+        assert reply["result"]["structuredContent"]["state"] == "running", reply
+        assert await started(mark), "the job did not start"
+        p.send_signal(signal.SIGTERM)  # stdin stays open: the signal alone ends lmcp
+        assert await gone(mark, within=10), f"the job survived the server: {procs_with(mark)}"
+        assert p.wait(timeout=10) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 @pytest.mark.parametrize("accept", ["application/json", "application/json, text/event-stream"])
 async def test_http_client_closing_the_response_kills_the_command(accept):
     """Modern HTTP has no notifications/cancelled: closing the response stream
     cancels the request, and with it the shell's whole process group. Raw
     socket, so the test controls exactly when the connection closes."""
-    import json
     import re
     import socket
-    import subprocess
 
     p = subprocess.Popen([str(LMCP), "--http", "127.0.0.1:0"], stderr=subprocess.PIPE, text=True)
     try:

@@ -67,6 +67,7 @@ async fn start_output_input_list_kill() {
         .unwrap();
     assert_eq!(k["state"], "killed");
     assert_eq!(live(pid), 0);
+    crate::tools::shell::tests::assert_no_zombies(pid as i32).await;
     let e = call(&t, "shell_bg_input", json!({"job": job, "input": "x"}))
         .await
         .unwrap_err();
@@ -252,4 +253,41 @@ async fn wait_ms_waits_for_new_output_or_the_end() {
     assert_eq!(o["stdout"], "second\n");
     assert_eq!(o["state"], "exited");
     assert_eq!(o["exit_code"], 0);
+}
+
+#[tokio::test]
+async fn ended_jobs_are_discarded_after_the_retention() {
+    let _ = become_subreaper();
+    let m = JobManager::new(Arc::new(ShellConfig {
+        kill_grace: Duration::from_millis(300),
+        job_retention: Duration::from_millis(100),
+        ..ShellConfig::default()
+    }));
+    let t = tools(m.clone());
+    let running = call(&t, "shell_bg", json!({"command": "sleep 100"}))
+        .await
+        .unwrap();
+    let v = call(&t, "shell_bg", json!({"command": "echo bye"}))
+        .await
+        .unwrap();
+    let job = v["job"].as_str().unwrap();
+    m.get(job)
+        .unwrap()
+        .wait_for(Duration::from_secs(5), |s| s.end.is_some())
+        .await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The ended job is gone from the list; the running one, older still, stays.
+    let l = call(&t, "shell_bg_list", json!({})).await.unwrap();
+    let listed: Vec<&str> = l["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["job"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [running["job"].as_str().unwrap()]);
+    let e = call(&t, "shell_bg_output", json!({"job": job}))
+        .await
+        .unwrap_err();
+    assert!(e.contains("discarded") && e.contains(job), "{e}");
+    m.shutdown().await;
 }

@@ -2,8 +2,9 @@
 use super::*;
 use serde_json::{Map, Value};
 
-/// Live (non-zombie) processes of process group `pgid`, from /proc.
-pub(crate) fn live_in_group(pgid: i32) -> Vec<i32> {
+/// Processes of process group `pgid`, from /proc, whose state (`Z` for a
+/// zombie) passes `keep`.
+fn in_group(pgid: i32, keep: impl Fn(&str) -> bool) -> Vec<i32> {
     let mut v = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
@@ -14,11 +15,29 @@ pub(crate) fn live_in_group(pgid: i32) -> Vec<i32> {
         };
         let rest = stat.rsplit_once(')').unwrap().1;
         let f: Vec<&str> = rest.split_whitespace().collect();
-        if f[2].parse::<i32>() == Ok(pgid) && f[0] != "Z" {
+        if f[2].parse::<i32>() == Ok(pgid) && keep(f[0]) {
             v.push(pid);
         }
     }
     v
+}
+
+/// Live (non-zombie) processes of process group `pgid`.
+pub(crate) fn live_in_group(pgid: i32) -> Vec<i32> {
+    in_group(pgid, |state| state != "Z")
+}
+
+/// Fails unless no zombie of process group `pgid` is left: every process of
+/// the call was reaped, not just killed. Zombies are reaped asynchronously,
+/// so they get about 2 s to go.
+pub(crate) async fn assert_no_zombies(pgid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut left = in_group(pgid, |state| state == "Z");
+    while !left.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        left = in_group(pgid, |state| state == "Z");
+    }
+    assert_eq!(left, Vec::<i32>::new(), "zombies left in group {pgid}");
 }
 
 fn config() -> ShellConfig {
@@ -107,6 +126,7 @@ async fn timeout_kills_the_whole_group() {
     assert!(started.elapsed() < Duration::from_secs(3));
     let pgid: i32 = o.stdout.trim().parse().unwrap();
     assert_eq!(live_in_group(pgid), Vec::<i32>::new());
+    assert_no_zombies(pgid).await;
     assert_eq!(o.signal.as_deref(), Some("SIGTERM"));
 }
 
@@ -116,6 +136,7 @@ async fn term_ignoring_processes_get_killed_after_grace() {
     assert!(o.timed_out);
     let pgid: i32 = o.stdout.trim().parse().unwrap();
     assert!(live_in_group(pgid).is_empty());
+    assert_no_zombies(pgid).await;
 }
 
 #[tokio::test]
@@ -125,6 +146,7 @@ async fn leftover_background_processes_are_ended_when_the_command_exits() {
     assert!(o.duration_ms < 3000);
     let pgid: i32 = o.stdout.trim().parse().unwrap();
     assert!(live_in_group(pgid).is_empty());
+    assert_no_zombies(pgid).await;
 }
 
 #[tokio::test]
@@ -153,6 +175,7 @@ async fn dropping_the_call_kills_the_group_grandchildren_included() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(live_in_group(pgid), Vec::<i32>::new());
+    assert_no_zombies(pgid).await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
