@@ -267,14 +267,23 @@ async fn ended_jobs_are_discarded_after_the_retention() {
     let running = call(&t, "shell_bg", json!({"command": "sleep 100"}))
         .await
         .unwrap();
-    let v = call(&t, "shell_bg", json!({"command": "echo bye"}))
+    // The job waits for a line, so it is still running (never discarded)
+    // when the test takes hold of it; the line ends it.
+    let v = call(&t, "shell_bg", json!({"command": "read line; echo bye"}))
         .await
         .unwrap();
     let job = v["job"].as_str().unwrap();
-    m.get(job)
-        .unwrap()
-        .wait_for(Duration::from_secs(5), |s| s.end.is_some())
+    let j = m.get(job).unwrap();
+    call(
+        &t,
+        "shell_bg_input",
+        json!({"job": job, "input": "go\n", "close": true}),
+    )
+    .await
+    .unwrap();
+    j.wait_for(Duration::from_secs(10), |s| s.end.is_some())
         .await;
+    assert!(!j.is_running());
     tokio::time::sleep(Duration::from_millis(400)).await;
     // The ended job is gone from the list; the running one, older still, stays.
     let l = call(&t, "shell_bg_list", json!({})).await.unwrap();
