@@ -130,6 +130,149 @@ async fn gzip_body_is_decompressed() {
     assert!(srv.heads()[0].to_ascii_lowercase().contains("gzip"));
 }
 
+/// Serve `article.html` encoded by `encode` with `Content-Encoding: name`,
+/// fetch it, and check the Markdown came through.
+async fn encoded_body_is_decoded(name: &'static str, encode: fn(&[u8]) -> Vec<u8>) {
+    let page = fixture("article.html");
+    let srv = serve(move |_, _, _| {
+        Reply::Full(
+            200,
+            vec![
+                ("Content-Type", "text/html".into()),
+                ("Content-Encoding", name.into()),
+            ],
+            encode(&page),
+        )
+    })
+    .await;
+    let fetch = tool(private_ok(), "fetch");
+    let r = call(&fetch, json!({"url": srv.url("/enc")})).await.unwrap();
+    assert!(text(&r).contains("## Next steps"), "{name}: {}", text(&r));
+    let head = srv.heads()[0].to_ascii_lowercase();
+    let accept = head
+        .lines()
+        .find(|l| l.starts_with("accept-encoding:"))
+        .unwrap_or_default();
+    assert!(accept.contains(name), "{name} not offered: {head}");
+}
+
+#[tokio::test]
+async fn deflate_body_is_decompressed() {
+    // HTTP's "deflate" is the zlib format (RFC 9110 8.4.1.2).
+    encoded_body_is_decoded("deflate", |page| {
+        let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(page).unwrap();
+        enc.finish().unwrap()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn brotli_body_is_decompressed() {
+    encoded_body_is_decoded("br", |page| {
+        let mut enc = brotli::CompressorWriter::new(Vec::new(), 4096, 9, 22);
+        enc.write_all(page).unwrap();
+        enc.into_inner()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn self_signed_certificate_is_refused() {
+    use std::io::Read;
+    // A TLS server on 127.0.0.1 with a self-signed certificate for
+    // 127.0.0.1/localhost (tests/fixtures/web/selfsigned.*.der, made once
+    // with openssl, valid for 100 years).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cert = rustls::pki_types::CertificateDer::from(fixture("selfsigned.cert.der"));
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(fixture("selfsigned.key.der").into());
+    let config = Arc::new(
+        rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .unwrap(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let handshakes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (served2, handshakes2) = (served.clone(), handshakes.clone());
+    std::thread::spawn(move || {
+        for sock in listener.incoming() {
+            let Ok(sock) = sock else { return };
+            let _ = sock.set_read_timeout(Some(Duration::from_secs(20)));
+            handshakes2.fetch_add(1, Ordering::SeqCst);
+            let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, sock);
+            let mut buf = [0u8; 4096];
+            // The handshake runs here; it fails when the client rejects the
+            // certificate.
+            if matches!(tls.read(&mut buf), Ok(n) if n > 0) {
+                served2.fetch_add(1, Ordering::SeqCst);
+                let _ = tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecret");
+            }
+        }
+    });
+    let fetch = tool(private_ok(), "fetch");
+    let e = call(&fetch, json!({"url": format!("https://127.0.0.1:{port}/")}))
+        .await
+        .unwrap_err();
+    assert!(e.to_ascii_lowercase().contains("certificate"), "{e}");
+    assert!(
+        handshakes.load(Ordering::SeqCst) >= 1,
+        "no TLS connection was made"
+    );
+    assert_eq!(served.load(Ordering::SeqCst), 0, "a request got through");
+}
+
+#[tokio::test]
+async fn cluttered_page_keeps_the_article_and_drops_the_rest() {
+    let srv = serve(site).await;
+    let fetch = tool(private_ok(), "fetch");
+    let r = call(
+        &fetch,
+        json!({"url": srv.url("/cluttered"), "max_length": 100000}),
+    )
+    .await
+    .unwrap();
+    let t = text(&r);
+    assert_eq!(r.structured.as_ref().unwrap()["main_content"], true);
+    for kept in [
+        "Title: Migrating a Job Queue to Postgres",
+        "## Why leave Redis",
+        "## The table and the dequeue query",
+        "### Measured throughput",
+        "two million a day",
+        "```",
+        "  FOR UPDATE SKIP LOCKED",
+        "RETURNING id, kind, payload;",
+        "`FOR UPDATE SKIP LOCKED`",
+        "| Postgres, 32 workers | 5600 | 11 ms |",
+        "- Move the cheapest job types first.",
+        "(https://www.postgresql.org/docs/current/routine-vacuuming.html)",
+    ] {
+        assert!(t.contains(kept), "{kept:?} missing from:\n{t}");
+    }
+    for clutter in [
+        "NAV-MARKER",
+        "COOKIE-BANNER-MARKER",
+        "COOKIE-STYLE-MARKER",
+        "JSONLD-MARKER",
+        "schema.org",
+        "ANALYTICS-SCRIPT-MARKER",
+        "INLINE-SCRIPT-MARKER",
+        "SIDEBAR-NEWSLETTER-MARKER",
+        "Topic number",
+        "ADVERT-MARKER",
+        "RELATED-LINK",
+        "SHARE-MARKER",
+        "FOOTER-MARKER",
+        "FOOTER-LINK",
+    ] {
+        assert!(!t.contains(clutter), "{clutter} leaked into:\n{t}");
+    }
+}
+
 #[tokio::test]
 async fn redirect_chain_is_followed() {
     let srv = serve(site).await;
@@ -457,7 +600,8 @@ async fn dropping_the_call_aborts_the_transfer() {
         .await
         .is_err());
     let t0 = Instant::now();
-    while !gone.load(Ordering::SeqCst) && t0.elapsed() < Duration::from_secs(3) {
+    // A generous bound against hangs: the trickle itself lasts 25 s.
+    while !gone.load(Ordering::SeqCst) && t0.elapsed() < Duration::from_secs(10) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(

@@ -1,4 +1,4 @@
-//! `web_search` against recorded-style answers of each backend, served by
+//! `web_search` against hand-written answers shaped like each backend's, served by
 //! test servers on 127.0.0.1.
 #![cfg(feature = "web")]
 
@@ -226,4 +226,65 @@ async fn search_client_does_not_open_fetch_to_backend_host() {
         .await
         .unwrap_err();
     assert!(e.contains("loopback"), "{e}");
+}
+
+#[test]
+fn duckduckgo_region_from_language_and_region() {
+    use lmcp::tools::web::search::ddg_kl;
+    assert_eq!(ddg_kl(None, None), None);
+    // A lone language picks its home region; one without a region is dropped.
+    assert_eq!(ddg_kl(None, Some("de")).as_deref(), Some("de-de"));
+    assert_eq!(ddg_kl(None, Some("EN")).as_deref(), Some("us-en"));
+    assert_eq!(ddg_kl(None, Some("ja")).as_deref(), Some("jp-jp"));
+    assert_eq!(ddg_kl(None, Some("xx")), None);
+    // A region, with or without a language.
+    assert_eq!(ddg_kl(Some("UK-en"), Some("de")).as_deref(), Some("uk-en"));
+    assert_eq!(ddg_kl(Some("ch"), Some("fr")).as_deref(), Some("ch-fr"));
+    assert_eq!(ddg_kl(Some("us"), None).as_deref(), Some("us-en"));
+}
+
+#[test]
+fn searxng_language_from_language_and_region() {
+    use lmcp::tools::web::search::searxng_language;
+    assert_eq!(searxng_language(None, None), None);
+    assert_eq!(searxng_language(Some("en"), None).as_deref(), Some("en"));
+    assert_eq!(
+        searxng_language(Some("de"), Some("ch")).as_deref(),
+        Some("de-CH")
+    );
+    assert_eq!(
+        searxng_language(Some("en"), Some("us-en")).as_deref(),
+        Some("en-US")
+    );
+    // A lone region is sent with its main language.
+    assert_eq!(searxng_language(None, Some("ch")).as_deref(), Some("de-CH"));
+    assert_eq!(searxng_language(None, Some("JP")).as_deref(), Some("ja-JP"));
+    assert_eq!(
+        searxng_language(None, Some("be-nl")).as_deref(),
+        Some("nl-BE")
+    );
+    assert_eq!(searxng_language(None, Some("zz")), None);
+}
+
+#[tokio::test]
+async fn lone_language_and_lone_region_reach_the_backends() {
+    let srv = serve(|path, _, _| {
+        if path.starts_with("/searx/") {
+            ok("application/json", fixture("searxng.json"))
+        } else {
+            ok("text/html", fixture("ddg.html"))
+        }
+    })
+    .await;
+    let search = tool(search_cfg(SearchBackend::DuckDuckGo, &srv), "web_search");
+    call(&search, json!({"query": "q", "language": "fr"}))
+        .await
+        .unwrap();
+    let search = tool(search_cfg(SearchBackend::Searxng, &srv), "web_search");
+    call(&search, json!({"query": "q", "region": "at"}))
+        .await
+        .unwrap();
+    let heads = srv.heads();
+    assert!(heads[0].contains("kl=fr-fr"), "{}", heads[0]);
+    assert!(heads[1].contains("language=de-AT"), "{}", heads[1]);
 }

@@ -30,8 +30,8 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "HTTPS_PROXY",
         "(feature `web`, with `HTTP_PROXY`, `ALL_PROXY` and their lower-case spellings) the \
-         proxy `fetch` and `web_search` go through; its host is exempt from the \
-         private-address guard",
+         proxy `fetch` and `web_search` go through; only the connection to the proxy is exempt \
+         from the private-address guard, every target is still resolved and judged by lmcp",
     ),
 ];
 

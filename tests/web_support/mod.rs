@@ -28,7 +28,8 @@ pub enum Reply {
     Huge(usize),
     /// Close the connection without answering.
     Hangup,
-    /// A body sent slowly for seconds; the flag is set when the client hangs up.
+    /// A body sent slowly (1000 bytes every 25 ms, 25 s in all); the flag is
+    /// set when the client hangs up.
     Trickle(Arc<std::sync::atomic::AtomicBool>),
 }
 
@@ -107,7 +108,7 @@ pub async fn serve(route: impl Fn(&str, &str, u16) -> Reply + Send + Sync + 'sta
                         let _ = sock
                             .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000000\r\n\r\n")
                             .await;
-                        for _ in 0..200 {
+                        for _ in 0..1000 {
                             tokio::time::sleep(Duration::from_millis(25)).await;
                             if sock.write_all(&[b'y'; 1000]).await.is_err() {
                                 gone.store(true, Ordering::SeqCst);
@@ -184,6 +185,7 @@ pub fn site(path: &str, _head: &str, port: u16) -> Reply {
     match path {
         "/article" => ok("text/html; charset=utf-8", fixture("article.html")),
         "/docs" => ok("text/html", fixture("docs.html")),
+        "/cluttered" => ok("text/html; charset=utf-8", fixture("cluttered.html")),
         "/latin1" => ok("text/html", fixture("latin1.html")),
         "/data.json" => ok("application/json", fixture("data.json")),
         "/r1" => redirect("/r2".into()),

@@ -3,6 +3,7 @@
 
 use super::guard::{find_guard_error, Guard, GuardError, GuardedResolver};
 use super::WebConfig;
+use reqwest::dns::{Name, Resolve, Resolving};
 use reqwest::header::{HeaderMap, HeaderValue, LOCATION};
 use reqwest::{StatusCode, Url};
 use std::fmt;
@@ -28,6 +29,9 @@ pub enum WebError {
     Timeout(Duration),
     /// `robots.txt` disallows the URL: the URL and the rule that refused it.
     Robots(String, String),
+    /// Behind a proxy, a target name that does not resolve here (so its
+    /// addresses cannot be judged): the host and the resolver's error.
+    Unresolved(String, String),
     /// Connection, TLS or protocol failure.
     Transport(String),
 }
@@ -53,6 +57,11 @@ impl fmt::Display for WebError {
                 f,
                 "robots.txt disallows fetching {u}: {rule}; this server respects robots.txt \
                  (--fetch-respect-robots), so ask the user for another source"
+            ),
+            WebError::Unresolved(h, e) => write!(
+                f,
+                "refused to send {h} to the proxy: it does not resolve here ({e}), and lmcp only \
+                 hands the proxy names whose addresses it has checked; check the host name"
             ),
             WebError::Transport(m) => write!(f, "{m}"),
         }
@@ -92,13 +101,71 @@ impl From<reqwest::Error> for WebError {
 }
 
 /// A guarded client.
+///
+/// Two reqwest clients share the work, so that the proxy's exemption from
+/// the address guard can never cover a target:
+/// - `direct` never uses a proxy; its resolver applies the target guard.
+/// - `via_proxy` (when proxy variables are set) uses the proxies of the
+///   environment; its resolver resolves nothing but the proxies' own host
+///   names, which the operator named and which may therefore be private.
+///
+/// Each hop is routed by the same environment rules (`HTTP_PROXY`, …,
+/// `NO_PROXY`) reqwest applies, and judged by the target guard first: behind
+/// a proxy the target's name is resolved here and every address checked
+/// before the request is handed to the proxy.
 #[derive(Debug)]
 pub struct Http {
-    client: reqwest::Client,
+    direct: reqwest::Client,
+    via_proxy: Option<(reqwest::Client, Matcher)>,
+    /// The target guard: no proxy exemption.
     guard: Arc<Guard>,
-    /// Whether proxy variables are set (targets are then also resolved here,
-    /// since the client hands the name to the proxy).
-    proxied: bool,
+}
+
+/// The environment's proxy rules (`hyper_util`'s matcher, the one reqwest
+/// itself reads the environment with).
+struct Matcher(hyper_util::client::proxy::matcher::Matcher);
+
+impl fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Matcher(..)")
+    }
+}
+
+impl Matcher {
+    /// Whether a request to `url` goes through a proxy.
+    fn proxies(&self, url: &Url) -> bool {
+        url.as_str()
+            .parse::<hyper::Uri>()
+            .ok()
+            .and_then(|uri| self.0.intercept(&uri))
+            .is_some()
+    }
+}
+
+/// A resolver that resolves only the proxies' host names, judged by a guard
+/// exempting them; any other name is refused (targets behind a proxy are
+/// resolved by the proxy, never by this client).
+#[derive(Debug, Clone)]
+struct ProxyResolver {
+    guard: Arc<Guard>,
+}
+
+impl Resolve for ProxyResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_ascii_lowercase();
+        if !self.guard.exempt_hosts.contains(&host) {
+            let err = GuardError {
+                host,
+                addr: None,
+                rule: "a name the proxy client was asked to resolve that is not a configured \
+                       proxy"
+                    .into(),
+                private: false,
+            };
+            return Box::pin(async move { Err(err.into()) });
+        }
+        GuardedResolver::new(self.guard.clone()).resolve(name)
+    }
 }
 
 /// A response read up to the size cap.
@@ -126,56 +193,84 @@ const PROXY_VARS: [&str; 6] = [
 ];
 
 impl Http {
-    /// Build a client applying `guard`. Proxies named by the environment are
-    /// honoured (by reqwest) and exempted from the guard: the operator set them.
-    pub fn build(config: &WebConfig, mut guard: Guard) -> Result<Http, String> {
+    /// Build a client applying `guard` to every target. Proxies named by the
+    /// environment are honoured; only the connection to a proxy itself is
+    /// exempt from the private-address rule (the operator named it).
+    pub fn build(config: &WebConfig, guard: Guard) -> Result<Http, String> {
         // Use ring unless the embedding program installed a provider already.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut proxied = false;
+        let mut proxy_hosts = Vec::new();
         for var in PROXY_VARS {
             if let Ok(v) = std::env::var(var) {
-                proxied = true;
-                if let Some(h) = Url::parse(&v)
+                // reqwest reads `host:port` as `http://host:port`.
+                let parsed = Url::parse(&v)
                     .ok()
-                    .and_then(|u| u.host_str().map(str::to_owned))
-                {
-                    guard.exempt_hosts.push(h.to_ascii_lowercase());
+                    .filter(|u| u.has_host())
+                    .or_else(|| Url::parse(&format!("http://{v}")).ok());
+                if let Some(h) = parsed.and_then(|u| u.host_str().map(str::to_owned)) {
+                    proxy_hosts.push(h.trim_matches(['[', ']']).to_ascii_lowercase());
                 }
             }
         }
+        let base = || {
+            reqwest::Client::builder()
+                .user_agent(config.user_agent.clone())
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(Duration::from_secs(15))
+                .pool_idle_timeout(Duration::from_secs(30))
+                .pool_max_idle_per_host(2)
+        };
         let guard = Arc::new(guard);
-        let client = reqwest::Client::builder()
-            .user_agent(config.user_agent.clone())
-            .redirect(reqwest::redirect::Policy::none())
+        let direct = base()
+            .no_proxy()
             .dns_resolver(GuardedResolver::new(guard.clone()))
-            .connect_timeout(Duration::from_secs(15))
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(2)
             .build()
             .map_err(|e| WebError::from(e).to_string())?;
-        log::debug!("web: HTTP client built (proxied: {proxied})");
+        let matcher = Matcher(hyper_util::client::proxy::matcher::Matcher::from_env());
+        let via_proxy = if proxy_hosts.is_empty() {
+            None
+        } else {
+            let proxy_guard = Arc::new(Guard {
+                allow_private: guard.allow_private,
+                exempt_hosts: proxy_hosts,
+            });
+            // No `.proxy(..)`: reqwest reads the same variables as `matcher`.
+            let client = base()
+                .dns_resolver(ProxyResolver { guard: proxy_guard })
+                .build()
+                .map_err(|e| WebError::from(e).to_string())?;
+            Some((client, matcher))
+        };
+        log::debug!("web: HTTP client built (proxied: {})", via_proxy.is_some());
         Ok(Http {
-            client,
+            direct,
+            via_proxy,
             guard,
-            proxied,
         })
     }
 
-    /// Judge a hop before connecting.
-    async fn check_hop(&self, url: &Url) -> Result<(), WebError> {
+    /// Judge a hop before connecting, and pick the client that makes it.
+    async fn check_hop(&self, url: &Url) -> Result<&reqwest::Client, WebError> {
         self.guard.check_url(url)?;
-        if self.proxied {
-            if let Some(url::Host::Domain(host)) = url.host() {
-                // Behind a proxy the client never resolves the target: do it
-                // here so a name pointing inside is still refused. A name that
-                // does not resolve locally is the proxy's business.
-                if let Ok(addrs) = tokio::net::lookup_host((host, 0)).await {
-                    let addrs: Vec<_> = addrs.collect();
-                    self.guard.check_addrs(host, &addrs)?;
-                }
+        let Some((client, _)) = self.via_proxy.as_ref().filter(|(_, m)| m.proxies(url)) else {
+            // The direct client's resolver judges the name it connects to.
+            return Ok(&self.direct);
+        };
+        if let Some(url::Host::Domain(host)) = url.host() {
+            // The proxy resolves the target, not this client: resolve it here
+            // too and judge every address, and send no name that cannot be
+            // judged. (The proxy's own lookup may still answer differently:
+            // see docs/web.md, "Safety rules".)
+            let addrs: Vec<_> = tokio::net::lookup_host((host, 0))
+                .await
+                .map_err(|e| WebError::Unresolved(host.to_owned(), e.to_string()))?
+                .collect();
+            if addrs.is_empty() {
+                return Err(WebError::Unresolved(host.to_owned(), "no addresses".into()));
             }
+            self.guard.check_addrs(host, &addrs)?;
         }
-        Ok(())
+        Ok(client)
     }
 
     /// GET `url`, following up to `max_redirects` redirects (each hop
@@ -192,10 +287,9 @@ impl Http {
         let mut extra = headers.clone();
         let mut hops = 0;
         loop {
-            self.check_hop(&url).await?;
+            let client = self.check_hop(&url).await?;
             log::debug!("web: GET {url}");
-            let mut resp = self
-                .client
+            let mut resp = client
                 .get(url.clone())
                 .headers(extra.clone())
                 .send()

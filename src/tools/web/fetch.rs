@@ -200,7 +200,9 @@ async fn read_robots(web: &Web, url: &Url) -> Result<robots::Policy, WebError> {
         Err(WebError::TooManyRedirects(n)) => {
             Policy::AllowAll(format!("robots.txt redirected more than {n} times"))
         }
-        Err(e @ (WebError::Guard(_) | WebError::Client(_))) => return Err(e),
+        Err(e @ (WebError::Guard(_) | WebError::Unresolved(..) | WebError::Client(_))) => {
+            return Err(e)
+        }
         Err(e) => Policy::DisallowAll(format!("robots.txt could not be read ({e})")),
     })
 }

@@ -188,8 +188,10 @@ impl std::error::Error for GuardError {}
 pub struct Guard {
     /// Reach private (but never forbidden) addresses.
     pub allow_private: bool,
-    /// Host names (lower case) whose private addresses are allowed anyway:
-    /// the configured search backends and proxies, named by the operator.
+    /// Host names (lower case) whose private addresses are allowed anyway,
+    /// because the operator named them: the configured search backends (in
+    /// the search client's guard) or, in the guard of the connection to a
+    /// proxy only, the proxies. Never the proxies in a guard judging targets.
     pub exempt_hosts: Vec<String>,
 }
 
