@@ -527,3 +527,31 @@ def test_client_cli_over_http(py_http, ts_http):
     assert "echo" in [t["name"] for t in run("--http", ts_http.url, "--header", "X-Test=1", "tools")]
     bad = subprocess.run([str(LMCP), "client", "--http", "ftp://127.0.0.1:1/mcp", "tools"], capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "http:// or https://" in bad.stderr
+
+
+def run_lmcp(*args, timeout=60):
+    out = subprocess.run([str(LMCP), *args], capture_output=True, text=True, timeout=timeout)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+@pytest.fixture
+def ev_http():
+    up = HttpUpstream([str(EVERYTHING), "--http", "127.0.0.1:{port}"])
+    up.start()
+    yield up
+    up.kill()
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_mcp_param_headers_reach_a_modern_http_upstream(hub, ev_http, mode):
+    args = {"region": "us-west1", "priority": 3, "verbose": True, "query": "q"}
+    async with Client(hub({"evh": {"url": ev_http.url}}), mode=mode) as c:
+        assert (await status(c))["evh"]["era"] == "modern 2026-07-28"
+        r = await c.call_tool("remote_evh_test_custom_headers_server", args)
+        assert not r.is_error and text(r) == 'region="us-west1" priority=3', text(r)
+        # Non-ASCII goes as a base64 sentinel.
+        r = await c.call_tool("remote_evh_test_custom_headers_server", {"region": "Zürich"})
+        assert not r.is_error and "Zürich" in text(r), text(r)
+    r = run_lmcp("client", "--http", ev_http.url, "call", "test_custom_headers_server", json.dumps(args))
+    assert not r.get("isError") and r["content"][0]["text"] == 'region="us-west1" priority=3', r
