@@ -46,3 +46,8 @@ pub use server::{
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// docs/hub.md's Rust example (the client used on its own), compiled as a doctest.
+#[doc = include_str!("../docs/hub.md")]
+#[cfg(doctest)]
+pub struct HubDocDoctests;

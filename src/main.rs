@@ -43,7 +43,7 @@ async fn run_client(args: ClientArgs) -> Result<serde_json::Value, String> {
         let (client, child) = spawn.spawn().map_err(|e| e.to_string())?;
         (client, Some(child), None)
     };
-    let out = client_action(&client, args.action).await;
+    let out = client_action(&client, args.action, link.is_some()).await;
     drop(client);
     if let Some(link) = link {
         // Let a legacy HTTP session end with its DELETE.
@@ -55,6 +55,7 @@ async fn run_client(args: ClientArgs) -> Result<serde_json::Value, String> {
 async fn client_action(
     client: &lmcp::client::Client,
     action: ClientAction,
+    http: bool,
 ) -> Result<serde_json::Value, String> {
     let hello = client.connect().await.map_err(|e| e.to_string())?;
     match action {
@@ -76,6 +77,11 @@ async fn client_action(
         } => {
             let args: serde_json::Value = serde_json::from_str(&arguments)
                 .map_err(|e| format!("arguments are not valid JSON: {e}"))?;
+            if http && matches!(hello.era, lmcp::client::Era::Modern(_)) {
+                // The transport learns from the listing which arguments the
+                // call must repeat in Mcp-Param-* headers.
+                client.list_tools().await.map_err(|e| e.to_string())?;
+            }
             client
                 .call_tool(&tool, args, Duration::from_millis(timeout_ms))
                 .await

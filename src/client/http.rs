@@ -140,6 +140,9 @@ struct State {
     /// In-flight POSTs of requests, by JSON-RPC id (as JSON text).
     inflight: HashMap<String, AbortHandle>,
     get_stream: Option<AbortHandle>,
+    /// Per tool (from the last `tools/list` pages seen): its parameters
+    /// annotated with `x-mcp-header` — (header name, path in the arguments).
+    param_headers: HashMap<String, Vec<(String, Vec<String>)>>,
 }
 
 struct Shared {
@@ -290,33 +293,41 @@ async fn on_outgoing(shared: &Arc<Shared>, line: String) {
             h.abort();
         }
     }
-    let mut extra: Vec<(&'static str, String)> = Vec::new();
+    let mut extra: Vec<(String, String)> = Vec::new();
     match (&modern_version, &legacy) {
         (Some(v), _) => {
-            extra.push(("mcp-protocol-version", v.clone()));
+            extra.push(("mcp-protocol-version".into(), v.clone()));
             if let Some(m) = &method {
-                extra.push(("mcp-method", header_value(m)));
+                extra.push(("mcp-method".into(), header_value(m)));
                 let name = match m.as_str() {
                     "tools/call" | "prompts/get" => msg["params"]["name"].as_str(),
                     "resources/read" => msg["params"]["uri"].as_str(),
                     _ => None,
                 };
                 if let Some(n) = name {
-                    extra.push(("mcp-name", header_value(n)));
+                    extra.push(("mcp-name".into(), header_value(n)));
+                }
+                if m == "tools/call" {
+                    extra.extend(param_headers(shared, &msg["params"]));
                 }
             }
         }
-        (None, Some(v)) => extra.push(("mcp-protocol-version", v.clone())),
+        (None, Some(v)) => extra.push(("mcp-protocol-version".into(), v.clone())),
         (None, None) => {}
     }
     let is_initialize = method.as_deref() == Some("initialize");
+    let is_tools_list = method.as_deref() == Some("tools/list");
     let is_initialized = method.as_deref() == Some("notifications/initialized");
     let sh = shared.clone();
     let key = id.as_ref().map(Value::to_string);
     // Spawned under the lock so the task cannot remove its entry before it is added.
     let mut st = lock(&shared.state);
     let task = tokio::spawn(async move {
-        let outcome = post(&sh, line, id.as_ref(), session, extra, is_initialize).await;
+        let kind = Kind {
+            initialize: is_initialize,
+            tools_list: is_tools_list,
+        };
+        let outcome = post(&sh, line, id.as_ref(), session, extra, kind).await;
         if let Err(e) = outcome {
             if let Some(id) = &id {
                 let _ = sh.lines.send(transport_error(id, &e)).await;
@@ -334,6 +345,63 @@ async fn on_outgoing(shared: &Arc<Shared>, line: String) {
     drop(st);
 }
 
+/// The `Mcp-Param-*` headers of a modern `tools/call`: one per argument the
+/// tool's `inputSchema` (as last listed) annotates with `x-mcp-header` and
+/// the call gives, valued as the server compares it (strings as they are,
+/// numbers and booleans as JSON text), encoded like every header value.
+fn param_headers(shared: &Shared, params: &Value) -> Vec<(String, String)> {
+    let Some(name) = params["name"].as_str() else {
+        return Vec::new();
+    };
+    let st = lock(&shared.state);
+    let Some(annotated) = st.param_headers.get(name) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (header, path) in annotated {
+        let mut v = &params["arguments"];
+        for p in path {
+            v = v.get(p).unwrap_or(&Value::Null);
+        }
+        let text = match v {
+            Value::Null => continue,
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let header = format!("mcp-param-{}", header.to_ascii_lowercase());
+        if hyper::header::HeaderName::from_bytes(header.as_bytes()).is_ok() {
+            out.push((header, header_value(&text)));
+        }
+    }
+    out
+}
+
+/// Remember the `x-mcp-header` parameters of the tools in a `tools/list`
+/// answer, for later calls (see [`param_headers`]).
+fn note_tools(shared: &Shared, text: &str) {
+    let Ok(v) = serde_json::from_str::<Value>(text) else {
+        return;
+    };
+    let mut st = lock(&shared.state);
+    for t in v["result"]["tools"].as_array().into_iter().flatten() {
+        if let Some(name) = t["name"].as_str() {
+            let annotated = crate::transport::http::headers::annotated_params(&t["inputSchema"]);
+            if annotated.is_empty() {
+                st.param_headers.remove(name);
+            } else {
+                st.param_headers.insert(name.to_owned(), annotated);
+            }
+        }
+    }
+}
+
+/// What kind of request a POST carries, for what its answer teaches.
+#[derive(Clone, Copy)]
+struct Kind {
+    initialize: bool,
+    tools_list: bool,
+}
+
 /// A JSON-RPC error standing for a transport failure (see `Client`).
 fn transport_error(id: &Value, msg: &str) -> String {
     json!({"jsonrpc": "2.0", "id": id, "error": {"code": crate::jsonrpc::code::INTERNAL_ERROR, "message": msg, "data": {super::TRANSPORT_MARK: true}}}).to_string()
@@ -347,7 +415,7 @@ async fn send(
     method: Method,
     body: Option<String>,
     session: Option<String>,
-    extra: Option<Vec<(&'static str, String)>>,
+    extra: Option<Vec<(String, String)>>,
 ) -> Result<Resp, String> {
     let t = &shared.target;
     let stream = TcpStream::connect((t.connect_host.as_str(), t.port))
@@ -378,7 +446,7 @@ async fn send(
         b = b.header("mcp-session-id", s);
     }
     for (k, v) in extra.into_iter().flatten() {
-        b = b.header(k, v);
+        b = b.header(k.as_str(), v);
     }
     for (k, v) in &shared.headers {
         b = b.header(k.as_str(), v.as_str());
@@ -417,9 +485,10 @@ async fn post(
     line: String,
     id: Option<&Value>,
     session: Option<String>,
-    extra: Vec<(&'static str, String)>,
-    is_initialize: bool,
+    extra: Vec<(String, String)>,
+    kind: Kind,
 ) -> Result<(), String> {
+    let is_initialize = kind.initialize;
     let had_session = session.is_some();
     let resp = send(shared, Method::POST, Some(line), session, Some(extra)).await?;
     let status = resp.status();
@@ -453,6 +522,9 @@ async fn post(
                 buf.extend_from_slice(&data);
                 for event in take_events(&mut buf) {
                     note_initialize(shared, is_initialize, &event);
+                    if kind.tools_list {
+                        note_tools(shared, &event);
+                    }
                     let event = mark_related(event, id);
                     delivered = true;
                     if shared.lines.send(event).await.is_err() {
@@ -480,6 +552,9 @@ async fn post(
                 v["id"] = id.clone();
             }
             note_initialize(shared, is_initialize, &text);
+            if kind.tools_list {
+                note_tools(shared, &text);
+            }
             let _ = shared.lines.send(v.to_string()).await;
             return Ok(());
         }
@@ -565,7 +640,7 @@ fn open_get_stream(shared: &Arc<Shared>) {
     }
     let sh = shared.clone();
     let task = tokio::spawn(async move {
-        let extra = version.map(|v| vec![("mcp-protocol-version", v)]);
+        let extra = version.map(|v| vec![("mcp-protocol-version".to_string(), v)]);
         let Ok(resp) = send(&sh, Method::GET, None, session, extra).await else {
             return;
         };

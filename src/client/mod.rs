@@ -27,6 +27,7 @@ use crate::jsonrpc::{code, ErrorObject, Message, Notification, Request, RequestI
 use crate::protocol::{
     ProtocolVersion, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PROTOCOL_VERSION,
 };
+use crate::server::CacheHint;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -542,7 +543,18 @@ impl Client {
     /// `resources/list`, ...; `key` names the result's array), following
     /// `nextCursor` for at most 1000 pages.
     pub async fn list_all(&self, method: &str, key: &str) -> Result<Vec<Value>, ClientError> {
+        Ok(self.list_all_hinted(method, key).await?.0)
+    }
+
+    /// [`Client::list_all`], with the strictest caching hints (`ttlMs`,
+    /// `cacheScope`) of its pages, when the server gave any.
+    pub async fn list_all_hinted(
+        &self,
+        method: &str,
+        key: &str,
+    ) -> Result<(Vec<Value>, Option<CacheHint>), ClientError> {
         let mut all = Vec::new();
+        let mut hint: Option<CacheHint> = None;
         let mut cursor: Option<String> = None;
         for _ in 0..1000 {
             let mut p = Map::new();
@@ -550,13 +562,16 @@ impl Client {
                 p.insert("cursor".into(), json!(c));
             }
             let r = self.request(method, p, Duration::from_secs(30)).await?;
+            if let Some(h) = CacheHint::of(&r) {
+                hint = Some(hint.map_or(h, |old| old.min(h)));
+            }
             all.extend(r[key].as_array().cloned().unwrap_or_default());
             match r["nextCursor"].as_str() {
                 Some(c) => cursor = Some(c.to_owned()),
                 None => break,
             }
         }
-        Ok(all)
+        Ok((all, hint))
     }
 
     /// Call a tool and return its result object.

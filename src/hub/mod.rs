@@ -15,7 +15,7 @@ pub mod status;
 mod subscriptions;
 
 use crate::client::{Client, ClientError, Era, HttpConnect, StdioSpawn};
-use crate::server::{Server, Tool, ToolResult};
+use crate::server::{CacheHint, Server, Tool, ToolResult};
 use config::{HubConfig, UpstreamConfig, UpstreamTransport};
 use forward::remote_tool;
 use serde_json::{json, Value};
@@ -33,6 +33,9 @@ struct Status {
     tools: usize,
     last_error: Option<String>,
     restarts: u32,
+    /// Items left out because their exported name (or URI) is taken, by
+    /// kind (`tool`, `prompt`, `resource`): "KIND NAME: why".
+    skipped: Vec<String>,
 }
 
 struct Upstream {
@@ -57,6 +60,9 @@ struct Upstream {
     sub_want: Mutex<BTreeSet<String>>,
     /// Told when `sub_want` changes.
     sub_changed: tokio::sync::Notify,
+    /// The caching hints of every upstream's lists, by "upstream method"
+    /// (shared by all upstreams of the hub).
+    list_hints: Arc<Mutex<HashMap<String, CacheHint>>>,
 }
 
 /// A running hub.
@@ -106,6 +112,7 @@ impl Hub {
     /// to `server` as they come up. Must be called inside a tokio runtime.
     pub fn start(server: &Arc<Server>, cfg: HubConfig) -> Arc<Hub> {
         let stop = CancellationToken::new();
+        let list_hints = Arc::new(Mutex::new(HashMap::new()));
         let upstreams: Vec<Arc<Upstream>> = cfg
             .upstreams
             .into_iter()
@@ -135,6 +142,7 @@ impl Hub {
                     resources: Mutex::new(Vec::new()),
                     sub_want: Mutex::new(BTreeSet::new()),
                     sub_changed: tokio::sync::Notify::new(),
+                    list_hints: list_hints.clone(),
                 })
             })
             .collect();
@@ -182,6 +190,7 @@ impl Hub {
                     "tools": s.tools,
                     "restarts": s.restarts,
                     "last_error": s.last_error,
+                    "skipped": s.skipped,
                 })
             })
             .collect()
@@ -190,39 +199,42 @@ impl Hub {
     /// Wait until every upstream has made its first connection attempt, or
     /// `limit` has passed.
     pub async fn wait_started(&self, limit: Duration) {
-        let deadline = tokio::time::Instant::now() + limit;
-        while self
-            .upstreams
-            .iter()
-            .any(|u| lock(&u.status).state == "starting")
-        {
-            if tokio::time::Instant::now() >= deadline {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_for(&self.upstreams, limit).await;
     }
 
     /// Start the lazy upstreams that are still idle and wait (at most
-    /// [`LAZY_START_WAIT`]) until they have listed their tools.
+    /// [`LAZY_START_WAIT`]) until they have listed their tools. Only those
+    /// are waited for: an eager upstream still starting (or hung) does not
+    /// delay the listing.
     async fn wake_lazy(&self) {
-        let mut woke = false;
+        let mut woke = Vec::new();
         for u in &self.upstreams {
             let wake = lock(&u.wake).clone();
             if !wake.is_cancelled() && !u.started.load(Ordering::SeqCst) {
                 set_status(u, |s| s.state = "starting");
                 wake.cancel();
-                woke = true;
+                woke.push(u.clone());
             }
         }
-        if woke {
-            self.wait_started(LAZY_START_WAIT).await;
+        if !woke.is_empty() {
+            wait_for(&woke, LAZY_START_WAIT).await;
         }
     }
 
     /// Stop every upstream (children are killed).
     pub fn shutdown(&self) {
         self.stop.cancel();
+    }
+}
+
+/// Wait until none of `ups` is still starting, or `limit` has passed.
+async fn wait_for(ups: &[Arc<Upstream>], limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while ups.iter().any(|u| lock(&u.status).state == "starting") {
+        if tokio::time::Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -242,6 +254,9 @@ fn status_tool(hub: Weak<Hub>) -> Tool {
                     u["era"].as_str().map(|e| format!(", {e}")).unwrap_or_default(),
                     u["last_error"].as_str().map(|e| format!(", last error: {e}")).unwrap_or_default(),
                 ));
+                for skip in u["skipped"].as_array().into_iter().flatten() {
+                    text.push_str(&format!("  skipped {}\n", skip.as_str().unwrap_or("")));
+                }
             }
             Ok(ToolResult::text(text).with_structured(json!({ "upstreams": list })))
         }
@@ -570,23 +585,22 @@ async fn refresh_tools(
     client: &Client,
     server: &Weak<Server>,
 ) -> Result<(), String> {
-    let tools = client
-        .list_tools()
+    let (tools, hint) = client
+        .list_all_hinted("tools/list", "tools")
         .await
         .map_err(|e| format!("tools/list failed: {e}"))?;
     let Some(server) = server.upgrade() else {
         return Ok(());
     };
+    note_list_hint(up, &server, "tools/list", hint);
+    let _one_at_a_time = lock(&REGISTER);
     let registered = lock(&up.registered).clone();
-    let shadows = |exported: &str| {
-        let taken = server.tool(exported).is_some() && !registered.iter().any(|r| r == exported);
-        if taken {
-            log::warn!("hub: {exported} would shadow an existing tool; skipped");
-        }
-        taken
+    let taken = |exported: &str| {
+        (server.tool(exported).is_some() && !registered.iter().any(|r| r == exported))
+            .then_some("another upstream's or a built-in tool has that name")
     };
     let mut names = Vec::new();
-    for (name, exported, t) in exports(up, "tool", &tools, shadows) {
+    for (name, exported, t) in exports(up, "tool", &tools, taken) {
         server.add_tool(remote_tool(
             up.clone(),
             name.to_owned(),
@@ -603,16 +617,19 @@ async fn refresh_tools(
 }
 
 /// The items of an upstream's list (tools, prompts) that the hub re-exports,
-/// with their upstream and exported names: nameless items, items the
-/// upstream's allow/deny lists refuse, exported names that collide with an
-/// earlier item (logged) and those `shadows` refuses are left out.
+/// with their upstream and exported names: nameless items and items the
+/// upstream's allow/deny lists refuse are left out; so are exported names
+/// that collide with an earlier item of the list or that `taken` refuses
+/// (another upstream's, or a built-in, holds the name: it says why) —
+/// those are logged and recorded in the upstream's `skipped` status.
 fn exports<'a>(
     up: &Upstream,
     kind: &str,
     items: &'a [Value],
-    shadows: impl Fn(&str) -> bool,
+    taken: impl Fn(&str) -> Option<&'static str>,
 ) -> Vec<(&'a str, String, &'a Value)> {
     let mut out: Vec<(&str, String, &Value)> = Vec::new();
+    let mut skipped = Vec::new();
     for item in items {
         let Some(name) = item["name"].as_str() else {
             continue;
@@ -621,20 +638,52 @@ fn exports<'a>(
             continue;
         }
         let exported = exported_name(&up.prefix, &up.separator, &up.cfg.name, name);
-        if out.iter().any(|(_, e, _)| *e == exported) {
-            log::warn!(
-                "hub: upstream {} {kind} {name:?} collides with another as {exported}; skipped",
-                up.cfg.name
-            );
-            continue;
-        }
-        if shadows(&exported) {
+        let why = if out.iter().any(|(_, e, _)| *e == exported) {
+            Some("another of its own maps to the same name")
+        } else {
+            taken(&exported)
+        };
+        if let Some(why) = why {
+            skipped.push(format!("{kind} {name:?} as {exported}: {why}"));
             continue;
         }
         out.push((name, exported, item));
     }
+    record_skipped(up, kind, skipped);
     out
 }
+
+/// Replace the `skipped` entries of `kind` in the upstream's status (each
+/// new one is logged as a warning).
+fn record_skipped(up: &Upstream, kind: &str, new: Vec<String>) {
+    let prefix = format!("{kind} ");
+    let mut st = lock(&up.status);
+    for s in &new {
+        if !st.skipped.contains(s) {
+            log::warn!("hub: upstream {}: skipped {s}", up.cfg.name);
+        }
+    }
+    st.skipped.retain(|s| !s.starts_with(&prefix));
+    st.skipped.extend(new);
+}
+
+/// Remember the caching hints an upstream gave for list `method` (`None`:
+/// none) and limit our own lists' hints to the strictest of all upstreams':
+/// a listing that includes upstream items claims no longer life (and no
+/// wider scope) than any upstream claimed for its part.
+fn note_list_hint(up: &Upstream, server: &Server, method: &str, hint: Option<CacheHint>) {
+    let mut all = lock(&up.list_hints);
+    let key = format!("{} {method}", up.cfg.name);
+    match hint {
+        Some(h) => all.insert(key, h),
+        None => all.remove(&key),
+    };
+    server.limit_list_cache(all.values().copied().reduce(CacheHint::min));
+}
+
+/// Held while an upstream checks which names are free and registers its
+/// items, so two upstreams cannot both take the same name.
+static REGISTER: Mutex<()> = Mutex::new(());
 
 /// Record `names` as what an upstream has registered in `list`, and
 /// `remove` those it registered before and no longer has.

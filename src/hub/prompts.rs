@@ -1,7 +1,7 @@
 //! Upstream prompts re-exported as `remote_<server>_<prompt>` (same naming
 //! and allow/deny rules as tools), rendered by the upstream on `prompts/get`.
 
-use super::{exports, retire, Upstream};
+use super::{exports, lock, note_list_hint, retire, Upstream, REGISTER};
 use crate::client::Client;
 use crate::protocol::Content;
 use crate::server::{
@@ -18,19 +18,26 @@ pub(super) async fn refresh(
     server: &Weak<Server>,
     has_prompts: bool,
 ) -> Result<(), String> {
-    let prompts = if has_prompts {
+    let (prompts, hint) = if has_prompts {
         client
-            .list_all("prompts/list", "prompts")
+            .list_all_hinted("prompts/list", "prompts")
             .await
             .map_err(|e| format!("prompts/list failed: {e}"))?
     } else {
-        Vec::new()
+        (Vec::new(), None)
     };
     let Some(server) = server.upgrade() else {
         return Ok(());
     };
+    note_list_hint(up, &server, "prompts/list", hint);
+    let _one_at_a_time = lock(&REGISTER);
+    let mine = lock(&up.prompts).clone();
+    let taken = |exported: &str| {
+        (server.has_prompt(exported) && !mine.iter().any(|m| m == exported))
+            .then_some("another upstream's or a built-in prompt has that name")
+    };
     let mut names = Vec::new();
-    for (name, exported, p) in exports(up, "prompt", &prompts, |_| false) {
+    for (name, exported, p) in exports(up, "prompt", &prompts, taken) {
         server.add_prompt(remote_prompt(
             up.clone(),
             name.to_owned(),

@@ -5,10 +5,10 @@
 //! tools (`remote_<server>_<name>`). A URI (or URI template) another upstream
 //! or a built-in resource already holds is skipped with a warning.
 
-use super::{exported_name, lock, retire, Upstream};
+use super::{exported_name, lock, note_list_hint, record_skipped, retire, Upstream, REGISTER};
 use crate::client::Client;
 use crate::protocol::ResourceContents;
-use crate::server::{RequestContext, Resource, ResourceTemplate, Server, ToolError};
+use crate::server::{CacheHint, RequestContext, Resource, ResourceTemplate, Server, ToolError};
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, Weak};
 
@@ -20,25 +20,29 @@ pub(super) async fn refresh(
     server: &Weak<Server>,
     has_resources: bool,
 ) -> Result<(), String> {
-    let (resources, templates) = if has_resources {
+    let ((resources, r_hint), (templates, t_hint)) = if has_resources {
         let r = client
-            .list_all("resources/list", "resources")
+            .list_all_hinted("resources/list", "resources")
             .await
             .map_err(|e| format!("resources/list failed: {e}"))?;
         // Templates are optional for a server with resources.
         let t = client
-            .list_all("resources/templates/list", "resourceTemplates")
+            .list_all_hinted("resources/templates/list", "resourceTemplates")
             .await
             .unwrap_or_default();
         (r, t)
     } else {
-        (Vec::new(), Vec::new())
+        Default::default()
     };
     let Some(server) = server.upgrade() else {
         return Ok(());
     };
+    note_list_hint(up, &server, "resources/list", r_hint);
+    note_list_hint(up, &server, "resources/templates/list", t_hint);
+    let _one_at_a_time = lock(&REGISTER);
     let mine = lock(&up.resources).clone();
     let mut uris = Vec::new();
+    let mut skipped = Vec::new();
     let name_of = |v: &Value| {
         let n = v["name"].as_str().unwrap_or("resource");
         exported_name(&up.prefix, &up.separator, &up.cfg.name, n)
@@ -50,10 +54,7 @@ pub(super) async fn refresh(
         if uris.iter().any(|u| u == uri)
             || (server.has_resource(uri) && !mine.iter().any(|u| u == uri))
         {
-            log::warn!(
-                "hub: upstream {} resource {uri} is already served; skipped",
-                up.cfg.name
-            );
+            skipped.push(format!("resource {uri}: the URI is already served"));
             continue;
         }
         let up2 = up.clone();
@@ -64,6 +65,8 @@ pub(super) async fn refresh(
         res.title = r["title"].as_str().map(String::from);
         res.description = r["description"].as_str().map(String::from);
         res.mime_type = r["mimeType"].as_str().map(String::from);
+        res.icons = r["icons"].as_array().cloned().unwrap_or_default();
+        res.annotations = r.get("annotations").filter(|a| a.is_object()).cloned();
         server.add_resource(res);
         uris.push(uri.to_owned());
     }
@@ -74,10 +77,9 @@ pub(super) async fn refresh(
         if uris.iter().any(|u| u == tpl)
             || (server.has_resource(tpl) && !mine.iter().any(|u| u == tpl))
         {
-            log::warn!(
-                "hub: upstream {} resource template {tpl} is already served; skipped",
-                up.cfg.name
-            );
+            skipped.push(format!(
+                "resource template {tpl}: the URI template is already served"
+            ));
             continue;
         }
         let up2 = up.clone();
@@ -85,14 +87,18 @@ pub(super) async fn refresh(
             let up = up2.clone();
             async move { read(&up, &uri, &ctx).await }
         });
+        rt.title = t["title"].as_str().map(String::from);
         rt.description = t["description"].as_str().map(String::from);
         rt.mime_type = t["mimeType"].as_str().map(String::from);
+        rt.icons = t["icons"].as_array().cloned().unwrap_or_default();
+        rt.annotations = t.get("annotations").filter(|a| a.is_object()).cloned();
         server.add_resource_template(rt);
         uris.push(tpl.to_owned());
     }
     retire(&up.resources, &uris, |gone| {
         server.remove_resource(gone);
     });
+    record_skipped(up, "resource", skipped);
     Ok(())
 }
 
@@ -104,6 +110,10 @@ async fn read(
     let mut p = Map::new();
     p.insert("uri".into(), json!(uri));
     let r = super::forward::relay(up, "resources/read", p, ctx).await?;
+    // The upstream's caching hints, made no looser by ours.
+    if let Some(h) = CacheHint::of(&r) {
+        ctx.limit_cache(h);
+    }
     Ok(contents_from(&r))
 }
 

@@ -7,6 +7,7 @@
 
 use super::mrtr::{InputRequest, MrtrState, PendingInput};
 use super::outbound::{ClientRequester, Outbound};
+use super::shape::CacheHint;
 use super::tool::ToolError;
 use crate::jsonrpc::{ErrorObject, Notification, RequestId};
 use crate::protocol::{LogLevel, ProtocolVersion};
@@ -32,6 +33,9 @@ struct Inner {
     requester: Option<ClientRequester>,
     mrtr: Mutex<MrtrState>,
     roots_cache: Option<Arc<super::roots_cache::RootsCache>>,
+    /// Stricter caching hints for this request's result (see
+    /// [`RequestContext::limit_cache`]).
+    cache: Mutex<Option<CacheHint>>,
 }
 
 /// The pieces a transport or the dispatcher fills in to build a context.
@@ -65,6 +69,7 @@ impl RequestContext {
                 requester: p.requester,
                 mrtr: Mutex::new(p.mrtr),
                 roots_cache: p.roots_cache,
+                cache: Mutex::new(None),
             }),
         }
     }
@@ -85,6 +90,20 @@ impl RequestContext {
             mrtr: MrtrState::default(),
             roots_cache: None,
         })
+    }
+
+    /// Make the modern caching hints (`ttlMs`, `cacheScope`) of this
+    /// request's result at least as strict as `hint` (the smaller ttl wins,
+    /// private wins); used by `resources/read`, e.g. to pass an upstream's
+    /// hints on through the hub.
+    pub fn limit_cache(&self, hint: CacheHint) {
+        let mut c = self.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
+        *c = Some(c.map_or(hint, |c| c.min(hint)));
+    }
+
+    /// The hint set by [`RequestContext::limit_cache`], if any.
+    pub(crate) fn cache_limit(&self) -> Option<CacheHint> {
+        *self.inner.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The JSON-RPC id of the request.

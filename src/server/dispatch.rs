@@ -205,7 +205,7 @@ async fn modern(
     }
     let progress_token = progress_token(&req);
     let server = session.server.clone();
-    let cacheable = shape::is_cacheable(&req.method);
+    let method = req.method.clone();
     let r = Req {
         session: session.clone(),
         version,
@@ -217,7 +217,10 @@ async fn modern(
         req,
     };
     match handlers::route(r).await {
-        Reply::Result(v) => Reply::Result(shape::modern_result(v, &server, cacheable)),
+        Reply::Result(v) => {
+            let cache = shape::cache_hint(&method, &server, None);
+            Reply::Result(shape::modern_result(v, &server, cache))
+        }
         other => other,
     }
 }

@@ -2,7 +2,7 @@
 
 use super::context::RequestContext;
 use super::tool::{BoxFuture, ToolError};
-use crate::protocol::{Content, ResourceContents};
+use crate::protocol::{Content, ProtocolVersion, ResourceContents};
 use serde_json::{json, Map, Value};
 use std::future::Future;
 use std::sync::Arc;
@@ -35,6 +35,10 @@ pub struct Resource {
     pub description: Option<String>,
     /// MIME type.
     pub mime_type: Option<String>,
+    /// Icons (listed to clients of 2025-11-25 and later).
+    pub icons: Vec<Value>,
+    /// Annotations (`audience`, `priority`, `lastModified`), as given.
+    pub annotations: Option<Value>,
     /// Reader.
     pub read: ReadHandler,
 }
@@ -52,6 +56,8 @@ impl Resource {
             title: None,
             description: None,
             mime_type: None,
+            icons: Vec::new(),
+            annotations: None,
             read: Arc::new(move |u, c| Box::pin(read(u, c))),
         }
     }
@@ -89,11 +95,12 @@ impl Resource {
         self.title = Some(t.into());
         self
     }
-    pub(crate) fn to_value(&self) -> Value {
+    pub(crate) fn to_value(&self, version: ProtocolVersion) -> Value {
         let mut v = json!({"uri": self.uri, "name": self.name});
         put_opt(&mut v, "title", &self.title);
         put_opt(&mut v, "description", &self.description);
         put_opt(&mut v, "mimeType", &self.mime_type);
+        put_extras(&mut v, version, &self.icons, &self.annotations);
         v
     }
 }
@@ -106,10 +113,16 @@ pub struct ResourceTemplate {
     pub uri_template: String,
     /// Programmatic name.
     pub name: String,
+    /// Display name.
+    pub title: Option<String>,
     /// Description.
     pub description: Option<String>,
     /// MIME type.
     pub mime_type: Option<String>,
+    /// Icons (listed to clients of 2025-11-25 and later).
+    pub icons: Vec<Value>,
+    /// Annotations (`audience`, `priority`, `lastModified`), as given.
+    pub annotations: Option<Value>,
     /// Reader, given the concrete URI.
     pub read: ReadHandler,
     /// Completion of template variables.
@@ -126,8 +139,11 @@ impl ResourceTemplate {
         ResourceTemplate {
             uri_template: uri_template.into(),
             name: name.into(),
+            title: None,
             description: None,
             mime_type: None,
+            icons: Vec::new(),
+            annotations: None,
             read: Arc::new(move |u, c| Box::pin(read(u, c))),
             complete: None,
         }
@@ -150,10 +166,12 @@ impl ResourceTemplate {
     pub fn matches(&self, uri: &str) -> bool {
         template_match(&self.uri_template, uri)
     }
-    pub(crate) fn to_value(&self) -> Value {
+    pub(crate) fn to_value(&self, version: ProtocolVersion) -> Value {
         let mut v = json!({"uriTemplate": self.uri_template, "name": self.name});
+        put_opt(&mut v, "title", &self.title);
         put_opt(&mut v, "description", &self.description);
         put_opt(&mut v, "mimeType", &self.mime_type);
+        put_extras(&mut v, version, &self.icons, &self.annotations);
         v
     }
 }
@@ -291,6 +309,16 @@ impl Prompt {
             v["arguments"] = Value::Array(args);
         }
         v
+    }
+}
+
+/// Icons (for revisions that have them) and annotations of a listing.
+fn put_extras(v: &mut Value, version: ProtocolVersion, icons: &[Value], ann: &Option<Value>) {
+    if version.has_icons() && !icons.is_empty() {
+        v["icons"] = Value::Array(icons.to_vec());
+    }
+    if let Some(a) = ann {
+        v["annotations"] = a.clone();
     }
 }
 

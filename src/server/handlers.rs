@@ -426,7 +426,11 @@ async fn resources_list(r: &Req) -> Reply {
             .registry
             .read()
             .unwrap_or_else(|e| e.into_inner());
-        let items = reg.resources.iter().map(|x| x.to_value()).collect();
+        let items = reg
+            .resources
+            .iter()
+            .map(|x| x.to_value(r.version))
+            .collect();
         (items, reg.provider.clone())
     };
     match provider {
@@ -442,7 +446,10 @@ fn templates_list(r: &Req) -> Result<Value, ErrorObject> {
             .registry
             .read()
             .unwrap_or_else(|e| e.into_inner());
-        reg.templates.iter().map(|x| x.to_value()).collect()
+        reg.templates
+            .iter()
+            .map(|x| x.to_value(r.version))
+            .collect()
     };
     page(r, "rt", "resourceTemplates", items)
 }
@@ -486,7 +493,17 @@ async fn resources_read(r: &Req) -> Reply {
     };
     let ctx = r.context(mrtr);
     match run(reader(uri, ctx.clone()), r.server().config.default_timeout).await {
-        Ok(contents) => Reply::Result(json!({ "contents": contents })),
+        Ok(contents) => {
+            let mut v = json!({ "contents": contents });
+            if let (true, Some(limit)) = (r.version.is_modern(), ctx.cache_limit()) {
+                if let Some(h) = super::shape::cache_hint("resources/read", r.server(), Some(limit))
+                {
+                    v["ttlMs"] = json!(h.ttl_ms);
+                    v["cacheScope"] = json!(if h.private { "private" } else { "public" });
+                }
+            }
+            Reply::Result(v)
+        }
         Err(e) => feature_error(r, &ctx, "Reading the resource", e),
     }
 }

@@ -28,6 +28,7 @@ pub use provider::{
     ListHandler, Notifier, ResourceInfo, ResourcePage, ResourceProvider, WatchHandler,
 };
 pub use session::Session;
+pub use shape::CacheHint;
 pub use tool::{schema_for, valid_tool_name, BoxFuture, Tool, ToolError, ToolHandler, ToolResult};
 
 use crate::jsonrpc::Limits;
@@ -127,6 +128,8 @@ pub struct Server {
     pub(crate) logging: bool,
     pub(crate) list_hook: RwLock<Option<ListHook>>,
     subscribe_hook: RwLock<Option<SubscribeHook>>,
+    /// Stricter caching hints for list results (see [`Server::limit_list_cache`]).
+    list_cache: RwLock<Option<CacheHint>>,
 }
 
 /// Runs before `server/discover` and each `tools/list`, `prompts/list`,
@@ -197,6 +200,24 @@ impl Server {
             }
         }
         let _ = self.changes.send(Change::Prompts);
+    }
+
+    /// Make the caching hints of list results (`tools/list`, `prompts/list`,
+    /// `resources/list`, `resources/templates/list`) at most as loose as
+    /// `hint` (`None`: the configured `list_ttl_ms`, public). The hub sets
+    /// this from its upstreams' own list hints.
+    pub fn limit_list_cache(&self, hint: Option<CacheHint>) {
+        *self.list_cache.write().unwrap_or_else(|e| e.into_inner()) = hint;
+    }
+
+    pub(crate) fn list_cache_limit(&self) -> Option<CacheHint> {
+        *self.list_cache.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether a prompt with this name is registered.
+    pub fn has_prompt(&self, name: &str) -> bool {
+        let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
+        reg.prompts.iter().any(|p| p.name == name)
     }
 
     /// Remove a prompt at run time; `false` if there was none by that name.
@@ -448,6 +469,7 @@ impl ServerBuilder {
             logging: self.logging,
             list_hook: RwLock::new(None),
             subscribe_hook: RwLock::new(None),
+            list_cache: RwLock::new(None),
         })
     }
 }

@@ -7,6 +7,66 @@ use super::Server;
 use crate::protocol::{ProtocolVersion, META_SERVER_INFO};
 use serde_json::{json, Map, Value};
 
+/// The modern caching hints of a result: `ttlMs` and `cacheScope`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheHint {
+    /// How long the result may be reused, in milliseconds.
+    pub ttl_ms: u64,
+    /// `cacheScope: "private"`: only for the user who asked.
+    pub private: bool,
+}
+
+impl CacheHint {
+    /// The stricter of two hints: the smaller ttl; private if either is.
+    pub fn min(self, other: CacheHint) -> CacheHint {
+        CacheHint {
+            ttl_ms: self.ttl_ms.min(other.ttl_ms),
+            private: self.private || other.private,
+        }
+    }
+
+    /// The hints a result carries, if it carries any: a missing `ttlMs`
+    /// does not limit the ttl, a missing `cacheScope` is public.
+    pub fn of(result: &Value) -> Option<CacheHint> {
+        let ttl = result.get("ttlMs").and_then(Value::as_u64);
+        let scope = result.get("cacheScope").and_then(Value::as_str);
+        if ttl.is_none() && scope.is_none() {
+            return None;
+        }
+        Some(CacheHint {
+            ttl_ms: ttl.unwrap_or(u64::MAX),
+            private: scope == Some("private"),
+        })
+    }
+}
+
+/// The caching hints of a complete modern result of `method`, if it has
+/// any: the configured `list_ttl_ms`, public — for lists made no looser
+/// than [`Server::limit_list_cache`], for a read no looser than what its
+/// handler asked ([`crate::server::RequestContext::limit_cache`], `extra`).
+pub(crate) fn cache_hint(
+    method: &str,
+    server: &Server,
+    extra: Option<CacheHint>,
+) -> Option<CacheHint> {
+    if !is_cacheable(method) {
+        return None;
+    }
+    let mut h = CacheHint {
+        ttl_ms: server.config.list_ttl_ms,
+        private: false,
+    };
+    if method.ends_with("/list") {
+        if let Some(l) = server.list_cache_limit() {
+            h = h.min(l);
+        }
+    }
+    if let Some(e) = extra {
+        h = h.min(e);
+    }
+    Some(h)
+}
+
 /// Methods whose complete results carry `ttlMs` and `cacheScope`.
 pub(crate) fn is_cacheable(method: &str) -> bool {
     matches!(
@@ -21,7 +81,7 @@ pub(crate) fn is_cacheable(method: &str) -> bool {
 }
 
 /// Add the modern per-result fields to a result object.
-pub(crate) fn modern_result(mut v: Value, server: &Server, cacheable: bool) -> Value {
+pub(crate) fn modern_result(mut v: Value, server: &Server, cache: Option<CacheHint>) -> Value {
     let Value::Object(m) = &mut v else { return v };
     let complete = !m.contains_key("resultType");
     if complete {
@@ -32,10 +92,10 @@ pub(crate) fn modern_result(mut v: Value, server: &Server, cacheable: bool) -> V
         meta.entry(META_SERVER_INFO)
             .or_insert_with(|| serde_json::to_value(&server.info).unwrap_or_default());
     }
-    if complete && cacheable {
-        m.entry("ttlMs")
-            .or_insert_with(|| json!(server.config.list_ttl_ms));
-        m.entry("cacheScope").or_insert_with(|| json!("public"));
+    if let (true, Some(c)) = (complete, cache) {
+        m.entry("ttlMs").or_insert_with(|| json!(c.ttl_ms));
+        m.entry("cacheScope")
+            .or_insert_with(|| json!(if c.private { "private" } else { "public" }));
     }
     v
 }
@@ -118,6 +178,49 @@ mod tests {
         assert!(v.get("outputSchema").is_some() && v.get("icons").is_none());
         let v = tool_for(&t, ProtocolVersion::V2025_11_25);
         assert!(v.get("icons").is_some());
+    }
+
+    #[test]
+    fn cache_hints_merge_to_the_stricter() {
+        let ours = CacheHint {
+            ttl_ms: 60_000,
+            private: false,
+        };
+        let up = CacheHint::of(&json!({"ttlMs": 5000, "cacheScope": "private"})).unwrap();
+        assert_eq!(
+            ours.min(up),
+            CacheHint {
+                ttl_ms: 5000,
+                private: true
+            }
+        );
+        let longer = CacheHint::of(&json!({"ttlMs": 600_000, "cacheScope": "public"})).unwrap();
+        assert_eq!(ours.min(longer), ours);
+        let scope_only = CacheHint::of(&json!({"cacheScope": "private"})).unwrap();
+        assert_eq!(
+            ours.min(scope_only),
+            CacheHint {
+                ttl_ms: 60_000,
+                private: true
+            }
+        );
+        assert_eq!(CacheHint::of(&json!({"contents": []})), None);
+        let server = crate::server::ServerBuilder::new("t", "1").build();
+        assert_eq!(cache_hint("tools/call", &server, None), None);
+        assert_eq!(cache_hint("tools/list", &server, None), Some(ours));
+        server.limit_list_cache(Some(up));
+        assert_eq!(cache_hint("tools/list", &server, None), Some(ours.min(up)));
+        // Only lists are limited by the list hint; a read by its own.
+        assert_eq!(cache_hint("resources/read", &server, None), Some(ours));
+        assert_eq!(
+            cache_hint("resources/read", &server, Some(up)),
+            Some(ours.min(up))
+        );
+        let v = modern_result(json!({"contents": []}), &server, Some(ours.min(up)));
+        assert_eq!(
+            (v["ttlMs"].clone(), v["cacheScope"].clone()),
+            (json!(5000), json!("private"))
+        );
     }
 
     #[test]

@@ -124,7 +124,7 @@ async def test_results_errors_progress_through_every_upstream(hub, py_http, ts_h
         "pyh": {"url": py_http.url},
         "tss": {"command": str(NODE), "args": [str(TS_EVERYTHING), "stdio"]},
         "tsh": {"url": ts_http.url, "headers": {"X-Test": "hub"}},
-        "ev": {"command": str(EVERYTHING), "args": ["--stdio"], "deny": ["fail"]},
+        "ev": {"command": str(EVERYTHING), "args": ["--stdio"], "deny": ["panic"]},
     }
     async with Client(hub(servers), mode=mode) as c:
         st = await status(c)
@@ -134,7 +134,7 @@ async def test_results_errors_progress_through_every_upstream(hub, py_http, ts_h
         names = [t.name for t in (await c.list_tools()).tools]
         for n in ("remote_pys_add", "remote_pyh_slow", "remote_tss_echo", "remote_tsh_get-sum", "remote_ev_echo"):
             assert n in names
-        assert "remote_ev_fail" not in names  # denied in the config
+        assert "remote_ev_panic" not in names  # denied in the config
 
         for up in ("pys", "pyh"):
             r = await c.call_tool(f"remote_{up}_add", {"a": 2, "b": 3})
@@ -145,14 +145,20 @@ async def test_results_errors_progress_through_every_upstream(hub, py_http, ts_h
         for up in ("tss", "tsh"):
             assert text(await c.call_tool(f"remote_{up}_echo", {"message": "hi"})) == "Echo: hi"
         assert text(await c.call_tool("remote_ev_echo", {"text": "hi"})) == "hi"
+        r = await c.call_tool("remote_ev_fail", {})
+        assert r.is_error and "this tool always fails" in text(r), text(r)
 
-        for up in ("pys", "pyh", "tss", "tsh"):
+        for up in ("pys", "pyh", "tss", "tsh", "ev"):
             seen = []
 
             async def on_progress(p, total, message):
                 seen.append((p, total))
 
-            if up.startswith("py"):
+            if up == "ev":
+                r = await c.call_tool("remote_ev_sleep", {"ms": 350}, progress_callback=on_progress)
+                assert not r.is_error and text(r) == "slept 350 ms", text(r)
+                assert len(seen) >= 3 and seen[-1] == (350, 350), seen
+            elif up.startswith("py"):
                 r = await c.call_tool(f"remote_{up}_slow", {"steps": 3}, progress_callback=on_progress)
                 assert text(r) == "done 3"
                 assert seen == [(1, 3), (2, 3), (3, 3)], (up, seen)
@@ -527,3 +533,212 @@ def test_client_cli_over_http(py_http, ts_http):
     assert "echo" in [t["name"] for t in run("--http", ts_http.url, "--header", "X-Test=1", "tools")]
     bad = subprocess.run([str(LMCP), "client", "--http", "ftp://127.0.0.1:1/mcp", "tools"], capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "http:// or https://" in bad.stderr
+
+
+async def test_colliding_exported_names_are_skipped_and_reported(hub, tmp_path):
+    # Upstream "p" tool/prompt "x_NAME" and upstream "p_x" tool/prompt "NAME"
+    # both map to remote_p_x_NAME: one is kept, the other skipped and reported.
+    mark_p, mark_px = tmp_path / "p", tmp_path / "px"
+    mark_p.mkdir()
+    mark_px.mkdir()
+    p = py_stdio(mark_p)
+    p["env"]["UPSTREAM_EXTRA_PROMPT"] = "x_greet"
+    servers = {"p": p, "p_x": py_stdio(mark_px)}
+    async with Client(hub(servers)) as c:
+        st = await status(c)
+        assert st["p"]["state"] == st["p_x"]["state"] == "up", st
+        # Prompts: both come up at boot, either may win the name.
+        prompts = [x.name for x in (await c.list_prompts()).prompts]
+        assert prompts.count("remote_p_x_greet") == 1, prompts
+        reports = {n: [s for s in st[n]["skipped"] if "remote_p_x_greet" in s] for n in ("p", "p_x")}
+        assert sorted(len(r) for r in reports.values()) == [0, 1], reports
+        if reports["p"]:  # p_x's greet kept
+            assert reports["p"][0].startswith('prompt "x_greet"'), reports
+            r = await c.get_prompt("remote_p_x_greet", {"name": "Ada"})
+            assert "greet Ada warmly" in r.messages[0].content.text
+        else:
+            assert reports["p_x"][0].startswith('prompt "greet"'), reports
+            r = await c.get_prompt("remote_p_x_greet", {"text": "mine"})
+            assert r.messages[0].content.text == "mine"
+        assert "remote_p_x_greet" in text(await c.call_tool("hub_status", {}))
+        # Tools: p_x's add is registered; p then grows x_add, which would take
+        # the same name and is skipped (p_x's add keeps answering).
+        assert text(await c.call_tool("remote_p_grow", {"name": "x_add"})) == "added x_add"
+        s = await wait_status(c, "p", lambda s: any("remote_p_x_add" in x for x in s["skipped"]))
+        assert any(x.startswith('tool "x_add" as remote_p_x_add') for x in s["skipped"]), s
+        assert not any("remote_p_x_add" in x for x in (await status(c))["p_x"]["skipped"])
+        names = [t.name for t in (await c.list_tools()).tools]
+        assert names.count("remote_p_x_add") == 1
+        assert text(await c.call_tool("remote_p_x_add", {"a": 1, "b": 2})) == "3"
+
+
+async def test_listings_pass_through_unchanged(hub, params, tmp_path):
+    from mcp.client.stdio import StdioServerParameters
+
+    direct = StdioServerParameters(command=sys.executable, args=[str(UPSTREAM), "stdio"], env={**os.environ, "UPSTREAM_MARK_DIR": str(tmp_path)})
+    async with Client(direct) as up:
+        up_tools = {t.name: t for t in (await up.list_tools()).tools}
+        up_res = {str(r.uri): r for r in (await up.list_resources()).resources}
+        up_tpl = {t.uri_template: t for t in (await up.list_resource_templates()).resource_templates}
+    async with Client(hub({"pys": py_stdio(tmp_path)})) as c:
+        tools = {t.name: t for t in (await c.list_tools()).tools}
+        res = {str(r.uri): r for r in (await c.list_resources()).resources}
+        tpl = {t.uri_template: t for t in (await c.list_resource_templates()).resource_templates}
+    mine, theirs = tools["remote_pys_add"], up_tools["add"]
+    assert theirs.title and theirs.annotations and theirs.icons and theirs.output_schema  # the fixture has them all
+    assert mine.description == f"[pys] {theirs.description}"
+    for field in ("title", "input_schema", "output_schema", "annotations", "icons"):
+        assert getattr(mine, field) == getattr(theirs, field), field
+    mine, theirs = res["note://hello"], up_res["note://hello"]
+    assert theirs.icons and theirs.annotations and theirs.title
+    assert mine.name == "remote_pys_hello"
+    for field in ("title", "description", "mime_type", "icons", "annotations"):
+        assert getattr(mine, field) == getattr(theirs, field), field
+    mine, theirs = tpl["note://items/{item}"], up_tpl["note://items/{item}"]
+    assert theirs.title == "Item note"
+    for field in ("title", "description", "mime_type"):
+        assert getattr(mine, field) == getattr(theirs, field), field
+
+
+async def test_upstream_cache_hints_are_kept(hub, tmp_path):
+    # The Python SDK's modern server says ttlMs 0, private by default: a read
+    # forwarded to it, and the hub's lists that include its items, say no more.
+    async with Client(hub({"pys": py_stdio(tmp_path)}), mode="auto") as c:
+        r = await c.read_resource("note://hello")
+        assert (r.ttl_ms, r.cache_scope) == (0, "private"), r
+        lst = await c.list_tools()
+        assert (lst.ttl_ms, lst.cache_scope) == (0, "private"), (lst.ttl_ms, lst.cache_scope)
+    # Our own example server claims the defaults (60 s, public): so does the hub.
+    async with Client(hub({"ev": {"command": str(EVERYTHING), "args": ["--stdio"]}}), mode="auto") as c:
+        lst = await c.list_tools()
+        assert (lst.ttl_ms, lst.cache_scope) == (60000, "public"), (lst.ttl_ms, lst.cache_scope)
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_upstream_sampling_and_roots_are_relayed(hub, py_http, tmp_path, mode):
+    from mcp.types import CreateMessageResult, ListRootsResult, Root, TextContent
+
+    asked = []
+
+    async def sample(context, params):
+        asked.append(params.messages[0].content.text)
+        return CreateMessageResult(role="assistant", content=TextContent(type="text", text="hi there"), model="test-model")
+
+    async def roots(context):
+        return ListRootsResult(roots=[Root(uri="file:///tmp/hub-root", name="r")])
+
+    servers = {"pys": py_stdio(tmp_path), "pyh": {"url": py_http.url}}
+    async with Client(hub(servers), mode=mode, sampling_callback=sample, list_roots_callback=roots) as c:
+        for up in ("pys", "pyh"):
+            r = await c.call_tool(f"remote_{up}_sample", {})
+            assert not r.is_error and text(r) == "the model said: hi there", text(r)
+            r = await c.call_tool(f"remote_{up}_roots", {})
+            assert not r.is_error and text(r) == "roots: file:///tmp/hub-root", text(r)
+    assert asked and set(asked) == {"Say hi"}
+
+
+class HungServer:
+    """Accepts TCP connections and never answers (an upstream that hangs)."""
+
+    def __init__(self):
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.conns = []
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/mcp"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                self.conns.append(self.sock.accept()[0])
+            except OSError:
+                return
+
+    def close(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+async def test_a_hung_upstream_does_not_slow_the_others(params, tmp_path):
+    hung = HungServer()
+    try:
+        cfg = tmp_path / "hub.json"
+        servers = {
+            "hung": {"url": hung.url},
+            "ev": {"command": str(EVERYTHING), "args": ["--stdio"]},
+            "pys": {**py_stdio(tmp_path), "lazy": True},
+        }
+        cfg.write_text(json.dumps({"mcpServers": servers}))
+        # A short boot wait: the hung upstream would otherwise hold it.
+        hub_params = params(LMCP, "--stdio", "--config", str(cfg), "--hub-boot-wait-ms", "500")
+        async with Client(hub_params, mode="legacy") as c:
+            await wait_status(c, "ev", lambda s: s["state"] == "up")
+            assert (await status(c))["hung"]["state"] == "starting"
+            # The first listing starts the lazy upstream and waits for it
+            # only, not for the hung one (which would take 30 s).
+            with anyio.fail_after(20):
+                names = [t.name for t in (await c.list_tools()).tools]
+            assert "remote_pys_add" in names and "remote_ev_echo" in names
+            assert not any(n.startswith("remote_hung_") for n in names)
+            # A call hanging upstream does not hold calls to another upstream.
+            async with anyio.create_task_group() as tg:
+
+                async def hang():
+                    with anyio.move_on_after(30):
+                        await c.call_tool("remote_pys_slow", {"steps": 1, "hang": True})
+
+                tg.start_soon(hang)
+                await anyio.sleep(0.5)
+                with anyio.fail_after(10):
+                    assert text(await c.call_tool("remote_ev_echo", {"text": "quick"})) == "quick"
+                    assert text(await c.call_tool("remote_pys_add", {"a": 1, "b": 1})) == "2"
+                tg.cancel_scope.cancel()
+            assert (await status(c))["hung"]["state"] in ("starting", "down")
+    finally:
+        hung.close()
+
+
+def run_lmcp(*args, timeout=60):
+    out = subprocess.run([str(LMCP), *args], capture_output=True, text=True, timeout=timeout)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_client_cli_over_stdio():
+    ev = f"{EVERYTHING} --stdio"
+    tools = run_lmcp("client", "--stdio", ev, "tools")
+    assert {"echo", "sleep", "add"} <= {t["name"] for t in tools}
+    hello = run_lmcp("client", "--stdio", ev, "discover")
+    assert hello["era"].startswith("Modern") and hello["serverInfo"]["name"], hello
+    r = run_lmcp("client", "--stdio", ev, "call", "echo", '{"text":"x"}')
+    assert r["content"] == [{"type": "text", "text": "x"}] and not r.get("isError"), r
+    # A remote tool through a hub whose upstream is given on the command line.
+    hub = f"{LMCP} --upstream ev='{EVERYTHING} --stdio' --hub-boot-wait-ms 30000"
+    r = run_lmcp("client", "--stdio", hub, "call", "remote_ev_echo", '{"text":"through the hub"}')
+    assert r["content"][0]["text"] == "through the hub", r
+
+
+@pytest.fixture
+def ev_http():
+    up = HttpUpstream([str(EVERYTHING), "--http", "127.0.0.1:{port}"])
+    up.start()
+    yield up
+    up.kill()
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_mcp_param_headers_reach_a_modern_http_upstream(hub, ev_http, mode):
+    args = {"region": "us-west1", "priority": 3, "verbose": True, "query": "q"}
+    async with Client(hub({"evh": {"url": ev_http.url}}), mode=mode) as c:
+        assert (await status(c))["evh"]["era"] == "modern 2026-07-28"
+        r = await c.call_tool("remote_evh_test_custom_headers_server", args)
+        assert not r.is_error and text(r) == 'region="us-west1" priority=3', text(r)
+        # Non-ASCII goes as a base64 sentinel.
+        r = await c.call_tool("remote_evh_test_custom_headers_server", {"region": "Zürich"})
+        assert not r.is_error and "Zürich" in text(r), text(r)
+    r = run_lmcp("client", "--http", ev_http.url, "call", "test_custom_headers_server", json.dumps(args))
+    assert not r.get("isError") and r["content"][0]["text"] == 'region="us-west1" priority=3', r

@@ -187,5 +187,5 @@ def test_hub_status_names_the_untrusted_upstream(tls_up, tmp_path):
     )
     assert out.returncode == 1, out.stderr
     rows = {u["name"]: u for u in json.loads(out.stdout)["upstreams"]}
-    assert rows["good"]["state"] == "up" and rows["good"]["tools"] == 6, rows  # caFile is relative to the config
+    assert rows["good"]["state"] == "up" and rows["good"]["tools"] == 8, rows  # caFile is relative to the config
     assert rows["untrusted"]["state"] == "failed" and "certificate" in rows["untrusted"]["last_error"], rows

@@ -6,10 +6,14 @@ as a third-party upstream behind the lmcp hub.
 
 Tools: add (a result), fail (a tool error), slow (progress, then waits until
 cancelled, writing the file `cancelled` into UPSTREAM_MARK_DIR; or dies),
-ask (elicits a name), grow (adds a tool at run time, so the tool list changes), touch (announces
+ask (elicits a name), sample (asks the client's LLM: sampling/createMessage), roots (asks the
+client's roots/list), grow (adds a tool at run time, so the tool list changes), touch (announces
 a resource update). Prompts: greet, welcome
 (asks a name first). Resources: note://hello, note://items/{item}, note://ask/{topic} (asks a name
-first).
+first). `add` and note://hello carry a title, annotations and icons, note://items/{item} a title.
+
+UPSTREAM_EXTRA_TOOL / UPSTREAM_EXTRA_PROMPT name one more tool / prompt (echoing its text), for
+tests of exported names that collide across upstreams.
 """
 import os
 import sys
@@ -18,15 +22,32 @@ from pathlib import Path
 import anyio
 from typing import Annotated
 
-from mcp.server.mcpserver import Context, Elicit, ElicitationResult, MCPServer, Resolve
+from mcp.server.mcpserver import Context, Elicit, ElicitationResult, ListRoots, MCPServer, Resolve, Sample
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import ElicitRequest, ElicitRequestFormParams, InputRequiredResult
+from mcp_types import (
+    Annotations,
+    CreateMessageResult,
+    ElicitRequest,
+    ElicitRequestFormParams,
+    Icon,
+    InputRequiredResult,
+    ListRootsResult,
+    SamplingMessage,
+    TextContent,
+    ToolAnnotations,
+)
 from pydantic import BaseModel
 
 app = MCPServer("py-upstream")
 
+ICON = Icon(src="data:image/png;base64,iVBORw0KGgo=", mime_type="image/png", sizes=["16x16"])
 
-@app.tool()
+
+@app.tool(
+    title="Addition",
+    annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
+    icons=[ICON],
+)
 def add(a: int, b: int) -> int:
     """Add two integers."""
     return a + b
@@ -58,13 +79,19 @@ async def slow(ctx: Context, steps: int = 3, hang: bool = False, die: bool = Fal
     return f"done {steps}"
 
 
-@app.resource("note://hello", mime_type="text/plain")
+@app.resource(
+    "note://hello",
+    mime_type="text/plain",
+    title="Hello note",
+    icons=[ICON],
+    annotations=Annotations(audience=["user"], priority=0.5),
+)
 def hello() -> str:
     """A fixed note."""
     return "Hello from the Python upstream"
 
 
-@app.resource("note://items/{item}")
+@app.resource("note://items/{item}", title="Item note")
 def item(item: str) -> str:
     """A note per item."""
     return f"item {item}"
@@ -88,6 +115,26 @@ def ask_name() -> Elicit[Name]:
 async def ask(who: Annotated[ElicitationResult[Name], Resolve(ask_name)]) -> str:
     """Ask the user's name (elicitation; an MRTR round in the modern era)."""
     return f"hello {who.data.name}" if who.action == "accept" else f"no answer ({who.action})"
+
+
+def ask_llm() -> Sample:
+    return Sample([SamplingMessage(role="user", content=TextContent(type="text", text="Say hi"))], max_tokens=20)
+
+
+@app.tool()
+async def sample(answer: Annotated[CreateMessageResult, Resolve(ask_llm)]) -> str:
+    """Ask the client's LLM (sampling/createMessage; an MRTR round in the modern era)."""
+    return f"the model said: {answer.content.text}"
+
+
+def ask_roots() -> ListRoots:
+    return ListRoots()
+
+
+@app.tool()
+async def roots(got: Annotated[ListRootsResult, Resolve(ask_roots)]) -> str:
+    """List the client's roots (roots/list; an MRTR round in the modern era)."""
+    return "roots: " + " ".join(str(r.uri) for r in got.roots)
 
 
 @app.tool()
@@ -147,6 +194,16 @@ async def ask_note(topic: str, ctx: Context) -> str | InputRequiredResult:
     if name is None:
         return InputRequiredResult(input_requests=NAME_INPUT)
     return f"note on {topic} for {name}"
+
+
+def echo_text(text: str) -> str:
+    return text
+
+
+if os.environ.get("UPSTREAM_EXTRA_TOOL"):
+    app.add_tool(echo_text, name=os.environ["UPSTREAM_EXTRA_TOOL"], description="An extra tool.")
+if os.environ.get("UPSTREAM_EXTRA_PROMPT"):
+    app.prompt(name=os.environ["UPSTREAM_EXTRA_PROMPT"], description="An extra prompt.")(echo_text)
 
 
 if __name__ == "__main__":
