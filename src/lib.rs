@@ -23,16 +23,26 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod cli;
+#[cfg(feature = "hub")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hub")))]
 pub mod client;
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(feature = "hub")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hub")))]
 pub mod hub;
 pub mod jsonrpc;
 pub mod logging;
 pub mod protocol;
+#[cfg(any(feature = "tools", feature = "hub"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "tools", feature = "hub"))))]
 pub mod secrets;
 pub mod server;
+#[cfg(feature = "tools")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tools")))]
 pub mod tools;
 pub mod transport;
 
