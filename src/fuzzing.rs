@@ -222,10 +222,10 @@ pub fn http_headers(data: &[u8]) {
     let _ = check_params(&h, &schema, &args);
 }
 
-#[cfg(feature = "tools")]
 /// Path resolution against roots: a tree of symlinks the input describes,
 /// a path the input spells; nothing resolved may lie outside the roots.
 /// Input: `link specs 0xff path`, each link spec one byte (target, place).
+#[cfg(feature = "tools")]
 pub fn roots(data: &[u8]) {
     use crate::tools::roots::Roots;
     use std::os::unix::fs::symlink;
@@ -302,8 +302,8 @@ pub fn roots(data: &[u8]) {
     }
 }
 
-#[cfg(feature = "tools")]
 /// A temp dir removed on drop (no dev-dependency in the library).
+#[cfg(feature = "tools")]
 struct TempDir(PathBuf);
 
 #[cfg(feature = "tools")]
@@ -323,9 +323,9 @@ fn tempdir() -> std::io::Result<TempDir> {
     Ok(TempDir(std::fs::canonicalize(&d)?))
 }
 
-#[cfg(feature = "tools")]
 /// `edit_file` matching: `original 0xff old 0xff new 0xff flags`. A
 /// successful edit of LF text replaces exactly what was asked.
+#[cfg(feature = "tools")]
 pub fn edit(data: &[u8]) {
     use crate::tools::fs::edit::{apply_edits, Edit};
     let p = parts(data, 4);

@@ -127,8 +127,8 @@ fn state_key(cli: &Cli) -> Result<Option<[u8; 32]>, String> {
     }
 }
 
-#[cfg(feature = "hub")]
 /// The hub configuration of --config and --upstream.
+#[cfg(feature = "hub")]
 fn hub_config(cli: &Cli) -> Result<HubConfig, lmcp::hub::config::ConfigError> {
     let mut cfg = match &cli.config {
         Some(path) => HubConfig::load(path)?,
@@ -140,8 +140,8 @@ fn hub_config(cli: &Cli) -> Result<HubConfig, lmcp::hub::config::ConfigError> {
     Ok(cfg)
 }
 
-#[cfg(feature = "hub")]
 /// `lmcp hub status`.
+#[cfg(feature = "hub")]
 fn hub_status(cli: &Cli, json: bool, timeout: Duration, rt: &tokio::runtime::Runtime) -> ExitCode {
     use lmcp::hub::status;
     let cfg = match hub_config(cli) {
@@ -410,8 +410,8 @@ fn web_config(cli: &Cli) -> Result<lmcp::tools::web::WebConfig, String> {
     Ok(web)
 }
 
-#[cfg(feature = "tools")]
 /// Applies the shell and job flags to `cfg`.
+#[cfg(feature = "tools")]
 fn apply_shell_flags(cli: &Cli, cfg: &mut lmcp::tools::shell::ShellConfig) -> Result<(), String> {
     if let Some(program) = &cli.shell {
         let words = shlex::split(program)
@@ -460,10 +460,10 @@ fn apply_shell_flags(cli: &Cli, cfg: &mut lmcp::tools::shell::ShellConfig) -> Re
     Ok(())
 }
 
-#[cfg(feature = "tools")]
 /// Keeps the built-in tools `--tools` names (all when empty), minus those
 /// `--disable` names; with `read_only`, only those annotated read-only. An
 /// unknown name, or one --read-only leaves out named in --tools, is an error.
+#[cfg(feature = "tools")]
 fn select_tools(
     tools: Vec<lmcp::Tool>,
     only: &[String],

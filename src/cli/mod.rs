@@ -47,8 +47,8 @@ pub fn command() -> clap::Command {
 #[derive(Parser, Debug)]
 #[command(name = "lmcp", version, after_help = EXAMPLES)]
 pub struct Cli {
-    /// A subcommand; without one, lmcp serves. (`lmcp client` and `lmcp hub`
-    /// need the `hub` feature.)
+    /// A subcommand; without one, lmcp serves.
+    // `lmcp client` and `lmcp hub` are the only subcommands, both `hub`'s.
     #[cfg(feature = "hub")]
     #[command(subcommand)]
     pub command: Option<Command>,
