@@ -15,6 +15,18 @@ step() { printf '\n==> %s\n' "$*"; }
 step "build (release: binary, examples)"
 cargo build --release --all-targets
 
+step "feature combinations (the engine alone, each feature on its own; debug)"
+# An embedder's `default-features = false` build and each feature alone must
+# compile cleanly; the engine's unit tests and the hub config parser's run
+# in reduced builds (the latter checks https:// is refused without tls).
+timeout -k 10 900 cargo check --lib --no-default-features
+for feature in cli tools hub tls web; do
+  timeout -k 10 900 cargo check --lib --no-default-features --features "$feature"
+done
+timeout -k 10 900 cargo clippy --lib --no-default-features -- -D warnings
+timeout -k 10 900 cargo test --lib --no-default-features
+timeout -k 10 900 cargo test --lib --no-default-features --features hub hub::config
+
 step "cargo test (release)"
 timeout -k 10 1800 cargo test --release
 

@@ -11,6 +11,7 @@ use crate::server::{Server, ServerConfig, Tool, ToolResult};
 use crate::transport::stdio::{serve, Frame, Framer, StdioOptions};
 use serde_json::{json, Value};
 use std::io::{Cursor, Write};
+#[cfg(feature = "tools")]
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -77,6 +78,7 @@ impl Write for Sink {
     }
 }
 
+#[cfg(feature = "tools")]
 fn scratch() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -90,23 +92,28 @@ fn scratch() -> &'static Path {
 fn dispatch_server() -> &'static Arc<Server> {
     static SERVER: OnceLock<Arc<Server>> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let roots = crate::tools::roots::Roots::new(vec![scratch().to_path_buf()])
-            .unwrap_or_else(|_| crate::tools::roots::Roots::none());
-        let fs = crate::tools::fs::FsConfig {
-            roots,
-            read_only: true,
-            ..Default::default()
-        };
         let config = ServerConfig {
             limits: LIMITS,
             client_request_timeout: Duration::from_millis(50),
             default_timeout: Duration::from_secs(2),
             ..ServerConfig::default()
         };
-        Server::builder("lmcp-fuzz", "0")
-            .config(config)
-            .tools(crate::tools::builtin())
-            .tools(crate::tools::fs::tools(Arc::new(fs)))
+        let builder = Server::builder("lmcp-fuzz", "0").config(config);
+        // The read-only built-in tools over a scratch root, when built.
+        #[cfg(feature = "tools")]
+        let builder = {
+            let roots = crate::tools::roots::Roots::new(vec![scratch().to_path_buf()])
+                .unwrap_or_else(|_| crate::tools::roots::Roots::none());
+            let fs = crate::tools::fs::FsConfig {
+                roots,
+                read_only: true,
+                ..Default::default()
+            };
+            builder
+                .tools(crate::tools::builtin())
+                .tools(crate::tools::fs::tools(Arc::new(fs)))
+        };
+        builder
             .tool(Tool::new("echo", "Echo.", |a, _ctx| async move {
                 Ok(ToolResult::text(Value::Object(a).to_string()))
             }))
@@ -218,6 +225,7 @@ pub fn http_headers(data: &[u8]) {
 /// Path resolution against roots: a tree of symlinks the input describes,
 /// a path the input spells; nothing resolved may lie outside the roots.
 /// Input: `link specs 0xff path`, each link spec one byte (target, place).
+#[cfg(feature = "tools")]
 pub fn roots(data: &[u8]) {
     use crate::tools::roots::Roots;
     use std::os::unix::fs::symlink;
@@ -295,14 +303,17 @@ pub fn roots(data: &[u8]) {
 }
 
 /// A temp dir removed on drop (no dev-dependency in the library).
+#[cfg(feature = "tools")]
 struct TempDir(PathBuf);
 
+#[cfg(feature = "tools")]
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
+#[cfg(feature = "tools")]
 fn tempdir() -> std::io::Result<TempDir> {
     let mut b = [0u8; 8];
     getrandom::fill(&mut b).map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -314,6 +325,7 @@ fn tempdir() -> std::io::Result<TempDir> {
 
 /// `edit_file` matching: `original 0xff old 0xff new 0xff flags`. A
 /// successful edit of LF text replaces exactly what was asked.
+#[cfg(feature = "tools")]
 pub fn edit(data: &[u8]) {
     use crate::tools::fs::edit::{apply_edits, Edit};
     let p = parts(data, 4);

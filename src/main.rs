@@ -3,7 +3,10 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
-use lmcp::cli::{Cli, ClientAction, ClientArgs, Command, HubCommand};
+use lmcp::cli::Cli;
+#[cfg(feature = "hub")]
+use lmcp::cli::{ClientAction, ClientArgs, Command, HubCommand};
+#[cfg(feature = "hub")]
 use lmcp::hub::{config::HubConfig, Hub};
 use lmcp::jsonrpc::Limits;
 use lmcp::server::{Server, ServerConfig};
@@ -12,6 +15,7 @@ use lmcp::transport::stdio::{serve_stdio, StdioOptions};
 use std::process::ExitCode;
 use std::time::Duration;
 
+#[cfg(feature = "hub")]
 async fn run_client(args: ClientArgs) -> Result<serde_json::Value, String> {
     use lmcp::client::{HttpConnect, StdioSpawn};
     let (client, _child, link) = if let Some(url) = &args.http {
@@ -52,6 +56,7 @@ async fn run_client(args: ClientArgs) -> Result<serde_json::Value, String> {
     out
 }
 
+#[cfg(feature = "hub")]
 async fn client_action(
     client: &lmcp::client::Client,
     action: ClientAction,
@@ -129,6 +134,7 @@ fn state_key(cli: &Cli) -> Result<Option<[u8; 32]>, String> {
 }
 
 /// The hub configuration of --config and --upstream.
+#[cfg(feature = "hub")]
 fn hub_config(cli: &Cli) -> Result<HubConfig, lmcp::hub::config::ConfigError> {
     let mut cfg = match &cli.config {
         Some(path) => HubConfig::load(path)?,
@@ -141,6 +147,7 @@ fn hub_config(cli: &Cli) -> Result<HubConfig, lmcp::hub::config::ConfigError> {
 }
 
 /// `lmcp hub status`.
+#[cfg(feature = "hub")]
 fn hub_status(cli: &Cli, json: bool, timeout: Duration, rt: &tokio::runtime::Runtime) -> ExitCode {
     use lmcp::hub::status;
     let cfg = match hub_config(cli) {
@@ -195,9 +202,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    #[cfg(feature = "hub")]
     if let Some(Command::Hub(HubCommand::Status { json, timeout_ms })) = &cli.command {
         return hub_status(&cli, *json, Duration::from_millis(*timeout_ms), &rt);
     }
+    #[cfg(feature = "hub")]
     if let Some(Command::Client(args)) = cli.command {
         return match rt.block_on(run_client(args)) {
             Ok(v) => {
@@ -238,92 +247,26 @@ fn main() -> ExitCode {
     };
     let http_addr = cli.http.clone();
     let use_stdio = cli.stdio || http_addr.is_none();
-    // --read-only is applied with --tools/--disable (select_tools), by annotation.
-    let mut fs_config = lmcp::tools::fs::FsConfig {
-        trust_client_roots: cli.trust_client_roots,
-        ..Default::default()
-    };
-    if !cli.root.is_empty() {
-        fs_config.roots = match lmcp::tools::roots::Roots::new(cli.root.clone()) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("lmcp: {e}");
-                return ExitCode::from(2);
-            }
-        };
-    }
-    lmcp::tools::system::mark_start();
-    if let Err(e) = lmcp::tools::shell::exec::become_subreaper() {
-        log::debug!(
-            "cannot become a child subreaper ({e}); orphaned grandchildren are reaped by init"
-        );
-    }
-    let roots = fs_config.roots.clone();
-    let mut shell_config = lmcp::tools::shell::ShellConfig {
-        cwd: std::sync::Arc::new(move |dir: Option<&str>| {
-            roots.resolve_dir(dir).map_err(|e| e.to_string())
-        }),
-        ..Default::default()
-    };
-    if let Err(e) = apply_shell_flags(&cli, &mut shell_config) {
-        eprintln!("lmcp: {e}");
-        return ExitCode::from(2);
-    }
-    let shell_config = std::sync::Arc::new(shell_config);
-    let jobs = lmcp::tools::jobs::JobManager::new(shell_config.clone());
-    let mut tools = lmcp::tools::builtin();
-    tools.extend(lmcp::tools::shell::tools(shell_config, jobs.clone()));
-    #[cfg(feature = "web")]
-    {
-        let mut web = lmcp::tools::web::WebConfig {
-            allow_private: cli.fetch_allow_private,
-            respect_robots: cli.fetch_respect_robots,
-            searxng_url: cli.searxng_url.clone(),
-            brave_key_file: cli.brave_key_file.clone(),
-            ..Default::default()
-        };
-        if let Some(b) = cli.search_backend {
-            web.search_backend = b;
-        }
-        if let Some(url) = &cli.search_url {
-            use lmcp::tools::web::SearchBackend;
-            match web.search_backend {
-                SearchBackend::DuckDuckGo => web.duckduckgo_url = url.clone(),
-                SearchBackend::Brave => web.brave_url = url.clone(),
-                SearchBackend::Searxng => {
-                    eprintln!("lmcp: --search-url is for duckduckgo and brave; SearXNG takes --searxng-url");
-                    return ExitCode::from(2);
-                }
-            }
-        }
-        if let Some(ua) = &cli.fetch_user_agent {
-            web.user_agent = ua.clone();
-        }
-        if let Some(n) = cli.fetch_max_bytes {
-            web.max_body_bytes = n;
-        }
-        if let Some(n) = cli.fetch_max_redirects {
-            web.max_redirects = n;
-        }
-        tools.extend(lmcp::tools::web::tools(std::sync::Arc::new(web)));
-    }
-    let fs_config = std::sync::Arc::new(fs_config);
-    let (file_resources, file_template) = lmcp::tools::fs::resources(fs_config.clone());
-    tools.extend(lmcp::tools::fs::tools(fs_config));
-    let tools = match select_tools(tools, &cli.tools, &cli.disable, cli.read_only) {
-        Ok(t) => t,
+    let builder = Server::builder("lmcp", env!("CARGO_PKG_VERSION"))
+        .title("lmcp")
+        .instructions("lmcp: a lightweight MCP server with built-in tools.")
+        .config(config);
+    #[cfg(feature = "tools")]
+    let (mut builder, jobs) = match builtin(&cli) {
+        Ok(b) => (
+            builder
+                .tools(b.tools)
+                .resource_provider(b.file_resources)
+                .resource_template(b.file_template),
+            b.jobs,
+        ),
         Err(e) => {
             eprintln!("lmcp: {e}");
             return ExitCode::from(2);
         }
     };
-    let mut builder = Server::builder("lmcp", env!("CARGO_PKG_VERSION"))
-        .title("lmcp")
-        .instructions("lmcp: a lightweight MCP server with built-in tools.")
-        .config(config)
-        .tools(tools)
-        .resource_provider(file_resources)
-        .resource_template(file_template);
+    #[cfg(not(feature = "tools"))]
+    let mut builder = builder;
     match state_key {
         Ok(Some(key)) => builder = builder.request_state_key(key),
         Ok(None) => {}
@@ -333,6 +276,7 @@ fn main() -> ExitCode {
         }
     }
     let server = builder.build();
+    #[cfg(feature = "hub")]
     let hub_cfg = match hub_config(&cli) {
         Ok(c) => c,
         Err(e) => {
@@ -344,9 +288,12 @@ fn main() -> ExitCode {
         shutdown_grace: Duration::from_millis(cli.shutdown_grace_ms),
         ..StdioOptions::default()
     };
+    #[cfg(feature = "hub")]
     let boot_wait = Duration::from_millis(cli.hub_boot_wait_ms);
     rt.block_on(async move {
+        #[cfg(feature = "hub")]
         let hub = (!hub_cfg.upstreams.is_empty()).then(|| Hub::start(&server, hub_cfg));
+        #[cfg(feature = "hub")]
         if let Some(hub) = &hub {
             hub.wait_started(boot_wait).await;
         }
@@ -367,15 +314,110 @@ fn main() -> ExitCode {
         if let Some(h) = http {
             let _ = h.await;
         }
+        #[cfg(feature = "hub")]
         if let Some(hub) = hub {
             hub.shutdown();
         }
+        #[cfg(feature = "tools")]
         jobs.shutdown().await;
     });
     ExitCode::SUCCESS
 }
 
+/// The built-in tools the flags ask for, with the file resources and the
+/// job manager the shell_bg tools share (shut down at exit).
+#[cfg(feature = "tools")]
+struct Builtin {
+    tools: Vec<lmcp::Tool>,
+    file_resources: lmcp::server::ResourceProvider,
+    file_template: lmcp::ResourceTemplate,
+    jobs: std::sync::Arc<lmcp::tools::jobs::JobManager>,
+}
+
+/// Builds the built-in tools from the tool, shell (and web) flags.
+#[cfg(feature = "tools")]
+fn builtin(cli: &Cli) -> Result<Builtin, String> {
+    // --read-only is applied with --tools/--disable (select_tools), by annotation.
+    let mut fs_config = lmcp::tools::fs::FsConfig {
+        trust_client_roots: cli.trust_client_roots,
+        ..Default::default()
+    };
+    if !cli.root.is_empty() {
+        fs_config.roots =
+            lmcp::tools::roots::Roots::new(cli.root.clone()).map_err(|e| e.to_string())?;
+    }
+    lmcp::tools::system::mark_start();
+    if let Err(e) = lmcp::tools::shell::exec::become_subreaper() {
+        log::debug!(
+            "cannot become a child subreaper ({e}); orphaned grandchildren are reaped by init"
+        );
+    }
+    let roots = fs_config.roots.clone();
+    let mut shell_config = lmcp::tools::shell::ShellConfig {
+        cwd: std::sync::Arc::new(move |dir: Option<&str>| {
+            roots.resolve_dir(dir).map_err(|e| e.to_string())
+        }),
+        ..Default::default()
+    };
+    apply_shell_flags(cli, &mut shell_config)?;
+    let shell_config = std::sync::Arc::new(shell_config);
+    let jobs = lmcp::tools::jobs::JobManager::new(shell_config.clone());
+    let mut tools = lmcp::tools::builtin();
+    tools.extend(lmcp::tools::shell::tools(shell_config, jobs.clone()));
+    #[cfg(feature = "web")]
+    tools.extend(lmcp::tools::web::tools(std::sync::Arc::new(web_config(
+        cli,
+    )?)));
+    let fs_config = std::sync::Arc::new(fs_config);
+    let (file_resources, file_template) = lmcp::tools::fs::resources(fs_config.clone());
+    tools.extend(lmcp::tools::fs::tools(fs_config));
+    Ok(Builtin {
+        tools: select_tools(tools, &cli.tools, &cli.disable, cli.read_only)?,
+        file_resources,
+        file_template,
+        jobs,
+    })
+}
+
+/// The configuration of the fetch and web_search tools from their flags.
+#[cfg(feature = "web")]
+fn web_config(cli: &Cli) -> Result<lmcp::tools::web::WebConfig, String> {
+    use lmcp::tools::web::SearchBackend;
+    let mut web = lmcp::tools::web::WebConfig {
+        allow_private: cli.fetch_allow_private,
+        respect_robots: cli.fetch_respect_robots,
+        searxng_url: cli.searxng_url.clone(),
+        brave_key_file: cli.brave_key_file.clone(),
+        ..Default::default()
+    };
+    if let Some(b) = cli.search_backend {
+        web.search_backend = b;
+    }
+    if let Some(url) = &cli.search_url {
+        match web.search_backend {
+            SearchBackend::DuckDuckGo => web.duckduckgo_url = url.clone(),
+            SearchBackend::Brave => web.brave_url = url.clone(),
+            SearchBackend::Searxng => {
+                return Err(
+                    "--search-url is for duckduckgo and brave; SearXNG takes --searxng-url".into(),
+                )
+            }
+        }
+    }
+    if let Some(ua) = &cli.fetch_user_agent {
+        web.user_agent = ua.clone();
+    }
+    if let Some(n) = cli.fetch_max_bytes {
+        web.max_body_bytes = n;
+    }
+    if let Some(n) = cli.fetch_max_redirects {
+        web.max_redirects = n;
+    }
+    Ok(web)
+}
+
 /// Applies the shell and job flags to `cfg`.
+#[cfg(feature = "tools")]
 fn apply_shell_flags(cli: &Cli, cfg: &mut lmcp::tools::shell::ShellConfig) -> Result<(), String> {
     if let Some(program) = &cli.shell {
         let words = shlex::split(program)
@@ -427,6 +469,7 @@ fn apply_shell_flags(cli: &Cli, cfg: &mut lmcp::tools::shell::ShellConfig) -> Re
 /// Keeps the built-in tools `--tools` names (all when empty), minus those
 /// `--disable` names; with `read_only`, only those annotated read-only. An
 /// unknown name, or one --read-only leaves out named in --tools, is an error.
+#[cfg(feature = "tools")]
 fn select_tools(
     tools: Vec<lmcp::Tool>,
     only: &[String],

@@ -5,6 +5,11 @@
 //! by `tests/docs_config.rs`).
 //!
 //! Parsing only: what each flag does is wired up in `src/main.rs`.
+//!
+//! A flag or subcommand of a feature compiled out does not exist (clap then
+//! refuses it as unknown): the tool and shell flags need `tools`, the hub
+//! flags and the `client` and `hub` subcommands need `hub`, the fetch and
+//! web_search flags need `web`.
 
 pub mod reference;
 
@@ -19,13 +24,13 @@ pub mod heading {
     pub const HTTP: &str = "HTTP";
     /// Limits and behaviour of the protocol engine.
     pub const SERVER: &str = "Server";
-    /// Choice of built-in tools and the roots of the file tools.
+    /// Choice of built-in tools and the roots of the file tools (feature `tools`).
     pub const TOOLS: &str = "Tools";
-    /// The `shell` and `shell_bg` tools.
+    /// The `shell` and `shell_bg` tools (feature `tools`).
     pub const SHELL: &str = "Shell";
     /// The `fetch` and `web_search` tools, built with the `web` feature only.
     pub const WEB: &str = "Web tools (feature `web`)";
-    /// Upstream MCP servers re-exported as tools.
+    /// Upstream MCP servers re-exported as tools (feature `hub`).
     pub const HUB: &str = "Hub";
 }
 
@@ -43,6 +48,8 @@ pub fn command() -> clap::Command {
 #[command(name = "lmcp", version, after_help = EXAMPLES)]
 pub struct Cli {
     /// A subcommand; without one, lmcp serves.
+    // `lmcp client` and `lmcp hub` are the only subcommands, both `hub`'s.
+    #[cfg(feature = "hub")]
     #[command(subcommand)]
     pub command: Option<Command>,
 
@@ -101,15 +108,18 @@ pub struct Cli {
 
     /// File tools: a directory the tools may touch (repeatable; default the
     /// current directory). Paths outside every root are refused, symlinks included.
+    #[cfg(feature = "tools")]
     #[arg(help_heading = heading::TOOLS, long, value_name = "DIR")]
     pub root: Vec<std::path::PathBuf>,
 
     /// Serve only the tools that change nothing (annotated read-only): no shell,
     /// shell_bg*, write_file, edit_file, make_dir or move_file.
+    #[cfg(feature = "tools")]
     #[arg(help_heading = heading::TOOLS, long)]
     pub read_only: bool,
 
     /// Legacy era: narrow the roots to those the client lists (roots/list).
+    #[cfg(feature = "tools")]
     #[arg(help_heading = heading::TOOLS, long)]
     pub trust_client_roots: bool,
 
@@ -121,46 +131,56 @@ pub struct Cli {
 
     /// Serve only these built-in tools (comma-separated names, e.g.
     /// `shell,read_file,search_files`); hub tools are not affected.
+    #[cfg(feature = "tools")]
     #[arg(help_heading = heading::TOOLS, long, value_name = "LIST", value_delimiter = ',')]
     pub tools: Vec<String>,
 
     /// Leave out these built-in tools (comma-separated names).
+    #[cfg(feature = "tools")]
     #[arg(help_heading = heading::TOOLS, long, value_name = "LIST", value_delimiter = ',')]
     pub disable: Vec<String>,
 
     /// shell: the program that runs a command, with its leading arguments
     /// (split like a shell would); the command is appended [default: sh -c].
+    #[cfg(feature = "tools")]
     #[arg(help_heading = heading::SHELL, long, value_name = "PROGRAM")]
     pub shell: Option<String>,
 
     /// shell: timeout of a call that gives no timeout_ms [default: 120000].
+    #[cfg(feature = "tools")]
     #[arg(help_heading = heading::SHELL, long, value_name = "MS")]
     pub shell_timeout_ms: Option<u64>,
 
     /// shell: the largest timeout_ms a call may ask for; also caps the wait
     /// of shell_bg_output [default: 1800000].
+    #[cfg(feature = "tools")]
     #[arg(help_heading = heading::SHELL, long, value_name = "MS")]
     pub shell_max_timeout_ms: Option<u64>,
 
     /// shell: bytes of output kept per stream when a call gives no
     /// max_output_bytes (head and tail are kept) [default: 32768].
+    #[cfg(feature = "tools")]
     #[arg(help_heading = heading::SHELL, long, value_name = "BYTES")]
     pub shell_output_bytes: Option<usize>,
 
     /// shell: the largest max_output_bytes a call may ask for [default: 1048576].
+    #[cfg(feature = "tools")]
     #[arg(help_heading = heading::SHELL, long, value_name = "BYTES")]
     pub shell_max_output_bytes: Option<usize>,
 
     /// shell_bg: background jobs running at once [default: 16].
+    #[cfg(feature = "tools")]
     #[arg(help_heading = heading::SHELL, long, value_name = "N")]
     pub max_jobs: Option<usize>,
 
     /// shell_bg: bytes of output kept per stream of a job (older output is
     /// dropped with a marker) [default: 262144].
+    #[cfg(feature = "tools")]
     #[arg(help_heading = heading::SHELL, long, value_name = "BYTES")]
     pub job_buffer_bytes: Option<usize>,
 
     /// shell_bg: how long an ended job's output stays readable, in seconds [default: 1800].
+    #[cfg(feature = "tools")]
     #[arg(help_heading = heading::SHELL, long, value_name = "SECS")]
     pub job_retention_secs: Option<u64>,
 
@@ -214,15 +234,18 @@ pub struct Cli {
 
     /// Hub: read upstream MCP servers from FILE (JSON or TOML, the
     /// `mcpServers` shape desktop clients use).
+    #[cfg(feature = "hub")]
     #[arg(help_heading = heading::HUB, long, value_name = "FILE", global = true)]
     pub config: Option<std::path::PathBuf>,
 
     /// Hub: add an upstream, NAME=COMMAND (split like a shell would) or
     /// NAME=URL; its tools appear as remote_NAME_TOOL. Repeatable.
+    #[cfg(feature = "hub")]
     #[arg(help_heading = heading::HUB, long, value_name = "NAME=CMD", global = true)]
     pub upstream: Vec<String>,
 
     /// Hub: how long to wait at start-up for upstreams to list their tools, in milliseconds.
+    #[cfg(feature = "hub")]
     #[arg(help_heading = heading::HUB, long, default_value_t = 5_000, value_name = "MS")]
     pub hub_boot_wait_ms: u64,
 
@@ -232,6 +255,7 @@ pub struct Cli {
 }
 
 /// The subcommands of `lmcp`.
+#[cfg(feature = "hub")]
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
     /// Talk to an MCP server as a client (either era, detected automatically).
@@ -242,6 +266,7 @@ pub enum Command {
 }
 
 /// `lmcp hub ...`.
+#[cfg(feature = "hub")]
 #[derive(clap::Subcommand, Debug)]
 pub enum HubCommand {
     /// Connect to every upstream and show its state, era and tool, prompt and
@@ -257,6 +282,7 @@ pub enum HubCommand {
 }
 
 /// The flags of `lmcp client`.
+#[cfg(feature = "hub")]
 #[derive(clap::Args, Debug)]
 pub struct ClientArgs {
     /// Start the server with this command line (split like a shell would).
@@ -282,6 +308,7 @@ pub struct ClientArgs {
 }
 
 /// What `lmcp client` does once connected.
+#[cfg(feature = "hub")]
 #[derive(clap::Subcommand, Debug)]
 pub enum ClientAction {
     /// Show the server's era, identity and capabilities.

@@ -142,6 +142,7 @@ pub fn markdown() -> String {
     for (name, meaning) in ENVIRONMENT {
         let _ = writeln!(out, "- `{name}`: {meaning}.");
     }
+    #[cfg(feature = "hub")]
     render_hub_keys(&mut out);
     out
 }
@@ -259,6 +260,7 @@ fn render_arg(out: &mut String, arg: &Arg) {
 }
 
 /// Appends the hub configuration keys.
+#[cfg(feature = "hub")]
 fn render_hub_keys(out: &mut String) {
     out.push_str(
         "\n## Hub configuration file\n\n\

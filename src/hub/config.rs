@@ -267,6 +267,14 @@ impl HubConfig {
                 u.name
             )));
         }
+        if let UpstreamTransport::Http { url, .. } = &u.transport {
+            if cfg!(not(feature = "tls")) && url.starts_with("https://") {
+                return Err(ConfigError(format!(
+                    "upstream {:?}: {url}: this lmcp was built without TLS; rebuild it with the `tls` cargo feature (`--features tls`) for https:// upstreams",
+                    u.name
+                )));
+            }
+        }
         if self.upstreams.iter().any(|x| x.name == u.name) {
             return Err(ConfigError(format!(
                 "upstream {:?} is configured twice",
@@ -330,5 +338,17 @@ mod tests {
         assert!(c.add_shortcut("ev=x").is_err());
         assert!(c.add_shortcut("bad name=x").is_err());
         assert!(c.add_shortcut("nothing").is_err());
+    }
+
+    #[test]
+    fn https_needs_tls() {
+        let mut c = HubConfig::default();
+        let r = c.add_shortcut("s=https://127.0.0.1:1/mcp");
+        if cfg!(feature = "tls") {
+            r.unwrap();
+        } else {
+            assert!(r.unwrap_err().0.contains("`tls` cargo feature"));
+            assert!(c.upstreams.is_empty());
+        }
     }
 }

@@ -15,4 +15,5 @@ pub fn builtin() -> Vec<Tool> {
     vec![ping::tool(), system::tool()]
 }
 #[cfg(feature = "web")]
+#[cfg_attr(docsrs, doc(cfg(feature = "web")))]
 pub mod web;

@@ -1,7 +1,7 @@
 //! File tools confined to roots: `read_file`, `write_file`, `edit_file`,
 //! `list_dir`, `search_files`, `file_info`, `make_dir` and `move_file`.
 //!
-//! Every path goes through [`Roots`](crate::tools::roots::Roots); files are
+//! Every path goes through [`Roots`]; files are
 //! opened with no-follow semantics and verified after opening, and writes are
 //! atomic (temporary file in the same directory, fsync, rename). Filesystem
 //! work runs on the blocking pool so handlers never block the runtime.
