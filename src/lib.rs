@@ -81,5 +81,5 @@ pub struct ReadmeDoctests;
 
 /// docs/hub.md's Rust example (the client used on its own), compiled as a doctest.
 #[doc = include_str!("../docs/hub.md")]
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "hub"))]
 pub struct HubDocDoctests;
