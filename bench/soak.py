@@ -14,14 +14,19 @@ one `lmcp --stdio` server driven by a pipelining client, for DURATION seconds
   stdio: the same tools pipelined, plus shell `sleep 30` cancelled with
     notifications/cancelled.
 
-Every 5 s it samples each server's RSS, open fds, OS threads and live
-descendant processes. At the end it stops the clients, waits for the servers
-to settle and samples again, and once more after --rest seconds idle. It fails (exit 1) on any failed request that
-should have succeeded, on descendants left behind, on fds above the warm-up
-level, or on RSS growth after warm-up beyond a tolerance; it prints a JSON
+Each server's RSS, open fds, OS threads and live descendant processes are
+sampled once idle before the load, every 5 s under it, when the clients have
+stopped and the servers settled, and once more after --rest seconds idle. It
+fails (exit 1, each problem on stderr as `soak: FAIL: ...`) on any failed
+request that should have succeeded, on RSS growth after warm-up beyond a
+tolerance, and, after the rest, on descendants left behind, on fds above the
+lowest count seen after warm-up by more than --fd-slack, or on more OS threads
+than before the load plus --thread-slack (a task or blocking thread that
+never ends: tokio retires idle blocking threads after 10 s); it prints a JSON
 report (and appends it to --out FILE).
 
   python3 bench/soak.py [--bin target/release/lmcp] [--duration 180] [--clients 64]
+  python3 bench/soak.py --bin target/debug/lmcp --duration 30 --clients 16   # quick check
 
 Traffic stays on 127.0.0.1; every loop is bounded in time.
 """
@@ -308,6 +313,10 @@ def main():
     ap.add_argument("--rest", type=float, default=20,
                     help="seconds idle after the load before the last sample (tokio retires idle "
                          "blocking threads after 10 s)")
+    ap.add_argument("--fd-slack", type=int, default=4,
+                    help="fds allowed above the lowest post-warm-up count after the rest")
+    ap.add_argument("--thread-slack", type=int, default=0,
+                    help="OS threads allowed above the idle count before the load, after the rest")
     ap.add_argument("--out")
     a = ap.parse_args()
     warmup = a.warmup if a.warmup is not None else a.duration / 6
@@ -334,6 +343,10 @@ def main():
     threading.Thread(target=lambda: [None for _ in http_srv.stderr], daemon=True).start()
     stdio_srv = subprocess.Popen([a.bin, "--stdio", *common], stdin=subprocess.PIPE,
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+    # Idle, before any load: the thread count the servers must return to.
+    time.sleep(1)
+    idle = {"http": sample(http_srv.pid), "stdio": sample(stdio_srv.pid)}
 
     stats = Stats()
     stop = threading.Event()
@@ -379,17 +392,26 @@ def main():
             if end - base > a.rss_tolerance_kb:
                 problems.append(f"{name}: RSS grew after warm-up ({base} -> {end} KiB, peak {peak})")
         warm_fds = [s[name]["fds"] for s in samples if s["t"] >= warmup and s[name]["fds"]]
-        if final[name]["children"]:
-            problems.append(f"{name}: {final[name]['children']} descendant processes left")
-        if warm_fds and final[name]["fds"] and final[name]["fds"] > min(warm_fds):
-            problems.append(f"{name}: {final[name]['fds']} fds at the end, {min(warm_fds)} during the run")
+        r = rested[name]
+        if r["children"] is None or r["fds"] is None or r["threads"] is None:
+            problems.append(f"{name}: the server is gone (nothing to sample after the rest)")
+            continue
+        if r["children"]:
+            problems.append(f"{name}: {r['children']} descendant processes left after {a.rest:g} s idle")
+        if warm_fds and r["fds"] > min(warm_fds) + a.fd_slack:
+            problems.append(f"{name}: {r['fds']} fds after {a.rest:g} s idle, more than the "
+                            f"{min(warm_fds)} after warm-up + {a.fd_slack} (leaked sockets or files)")
+        if idle[name]["threads"] and r["threads"] > idle[name]["threads"] + a.thread_slack:
+            problems.append(f"{name}: {r['threads']} threads after {a.rest:g} s idle, "
+                            f"{idle[name]['threads']} before the load (+{a.thread_slack} allowed): "
+                            f"threads that never end")
     if stats.failed:
         problems.append(f"failed requests: {stats.failed}")
     report = {
         "duration_s": a.duration, "clients": a.clients, "binary": a.bin,
         "requests_ok": stats.ok, "expected_failures": stats.expected,
         "failed": stats.failed, "failure_examples": stats.examples,
-        "total_ok": sum(stats.ok.values()), "samples": samples, "final": final,
+        "total_ok": sum(stats.ok.values()), "idle": idle, "samples": samples, "final": final,
         "rested_s": a.rest, "rested": rested,
         "problems": problems,
     }
@@ -398,6 +420,8 @@ def main():
     if a.out:
         with open(a.out, "a") as f:
             f.write(json.dumps(report) + "\n")
+    for p in problems:
+        print(f"soak: FAIL: {p}", file=sys.stderr)
     sys.exit(1 if problems else 0)
 
 

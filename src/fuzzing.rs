@@ -167,6 +167,224 @@ pub fn dispatch(data: &[u8]) {
     }
 }
 
+/// The HTTP transport end to end: the bytes are everything a client sends on
+/// one connection (requests, pipelined or not, then end of stream), served
+/// by the transport's per-connection service. Whatever comes back must be a
+/// sequence of well-formed HTTP/1.x responses; each input is cut off after
+/// 1 s (an SSE stream, such as `subscriptions/listen`, stays open), and
+/// what arrived by then must be a well-formed prefix.
+pub fn http_request(data: &[u8]) {
+    let (reply, whole) = http_reply(data);
+    let _ = check_http_replies(&reply, whole);
+}
+
+/// What [`http_request`] gets back for `data`: the bytes the server wrote,
+/// and whether the connection ended within the time bound.
+pub fn http_reply(data: &[u8]) -> (Vec<u8>, bool) {
+    use crate::transport::http::{serve_one_connection, HttpOptions};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let input = data.to_vec();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let (client, server_io) = tokio::io::duplex(16 * 1024);
+        let opts = HttpOptions {
+            max_body_bytes: 2048,
+            max_in_flight: 8,
+            keep_alive: Duration::from_millis(100),
+            sse_stall: Duration::from_millis(100),
+            shutdown_grace: Duration::from_millis(100),
+            ..HttpOptions::default()
+        };
+        let serving = tokio::spawn(serve_one_connection(
+            dispatch_server().clone(),
+            opts,
+            server_io,
+        ));
+        let (mut rd, mut wr) = tokio::io::split(client);
+        // All the input, then the end of the stream once every request it
+        // holds was answered (hyper drops pipelined requests it has not
+        // started when the client's end of stream comes first).
+        let expected = count_requests(&input);
+        let (shut, shut_rx) = tokio::sync::oneshot::channel::<()>();
+        let writer = tokio::spawn(async move {
+            // The server may stop reading (it closed): not a finding.
+            let _ = wr.write_all(&input).await;
+            let _ = shut_rx.await;
+            let _ = wr.shutdown().await;
+            wr
+        });
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+        let mut shut = Some(shut);
+        let mut reply = Vec::new();
+        let mut chunk = vec![0u8; 16 * 1024];
+        let whole = loop {
+            if shut.is_some() && check_http_replies(&reply, false) >= expected {
+                let _ = shut.take().map(|s| s.send(()));
+            }
+            match tokio::time::timeout_at(deadline, rd.read(&mut chunk)).await {
+                Err(_) => break false,
+                Ok(Ok(0) | Err(_)) => break true,
+                Ok(Ok(n)) => reply.extend_from_slice(&chunk[..n]),
+            }
+        };
+        writer.abort();
+        if whole {
+            let _ = tokio::time::timeout(Duration::from_secs(1), serving).await;
+        }
+        (reply, whole)
+    })
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).chars().take(300).collect()
+}
+
+/// `buf` is a sequence of HTTP/1.x responses; the last may be cut short
+/// unless `whole`. Returns how many final (not 1xx) responses are complete.
+fn check_http_replies(mut buf: &[u8], whole: bool) -> usize {
+    let mut done = 0;
+    while !buf.is_empty() {
+        let mut hs = [httparse::EMPTY_HEADER; 64];
+        let mut r = httparse::Response::new(&mut hs);
+        let n = match r.parse(buf) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) if !whole => return done,
+            other => panic!("not an HTTP response ({other:?}): {}", lossy(buf)),
+        };
+        assert!(matches!(r.version, Some(0 | 1)), "{}", lossy(buf));
+        let code = r.code.unwrap_or_default();
+        assert!((100..600).contains(&code), "status {code}");
+        let header = |name: &str| {
+            let mut v = r
+                .headers
+                .iter()
+                .filter(|h| h.name.eq_ignore_ascii_case(name));
+            let first = v.next().map(|h| h.value);
+            assert!(v.next().is_none(), "{name} twice: {}", lossy(buf));
+            first
+        };
+        let chunked =
+            header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case(b"chunked"));
+        let len = header("content-length").map(|v| {
+            std::str::from_utf8(v)
+                .ok()
+                .and_then(|s| s.parse::<usize>().ok())
+                .unwrap_or_else(|| panic!("bad Content-Length: {}", lossy(v)))
+        });
+        assert!(!(chunked && len.is_some()), "chunked and Content-Length");
+        buf = &buf[n..];
+        if code < 200 {
+            continue;
+        }
+        if code == 204 || code == 304 {
+            assert!(len.unwrap_or(0) == 0 && !chunked, "a body on {code}");
+            done += 1;
+            continue;
+        }
+        if chunked {
+            loop {
+                let (n, size) = match httparse::parse_chunk_size(buf) {
+                    Ok(httparse::Status::Complete(x)) => x,
+                    Ok(httparse::Status::Partial) if !whole => return done,
+                    other => panic!("bad chunk ({other:?}): {}", lossy(buf)),
+                };
+                buf = &buf[n..];
+                let Ok(size) = usize::try_from(size) else {
+                    panic!("chunk of {size} bytes")
+                };
+                if size == 0 {
+                    // No trailers: the empty line ends the body.
+                    if buf.len() < 2 && !whole {
+                        return done;
+                    }
+                    assert!(
+                        buf.starts_with(b"\r\n"),
+                        "after the last chunk: {}",
+                        lossy(buf)
+                    );
+                    buf = &buf[2..];
+                    break;
+                }
+                if buf.len() < size + 2 && !whole {
+                    return done;
+                }
+                assert!(buf.len() >= size + 2, "chunk cut short");
+                assert_eq!(&buf[size..size + 2], b"\r\n", "chunk not ended by CRLF");
+                buf = &buf[size + 2..];
+            }
+        } else if let Some(len) = len {
+            if buf.len() < len && !whole {
+                return done;
+            }
+            assert!(buf.len() >= len, "body shorter than its Content-Length");
+            buf = &buf[len..];
+        } else {
+            // Delimited by the end of the connection.
+            return done + usize::from(whole);
+        }
+        done += 1;
+    }
+    done
+}
+
+/// How many whole requests `b` holds, as HTTP/1.1 frames them (heads,
+/// then bodies by `Content-Length` or chunks): the number of answers to
+/// wait for before ending the stream.
+fn count_requests(mut b: &[u8]) -> usize {
+    let mut n = 0;
+    loop {
+        while let Some(rest) = b.strip_prefix(b"\r\n") {
+            b = rest;
+        }
+        let mut hs = [httparse::EMPTY_HEADER; 64];
+        let mut req = httparse::Request::new(&mut hs);
+        let Ok(httparse::Status::Complete(head)) = req.parse(b) else {
+            return n;
+        };
+        let header = |name: &str| {
+            req.headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case(name))
+                .map(|h| h.value)
+        };
+        let chunked =
+            header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case(b"chunked"));
+        let len = header("content-length")
+            .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<usize>().ok());
+        b = &b[head..];
+        if chunked {
+            loop {
+                let Ok(httparse::Status::Complete((k, size))) = httparse::parse_chunk_size(b)
+                else {
+                    return n;
+                };
+                let Some(end) = usize::try_from(size)
+                    .ok()
+                    .and_then(|s| s.checked_add(k + 2))
+                else {
+                    return n;
+                };
+                if b.len() < end {
+                    return n;
+                }
+                b = &b[end..];
+                if size == 0 {
+                    break;
+                }
+            }
+        } else if let Some(len) = len {
+            if b.len() < len {
+                return n;
+            }
+            b = &b[len..];
+        }
+        n += 1;
+    }
+}
+
 /// Split `data` at `0xff` bytes into at most `n` parts.
 fn parts(data: &[u8], n: usize) -> Vec<&[u8]> {
     let mut v: Vec<&[u8]> = data.splitn(n, |&b| b == 0xff).collect();

@@ -178,6 +178,47 @@ fn a_short_state_key_is_refused() {
 }
 
 #[test]
+fn secret_file_errors_do_not_echo_the_secret() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Too short a state key, from the environment and from a file.
+    let key = tmp.path().join("state.key");
+    std::fs::write(&key, "shortsecret\n").unwrap();
+    // A token file that is not UTF-8 (cannot be read as text).
+    let token = tmp.path().join("token");
+    std::fs::write(&token, b"tokensecret\xff\xfe\n").unwrap();
+    for (args, env) in [
+        (vec!["--stdio"], Some("shortsecret")),
+        (
+            vec!["--stdio", "--state-key-file", key.to_str().unwrap()],
+            None,
+        ),
+        (
+            vec![
+                "--http",
+                "127.0.0.1:0",
+                "--auth-token-file",
+                token.to_str().unwrap(),
+            ],
+            None,
+        ),
+    ] {
+        let mut cmd = Command::new(lmcp_path());
+        cmd.args(&args).stdin(std::process::Stdio::null());
+        if let Some(v) = env {
+            cmd.env("LMCP_STATE_KEY", v);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.is_empty(), "{args:?}: no error message");
+        assert!(
+            !err.contains("shortsecret") && !err.contains("tokensecret"),
+            "{args:?}: the error echoes the secret: {err}"
+        );
+    }
+}
+
+#[test]
 fn read_only_is_applied_with_the_names_and_refuses_a_named_writer() {
     // Names of tools --read-only leaves out may still be disabled.
     let mut p = Peer::spawn(

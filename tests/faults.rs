@@ -129,8 +129,13 @@ impl Drop for Tmpfs {
 #[test]
 fn write_file_onto_a_full_filesystem_keeps_the_old_file_and_no_temp() {
     let Some(fs) = Tmpfs::mount("64k") else {
-        // Mounting needs root (CI runs as root); say so rather than pass quietly.
-        eprintln!("SKIPPED: cannot mount a small tmpfs here (needs root)");
+        // Mounting needs root. CI runs as root in a fresh container, where it
+        // works: there a failed mount is a failure, not a skip.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but a small tmpfs cannot be mounted (mount -t tmpfs needs root and CAP_SYS_ADMIN)"
+        );
+        eprintln!("SKIPPED (not a pass): cannot mount a small tmpfs here (needs root); the full-filesystem case was not tested");
         return;
     };
     let dir = std::fs::canonicalize(fs.dir.path()).unwrap();
@@ -231,14 +236,19 @@ fn a_hanging_upstream_is_cut_off_by_its_timeout() {
         "tools/call",
         json!({"name": "remote_slow_sleep", "arguments": {"ms": 60000}}),
     );
+    let took = started.elapsed();
     let msg = failure(&r);
+    // The client's timeout error (src/client/error.rs, ClientError::Timeout)
+    // under the upstream's name (src/hub/forward.rs).
     assert!(
-        msg.contains("1"),
-        "the error should name the timeout: {msg}"
+        msg.contains("upstream 'slow'") && msg.contains("no answer within 1000 ms"),
+        "the error should say the upstream timed out and name its 1000 ms timeout: {msg}"
     );
+    // Cut off at about 1 s (plus start-up of the upstream), far from the
+    // 60 s the call asked for; generous against a loaded machine.
     assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "liveness: the call was not cut off"
+        took < Duration::from_secs(10),
+        "the call was not cut off by its 1 s timeout: it took {took:?}"
     );
     // The hub and the upstream go on.
     let r = p.modern(

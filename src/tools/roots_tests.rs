@@ -105,6 +105,40 @@ fn refuses_symlinks_out_file_and_dir() {
 }
 
 #[test]
+fn refusals_name_the_roots_but_not_where_a_symlink_points() {
+    // SECURITY.md: the roots are disclosed to the client by design (it needs
+    // them to recover); what lies outside them is not, not even as the
+    // target of a refused or dangling symlink.
+    let f = fixture();
+    let hidden = f.outside.join("secret.txt");
+    symlink(&hidden, f.root.join("link.txt")).unwrap();
+    symlink(&f.outside, f.root.join("linkdir")).unwrap();
+    symlink(f.outside.join("gone"), f.root.join("dangling")).unwrap();
+    let root = f.root.to_string_lossy().into_owned();
+    let out = f.outside.to_string_lossy().into_owned();
+    let refusals = [
+        f.roots.resolve_existing("link.txt").unwrap_err(),
+        f.roots.resolve_existing("linkdir/secret.txt").unwrap_err(),
+        f.roots.resolve_new("linkdir/new.txt").unwrap_err(),
+        f.roots.resolve_dir(Some("linkdir")).unwrap_err(),
+        f.roots.resolve_existing("dangling").unwrap_err(),
+        f.roots.resolve_new("dangling").unwrap_err(),
+        f.roots.open_read("link.txt").map(|_| ()).unwrap_err(),
+        f.roots.resolve_existing("missing.txt").unwrap_err(),
+    ];
+    for e in refusals {
+        let msg = e.to_string();
+        assert!(!msg.contains(&out), "the refusal reveals {out}: {msg}");
+        if matches!(e, RootsError::Outside { .. } | RootsError::NotFound { .. }) {
+            assert!(
+                msg.contains(&root),
+                "the refusal should name the roots: {msg}"
+            );
+        }
+    }
+}
+
+#[test]
 fn resolve_new_checks_parent() {
     let f = fixture();
     assert_eq!(

@@ -156,7 +156,10 @@ async fn refuses_outside_and_binary() {
 
 /// Found by fuzzing: a 100-line old_text missing from a 2,000-line file took
 /// 30 s of CPU (minutes at 20,000 lines) in the near-miss search; it now has
-/// a time budget. Generous liveness bound only.
+/// a time budget (500 ms). The 2,000-line input is kept as
+/// `fuzz/regressions/edit/near-miss-search-of-a-long-text` (replayed by
+/// tests/fuzz_corpus.rs); here ten times longer. Generous bound: 20 × the
+/// budget, against a return of the unbounded search, not a benchmark.
 #[test]
 fn near_miss_search_of_a_long_text_is_bounded() {
     let file: String = (0..20_000)
@@ -177,7 +180,7 @@ fn near_miss_search_of_a_long_text_is_bounded() {
     .unwrap_err();
     assert!(e.to_string().contains("not found"), "{e}");
     assert!(
-        started.elapsed() < std::time::Duration::from_secs(60),
+        started.elapsed() < std::time::Duration::from_secs(10),
         "took {:?}",
         started.elapsed()
     );

@@ -1,10 +1,11 @@
 //! Response bodies: a whole JSON document, or a Server-Sent Events stream fed
 //! by a channel. Dropping an SSE body (the client went away) cancels the
-//! request behind it.
+//! request behind it; a stream cut by the server (its client stalled) ends
+//! in an error, so that the connection is closed rather than the stream
+//! ended as if complete.
 
 use bytes::Bytes;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
-use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -21,8 +22,25 @@ pub enum Body {
         rx: mpsc::Receiver<Bytes>,
         /// Cancelled on drop.
         cancel: CancellationToken,
+        /// Cancelled by the producer when it gives up on the stream: once
+        /// `rx` is drained the body fails (hyper then closes the connection)
+        /// instead of ending as if complete.
+        cut: CancellationToken,
     },
 }
+
+/// An SSE stream the server cut short (its client took nothing for
+/// `sse_stall`).
+#[derive(Debug)]
+pub struct StreamCut;
+
+impl std::fmt::Display for StreamCut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("event stream cut: the client took nothing for too long")
+    }
+}
+
+impl std::error::Error for StreamCut {}
 
 impl Body {
     /// A body of these bytes.
@@ -41,15 +59,18 @@ impl Drop for Body {
 
 impl HttpBody for Body {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = StreamCut;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, StreamCut>>> {
         match self.get_mut() {
             Body::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            Body::Sse { rx, .. } => rx.poll_recv(cx).map(|o| o.map(|b| Ok(Frame::data(b)))),
+            Body::Sse { rx, cut, .. } => match rx.poll_recv(cx) {
+                Poll::Ready(None) if cut.is_cancelled() => Poll::Ready(Some(Err(StreamCut))),
+                p => p.map(|o| o.map(|b| Ok(Frame::data(b)))),
+            },
         }
     }
 

@@ -66,8 +66,9 @@ pub struct HttpOptions {
     /// Interval of SSE keep-alive comments.
     pub keep_alive: Duration,
     /// An SSE stream whose client took nothing for this long (its 64-event
-    /// buffer full) is ended and its request cancelled: a client that stops
-    /// reading holds a bounded buffer, and only for this long.
+    /// buffer full) is cut: its connection closed and its request
+    /// cancelled. A client that stops reading holds a bounded buffer, and
+    /// only for this long.
     pub sse_stall: Duration,
     /// How long in-flight requests may finish at shutdown.
     pub shutdown_grace: Duration,
@@ -123,6 +124,97 @@ struct State {
 
 type Resp = Response<Body>;
 
+impl State {
+    fn new(server: Arc<Server>, opts: HttpOptions) -> Arc<State> {
+        Arc::new(State {
+            modern: server.session(),
+            sessions: Mutex::new(HashMap::new()),
+            in_flight: Arc::new(Semaphore::new(opts.max_in_flight.max(1))),
+            server,
+            opts,
+        })
+    }
+}
+
+/// Serve one HTTP/1.1 connection: every request on it goes through
+/// [`handle`]; `over` (the connection cap is reached) answers 503 and closes;
+/// `conn_stop` asks for a graceful close (finish the current request);
+/// `half_close` keeps answering after the client shut its write side.
+async fn serve_connection<I>(
+    state: Arc<State>,
+    io: I,
+    peer: SocketAddr,
+    over: bool,
+    half_close: bool,
+    conn_stop: CancellationToken,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = hyper::service::service_fn(move |req| {
+        let state = state.clone();
+        async move {
+            if over {
+                return Ok::<_, std::convert::Infallible>(plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "too many connections\n",
+                ));
+            }
+            let r = handle(&state, req, peer).await;
+            Ok(r)
+        }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10))
+        .keep_alive(!over)
+        .half_close(half_close);
+    let conn = builder.serve_connection(TokioIo::new(io), svc);
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => if let Err(e) = r { log::debug!("connection from {peer}: {e}") },
+        _ = conn_stop.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(Duration::from_secs(10), conn).await;
+        }
+    }
+}
+
+/// Serve `io` as one connection from 127.0.0.1 with a fresh transport state
+/// (no legacy sessions yet), then shut that state's sessions down. For
+/// lmcp's fuzzing (`lmcp::fuzzing::http_request`): the per-connection
+/// service of [`serve`], without a listener, and with half-close on so that
+/// a client that writes its whole byte stream and then shuts its write side
+/// still gets every answer.
+#[doc(hidden)]
+pub async fn serve_one_connection<I>(server: Arc<Server>, opts: HttpOptions, io: I)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let state = State::new(server, opts);
+    let peer = SocketAddr::from(([127, 0, 0, 1], 0));
+    serve_connection(
+        state.clone(),
+        io,
+        peer,
+        false,
+        true,
+        CancellationToken::new(),
+    )
+    .await;
+    state.modern.shutdown();
+    let sessions: Vec<Arc<Session>> = state
+        .sessions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .drain()
+        .map(|(_, s)| s.session)
+        .collect();
+    for s in sessions {
+        s.shutdown();
+    }
+}
+
 /// Serve `server` on `listener` until `stop` is cancelled.
 pub async fn serve(
     listener: TcpListener,
@@ -130,13 +222,7 @@ pub async fn serve(
     opts: HttpOptions,
     stop: CancellationToken,
 ) {
-    let state = Arc::new(State {
-        modern: server.session(),
-        sessions: Mutex::new(HashMap::new()),
-        in_flight: Arc::new(Semaphore::new(opts.max_in_flight.max(1))),
-        server,
-        opts,
-    });
+    let state = State::new(server, opts);
     let conns = Arc::new(Semaphore::new(state.opts.max_connections.max(1)));
     let reaper = tokio::spawn(reap_sessions(state.clone()));
     let conn_stop = CancellationToken::new();
@@ -158,33 +244,7 @@ pub async fn serve(
         let conn_stop = conn_stop.clone();
         tokio::spawn(async move {
             let over = permit.is_none();
-            let svc = hyper::service::service_fn(move |req| {
-                let state = state.clone();
-                async move {
-                    if over {
-                        return Ok::<_, std::convert::Infallible>(plain(
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            "too many connections\n",
-                        ));
-                    }
-                    let r = handle(&state, req, peer).await;
-                    Ok(r)
-                }
-            });
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(10))
-                .keep_alive(!over);
-            let conn = builder.serve_connection(TokioIo::new(stream), svc);
-            tokio::pin!(conn);
-            tokio::select! {
-                r = conn.as_mut() => if let Err(e) = r { log::debug!("connection from {peer}: {e}") },
-                _ = conn_stop.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(Duration::from_secs(10), conn).await;
-                }
-            }
+            serve_connection(state, stream, peer, over, false, conn_stop).await;
             drop(permit);
         });
     }

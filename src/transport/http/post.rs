@@ -276,6 +276,8 @@ pub(super) async fn run(
     let keep_alive = state.opts.keep_alive;
     let stall = state.opts.sse_stall;
     let stop = cancel.clone();
+    let cut = CancellationToken::new();
+    let cut_it = cut.clone();
     tokio::spawn(async move {
         tokio::pin!(task);
         let mut tick = tokio::time::interval(keep_alive);
@@ -300,12 +302,16 @@ pub(super) async fn run(
             };
             if !send_chunk(&btx, chunk, stall).await {
                 if !btx.is_closed() {
-                    log::debug!("SSE client read nothing for {stall:?}; request cancelled");
+                    log::debug!("SSE client read nothing for {stall:?}; request cancelled, connection closed");
                 }
+                // The request is cancelled; the body fails once drained, so
+                // hyper closes the connection instead of ending the stream
+                // as if it were complete.
+                cut_it.cancel();
                 stop.cancel();
                 break;
             }
         }
     });
-    sse_response(brx, cancel)
+    sse_response(brx, cancel, cut)
 }

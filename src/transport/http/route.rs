@@ -146,6 +146,8 @@ pub(super) fn get_stream(
     let keep_alive = state.opts.keep_alive;
     let stall = state.opts.sse_stall;
     let stop = cancel.clone();
+    let cut = CancellationToken::new();
+    let cut_it = cut.clone();
     let open = StreamGuard::new(streams);
     tokio::spawn(async move {
         let _open = open;
@@ -158,9 +160,11 @@ pub(super) fn get_stream(
                 _ = tick.tick() => Bytes::from_static(b":\n\n"),
             };
             if !send_chunk(&btx, chunk, stall).await {
+                // Stalled (or gone): the body fails and the connection closes.
+                cut_it.cancel();
                 break;
             }
         }
     });
-    sse_response(brx, cancel)
+    sse_response(brx, cancel, cut)
 }
