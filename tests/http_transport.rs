@@ -451,3 +451,177 @@ fn sigterm_refuses_new_connections_and_finishes_requests_in_flight() {
     let status = s.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+/// SIGTERM while a request streams its answer (a progress token makes it
+/// SSE): the stream runs to its result within the grace, then the process
+/// exits. Streamed requests count as in flight until their last event.
+#[test]
+fn sigterm_lets_a_streamed_request_finish() {
+    let mut s = everything();
+    let mut m = meta(json!({}));
+    m["progressToken"] = json!("p1");
+    let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": {"name": "sleep", "arguments": {"ms": 1500}, "_meta": m}})
+    .to_string();
+    let conn = support::raw_http::open(
+        s.port,
+        "POST",
+        &[
+            JSON,
+            ACCEPT,
+            ("MCP-Protocol-Version", MODERN),
+            ("Mcp-Method", "tools/call"),
+            ("Mcp-Name", "sleep"),
+        ],
+        &body,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(s.child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let r = support::raw_http::read_reply(conn);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("text/event-stream"));
+    let events = r.events();
+    for e in &events {
+        valid(MODERN, e);
+    }
+    let last = events.last().expect("events");
+    assert_eq!(last["id"], 7, "{events:?}");
+    assert_eq!(
+        last["result"]["content"][0]["text"], "slept 1500 ms",
+        "{last}"
+    );
+    let status = s.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+fn lmcp_http(extra: &[&str]) -> HttpServer {
+    start_http(PathBuf::from(env!("CARGO_BIN_EXE_lmcp")), extra)
+}
+
+/// A modern `shell` call running `command`; `progress` makes it SSE.
+fn shell_call(id: i64, command: &str, progress: bool) -> String {
+    let mut m = meta(json!({}));
+    if progress {
+        m["progressToken"] = json!(format!("p{id}"));
+    }
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": "shell", "arguments": {"command": command}, "_meta": m}})
+    .to_string()
+}
+
+const SHELL_HEADERS: [(&str, &str); 5] = [
+    JSON,
+    ACCEPT,
+    ("MCP-Protocol-Version", MODERN),
+    ("Mcp-Method", "tools/call"),
+    ("Mcp-Name", "shell"),
+];
+
+/// `--http-max-in-flight` caps requests over HTTP (503 past it, streamed
+/// answers counted until their last event); `--max-connections` caps
+/// connections (503).
+#[test]
+fn in_flight_and_connection_caps_answer_503() {
+    let s = lmcp_http(&["--http-max-in-flight", "1"]);
+    for progress in [false, true] {
+        let busy = support::raw_http::open(
+            s.port,
+            "POST",
+            &SHELL_HEADERS,
+            &shell_call(1, "sleep 1; echo done", progress),
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        let r = send(
+            s.port,
+            "POST",
+            &SHELL_HEADERS,
+            &shell_call(2, "echo hi", false),
+        );
+        assert_eq!(r.status_code(MODERN), (503, Some(-32603)), "{}", r.body);
+        let done = support::raw_http::read_reply(busy);
+        assert_eq!(done.status, 200, "{}", done.body);
+        let last = if progress {
+            let events = done.events();
+            for e in &events {
+                valid(MODERN, e);
+            }
+            events.last().cloned().unwrap()
+        } else {
+            done.checked(MODERN)
+        };
+        assert_eq!(last["id"], 1, "{last}");
+        assert!(last["result"].to_string().contains("done"), "{last}");
+        // The slot is free again.
+        let r = send(
+            s.port,
+            "POST",
+            &SHELL_HEADERS,
+            &shell_call(3, "echo hi", false),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.checked(MODERN);
+    }
+
+    let s = lmcp_http(&["--max-connections", "1"]);
+    // An idle connection (no request yet) holds the only slot.
+    let idle = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let r = send(
+        s.port,
+        "POST",
+        &SHELL_HEADERS,
+        &shell_call(4, "echo hi", false),
+    );
+    assert_eq!(r.status, 503, "{}", r.body);
+    drop(idle);
+    std::thread::sleep(Duration::from_millis(200));
+    let r = send(
+        s.port,
+        "POST",
+        &SHELL_HEADERS,
+        &shell_call(5, "echo hi", false),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.checked(MODERN);
+}
+
+/// Slowloris bodies: a client that sends its headers and then trickles (or
+/// withholds) the body gets 408 once `--http-body-timeout-secs` has passed,
+/// and the connection closes.
+#[test]
+fn a_body_that_does_not_arrive_times_out() {
+    let s = lmcp_http(&["--http-body-timeout-secs", "1"]);
+    let body = shell_call(1, "echo hi", false);
+    let mut conn = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut head = format!(
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in SHELL_HEADERS {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    conn.write_all(head.as_bytes()).unwrap();
+    // A few bytes of the body, slowly; then nothing.
+    for b in body.as_bytes()[..3].iter() {
+        conn.write_all(&[*b]).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let started = std::time::Instant::now();
+    let r = support::raw_http::read_reply(conn);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "no answer within a generous bound"
+    );
+    assert_eq!(r.status_code(MODERN), (408, Some(-32600)), "{}", r.body);
+    // A body sent at once is unaffected.
+    let r = send(s.port, "POST", &SHELL_HEADERS, &body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.checked(MODERN);
+}

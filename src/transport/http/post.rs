@@ -22,10 +22,26 @@ pub(super) async fn post(
     }
     let headers = req.headers().clone();
     let limit = state.opts.max_body_bytes;
-    let bytes = match http_body_util::Limited::new(req.into_body(), limit)
-        .collect()
-        .await
-    {
+    // The header-read timeout does not cover the body: a client trickling
+    // its body a byte at a time would hold the connection for ever.
+    let body_timeout = state.opts.body_timeout;
+    let read = tokio::time::timeout(
+        body_timeout,
+        http_body_util::Limited::new(req.into_body(), limit).collect(),
+    );
+    let Ok(read) = read.await else {
+        let mut r = error_response(
+            StatusCode::REQUEST_TIMEOUT,
+            None,
+            ErrorObject::invalid_request(format!(
+                "Request body not received within {body_timeout:?}"
+            )),
+        );
+        r.headers_mut()
+            .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+        return r;
+    };
+    let bytes = match read {
         Ok(b) => b.to_bytes(),
         Err(e) => {
             if e.downcast_ref::<http_body_util::LengthLimitError>()
@@ -42,7 +58,11 @@ pub(super) async fn post(
             return plain(StatusCode::BAD_REQUEST, "could not read the request body\n");
         }
     };
-    let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
+    // The permit lives as long as the request: to the end of post() for a
+    // JSON answer, to the end of its stream for an SSE one (run() moves it
+    // into the task feeding the stream), so the 503 cap and the shutdown
+    // grace both see streamed requests.
+    let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
         return error_response(
             StatusCode::SERVICE_UNAVAILABLE,
             None,
@@ -92,7 +112,7 @@ pub(super) async fn post(
             || meta.get("io.modelcontextprotocol/logLevel").is_some()
             || r.method == "subscriptions/listen"
             || !accept.contains("application/json") && accept.contains("text/event-stream");
-        return run(state, state.modern.clone(), r, streams, true, None).await;
+        return run(state, state.modern.clone(), r, streams, true, None, permit).await;
     }
     // Legacy.
     let is_init = matches!(&msg, Message::Request(r) if r.method == "initialize");
@@ -118,7 +138,7 @@ pub(super) async fn post(
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(id.clone(), entry);
-            return run(state, s, r, false, false, Some(id)).await;
+            return run(state, s, r, false, false, Some(id), permit).await;
         }
         (_, Some(id), m) => match legacy_session(state, id) {
             Some(s) => (s, m),
@@ -134,7 +154,7 @@ pub(super) async fn post(
         },
         // Neither modern _meta nor a session: let the engine explain what is missing.
         (_, None, Message::Request(r)) => {
-            return run(state, state.modern.clone(), r, false, true, None).await
+            return run(state, state.modern.clone(), r, false, true, None, permit).await
         }
         // A stateless notification: accepted (nothing in the modern era needs it over HTTP).
         (_, None, n @ Message::Notification(_)) => {
@@ -170,7 +190,7 @@ pub(super) async fn post(
                 r.method.as_str(),
                 "tools/call" | "prompts/get" | "resources/read"
             ) && accept.contains("text/event-stream");
-            run(state, session, r, streams, false, None).await
+            run(state, session, r, streams, false, None, permit).await
         }
         other => {
             session.receive(other, &Outbound::discard()).await;
@@ -210,7 +230,9 @@ pub(super) async fn batch(state: &Arc<State>, bytes: &[u8], session_id: Option<S
     }
 }
 
-/// Run one request and answer it as JSON or as an SSE stream.
+/// Run one request and answer it as JSON or as an SSE stream. `permit` (its
+/// in-flight slot) is held until the answer is complete: dropped on return
+/// for JSON, by the task feeding the stream for SSE.
 pub(super) async fn run(
     state: &Arc<State>,
     session: Arc<Session>,
@@ -218,6 +240,7 @@ pub(super) async fn run(
     sse: bool,
     modern: bool,
     new_session: Option<String>,
+    permit: OwnedSemaphorePermit,
 ) -> Resp {
     let (out, mut rx) = Outbound::channel(64);
     let cancel = CancellationToken::new();
@@ -277,6 +300,7 @@ pub(super) async fn run(
     let stall = state.opts.sse_stall;
     let stop = cancel.clone();
     tokio::spawn(async move {
+        let _permit = permit;
         tokio::pin!(task);
         let mut tick = tokio::time::interval(keep_alive);
         tick.tick().await;

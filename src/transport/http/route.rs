@@ -146,6 +146,7 @@ pub(super) fn get_stream(
     let keep_alive = state.opts.keep_alive;
     let stall = state.opts.sse_stall;
     let stop = cancel.clone();
+    let shutdown = state.streams_stop.clone();
     let open = StreamGuard::new(streams);
     tokio::spawn(async move {
         let _open = open;
@@ -154,6 +155,7 @@ pub(super) fn get_stream(
         loop {
             let chunk = tokio::select! {
                 _ = stop.cancelled() => break,
+                _ = shutdown.cancelled() => break,
                 m = rx.recv() => match m { Some(line) => sse_event(&line), None => break },
                 _ = tick.tick() => Bytes::from_static(b":\n\n"),
             };
