@@ -254,8 +254,8 @@ fn http_addr(s: &str) -> Result<String, String> {
             .map(|p| format!("127.0.0.1:{p}"))
             .map_err(|_| format!("{port} is not a port number (0-65535)"));
     }
-    if s.is_empty() {
-        return Err("give HOST:PORT or PORT".into());
+    if s.is_empty() || s.starts_with(':') {
+        return Err(format!("{s:?}: give HOST:PORT, PORT or :PORT"));
     }
     Ok(s.to_owned())
 }
