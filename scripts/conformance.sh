@@ -8,8 +8,8 @@ CONF=.peers/conformance/node_modules/@modelcontextprotocol/conformance/dist/inde
 BIN=target/release/examples/everything
 
 if ! "$BIN" --help </dev/null 2>/dev/null | grep -q -- "--http"; then
-  echo "conformance: SKIPPED — the fixture server has no --http transport yet (issue 9)"
-  exit 0
+  echo "conformance: FAILED — $BIN --help lists no --http: the fixture must serve Streamable HTTP (build it with: cargo build --release --example everything)" >&2
+  exit 1
 fi
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$BIN" --http "127.0.0.1:$PORT" &

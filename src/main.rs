@@ -241,6 +241,8 @@ fn main() -> ExitCode {
         auth_token: token,
         max_body_bytes: cli.max_body_bytes,
         max_connections: cli.max_connections,
+        max_in_flight: cli.http_max_in_flight,
+        body_timeout: Duration::from_secs(cli.http_body_timeout_secs),
         session_idle: Duration::from_secs(cli.session_idle_secs),
         shutdown_grace: Duration::from_millis(cli.shutdown_grace_ms),
         ..HttpOptions::default()

@@ -67,6 +67,7 @@ fn modern_json_and_sse() {
         &[("Mcp-Name", "=?base64?ZWNobw==?=")],
     );
     assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.checked(MODERN)["result"]["content"][0]["text"], "x");
 }
 
 #[test]
@@ -88,10 +89,7 @@ fn modern_errors_map_to_http_status() {
         ],
         &body,
     );
-    assert_eq!(
-        (r.status, r.json()["error"]["code"].as_i64()),
-        (400, Some(-32020))
-    );
+    assert_eq!(r.status_code(MODERN), (400, Some(-32020)));
     // Mcp-Method disagrees with the body.
     let r = send(
         s.port,
@@ -105,10 +103,7 @@ fn modern_errors_map_to_http_status() {
         ],
         &body,
     );
-    assert_eq!(
-        (r.status, r.json()["error"]["code"].as_i64()),
-        (400, Some(-32020))
-    );
+    assert_eq!(r.status_code(MODERN), (400, Some(-32020)));
     // Mcp-Name disagrees.
     let r = modern_call(
         s.port,
@@ -117,13 +112,10 @@ fn modern_errors_map_to_http_status() {
         call.clone(),
         &[("Mcp-Name", "sleep")],
     );
-    assert_eq!(
-        (r.status, r.json()["error"]["code"].as_i64()),
-        (400, Some(-32020))
-    );
+    assert_eq!(r.status_code(MODERN), (400, Some(-32020)));
     // Mcp-Name missing.
     let r = modern_call(s.port, 1, "tools/call", call, &[]);
-    assert_eq!(r.status, 400);
+    assert_eq!(r.status_code(MODERN), (400, Some(-32020)));
     // Unknown method → 404 + -32601.
     let r = modern_call(
         s.port,
@@ -132,10 +124,7 @@ fn modern_errors_map_to_http_status() {
         json!({"_meta": meta(json!({}))}),
         &[],
     );
-    assert_eq!(
-        (r.status, r.json()["error"]["code"].as_i64()),
-        (404, Some(-32601))
-    );
+    assert_eq!(r.status_code(MODERN), (404, Some(-32601)));
     // Unsupported version → 400 + -32022.
     let bad = json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "1900-01-01", "io.modelcontextprotocol/clientCapabilities": {}}});
     let body =
@@ -151,11 +140,7 @@ fn modern_errors_map_to_http_status() {
         ],
         &body,
     );
-    assert_eq!(
-        (r.status, r.json()["error"]["code"].as_i64()),
-        (400, Some(-32022))
-    );
-    valid(MODERN, &r.json());
+    assert_eq!(r.status_code(MODERN), (400, Some(-32022)));
     // Missing capability → 400 + -32021.
     let r = modern_call(
         s.port,
@@ -164,10 +149,7 @@ fn modern_errors_map_to_http_status() {
         json!({"name": "ask_name", "_meta": meta(json!({}))}),
         &[("Mcp-Name", "ask_name")],
     );
-    assert_eq!(
-        (r.status, r.json()["error"]["code"].as_i64()),
-        (400, Some(-32021))
-    );
+    assert_eq!(r.status_code(MODERN), (400, Some(-32021)));
     // A notification → 202.
     let r = send(
         s.port,
@@ -177,25 +159,24 @@ fn modern_errors_map_to_http_status() {
     );
     assert_eq!(r.status, 202);
     // Not JSON → 400 + -32700; wrong content type → 415.
-    assert_eq!(send(s.port, "POST", &[JSON, ACCEPT], "{oops").status, 400);
     assert_eq!(
-        send(s.port, "POST", &[("Content-Type", "text/plain")], "{}").status,
-        415
+        send(s.port, "POST", &[JSON, ACCEPT], "{oops").status_code(MODERN),
+        (400, Some(-32700))
     );
+    let r = send(s.port, "POST", &[("Content-Type", "text/plain")], "{}");
+    assert_eq!(r.status_code(MODERN), (415, Some(-32600)));
     // Oversize body → 413.
     let big = format!("{{\"x\":\"{}\"}}", "a".repeat(5 * 1024 * 1024));
-    assert_eq!(send(s.port, "POST", &[JSON, ACCEPT], &big).status, 413);
+    let r = send(s.port, "POST", &[JSON, ACCEPT], &big);
+    assert_eq!(r.status_code(MODERN), (413, Some(-32600)));
     // A browser on another origin → 403; a loopback origin is fine and gets CORS headers.
-    assert_eq!(
-        send(
-            s.port,
-            "POST",
-            &[JSON, ACCEPT, ("Origin", "http://evil.example")],
-            "{}"
-        )
-        .status,
-        403
+    let r = send(
+        s.port,
+        "POST",
+        &[JSON, ACCEPT, ("Origin", "http://evil.example")],
+        "{}",
     );
+    assert_eq!(r.status_code(MODERN), (403, Some(-32600)));
     let r = send(
         s.port,
         "OPTIONS",
@@ -241,17 +222,30 @@ fn legacy_sessions() {
     valid("2025-11-25", &r.json());
     assert!(r.json()["result"]["tools"].is_array());
     // No session → 400 (the engine explains); unknown session → 404.
-    assert_eq!(send(s.port, "POST", &[JSON, ACCEPT], &list).status, 400);
-    assert_eq!(
-        send(
-            s.port,
-            "POST",
-            &with("0123456789abcdef0123456789abcdef"),
-            &list
-        )
-        .status,
-        404
+    let r = send(s.port, "POST", &[JSON, ACCEPT], &list);
+    assert_eq!(r.status, 400);
+    r.checked("2025-11-25");
+    let r = send(
+        s.port,
+        "POST",
+        &with("0123456789abcdef0123456789abcdef"),
+        &list,
     );
+    assert_eq!(r.status_code("2025-11-25"), (404, Some(-32600)));
+    // MCP-Protocol-Version: absent → the session's negotiated version
+    // serves; a revision we do not serve, a modern one, or another legacy
+    // one than the session negotiated → 400.
+    let mut bare = with(&sid);
+    bare.retain(|(k, _)| *k != "MCP-Protocol-Version");
+    let r = send(s.port, "POST", &bare, &list);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.checked("2025-11-25")["result"]["tools"].is_array());
+    for bad in ["1999-01-01", "garbage", MODERN, "2025-06-18"] {
+        let mut h = bare.clone();
+        h.push(("MCP-Protocol-Version", bad));
+        let r = send(s.port, "POST", &h, &list);
+        assert_eq!(r.status_code("2025-11-25"), (400, Some(-32600)), "{bad}");
+    }
     // DELETE ends it.
     assert_eq!(
         send(s.port, "DELETE", &[("Mcp-Session-Id", sid.as_str())], "").status,
@@ -449,5 +443,509 @@ fn sigterm_refuses_new_connections_and_finishes_requests_in_flight() {
     assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
     assert!(raw.contains("finished"), "{raw}");
     let status = s.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+/// SIGTERM while a request streams its answer (a progress token makes it
+/// SSE): the stream runs to its result within the grace, then the process
+/// exits. Streamed requests count as in flight until their last event.
+#[test]
+fn sigterm_lets_a_streamed_request_finish() {
+    let mut s = everything();
+    let mut m = meta(json!({}));
+    m["progressToken"] = json!("p1");
+    let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": {"name": "sleep", "arguments": {"ms": 1500}, "_meta": m}})
+    .to_string();
+    let conn = support::raw_http::open(
+        s.port,
+        "POST",
+        &[
+            JSON,
+            ACCEPT,
+            ("MCP-Protocol-Version", MODERN),
+            ("Mcp-Method", "tools/call"),
+            ("Mcp-Name", "sleep"),
+        ],
+        &body,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(s.child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let r = support::raw_http::read_reply(conn);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("text/event-stream"));
+    let events = r.events();
+    for e in &events {
+        valid(MODERN, e);
+    }
+    let last = events.last().expect("events");
+    assert_eq!(last["id"], 7, "{events:?}");
+    assert_eq!(
+        last["result"]["content"][0]["text"], "slept 1500 ms",
+        "{last}"
+    );
+    let status = s.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+/// `x-mcp-header` parameters (the fixture's `test_custom_headers_server`
+/// mirrors `region`, `priority` and `verbose`): a header that disagrees with
+/// the body, or is missing while the argument is present → 400 + -32020; a
+/// browser's CORS preflight asking for them is allowed.
+#[test]
+fn mcp_param_headers_are_checked_and_allowed_by_cors() {
+    let s = everything();
+    let call = json!({"name": "test_custom_headers_server",
+        "arguments": {"region": "eu-west1", "priority": 3, "query": "q"},
+        "_meta": meta(json!({}))});
+    let name = ("Mcp-Name", "test_custom_headers_server");
+    let r = modern_call(
+        s.port,
+        1,
+        "tools/call",
+        call.clone(),
+        &[
+            name,
+            ("Mcp-Param-Region", "eu-west1"),
+            ("Mcp-Param-Priority", "3"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.checked(MODERN)["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("eu-west1"));
+    // Disagrees with the body.
+    let r = modern_call(
+        s.port,
+        2,
+        "tools/call",
+        call.clone(),
+        &[
+            name,
+            ("Mcp-Param-Region", "us-east1"),
+            ("Mcp-Param-Priority", "3"),
+        ],
+    );
+    assert_eq!(r.status_code(MODERN), (400, Some(-32020)), "{}", r.body);
+    let r = modern_call(
+        s.port,
+        3,
+        "tools/call",
+        call.clone(),
+        &[
+            name,
+            ("Mcp-Param-Region", "eu-west1"),
+            ("Mcp-Param-Priority", "4"),
+        ],
+    );
+    assert_eq!(r.status_code(MODERN), (400, Some(-32020)), "{}", r.body);
+    // Missing while the argument is present.
+    let r = modern_call(
+        s.port,
+        4,
+        "tools/call",
+        call,
+        &[name, ("Mcp-Param-Priority", "3")],
+    );
+    assert_eq!(r.status_code(MODERN), (400, Some(-32020)), "{}", r.body);
+
+    // CORS preflight from an allowed origin: the requested Mcp-Param-*
+    // headers are allowed along with the protocol's own; others are not.
+    let r = send(
+        s.port,
+        "OPTIONS",
+        &[
+            ("Origin", "http://localhost:3000"),
+            ("Access-Control-Request-Method", "POST"),
+            (
+                "Access-Control-Request-Headers",
+                "content-type,mcp-method,mcp-name,Mcp-Param-Region,mcp-param-priority,x-evil",
+            ),
+        ],
+        "",
+    );
+    assert_eq!(r.status, 204);
+    let allowed: Vec<String> = r
+        .header("access-control-allow-headers")
+        .unwrap_or("")
+        .split(',')
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    for h in [
+        "content-type",
+        "mcp-method",
+        "mcp-name",
+        "mcp-protocol-version",
+        "mcp-param-region",
+        "mcp-param-priority",
+    ] {
+        assert!(allowed.iter().any(|a| a == h), "{h} not in {allowed:?}");
+    }
+    assert!(!allowed.iter().any(|a| a == "x-evil"), "{allowed:?}");
+    // A disallowed origin gets no preflight at all.
+    let r = send(
+        s.port,
+        "OPTIONS",
+        &[
+            ("Origin", "http://evil.example"),
+            ("Access-Control-Request-Headers", "mcp-param-region"),
+        ],
+        "",
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(r.header("access-control-allow-headers"), None);
+}
+
+fn lmcp_http(extra: &[&str]) -> HttpServer {
+    start_http(PathBuf::from(env!("CARGO_BIN_EXE_lmcp")), extra)
+}
+
+/// A modern `shell` call running `command`; `progress` makes it SSE.
+fn shell_call(id: i64, command: &str, progress: bool) -> String {
+    let mut m = meta(json!({}));
+    if progress {
+        m["progressToken"] = json!(format!("p{id}"));
+    }
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": "shell", "arguments": {"command": command}, "_meta": m}})
+    .to_string()
+}
+
+const SHELL_HEADERS: [(&str, &str); 5] = [
+    JSON,
+    ACCEPT,
+    ("MCP-Protocol-Version", MODERN),
+    ("Mcp-Method", "tools/call"),
+    ("Mcp-Name", "shell"),
+];
+
+/// `--http-max-in-flight` caps requests over HTTP (503 past it, streamed
+/// answers counted until their last event); `--max-connections` caps
+/// connections (503).
+#[test]
+fn in_flight_and_connection_caps_answer_503() {
+    let s = lmcp_http(&["--http-max-in-flight", "1"]);
+    for progress in [false, true] {
+        let busy = support::raw_http::open(
+            s.port,
+            "POST",
+            &SHELL_HEADERS,
+            &shell_call(1, "sleep 1; echo done", progress),
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        let r = send(
+            s.port,
+            "POST",
+            &SHELL_HEADERS,
+            &shell_call(2, "echo hi", false),
+        );
+        assert_eq!(r.status_code(MODERN), (503, Some(-32603)), "{}", r.body);
+        let done = support::raw_http::read_reply(busy);
+        assert_eq!(done.status, 200, "{}", done.body);
+        let last = if progress {
+            let events = done.events();
+            for e in &events {
+                valid(MODERN, e);
+            }
+            events.last().cloned().unwrap()
+        } else {
+            done.checked(MODERN)
+        };
+        assert_eq!(last["id"], 1, "{last}");
+        assert!(last["result"].to_string().contains("done"), "{last}");
+        // The slot is free again.
+        let r = send(
+            s.port,
+            "POST",
+            &SHELL_HEADERS,
+            &shell_call(3, "echo hi", false),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.checked(MODERN);
+    }
+
+    let s = lmcp_http(&["--max-connections", "1"]);
+    // An idle connection (no request yet) holds the only slot.
+    let idle = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let r = send(
+        s.port,
+        "POST",
+        &SHELL_HEADERS,
+        &shell_call(4, "echo hi", false),
+    );
+    assert_eq!(r.status, 503, "{}", r.body);
+    drop(idle);
+    std::thread::sleep(Duration::from_millis(200));
+    let r = send(
+        s.port,
+        "POST",
+        &SHELL_HEADERS,
+        &shell_call(5, "echo hi", false),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.checked(MODERN);
+}
+
+/// Slowloris bodies: a client that sends its headers and then trickles (or
+/// withholds) the body gets 408 once `--http-body-timeout-secs` has passed,
+/// and the connection closes.
+#[test]
+fn a_body_that_does_not_arrive_times_out() {
+    let s = lmcp_http(&["--http-body-timeout-secs", "1"]);
+    let body = shell_call(1, "echo hi", false);
+    let mut conn = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut head = format!(
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in SHELL_HEADERS {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    conn.write_all(head.as_bytes()).unwrap();
+    // A few bytes of the body, slowly; then nothing.
+    for b in body.as_bytes()[..3].iter() {
+        conn.write_all(&[*b]).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let started = std::time::Instant::now();
+    let r = support::raw_http::read_reply(conn);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "no answer within a generous bound"
+    );
+    assert_eq!(r.status_code(MODERN), (408, Some(-32600)), "{}", r.body);
+    // A body sent at once is unaffected.
+    let r = send(s.port, "POST", &SHELL_HEADERS, &body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.checked(MODERN);
+}
+
+/// A legacy request answered as plain JSON (its client's Accept has no
+/// text/event-stream) has no stream of its own for a server-to-client
+/// request: with a GET stream open the elicitation goes there and the
+/// answer POSTed by the client reaches the tool; without one the tool is
+/// told at once instead of waiting for an answer that cannot come.
+#[test]
+fn legacy_server_requests_of_json_answers_use_the_get_stream() {
+    use std::io::{BufRead, BufReader};
+    let s = everything();
+    let rev = "2025-11-25";
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": rev, "capabilities": {"elicitation": {}},
+                   "clientInfo": {"name": "t", "version": "1"}}});
+    let r = send(s.port, "POST", &[JSON, ACCEPT], &init.to_string());
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.checked(rev);
+    let sid = r.header("mcp-session-id").unwrap().to_owned();
+    let h = [
+        JSON,
+        ("Accept", "application/json"),
+        ("MCP-Protocol-Version", rev),
+        ("Mcp-Session-Id", sid.as_str()),
+    ];
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    assert_eq!(
+        send(s.port, "POST", &h, &initialized.to_string()).status,
+        202
+    );
+    let ask = |id: i64| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+               "params": {"name": "ask_name", "arguments": {}}})
+        .to_string()
+    };
+
+    // No GET stream: answered promptly, as a failure.
+    let started = std::time::Instant::now();
+    let r = send(s.port, "POST", &h, &ask(2));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.checked(rev);
+    assert!(
+        v.get("error").is_some() || v["result"]["isError"] == true,
+        "the tool should have failed: {v}"
+    );
+
+    // A GET stream: the elicitation arrives there.
+    let mut get = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    get.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    write!(
+        get,
+        "GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nMCP-Protocol-Version: {rev}\r\nMcp-Session-Id: {sid}\r\n\r\n"
+    )
+    .unwrap();
+    let mut get = BufReader::new(get);
+    let mut line = String::new();
+    get.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+    let port = s.port;
+    let (h2, body) = (
+        h.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>(),
+        ask(3),
+    );
+    let call = std::thread::spawn(move || {
+        let h: Vec<(&str, &str)> = h2.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        send(port, "POST", &h, &body)
+    });
+    let request = loop {
+        line.clear();
+        assert!(get.read_line(&mut line).unwrap() > 0, "GET stream ended");
+        if let Some(d) = line.trim_end().strip_prefix("data: ") {
+            let v: Value = serde_json::from_str(d).unwrap();
+            valid(rev, &v);
+            if v["method"] == "elicitation/create" {
+                break v;
+            }
+        }
+    };
+    let answer = json!({"jsonrpc": "2.0", "id": request["id"],
+        "result": {"action": "accept", "content": {"name": "Lin"}}});
+    valid(rev, &answer);
+    assert_eq!(send(s.port, "POST", &h, &answer.to_string()).status, 202);
+    let r = call.join().unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.checked(rev)["result"]["content"][0]["text"],
+        "Hello, Lin!",
+        "{}",
+        r.body
+    );
+}
+
+/// `--log-level debug` writes one access line per request (status and
+/// method, never a body); at `info` there is none.
+#[test]
+fn the_access_log_has_a_line_per_request_at_debug_only() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    for (level, expect) in [("debug", true), ("info", false)] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lmcp"))
+            .args(["--http", "0", "--log-level", level])
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let port: u16 = loop {
+            let line = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+            if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
+                break rest.split('/').next().unwrap().parse().unwrap();
+            }
+        };
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list",
+            "params": {"_meta": meta(json!({}))}})
+        .to_string();
+        let h = [
+            JSON,
+            ACCEPT,
+            ("MCP-Protocol-Version", MODERN),
+            ("Mcp-Method", "tools/list"),
+        ];
+        let r = send(port, "POST", &h, &body);
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.checked(MODERN);
+        // Give the log line a generous while to show up; then stop.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let mut found = None;
+        while found.is_none() && std::time::Instant::now() < deadline {
+            if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+                if line.contains("access ") && line.contains("status=") {
+                    found = Some(line);
+                }
+            } else if !expect {
+                break;
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        match (expect, found) {
+            (true, Some(line)) => {
+                assert!(line.contains("status=200"), "{line}");
+                assert!(line.contains("method=POST"), "{line}");
+                assert!(line.contains("mcp_method=\"tools/list\""), "{line}");
+                assert!(line.contains("path=\"/mcp\""), "{line}");
+                assert!(!line.contains("jsonrpc"), "no body in the log: {line}");
+            }
+            (true, None) => panic!("no access line at debug"),
+            (false, Some(line)) => panic!("an access line at info: {line}"),
+            (false, None) => {}
+        }
+    }
+}
+
+/// `--stdio --http`: one process, one engine, two transports used at once.
+/// A slow call on stdio does not hold up HTTP; both answers validate;
+/// closing stdin ends the process (HTTP included).
+#[test]
+fn stdio_and_http_in_one_process() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lmcp"))
+        .args(["--stdio", "--http", "127.0.0.1:0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
+                let _ = tx.send(rest.split('/').next().unwrap().parse::<u16>().unwrap());
+            }
+        }
+    });
+    let port = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    // A slow modern call on stdio...
+    writeln!(
+        stdin,
+        "{}",
+        shell_call(1, "sleep 1; echo from-stdio", false)
+    )
+    .unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // ...while HTTP answers.
+    let started = std::time::Instant::now();
+    let r = send(
+        port,
+        "POST",
+        &SHELL_HEADERS,
+        &shell_call(2, "echo from-http", false),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.checked(MODERN);
+    assert!(v["result"].to_string().contains("from-http"), "{v}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "HTTP waited for stdio"
+    );
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let v: Value = serde_json::from_str(&line).unwrap();
+    valid(MODERN, &v);
+    assert_eq!(v["id"], 1);
+    assert!(v["result"].to_string().contains("from-stdio"), "{v}");
+    drop(stdin);
+    let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }

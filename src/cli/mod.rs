@@ -57,8 +57,9 @@ pub struct Cli {
     #[arg(help_heading = heading::TRANSPORT, long)]
     pub stdio: bool,
 
-    /// Serve Streamable HTTP on ADDR (e.g. 127.0.0.1:8080).
-    #[arg(help_heading = heading::TRANSPORT, long, value_name = "ADDR")]
+    /// Serve Streamable HTTP on ADDR: HOST:PORT (e.g. 127.0.0.1:8080), or a
+    /// bare PORT (or :PORT) for loopback 127.0.0.1:PORT.
+    #[arg(help_heading = heading::TRANSPORT, long, value_name = "ADDR", value_parser = http_addr)]
     pub http: Option<String>,
 
     /// HTTP: path of the MCP endpoint.
@@ -82,6 +83,16 @@ pub struct Cli {
     #[arg(help_heading = heading::HTTP, long, default_value_t = 512, value_name = "N")]
     pub max_connections: usize,
 
+    /// HTTP: most requests in flight at once over HTTP, all clients together
+    /// (503 past it; a streamed answer counts until its last event).
+    #[arg(help_heading = heading::HTTP, long, default_value_t = 1024, value_name = "N")]
+    pub http_max_in_flight: usize,
+
+    /// HTTP: longest wait for a request body once its headers are in, in
+    /// seconds (408 and the connection closes past it).
+    #[arg(help_heading = heading::HTTP, long, default_value_t = 30, value_name = "SECS")]
+    pub http_body_timeout_secs: u64,
+
     /// HTTP: legacy sessions idle this long are ended, in seconds.
     #[arg(help_heading = heading::HTTP, long, default_value_t = 1800, value_name = "SECS")]
     pub session_idle_secs: u64,
@@ -102,7 +113,9 @@ pub struct Cli {
     #[arg(help_heading = heading::SERVER, long, default_value_t = 64, value_name = "N")]
     pub max_depth: usize,
 
-    /// Most requests handled at once (per session); further requests wait.
+    /// Most requests handled at once per session (stdio: the process; HTTP:
+    /// each legacy session, and all modern requests together); further
+    /// requests wait. Over HTTP, --http-max-in-flight answers 503 past its cap.
     #[arg(help_heading = heading::SERVER, long, default_value_t = 64, value_name = "N")]
     pub max_in_flight: usize,
 
@@ -254,6 +267,22 @@ pub struct Cli {
     pub shutdown_grace_ms: u64,
 }
 
+/// `--http`'s value: `HOST:PORT` as given, or a bare `PORT` / `:PORT` for
+/// `127.0.0.1:PORT` (loopback unless asked otherwise).
+fn http_addr(s: &str) -> Result<String, String> {
+    let port = s.strip_prefix(':').unwrap_or(s);
+    if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+        return port
+            .parse::<u16>()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .map_err(|_| format!("{port} is not a port number (0-65535)"));
+    }
+    if s.is_empty() || s.starts_with(':') {
+        return Err(format!("{s:?}: give HOST:PORT, PORT or :PORT"));
+    }
+    Ok(s.to_owned())
+}
+
 /// The subcommands of `lmcp`.
 #[cfg(feature = "hub")]
 #[derive(clap::Subcommand, Debug)]
@@ -333,9 +362,9 @@ pub const EXAMPLES: &str = r#"Examples:
   lmcp                                 serve the built-in tools on stdio
   lmcp --root ~/project --read-only    file tools confined to ~/project, nothing written
   lmcp --tools shell,read_file,search_files --log-level info
-  lmcp --http 127.0.0.1:8080           serve Streamable HTTP at http://127.0.0.1:8080/mcp
-  lmcp --http 127.0.0.1:8080 --auth-token-file ~/.config/lmcp/token
-                                       ... requiring Authorization: Bearer <token>
+  lmcp --http 8080                     serve Streamable HTTP at http://127.0.0.1:8080/mcp
+  lmcp --http 0.0.0.0:8080 --auth-token-file ~/.config/lmcp/token
+                                       ... on every interface, requiring Authorization: Bearer <token>
   lmcp --upstream ev="npx -y @modelcontextprotocol/server-everything"
                                        also serve another MCP server's tools (hub)
   lmcp --config servers.json           upstreams from a desktop client's mcpServers file
@@ -347,3 +376,57 @@ Client configuration (an entry of a desktop client's mcpServers):
   "lmcp": {"command": "lmcp", "args": ["--stdio", "--root", "/home/me/project"]}
 
 Every flag and config key: man lmcp, or docs/configuration.md."#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http_of(args: &[&str]) -> Result<Option<String>, clap::Error> {
+        let mut argv = vec!["lmcp"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).map(|c| c.http)
+    }
+
+    #[test]
+    fn a_bare_port_binds_loopback() {
+        assert_eq!(
+            http_of(&["--http", "8080"]).unwrap().as_deref(),
+            Some("127.0.0.1:8080")
+        );
+        assert_eq!(
+            http_of(&["--http", ":8080"]).unwrap().as_deref(),
+            Some("127.0.0.1:8080")
+        );
+        assert_eq!(
+            http_of(&["--http", "0"]).unwrap().as_deref(),
+            Some("127.0.0.1:0")
+        );
+        assert_eq!(
+            http_of(&["--http", "0.0.0.0:9000"]).unwrap().as_deref(),
+            Some("0.0.0.0:9000")
+        );
+        assert_eq!(
+            http_of(&["--http", "[::1]:9000"]).unwrap().as_deref(),
+            Some("[::1]:9000")
+        );
+        assert!(http_of(&["--http", "70000"]).is_err());
+        assert!(http_of(&["--http", ":"]).is_err());
+        assert!(http_of(&["--http", ""]).is_err());
+        assert_eq!(http_of(&[]).unwrap(), None);
+    }
+
+    #[test]
+    fn http_caps_have_flags() {
+        let c = Cli::try_parse_from([
+            "lmcp",
+            "--http",
+            "0",
+            "--http-max-in-flight",
+            "3",
+            "--http-body-timeout-secs",
+            "2",
+        ])
+        .unwrap();
+        assert_eq!((c.http_max_in_flight, c.http_body_timeout_secs), (3, 2));
+    }
+}

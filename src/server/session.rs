@@ -331,6 +331,15 @@ impl Session {
         *self.legacy_out.lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
     }
 
+    /// The outbound set by [`Session::set_legacy_outbound`], if any (its
+    /// receiver may be gone: sending then fails).
+    pub fn legacy_outbound(&self) -> Option<Outbound> {
+        self.legacy_out
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// Start forwarding the server's change announcements to a legacy client.
     pub(crate) fn watch_changes(self: &Arc<Self>) {
         let mut rx = self.server.subscribe_changes();

@@ -56,6 +56,21 @@ impl Reply {
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
     }
 
+    /// The body as a JSON-RPC message, validated against the official schema
+    /// of revision `rev` (panics with the violations).
+    pub fn checked(&self, rev: &str) -> Value {
+        let v = self.json();
+        let errors = super::check(rev, "JSONRPCMessage", &v);
+        assert!(errors.is_empty(), "{v} violates {rev}: {errors:?}");
+        v
+    }
+
+    /// Status and JSON-RPC error code of a reply whose body is validated
+    /// against revision `rev` (see [`Reply::checked`]).
+    pub fn status_code(&self, rev: &str) -> (u16, Option<i64>) {
+        (self.status, self.checked(rev)["error"]["code"].as_i64())
+    }
+
     /// The JSON-RPC messages of an SSE body.
     pub fn events(&self) -> Vec<Value> {
         self.body

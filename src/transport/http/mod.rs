@@ -10,8 +10,8 @@
 //!   the session's stream for server-initiated notifications; server-to-client
 //!   requests ride on the request's SSE stream and the client POSTs the answers.
 //! - Security: loopback `Origin`s only by default (403 otherwise), optional
-//!   bearer token (401), body limit (413), header-read timeout, connection and
-//!   in-flight caps (503).
+//!   bearer token (401), body limit (413), header-read (10 s) and body-read
+//!   (`body_timeout`, 408) timeouts, connection and in-flight caps (503).
 
 mod body;
 pub(crate) mod headers;
@@ -42,7 +42,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 /// Options of the HTTP transport.
@@ -57,6 +57,10 @@ pub struct HttpOptions {
     pub auth_token: Option<String>,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Longest time a request body may take to arrive once its headers
+    /// are in (slowloris bodies); past it the answer is 408 and the
+    /// connection closes.
+    pub body_timeout: Duration,
     /// Most connections served at once.
     pub max_connections: usize,
     /// Most requests in flight at once.
@@ -81,6 +85,7 @@ impl Default for HttpOptions {
             allowed_origins: Vec::new(),
             auth_token: None,
             max_body_bytes: 4 * 1024 * 1024,
+            body_timeout: Duration::from_secs(30),
             max_connections: 512,
             max_in_flight: 1024,
             session_idle: Duration::from_secs(30 * 60),
@@ -120,6 +125,8 @@ struct State {
     server: Arc<Server>,
     sessions: Mutex<HashMap<String, LegacySession>>,
     in_flight: Arc<Semaphore>,
+    /// Cancelled at shutdown: ends the legacy sessions' GET streams.
+    streams_stop: CancellationToken,
 }
 
 type Resp = Response<Body>;
@@ -130,6 +137,7 @@ impl State {
             modern: server.session(),
             sessions: Mutex::new(HashMap::new()),
             in_flight: Arc::new(Semaphore::new(opts.max_in_flight.max(1))),
+            streams_stop: CancellationToken::new(),
             server,
             opts,
         })
@@ -150,6 +158,7 @@ async fn serve_connection<I>(
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let grace = state.opts.shutdown_grace;
     let svc = hyper::service::service_fn(move |req| {
         let state = state.clone();
         async move {
@@ -175,7 +184,7 @@ async fn serve_connection<I>(
         r = conn.as_mut() => if let Err(e) = r { log::debug!("connection from {peer}: {e}") },
         _ = conn_stop.cancelled() => {
             conn.as_mut().graceful_shutdown();
-            let _ = tokio::time::timeout(Duration::from_secs(10), conn).await;
+            let _ = tokio::time::timeout(grace, conn).await;
         }
     }
 }
@@ -226,6 +235,8 @@ pub async fn serve(
     let conns = Arc::new(Semaphore::new(state.opts.max_connections.max(1)));
     let reaper = tokio::spawn(reap_sessions(state.clone()));
     let conn_stop = CancellationToken::new();
+    // One clone per connection task: shutdown waits until only this one is left.
+    let open_conns = Arc::new(());
     loop {
         let (stream, peer) = tokio::select! {
             _ = stop.cancelled() => break,
@@ -242,7 +253,9 @@ pub async fn serve(
         let permit = conns.clone().try_acquire_owned().ok();
         let state = state.clone();
         let conn_stop = conn_stop.clone();
+        let open = open_conns.clone();
         tokio::spawn(async move {
+            let _open = open;
             let over = permit.is_none();
             serve_connection(state, stream, peer, over, false, conn_stop).await;
             drop(permit);
@@ -251,9 +264,13 @@ pub async fn serve(
     // Stop accepting: close the listening socket (new connections are
     // refused, not queued) and tell every connection to finish the request
     // it is serving and take no other. Then end subscriptions, let requests
-    // finish within the grace period, and cancel what is left.
+    // finish within the grace period, and cancel what is left. A request
+    // is finished when its in-flight permit is back (JSON answers hold it
+    // until built, SSE answers until their last event is queued) and its
+    // connection has written the answer out and closed.
     drop(listener);
     conn_stop.cancel();
+    state.streams_stop.cancel();
     state.modern.end_subscriptions();
     let sessions: Vec<Arc<Session>> = state
         .sessions
@@ -266,12 +283,17 @@ pub async fn serve(
         s.end_subscriptions();
     }
     let grace = state.opts.shutdown_grace;
-    let _ = tokio::time::timeout(grace, async {
-        while state.in_flight.available_permits() < state.opts.max_in_flight.max(1) {
+    let finished = tokio::time::timeout(grace, async {
+        while state.in_flight.available_permits() < state.opts.max_in_flight.max(1)
+            || Arc::strong_count(&open_conns) > 1
+        {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
     .await;
+    if finished.is_err() {
+        log::warn!("shutdown grace of {grace:?} over: cancelling the requests still running");
+    }
     state.modern.shutdown();
     for s in sessions {
         s.shutdown();

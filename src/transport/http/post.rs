@@ -22,10 +22,26 @@ pub(super) async fn post(
     }
     let headers = req.headers().clone();
     let limit = state.opts.max_body_bytes;
-    let bytes = match http_body_util::Limited::new(req.into_body(), limit)
-        .collect()
-        .await
-    {
+    // The header-read timeout does not cover the body: a client trickling
+    // its body a byte at a time would hold the connection for ever.
+    let body_timeout = state.opts.body_timeout;
+    let read = tokio::time::timeout(
+        body_timeout,
+        http_body_util::Limited::new(req.into_body(), limit).collect(),
+    );
+    let Ok(read) = read.await else {
+        let mut r = error_response(
+            StatusCode::REQUEST_TIMEOUT,
+            None,
+            ErrorObject::invalid_request(format!(
+                "Request body not received within {body_timeout:?}"
+            )),
+        );
+        r.headers_mut()
+            .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+        return r;
+    };
+    let bytes = match read {
         Ok(b) => b.to_bytes(),
         Err(e) => {
             if e.downcast_ref::<http_body_util::LengthLimitError>()
@@ -42,7 +58,11 @@ pub(super) async fn post(
             return plain(StatusCode::BAD_REQUEST, "could not read the request body\n");
         }
     };
-    let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
+    // The permit lives as long as the request: to the end of post() for a
+    // JSON answer, to the end of its stream for an SSE one (run() moves it
+    // into the task feeding the stream), so the 503 cap and the shutdown
+    // grace both see streamed requests.
+    let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
         return error_response(
             StatusCode::SERVICE_UNAVAILABLE,
             None,
@@ -92,7 +112,7 @@ pub(super) async fn post(
             || meta.get("io.modelcontextprotocol/logLevel").is_some()
             || r.method == "subscriptions/listen"
             || !accept.contains("application/json") && accept.contains("text/event-stream");
-        return run(state, state.modern.clone(), r, streams, true, None).await;
+        return run(state, state.modern.clone(), r, streams, true, None, permit).await;
     }
     // Legacy.
     let is_init = matches!(&msg, Message::Request(r) if r.method == "initialize");
@@ -118,7 +138,7 @@ pub(super) async fn post(
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(id.clone(), entry);
-            return run(state, s, r, false, false, Some(id)).await;
+            return run(state, s, r, false, false, Some(id), permit).await;
         }
         (_, Some(id), m) => match legacy_session(state, id) {
             Some(s) => (s, m),
@@ -134,7 +154,7 @@ pub(super) async fn post(
         },
         // Neither modern _meta nor a session: let the engine explain what is missing.
         (_, None, Message::Request(r)) => {
-            return run(state, state.modern.clone(), r, false, true, None).await
+            return run(state, state.modern.clone(), r, false, true, None, permit).await
         }
         // A stateless notification: accepted (nothing in the modern era needs it over HTTP).
         (_, None, n @ Message::Notification(_)) => {
@@ -150,27 +170,50 @@ pub(super) async fn post(
         }
     };
     let (session, msg) = session;
-    if let Some(v) = headers
-        .get("mcp-protocol-version")
-        .and_then(|v| v.to_str().ok())
-    {
-        if ProtocolVersion::parse(v).is_none_or(|p| p.is_modern()) {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                None,
-                ErrorObject::invalid_request(format!(
-                    "Unsupported MCP-Protocol-Version header for a legacy session: {v}"
-                )),
-            );
+    // MCP-Protocol-Version on a legacy session. The transport's rule: with
+    // the header absent "and no other way to identify the version", assume
+    // 2025-03-26. Over HTTP a session exists only from its `initialize`
+    // on, and the version negotiated there is that other way: a request
+    // without the header is served at the session's negotiated version
+    // (what a 2025-03-26 client, which never sends it, expects). Only a
+    // request racing its session's own `initialize` has no negotiated
+    // version yet; it is assumed 2025-03-26, which changes nothing since
+    // the engine refuses everything but `initialize` on such a session.
+    // A header that is present must be a legacy revision we serve and, once
+    // a version is negotiated, that version: anything else is 400.
+    let negotiated = session.legacy_version();
+    let claimed = match headers.get("mcp-protocol-version") {
+        None => negotiated.unwrap_or(ProtocolVersion::V2025_03_26),
+        Some(h) => {
+            let v = String::from_utf8_lossy(h.as_bytes());
+            let p = ProtocolVersion::parse(&v).filter(|p| !p.is_modern());
+            match p {
+                Some(p) if negotiated.is_none_or(|n| n == p) => p,
+                _ => {
+                    return error_response(
+                        StatusCode::BAD_REQUEST,
+                        None,
+                        ErrorObject::invalid_request(match (p, negotiated) {
+                            (Some(_), Some(n)) => format!(
+                                "MCP-Protocol-Version {v} differs from the version this session negotiated, {n}"
+                            ),
+                            _ => format!(
+                                "Unsupported MCP-Protocol-Version header for a legacy session: {v}"
+                            ),
+                        }),
+                    );
+                }
+            }
         }
-    }
+    };
+    log::trace!("legacy request at protocol version {claimed}");
     match msg {
         Message::Request(r) => {
             let streams = matches!(
                 r.method.as_str(),
                 "tools/call" | "prompts/get" | "resources/read"
             ) && accept.contains("text/event-stream");
-            run(state, session, r, streams, false, None).await
+            run(state, session, r, streams, false, None, permit).await
         }
         other => {
             session.receive(other, &Outbound::discard()).await;
@@ -210,7 +253,47 @@ pub(super) async fn batch(state: &Arc<State>, bytes: &[u8], session_id: Option<S
     }
 }
 
-/// Run one request and answer it as JSON or as an SSE stream.
+/// A message a legacy request produced while its answer is plain JSON (the
+/// client's `Accept` lacked `text/event-stream`), so it has no stream of
+/// its own. Notifications about the request (progress, log) are dropped:
+/// the client chose not to stream them, and the GET stream is meant for
+/// messages unrelated to running requests. A server-to-client request
+/// (sampling, elicitation, roots) cannot be dropped, or the handler would
+/// wait for an answer until its timeout: it goes to the session's GET
+/// stream when one is open (the client POSTs the answer as usual), and
+/// otherwise is answered at once, on the client's behalf, with an error
+/// the handler sees and reports.
+async fn reroute_legacy(session: &Arc<Session>, line: String) {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+        return;
+    };
+    let (Some(id), Some(method)) = (v.get("id"), v.get("method").and_then(|m| m.as_str())) else {
+        return;
+    };
+    let Ok(id) = serde_json::from_value::<crate::jsonrpc::RequestId>(id.clone()) else {
+        return;
+    };
+    let method = method.to_owned();
+    if let Some(out) = session.legacy_outbound() {
+        if out.send_line(line).await {
+            return;
+        }
+    }
+    log::debug!("{method}: no stream reaches the client; refused on its behalf");
+    let refusal = RpcResponse::err(
+        Some(id),
+        ErrorObject::internal(format!(
+            "{method} cannot reach the client: its request was answered as JSON (no text/event-stream in Accept) and the session has no open GET stream"
+        )),
+    );
+    session
+        .receive(Message::Response(refusal), &Outbound::discard())
+        .await;
+}
+
+/// Run one request and answer it as JSON or as an SSE stream. `permit` (its
+/// in-flight slot) is held until the answer is complete: dropped on return
+/// for JSON, by the task feeding the stream for SSE.
 pub(super) async fn run(
     state: &Arc<State>,
     session: Arc<Session>,
@@ -218,6 +301,7 @@ pub(super) async fn run(
     sse: bool,
     modern: bool,
     new_session: Option<String>,
+    permit: OwnedSemaphorePermit,
 ) -> Resp {
     let (out, mut rx) = Outbound::channel(64);
     let cancel = CancellationToken::new();
@@ -243,7 +327,9 @@ pub(super) async fn run(
         let resp = loop {
             tokio::select! {
                 r = &mut task => break r.ok().flatten(),
-                Some(_) = rx.recv() => {}
+                Some(line) = rx.recv() => if !modern {
+                    reroute_legacy(&session, line).await;
+                },
             }
         };
         let Some(resp) = resp else {
@@ -279,6 +365,7 @@ pub(super) async fn run(
     let cut = CancellationToken::new();
     let cut_it = cut.clone();
     tokio::spawn(async move {
+        let _permit = permit;
         tokio::pin!(task);
         let mut tick = tokio::time::interval(keep_alive);
         tick.tick().await;

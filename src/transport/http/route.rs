@@ -35,10 +35,9 @@ pub(super) async fn route(
             "access-control-allow-methods",
             HeaderValue::from_static("POST, GET, DELETE, OPTIONS"),
         );
-        h.insert(
-            "access-control-allow-headers",
-            HeaderValue::from_static("content-type, accept, authorization, mcp-protocol-version, mcp-method, mcp-name, mcp-session-id, last-event-id"),
-        );
+        if let Ok(v) = HeaderValue::from_str(&allow_headers(req.headers())) {
+            h.insert("access-control-allow-headers", v);
+        }
         h.insert("access-control-max-age", HeaderValue::from_static("600"));
         return r;
     }
@@ -100,6 +99,33 @@ pub(super) async fn route(
     }
 }
 
+/// Headers a browser may send (CORS preflight): the fixed ones of the
+/// protocol, plus the `Mcp-Param-*` headers the preflight asks for (a tool
+/// whose input schema has `x-mcp-header` parameters mirrors them there;
+/// their names depend on the tool, so they are allowed by prefix).
+fn allow_headers(h: &hyper::HeaderMap) -> String {
+    let mut allowed = String::from("content-type, accept, authorization, mcp-protocol-version, mcp-method, mcp-name, mcp-session-id, last-event-id");
+    let requested = h
+        .get_all("access-control-request-headers")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|n| n.trim().to_ascii_lowercase());
+    for name in requested {
+        let param = name.strip_prefix("mcp-param-").unwrap_or("");
+        if !param.is_empty()
+            && param
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && !allowed.split(", ").any(|a| a == name)
+        {
+            allowed.push_str(", ");
+            allowed.push_str(&name);
+        }
+    }
+    allowed
+}
+
 pub(super) fn legacy_session(state: &State, id: &str) -> Option<Arc<Session>> {
     let mut map = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
     let s = map.get_mut(id)?;
@@ -148,6 +174,7 @@ pub(super) fn get_stream(
     let stop = cancel.clone();
     let cut = CancellationToken::new();
     let cut_it = cut.clone();
+    let shutdown = state.streams_stop.clone();
     let open = StreamGuard::new(streams);
     tokio::spawn(async move {
         let _open = open;
@@ -156,6 +183,7 @@ pub(super) fn get_stream(
         loop {
             let chunk = tokio::select! {
                 _ = stop.cancelled() => break,
+                _ = shutdown.cancelled() => break,
                 m = rx.recv() => match m { Some(line) => sse_event(&line), None => break },
                 _ = tick.tick() => Bytes::from_static(b":\n\n"),
             };
