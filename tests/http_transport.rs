@@ -233,14 +233,23 @@ fn legacy_sessions() {
     );
     assert_eq!(r.status_code("2025-11-25"), (404, Some(-32600)));
     // MCP-Protocol-Version: absent → the session's negotiated version
-    // serves; a revision we do not serve, a modern one, or another legacy
-    // one than the session negotiated → 400.
+    // serves; so does another legacy revision we serve (the official
+    // conformance suite's server-sse-multiple-streams sends 2025-03-26 on a
+    // 2025-11-25 session and expects 200); a revision we do not serve or a
+    // modern one → 400.
     let mut bare = with(&sid);
     bare.retain(|(k, _)| *k != "MCP-Protocol-Version");
     let r = send(s.port, "POST", &bare, &list);
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.checked("2025-11-25")["result"]["tools"].is_array());
-    for bad in ["1999-01-01", "garbage", MODERN, "2025-06-18"] {
+    for other in ["2025-03-26", "2025-06-18"] {
+        let mut h = bare.clone();
+        h.push(("MCP-Protocol-Version", other));
+        let r = send(s.port, "POST", &h, &list);
+        assert_eq!(r.status, 200, "{other}: {}", r.body);
+        assert!(r.checked("2025-11-25")["result"]["tools"].is_array());
+    }
+    for bad in ["1999-01-01", "garbage", MODERN] {
         let mut h = bare.clone();
         h.push(("MCP-Protocol-Version", bad));
         let r = send(s.port, "POST", &h, &list);
