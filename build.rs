@@ -1,12 +1,18 @@
-//! Build script: link-time layout tuning for the `lmcp` binary.
+//! Build script: link-time layout tuning and static linking of the `lmcp`
+//! binary and the examples.
 //!
-//! Idle memory is dominated by pages of the executable that the kernel maps
-//! in 64 KiB windows around each page touched ("fault-around"). Start-up code
-//! scattered over a multi-megabyte `.text` therefore keeps most of it
-//! resident. For release builds on x86_64 Linux linked by LLD (the default
-//! linker of this target since Rust 1.90) this script:
+//! Idle memory is dominated by pages of the executable and of the C library
+//! that the kernel maps in 64 KiB windows around each page touched
+//! ("fault-around"). For release builds on x86_64 Linux this script:
 //!
-//! - passes `link/startup.order` to `--symbol-ordering-file`, which places
+//! - marks the links of the binary and the examples `--lmcp-static`, which
+//!   the repository's linker driver `link/cc` (set in `.cargo/config.toml`)
+//!   turns into a static position-independent executable: a dynamically
+//!   linked glibc alone keeps ~1.5 MB resident. Only when that driver is the
+//!   linker and static glibc (`libc.a`, `libgcc_eh.a`) is installed;
+//!   `LMCP_DYNAMIC=1` keeps the link dynamic;
+//! - when linked by LLD (the default linker of this target since Rust 1.90),
+//!   passes `link/startup.order` to `--symbol-ordering-file`, which places
 //!   the functions that run during start-up, both handshakes, `tools/list`
 //!   and a tool call, over stdio and over Streamable HTTP, next to each other (the list is made by
 //!   `scripts/link-order.sh`; names missing from the binary are skipped, so a
@@ -15,7 +21,8 @@
 //!   so the loader reads a few KiB of relocations instead of ~300 KiB.
 //!
 //! Measured effect on `lmcp --stdio` idle RSS: BENCHMARKS.md. Set
-//! `LMCP_NO_LINK_TUNING=1` to turn it off (e.g. with another linker).
+//! `LMCP_NO_LINK_TUNING=1` to turn the layout tuning off (e.g. with another
+//! linker).
 
 use std::env;
 use std::path::Path;
@@ -23,10 +30,22 @@ use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=link/startup.order");
+    println!("cargo:rerun-if-changed=link/cc");
     println!("cargo:rerun-if-env-changed=LMCP_NO_LINK_TUNING");
+    println!("cargo:rerun-if-env-changed=LMCP_DYNAMIC");
+    println!("cargo:rerun-if-env-changed=LMCP_CC");
+    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
+    let verbose = env::var_os("LMCP_LINK_TUNING_VERBOSE").is_some();
+    match static_reason() {
+        Err(why) if verbose => println!("cargo:warning=static link off: {why}"),
+        Err(_) => {}
+        Ok(()) => {
+            println!("cargo:rustc-link-arg-bins=--lmcp-static");
+            println!("cargo:rustc-link-arg-examples=--lmcp-static");
+        }
+    }
     if let Some(why) = skip_reason() {
-        println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
-        if env::var_os("LMCP_LINK_TUNING_VERBOSE").is_some() {
+        if verbose {
             println!("cargo:warning=link tuning off: {why}");
         }
         return;
@@ -34,13 +53,52 @@ fn main() {
     let manifest = env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
     let order = Path::new(&manifest).join("link/startup.order");
     if order.is_file() {
-        println!(
-            "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
-            order.display()
-        );
-        println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+        for kind in ["bins", "examples"] {
+            println!(
+                "cargo:rustc-link-arg-{kind}=-Wl,--symbol-ordering-file={}",
+                order.display()
+            );
+            println!("cargo:rustc-link-arg-{kind}=-Wl,--no-warn-symbol-ordering");
+        }
     }
     println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+    println!("cargo:rustc-link-arg-examples=-Wl,-z,pack-relative-relocs");
+}
+
+/// Whether the binary and the examples are linked statically: `Err` says
+/// why not.
+fn static_reason() -> Result<(), String> {
+    if env::var_os("LMCP_DYNAMIC").is_some() {
+        return Err("LMCP_DYNAMIC is set".into());
+    }
+    if env::var("TARGET").as_deref() != Ok("x86_64-unknown-linux-gnu") {
+        return Err("not x86_64-unknown-linux-gnu".into());
+    }
+    if env::var("PROFILE").as_deref() != Ok("release") {
+        return Err("not a release build".into());
+    }
+    if !our_driver() {
+        return Err("the linker is not link/cc".into());
+    }
+    let cc = env::var("LMCP_CC").unwrap_or_else(|_| "cc".into());
+    for lib in ["libc.a", "libgcc_eh.a"] {
+        // `cc -print-file-name` prints the bare name when it finds nothing.
+        let found = Command::new(&cc)
+            .arg(format!("-print-file-name={lib}"))
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|p| p.starts_with('/') && Path::new(p).is_file());
+        if found.is_none() {
+            return Err(format!("{lib} is not installed (static glibc: libc6-dev)"));
+        }
+    }
+    Ok(())
+}
+
+/// Whether cargo links with this repository's driver `link/cc`.
+fn our_driver() -> bool {
+    env::var("RUSTC_LINKER").is_ok_and(|l| Path::new(&l).ends_with("link/cc"))
 }
 
 /// Why the tuning does not apply to this build, if it does not.
@@ -55,8 +113,8 @@ fn skip_reason() -> Option<String> {
     if env::var("PROFILE").as_deref() != Ok("release") {
         return Some("not a release build".into());
     }
-    // A linker chosen by the user may not be LLD.
-    if env::var_os("RUSTC_LINKER").is_some() {
+    // A linker chosen by the user may not be LLD (ours hands over to `cc`).
+    if env::var_os("RUSTC_LINKER").is_some() && !our_driver() {
         return Some("a custom linker is configured".into());
     }
     let flags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();

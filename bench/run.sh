@@ -12,7 +12,9 @@ bash scripts/peers.sh >/dev/null
 # dev-dependencies' features, other symbol hashes, and lose build.rs's link order.
 cargo build --release --bin lmcp --quiet
 cargo build --release --examples --quiet
-bash scripts/build-static.sh --quiet
+# The same binary linked dynamically (LMCP_DYNAMIC=1; release builds are static, see link/cc),
+# in its own target folder so it does not replace target/release/lmcp.
+LMCP_DYNAMIC=1 cargo build --release --bin lmcp --quiet --target-dir target/dynamic
 cargo build --release --quiet --manifest-path bench/anchors/rmcp-echo/Cargo.toml
 if [ ! -d .peers/ts/node_modules/@modelcontextprotocol/sdk ]; then
   mkdir -p .peers/ts
@@ -25,7 +27,7 @@ OUT="bench/results/stdio-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 B="python3 bench/stdio_bench.py --out $OUT"
 $B --name lmcp -- target/release/examples/everything --stdio
 $B --name lmcp-binary --idle-only -- target/release/lmcp --stdio
-$B --name lmcp-binary-static --idle-only -- target/x86_64-unknown-linux-gnu/release/lmcp --stdio
+$B --name lmcp-binary-dynamic --idle-only -- target/dynamic/release/lmcp --stdio
 $B --name bare-responder -- target/release/examples/bare_responder
 $B --name rmcp-3.11 -- bench/anchors/rmcp-echo/target/release/rmcp-echo
 $B --name ts-sdk-1.32 -- "$NODE" .peers/ts/ts_server.mjs
