@@ -166,8 +166,13 @@ callgrind_annotate --threshold=100 "$dump" \
   | sed -E 's/^ *[0-9,]+ +\([^)]*\) +//; s/ \[.*\]$//; s/^[^:]*://; s/'"'"'[0-9]+$//' >> "$tmp.phase$phase"
 done
 done
-# Phase 1 of every build first (after glibc's chosen string functions, used
-# everywhere): builds share many symbol names, and an idle server should
+# Phase 1 of every build first (after the entry point and glibc's chosen
+# string functions, used everywhere): builds share many symbol names, and an idle server should
 # touch only the pages of phase 1.
-cat "$tmp.ifunc" "$tmp.phase1" "$tmp.phase2" "$tmp.phase3" | awk 'NF && !seen[$0]++' > "$order"
+# The entry point `_start` (callgrind's "(below main)"), the C runtime's
+# initialisers (crtbegin's, which callgrind does not name) and static glibc's
+# set-up of the vDSO (valgrind provides none, so callgrind never sees it) first.
+{ printf '%s\n' _start frame_dummy register_tm_clones _dl_new_object _dl_setup_hash \
+    _dl_add_to_namespace_list; cat "$tmp.ifunc" "$tmp.phase1" "$tmp.phase2" "$tmp.phase3"; } \
+  | awk 'NF && $0 != "(below main)" && !seen[$0]++' > "$order"
 echo "link-order: $(wc -l < "$order") functions -> $order; rebuild with cargo build --release" >&2
