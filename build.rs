@@ -39,10 +39,7 @@ fn main() {
     match static_reason() {
         Err(why) if verbose => println!("cargo:warning=static link off: {why}"),
         Err(_) => {}
-        Ok(()) => {
-            println!("cargo:rustc-link-arg-bins=--lmcp-static");
-            println!("cargo:rustc-link-arg-examples=--lmcp-static");
-        }
+        Ok(()) => link_arg("--lmcp-static"),
     }
     if let Some(why) = skip_reason() {
         if verbose {
@@ -53,16 +50,30 @@ fn main() {
     let manifest = env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
     let order = Path::new(&manifest).join("link/startup.order");
     if order.is_file() {
-        for kind in ["bins", "examples"] {
-            println!(
-                "cargo:rustc-link-arg-{kind}=-Wl,--symbol-ordering-file={}",
-                order.display()
-            );
-            println!("cargo:rustc-link-arg-{kind}=-Wl,--no-warn-symbol-ordering");
-        }
+        link_arg(&format!("-Wl,--symbol-ordering-file={}", order.display()));
+        link_arg("-Wl,--no-warn-symbol-ordering");
     }
-    println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
-    println!("cargo:rustc-link-arg-examples=-Wl,-z,pack-relative-relocs");
+    link_arg("-Wl,-z,pack-relative-relocs");
+}
+
+/// Passes `arg` to the links of the binary and of the examples.
+fn link_arg(arg: &str) {
+    for kind in ["bins", "examples"] {
+        println!("cargo:rustc-link-arg-{kind}={arg}");
+    }
+}
+
+/// Why this is not a release build for x86_64-unknown-linux-gnu, the only
+/// one either change applies to, if it is not.
+fn not_release_x86_64_linux() -> Option<String> {
+    let target = env::var("TARGET").unwrap_or_default();
+    if target != "x86_64-unknown-linux-gnu" {
+        return Some(format!("target {target} is not x86_64-unknown-linux-gnu"));
+    }
+    if env::var("PROFILE").as_deref() != Ok("release") {
+        return Some("not a release build".into());
+    }
+    None
 }
 
 /// Whether the binary and the examples are linked statically: `Err` says
@@ -71,11 +82,8 @@ fn static_reason() -> Result<(), String> {
     if env::var_os("LMCP_DYNAMIC").is_some() {
         return Err("LMCP_DYNAMIC is set".into());
     }
-    if env::var("TARGET").as_deref() != Ok("x86_64-unknown-linux-gnu") {
-        return Err("not x86_64-unknown-linux-gnu".into());
-    }
-    if env::var("PROFILE").as_deref() != Ok("release") {
-        return Err("not a release build".into());
+    if let Some(why) = not_release_x86_64_linux() {
+        return Err(why);
     }
     if !our_driver() {
         return Err("the linker is not link/cc".into());
@@ -106,12 +114,8 @@ fn skip_reason() -> Option<String> {
     if env::var_os("LMCP_NO_LINK_TUNING").is_some() {
         return Some("LMCP_NO_LINK_TUNING is set".into());
     }
-    let target = env::var("TARGET").unwrap_or_default();
-    if target != "x86_64-unknown-linux-gnu" {
-        return Some(format!("target {target} is not x86_64-unknown-linux-gnu"));
-    }
-    if env::var("PROFILE").as_deref() != Ok("release") {
-        return Some("not a release build".into());
+    if let Some(why) = not_release_x86_64_linux() {
+        return Some(why);
     }
     // A linker chosen by the user may not be LLD (ours hands over to `cc`).
     if env::var_os("RUSTC_LINKER").is_some() && !our_driver() {

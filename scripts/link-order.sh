@@ -126,7 +126,7 @@ PY
 # and picks other variants, so the variants this machine really uses are read
 # from the resolved relocation slots of the binary running natively.
 python3 - "$bin" >> "$tmp.ifunc" <<'PY'
-import bisect, re, subprocess, sys, time
+import bisect, subprocess, sys, time
 binary = sys.argv[1]
 slots = [int(l.split()[0], 16) for l in subprocess.run(
     ["readelf", "-rW", binary], capture_output=True, text=True, check=True).stdout.splitlines()
@@ -166,12 +166,11 @@ callgrind_annotate --threshold=100 "$dump" \
   | sed -E 's/^ *[0-9,]+ +\([^)]*\) +//; s/ \[.*\]$//; s/^[^:]*://; s/'"'"'[0-9]+$//' >> "$tmp.phase$phase"
 done
 done
-# Phase 1 of every build first (after the entry point and glibc's chosen
-# string functions, used everywhere): builds share many symbol names, and an idle server should
-# touch only the pages of phase 1.
-# The entry point `_start` (callgrind's "(below main)"), the C runtime's
-# initialisers (crtbegin's, which callgrind does not name) and static glibc's
-# set-up of the vDSO (valgrind provides none, so callgrind never sees it) first.
+# First what runs at start-up but callgrind cannot name: the entry point
+# `_start` (its "(below main)"), crtbegin's initialisers, static glibc's set-up
+# of the vDSO (valgrind provides none) and glibc's string functions as this CPU
+# picks them (above). Then phase 1 of every build: builds share many symbol
+# names, and an idle server should touch only the pages of phase 1.
 { printf '%s\n' _start frame_dummy register_tm_clones _dl_new_object _dl_setup_hash \
     _dl_add_to_namespace_list; cat "$tmp.ifunc" "$tmp.phase1" "$tmp.phase2" "$tmp.phase3"; } \
   | awk 'NF && $0 != "(below main)" && !seen[$0]++' > "$order"
