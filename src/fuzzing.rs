@@ -396,7 +396,9 @@ fn parts(data: &[u8], n: usize) -> Vec<&[u8]> {
 /// and `=?base64?…?=`) and their comparison with a request body. Input:
 /// `name header 0xff param header 0xff body JSON`.
 pub fn http_headers(data: &[u8]) {
-    use crate::transport::http::headers::{check_params, check_standard, decode_value};
+    use crate::transport::http::headers::{
+        annotated_params, check_params, check_standard, decode_value,
+    };
     use base64::Engine;
     use hyper::header::{HeaderMap, HeaderName, HeaderValue};
     let p = parts(data, 3);
@@ -437,7 +439,7 @@ pub fn http_headers(data: &[u8]) {
         "n": {"type": "number", "x-mcp-header": "N"},
         "o": {"type": "object", "properties": {"deep": {"x-mcp-header": "Region"}}}}});
     let args = req.params.get("arguments").cloned().unwrap_or(Value::Null);
-    let _ = check_params(&h, &schema, &args);
+    let _ = check_params(&h, &annotated_params(&schema), &args);
 }
 
 /// Path resolution against roots: a tree of symlinks the input describes,

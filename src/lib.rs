@@ -70,8 +70,8 @@ pub mod transport;
 
 pub use protocol::{Content, LogLevel, ProtocolVersion};
 pub use server::{
-    Prompt, PromptResult, RequestContext, Resource, ResourceTemplate, Server, ServerBuilder,
-    ServerConfig, Tool, ToolError, ToolResult,
+    Prompt, PromptResult, RequestContext, Resource, ResourceTemplate, Schema, Server,
+    ServerBuilder, ServerConfig, Tool, ToolError, ToolResult,
 };
 
 /// The README's Rust examples, compiled and run as doctests.

@@ -38,7 +38,7 @@ pub(super) fn remote_tool(
         tool = tool.title(t);
     }
     if let Some(s) = def.get("outputSchema") {
-        tool = tool.output_schema(s.clone());
+        tool = tool.output_schema(s);
     }
     if let Some(a) = def
         .get("annotations")

@@ -14,6 +14,7 @@ pub mod mrtr;
 mod outbound;
 mod provider;
 mod roots_cache;
+mod schema;
 mod session;
 mod shape;
 mod tool;
@@ -27,6 +28,7 @@ pub use outbound::{ClientRequester, Outbound};
 pub use provider::{
     ListHandler, Notifier, ResourceInfo, ResourcePage, ResourceProvider, WatchHandler,
 };
+pub use schema::Schema;
 pub use session::Session;
 pub use shape::CacheHint;
 pub use tool::{schema_for, valid_tool_name, BoxFuture, Tool, ToolError, ToolHandler, ToolResult};

@@ -110,10 +110,10 @@ pub(crate) fn tool_for(tool: &Tool, version: ProtocolVersion) -> Value {
         }
     }
     m.insert("description".into(), json!(tool.description));
-    m.insert("inputSchema".into(), tool.input_schema.clone());
+    m.insert("inputSchema".into(), tool.input_schema.to_value());
     if version.has_structured_content() {
         if let Some(s) = &tool.output_schema {
-            m.insert("outputSchema".into(), s.clone());
+            m.insert("outputSchema".into(), s.to_value());
         }
     }
     if version.has_annotations() && !tool.annotations.is_empty() {

@@ -10,6 +10,7 @@
 //! call becomes a tool error result the model can read and correct.
 
 use super::context::RequestContext;
+use super::schema::Schema;
 use crate::jsonrpc::ErrorObject;
 use crate::protocol::{Content, ToolAnnotations};
 use schemars::JsonSchema;
@@ -19,6 +20,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+/// An argument sent also as an `Mcp-Param-*` header: its header name and
+/// its path in the arguments.
+pub(crate) type HeaderParam = (String, Vec<String>);
 
 /// A boxed, sendable future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -154,9 +159,9 @@ pub struct Tool {
     /// What the tool does, for the model.
     pub description: String,
     /// JSON Schema of the arguments (`type: object` at the root).
-    pub input_schema: Value,
+    pub input_schema: Schema,
     /// JSON Schema of `structuredContent`, when the tool returns structured results.
-    pub output_schema: Option<Value>,
+    pub output_schema: Option<Schema>,
     /// Behaviour hints.
     pub annotations: ToolAnnotations,
     /// Icons (2025-11-25 and later), as `Icon` objects.
@@ -169,6 +174,7 @@ pub struct Tool {
     /// handler runs (off for tools that forward to another validator).
     pub validate_arguments: bool,
     validator: Arc<OnceLock<Result<jsonschema::Validator, String>>>,
+    header_params: Arc<OnceLock<Vec<HeaderParam>>>,
 }
 
 impl std::fmt::Debug for Tool {
@@ -207,7 +213,7 @@ impl Tool {
             name: name.into(),
             title: None,
             description: description.into(),
-            input_schema: serde_json::json!({"type": "object", "properties": {}}),
+            input_schema: Schema::from_static(r#"{"type":"object","properties":{}}"#),
             output_schema: None,
             annotations: ToolAnnotations::default(),
             icons: Vec::new(),
@@ -215,6 +221,7 @@ impl Tool {
             handler: Arc::new(move |args, ctx| Box::pin(handler(args, ctx))),
             validate_arguments: true,
             validator: Arc::new(OnceLock::new()),
+            header_params: Arc::new(OnceLock::new()),
         }
     }
 
@@ -233,7 +240,7 @@ impl Tool {
     /// let tool = Tool::typed("greet", "Say hello", |a: Greet, _ctx| async move {
     ///     Ok(ToolResult::text(format!("Hello, {}!", a.name)))
     /// });
-    /// assert_eq!(tool.input_schema["required"][0], "name");
+    /// assert_eq!(tool.input_schema.to_value()["required"][0], "name");
     /// ```
     pub fn typed<A, F, Fut>(
         name: impl Into<String>,
@@ -245,8 +252,25 @@ impl Tool {
         F: Fn(A, RequestContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<ToolResult, ToolError>> + Send + 'static,
     {
+        Tool::typed_with_schema(name, description, schema_for::<A>(), handler)
+    }
+
+    /// Like [`Tool::typed`], with the input schema given rather than derived
+    /// (e.g. stored as text, so start-up derives nothing: lmcp's built-in
+    /// tools keep theirs in `src/tools/schemas/`).
+    pub fn typed_with_schema<A, F, Fut>(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        schema: impl Into<Schema>,
+        handler: F,
+    ) -> Self
+    where
+        A: DeserializeOwned + Send + 'static,
+        F: Fn(A, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ToolResult, ToolError>> + Send + 'static,
+    {
         let handler = Arc::new(handler);
-        let mut tool = Tool::new(name, description, move |args: Map<String, Value>, ctx| {
+        let tool = Tool::new(name, description, move |args: Map<String, Value>, ctx| {
             let handler = handler.clone();
             async move {
                 let parsed: A = serde_json::from_value(Value::Object(args))
@@ -254,8 +278,7 @@ impl Tool {
                 handler(parsed, ctx).await
             }
         });
-        tool.input_schema = schema_for::<A>();
-        tool
+        tool.input_schema(schema)
     }
 
     /// Set the display title.
@@ -263,15 +286,16 @@ impl Tool {
         self.title = Some(title.into());
         self
     }
-    /// Set the input schema.
-    pub fn input_schema(mut self, schema: Value) -> Self {
-        self.input_schema = schema;
+    /// Set the input schema (a `serde_json::Value` or a [`Schema`]).
+    pub fn input_schema(mut self, schema: impl Into<Schema>) -> Self {
+        self.input_schema = schema.into();
         self.validator = Arc::new(OnceLock::new());
+        self.header_params = Arc::new(OnceLock::new());
         self
     }
-    /// Set the output schema.
-    pub fn output_schema(mut self, schema: Value) -> Self {
-        self.output_schema = Some(schema);
+    /// Set the output schema (a `serde_json::Value` or a [`Schema`]).
+    pub fn output_schema(mut self, schema: impl Into<Schema>) -> Self {
+        self.output_schema = Some(schema.into());
         self
     }
     /// Derive the output schema from a type.
@@ -322,6 +346,14 @@ impl Tool {
         self
     }
 
+    /// The arguments whose values HTTP clients also send as `Mcp-Param-*`
+    /// headers (`x-mcp-header` in the input schema): header name and path.
+    pub(crate) fn header_params(&self) -> &[HeaderParam] {
+        self.header_params.get_or_init(|| {
+            crate::transport::http::headers::annotated_params(&self.input_schema.to_value())
+        })
+    }
+
     /// Check `args` against the input schema; `Err` lists every violation in
     /// words the model can act on.
     pub fn validate(&self, args: &Map<String, Value>) -> Result<(), String> {
@@ -329,7 +361,7 @@ impl Tool {
             return Ok(());
         }
         let validator = self.validator.get_or_init(|| {
-            jsonschema::validator_for(&self.input_schema)
+            jsonschema::validator_for(&self.input_schema.to_value())
                 .map_err(|e| format!("the tool's input schema is invalid: {e}"))
         });
         let validator = match validator {

@@ -1,6 +1,7 @@
 //! `ping`: a health check that answers at once with `pong`, the server's
 //! time and its uptime.
 use crate::server::{Tool, ToolResult};
+use crate::tools::schemas::stored;
 use crate::tools::system::{mark_start, rfc3339, server_uptime};
 use serde_json::json;
 use std::time::SystemTime;
@@ -19,11 +20,11 @@ pub fn tool() -> Tool {
         },
     )
     .title("Ping")
-    .output_schema(json!({"type":"object","properties":{
+    .output_schema(stored!("ping.output" => json!({"type":"object","properties":{
         "pong":{"type":"boolean"},
         "time":{"type":"string","description":"server time, RFC 3339 UTC"},
         "uptime_ms":{"type":"integer","description":"milliseconds since the server started"}
-    },"required":["pong","time","uptime_ms"]}))
+    },"required":["pong","time","uptime_ms"]})))
     .read_only()
     .idempotent()
     .open_world(false)

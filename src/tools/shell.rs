@@ -17,6 +17,7 @@ pub mod output;
 use crate::protocol::LogLevel;
 use crate::server::{RequestContext, Tool, ToolError, ToolResult};
 use crate::tools::jobs::JobManager;
+use crate::tools::schemas::stored;
 use exec::{ProcessGroup, Stream};
 use output::HeadTail;
 use schemars::JsonSchema;
@@ -385,12 +386,13 @@ pub fn render_text(o: &ShellOutput) -> String {
 /// The `shell` tool.
 pub fn shell_tool(config: Arc<ShellConfig>) -> Tool {
     let engine_timeout = config.max_timeout + config.kill_grace + Duration::from_secs(5);
-    Tool::typed::<ShellArgs, _, _>(
+    Tool::typed_with_schema::<ShellArgs, _, _>(
         "shell",
         "Run a shell command and return its exit code, stdout and stderr (kept apart). \
          The command runs in its own process group with stdin closed unless `stdin` is given; \
          on timeout every process it started is killed. Long output keeps its head and tail. \
          For servers, watchers and long builds use shell_bg instead.",
+        stored!("shell", ShellArgs),
         move |args, ctx| {
             let config = config.clone();
             async move {
@@ -405,7 +407,7 @@ pub fn shell_tool(config: Arc<ShellConfig>) -> Tool {
         },
     )
     .title("Run a shell command")
-    .output::<ShellOutput>()
+    .output_schema(stored!("shell.output", ShellOutput))
     .destructive()
     .open_world(true)
     .timeout(engine_timeout)

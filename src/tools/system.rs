@@ -3,6 +3,7 @@
 //! milliseconds per call.
 
 use crate::server::{Tool, ToolError, ToolResult};
+use crate::tools::schemas::stored;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -337,6 +338,8 @@ pub fn summary(v: &Value) -> String {
     s
 }
 
+/// The output schema (stored as `systeminfo.output`).
+#[cfg(debug_assertions)]
 fn output_schema() -> Value {
     let int = json!({"type": "integer", "minimum": 0});
     let bytes = json!({"type": "integer", "minimum": 0, "description": "bytes"});
@@ -397,7 +400,7 @@ pub fn tool() -> Tool {
         },
     )
     .title("System information")
-    .output_schema(output_schema())
+    .output_schema(stored!("systeminfo.output" => output_schema()))
     .read_only()
     .idempotent()
     .open_world(false)
@@ -435,8 +438,8 @@ mod tests {
                 .contains(&json!("127.0.0.1"))));
         assert!(!v["filesystems"].as_array().unwrap().is_empty());
         assert!(v["kernel"].as_str().unwrap().starts_with("Linux"));
-        let schema = t.output_schema.as_ref().unwrap();
-        let errors: Vec<String> = jsonschema::validator_for(schema)
+        let schema = t.output_schema.as_ref().unwrap().to_value();
+        let errors: Vec<String> = jsonschema::validator_for(&schema)
             .unwrap()
             .iter_errors(&v)
             .map(|e| format!("{} at {}", e, e.instance_path()))

@@ -8,6 +8,7 @@
 use super::atomic::{stat_mtime_ms, write_atomic, Expect};
 use super::{blocking, io_err, roots_for, FsConfig, FsError};
 use crate::server::{Tool, ToolResult};
+use crate::tools::schemas::stored;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
@@ -43,12 +44,13 @@ pub(crate) struct EditArgs {
 
 /// The `edit_file` tool.
 pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
-    Tool::typed(
+    Tool::typed_with_schema::<EditArgs, _, _>(
         "edit_file",
         "Edit a text file by exact replacements: each edit's old_text must match exactly once (copy it from the file, \
          whitespace included) unless replace_all is set. Edits apply in order, all or none; on a failed match nothing \
          is written and the error shows match lines or the nearest near-miss. Returns a unified diff; dry_run shows \
          it without writing. CRLF line endings and the final newline are kept.",
+        stored!("edit_file", EditArgs),
         move |a: EditArgs, ctx| {
             let cfg = cfg.clone();
             async move {

@@ -4,6 +4,7 @@ use super::atomic::create_dirs;
 use super::{blocking, io_err, iso_time, roots_for, sha256_reader, unix_ms, FsConfig, FsError};
 use crate::server::{Tool, ToolResult};
 use crate::tools::roots::Roots;
+use crate::tools::schemas::stored;
 use rustix::fs::{AtFlags, RenameFlags};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -23,10 +24,11 @@ pub(crate) struct PathArgs {
 
 /// The `file_info` tool.
 pub(crate) fn info_tool(cfg: Arc<FsConfig>) -> Tool {
-    Tool::typed(
+    Tool::typed_with_schema::<PathArgs, _, _>(
         "file_info",
         "Show a file's or directory's type, size, permissions and times (and sha256 for files up to the write limit, \
          for write_file's optimistic check).",
+        stored!("file_info", PathArgs),
         move |a: PathArgs, ctx| {
             let cfg = cfg.clone();
             async move {
@@ -69,9 +71,10 @@ pub(crate) fn info_tool(cfg: Arc<FsConfig>) -> Tool {
 
 /// The `make_dir` tool.
 pub(crate) fn make_dir_tool(cfg: Arc<FsConfig>) -> Tool {
-    Tool::typed(
+    Tool::typed_with_schema::<PathArgs, _, _>(
         "make_dir",
         "Create a directory and any missing parents; succeeds if it already exists.",
+        stored!("make_dir", PathArgs),
         move |a: PathArgs, ctx| {
             let cfg = cfg.clone();
             async move {
@@ -140,10 +143,11 @@ fn parent_and_name(roots: &Roots, user: &str) -> Result<(PathBuf, String), FsErr
 
 /// The `move_file` tool.
 pub(crate) fn move_tool(cfg: Arc<FsConfig>) -> Tool {
-    Tool::typed(
+    Tool::typed_with_schema::<MoveArgs, _, _>(
         "move_file",
         "Move or rename a file or directory within the roots. Refuses to replace an existing destination unless \
          overwrite is true.",
+        stored!("move_file", MoveArgs),
         move |a: MoveArgs, ctx| {
             let cfg = cfg.clone();
             async move {

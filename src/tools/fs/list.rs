@@ -4,6 +4,7 @@
 
 use super::{blocking, iso_time, roots_for, unix_ms, FsConfig, FsError};
 use crate::server::{Tool, ToolResult};
+use crate::tools::schemas::stored;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
@@ -52,11 +53,12 @@ pub(crate) fn walker(
 
 /// The `list_dir` tool.
 pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
-    Tool::typed(
+    Tool::typed_with_schema::<ListArgs, _, _>(
         "list_dir",
         "List a directory's entries with type, size and modification time, sorted by name; depth > 1 gives a tree. \
          Hidden and .gitignored files are left out unless show_hidden / include_ignored are set. The list is capped; \
          a note says how many entries were left out.",
+        stored!("list_dir", ListArgs),
         move |a: ListArgs, ctx| {
             let cfg = cfg.clone();
             async move {

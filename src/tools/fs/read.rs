@@ -7,6 +7,7 @@ use super::{blocking, io_err, roots_for, unix_ms, FsConfig, FsError};
 use crate::protocol::Content;
 use crate::server::{Tool, ToolError, ToolResult};
 use crate::tools::roots::Roots;
+use crate::tools::schemas::stored;
 use base64::Engine;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -63,12 +64,13 @@ fn path_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 
 /// The `read_file` tool.
 pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
-    Tool::typed(
+    Tool::typed_with_schema::<ReadArgs, _, _>(
         "read_file",
         "Read a text file (or several: give `path` a list). Use offset (1-based first line) and limit (line count), or tail, \
          to read part of a large file; line_numbers prefixes each line with its number. Output is capped; a note says \
          where to continue. Images (png, jpeg, gif, webp) come back as images; other binary files as a description. \
          Reports sha256 (when the whole file was read) and mtime_ms for write_file's optimistic check.",
+        stored!("read_file", ReadArgs),
         move |a: ReadArgs, ctx| {
             let cfg = cfg.clone();
             async move {

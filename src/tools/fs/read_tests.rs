@@ -150,7 +150,7 @@ async fn path_takes_a_list_too() {
     assert!(err.contains("Invalid arguments"), "{err}");
     let err = call(&t, json!({"path": ["a.txt", 7]})).await.unwrap_err();
     assert!(err.contains("Invalid arguments"), "{err}");
-    let schema = &t.input_schema["properties"]["path"];
+    let schema = &t.input_schema.to_value()["properties"]["path"];
     assert!(
         schema["description"]
             .as_str()

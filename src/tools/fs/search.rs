@@ -7,6 +7,7 @@ use super::list::walker;
 use super::{blocking, roots_for, FsConfig, FsError};
 use crate::server::{Tool, ToolResult};
 use crate::tools::roots::Roots;
+use crate::tools::schemas::stored;
 use grep_regex::RegexMatcherBuilder;
 use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkContext, SinkMatch};
 use ignore::WalkState;
@@ -130,11 +131,12 @@ impl<R: std::io::Read> std::io::Read for UntilCancelled<'_, R> {
 
 /// The `search_files` tool.
 pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
-    Tool::typed(
+    Tool::typed_with_schema::<SearchArgs, _, _>(
         "search_files",
         "Search file contents under a directory for a regex (or literal text), like ripgrep: respects .gitignore, \
          skips binary files, optional glob include/exclude, context lines and case-insensitivity. Results are \
          `path:line: text`. With names: true, finds files whose path matches a glob or contains a substring.",
+        stored!("search_files", SearchArgs),
         move |a: SearchArgs, ctx| {
             let cfg = cfg.clone();
             async move {

@@ -3,6 +3,7 @@
 use super::atomic::{write_atomic, Expect};
 use super::{blocking, roots_for, FsConfig, FsError};
 use crate::server::{Tool, ToolResult};
+use crate::tools::schemas::stored;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
@@ -29,11 +30,12 @@ pub(crate) struct WriteArgs {
 
 /// The `write_file` tool.
 pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
-    Tool::typed(
+    Tool::typed_with_schema::<WriteArgs, _, _>(
         "write_file",
         "Create a file or replace its whole content, atomically (the old content stays intact if anything fails). \
          Keeps the old file's permissions. Pass expected_sha256 or expected_mtime_ms from an earlier read to refuse \
          overwriting a file that changed since. Prefer edit_file for changes to part of a file.",
+        stored!("write_file", WriteArgs),
         move |a: WriteArgs, ctx| {
             let cfg = cfg.clone();
             async move {

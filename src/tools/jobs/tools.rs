@@ -3,6 +3,7 @@
 
 use super::{Job, JobManager, StartJob};
 use crate::server::{Tool, ToolError, ToolResult};
+use crate::tools::schemas::stored;
 use crate::tools::shell::exec::Stream;
 use crate::tools::shell::output::text_with_marker;
 use schemars::JsonSchema;
@@ -104,6 +105,9 @@ pub struct KillArgs {
 #[serde(deny_unknown_fields)]
 pub struct ListArgs {}
 
+/// The output schema of `shell_bg`, `shell_bg_kill` and each job of
+/// `shell_bg_list` (stored as `shell_bg.output`).
+#[cfg(debug_assertions)]
 fn job_schema() -> Value {
     json!({"type": "object", "properties": {
         "job": {"type": "string"}, "command": {"type": "string"},
@@ -194,11 +198,12 @@ fn render_output(v: &Value) -> String {
 /// The five job tools, sharing `jobs`.
 pub fn tools(jobs: Arc<JobManager>) -> Vec<Tool> {
     let m = jobs.clone();
-    let start = Tool::typed::<BgArgs, _, _>(
+    let start = Tool::typed_with_schema::<BgArgs, _, _>(
         "shell_bg",
         "Start a command in the background (servers, watchers, long builds) and return at once \
          with a job handle (`job`). Read its output with shell_bg_output, write to its stdin with \
          shell_bg_input, stop it with shell_bg_kill, see all jobs with shell_bg_list.",
+        stored!("shell_bg", BgArgs),
         move |a, _ctx| {
             let m = m.clone();
             async move {
@@ -221,16 +226,17 @@ pub fn tools(jobs: Arc<JobManager>) -> Vec<Tool> {
         },
     )
     .title("Start a background job")
-    .output_schema(job_schema())
+    .output_schema(stored!("shell_bg.output" => job_schema()))
     .destructive()
     .open_world(true);
 
     let m = jobs.clone();
-    let output = Tool::typed::<OutputArgs, _, _>(
+    let output = Tool::typed_with_schema::<OutputArgs, _, _>(
         "shell_bg_output",
         "Read a background job's output: new output since the offsets of the previous answer, \
          or the last N lines; with its exit status once it ended. `wait_ms` waits for new output \
          or the end.",
+        stored!("shell_bg_output", OutputArgs),
         move |a, _ctx| {
             let m = m.clone();
             async move {
@@ -266,9 +272,10 @@ pub fn tools(jobs: Arc<JobManager>) -> Vec<Tool> {
     .open_world(false);
 
     let m = jobs.clone();
-    let input = Tool::typed::<InputArgs, _, _>(
+    let input = Tool::typed_with_schema::<InputArgs, _, _>(
         "shell_bg_input",
         "Write text to a background job's stdin (for REPLs and prompts); `close` ends its input.",
+        stored!("shell_bg_input", InputArgs),
         move |a, _ctx| {
             let m = m.clone();
             async move {
@@ -290,10 +297,11 @@ pub fn tools(jobs: Arc<JobManager>) -> Vec<Tool> {
     .open_world(true);
 
     let m = jobs.clone();
-    let kill = Tool::typed::<KillArgs, _, _>(
+    let kill = Tool::typed_with_schema::<KillArgs, _, _>(
         "shell_bg_kill",
         "Stop a background job: SIGTERM to its whole process group, SIGKILL after a short grace \
          (or send the given signal).",
+        stored!("shell_bg_kill", KillArgs),
         move |a, _ctx| {
             let m = m.clone();
             async move {
@@ -315,14 +323,15 @@ pub fn tools(jobs: Arc<JobManager>) -> Vec<Tool> {
         },
     )
     .title("Stop a background job")
-    .output_schema(job_schema())
+    .output_schema(stored!("shell_bg.output" => job_schema()))
     .destructive()
     .open_world(false);
 
     let m = jobs;
-    let list = Tool::typed::<ListArgs, _, _>(
+    let list = Tool::typed_with_schema::<ListArgs, _, _>(
         "shell_bg_list",
         "List background jobs with command, state, start time and exit code.",
+        stored!("shell_bg_list", ListArgs),
         move |_a, _ctx| {
             let m = m.clone();
             async move {
@@ -348,7 +357,7 @@ pub fn tools(jobs: Arc<JobManager>) -> Vec<Tool> {
         },
     )
     .title("List background jobs")
-    .output_schema(json!({"type": "object", "properties": {"jobs": {"type": "array", "items": job_schema()}}, "required": ["jobs"]}))
+    .output_schema(stored!("shell_bg_list.output" => json!({"type": "object", "properties": {"jobs": {"type": "array", "items": job_schema()}}, "required": ["jobs"]})))
     .read_only()
     .idempotent()
     .open_world(false);

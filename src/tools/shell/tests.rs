@@ -225,7 +225,7 @@ async fn futures_join<F: std::future::Future<Output = ShellOutput> + Send + 'sta
 #[test]
 fn output_schema_matches_the_result() {
     let tool = shell_tool(Arc::new(ShellConfig::default()));
-    let schema = tool.output_schema.unwrap();
+    let schema = tool.output_schema.unwrap().to_value();
     for k in [
         "exit_code",
         "signal",

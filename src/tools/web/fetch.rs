@@ -5,6 +5,7 @@ use super::client::{parse_headers, Fetched, WebError};
 use super::extract::{self, HtmlFormat, Kind};
 use super::{robots, Web};
 use crate::server::{Tool, ToolError, ToolResult};
+use crate::tools::schemas::stored;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::Url;
 use schemars::JsonSchema;
@@ -91,13 +92,14 @@ pub struct FetchOutput {
 
 /// The `fetch` tool.
 pub(crate) fn tool(web: Arc<Web>) -> Tool {
-    Tool::typed::<FetchArgs, _, _>(
+    Tool::typed_with_schema::<FetchArgs, _, _>(
         "fetch",
         "Fetch a URL from the internet and return its content for reading. HTML pages are \
          reduced to their main content and converted to Markdown (headings, links, lists, \
          code blocks and tables kept); JSON is pretty-printed; text is returned as is; images \
          and binaries are described. Long content is returned in parts: call again with \
          start_index set to the next index the result gives.",
+        stored!("fetch", FetchArgs),
         move |args: FetchArgs, _ctx| {
             let web = web.clone();
             async move {
@@ -109,7 +111,7 @@ pub(crate) fn tool(web: Arc<Web>) -> Tool {
         },
     )
     .title("Fetch web page")
-    .output::<FetchOutput>()
+    .output_schema(stored!("fetch.output", FetchOutput))
     .read_only()
     .open_world(true)
 }

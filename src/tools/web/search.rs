@@ -4,6 +4,7 @@
 use super::client::{Fetched, WebError};
 use super::{SearchBackend, Web};
 use crate::server::{Tool, ToolError, ToolResult};
+use crate::tools::schemas::stored;
 use dom_query::Document;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
@@ -99,10 +100,11 @@ pub struct SearchOutput {
 
 /// The `web_search` tool.
 pub(crate) fn tool(web: Arc<Web>) -> Tool {
-    Tool::typed::<SearchArgs, _, _>(
+    Tool::typed_with_schema::<SearchArgs, _, _>(
         "web_search",
         "Search the web. Returns a numbered list of results (title, URL, snippet, date when \
          known); read a result with the fetch tool. Use offset to see further results.",
+        stored!("web_search", SearchArgs),
         move |args: SearchArgs, _ctx| {
             let web = web.clone();
             async move {
@@ -113,7 +115,7 @@ pub(crate) fn tool(web: Arc<Web>) -> Tool {
         },
     )
     .title("Web search")
-    .output::<SearchOutput>()
+    .output_schema(stored!("web_search.output", SearchOutput))
     .read_only()
     .open_world(true)
 }

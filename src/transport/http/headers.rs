@@ -107,11 +107,16 @@ pub fn annotated_params(schema: &Value) -> Vec<(String, Vec<String>)> {
 
 /// Check `Mcp-Param-*` headers of a `tools/call` against the arguments,
 /// for the tool's annotated parameters.
-pub fn check_params(h: &HeaderMap, schema: &Value, args: &Value) -> Result<(), ErrorObject> {
-    for (name, path) in annotated_params(schema) {
+/// `params` are the tool's [`annotated_params`].
+pub fn check_params(
+    h: &HeaderMap,
+    params: &[(String, Vec<String>)],
+    args: &Value,
+) -> Result<(), ErrorObject> {
+    for (name, path) in params {
         let header_name = format!("mcp-param-{}", name.to_ascii_lowercase());
         let mut v = args;
-        for p in &path {
+        for p in path {
             v = v.get(p).unwrap_or(&Value::Null);
         }
         let expected = match v {
@@ -187,20 +192,34 @@ mod tests {
         let schema = json!({"type":"object","properties":{"region":{"type":"string","x-mcp-header":"Region"},"n":{"type":"integer","x-mcp-header":"N"}}});
         let mut h = HeaderMap::new();
         h.insert("mcp-param-region", "us-west1".parse().unwrap());
-        assert!(check_params(&h, &schema, &json!({"region": "us-west1"})).is_ok());
+        assert!(check_params(
+            &h,
+            &annotated_params(&schema),
+            &json!({"region": "us-west1"})
+        )
+        .is_ok());
         assert_eq!(
-            check_params(&h, &schema, &json!({"region": "eu"}))
+            check_params(&h, &annotated_params(&schema), &json!({"region": "eu"}))
                 .unwrap_err()
                 .code,
             -32020
         );
         assert_eq!(
-            check_params(&h, &schema, &json!({"region": "us-west1", "n": 4}))
-                .unwrap_err()
-                .code,
+            check_params(
+                &h,
+                &annotated_params(&schema),
+                &json!({"region": "us-west1", "n": 4})
+            )
+            .unwrap_err()
+            .code,
             -32020
         );
         h.insert("mcp-param-n", "4.0".parse().unwrap());
-        assert!(check_params(&h, &schema, &json!({"region": "us-west1", "n": 4})).is_ok());
+        assert!(check_params(
+            &h,
+            &annotated_params(&schema),
+            &json!({"region": "us-west1", "n": 4})
+        )
+        .is_ok());
     }
 }

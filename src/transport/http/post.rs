@@ -102,7 +102,7 @@ pub(super) async fn post(
             let name = r.params.get("name").and_then(|n| n.as_str()).unwrap_or("");
             if let Some(tool) = state.server.tool(name) {
                 let args = r.params.get("arguments").cloned().unwrap_or_default();
-                if let Err(e) = headers::check_params(&headers, &tool.input_schema, &args) {
+                if let Err(e) = headers::check_params(&headers, tool.header_params(), &args) {
                     return error_response(StatusCode::BAD_REQUEST, Some(r.id.clone()), e);
                 }
             }
