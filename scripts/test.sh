@@ -31,7 +31,7 @@ step "cargo test (release)"
 timeout -k 10 1800 cargo test --release
 
 step "cargo test --features web (the opt-in fetch/web_search tools, debug build)"
-timeout -k 10 1800 cargo test --features web --lib tools::web
+timeout -k 10 1800 cargo test --features web --lib -- tools::web tools::schemas
 timeout -k 10 1800 cargo test --features web --test web_fetch --test web_search --test web_proxy
 # The binary with web for tests/py/test_web.py (debug, reusing the build
 # above), copied aside: target/release/lmcp stays the default-feature binary.

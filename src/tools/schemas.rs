@@ -4,19 +4,19 @@
 //! Deriving the schemas at start-up (schemars, then `Value` trees) ran
 //! ~100 KiB of code and kept ~130 KiB of heap in every idle server. The Rust
 //! definitions (the argument types and their doc comments, or a `json!`
-//! value) stay the source of truth: debug builds, and so every `cargo test`,
-//! derive each schema again when its tool is registered and panic if the
-//! stored text differs. `LMCP_UPDATE_SCHEMAS=1 cargo test --all-features`
+//! value) stay the source of truth: debug builds and the unit tests (in
+//! release too: `every_stored_schema_is_current`) derive each schema again
+//! when its tool is registered and panic if the stored text differs. `LMCP_UPDATE_SCHEMAS=1 cargo test --all-features`
 //! rewrites the stored files instead.
 
 use crate::server::Schema;
-#[cfg(debug_assertions)]
+#[cfg(any(debug_assertions, test))]
 use serde_json::Value;
 
 /// The stored schema `src/tools/schemas/FILE.json`: `stored!(FILE, Type)`
 /// for the schema derived from an argument type, `stored!(FILE => expr)` for
-/// a `Value` built in code. Either is evaluated in debug builds only, to
-/// check the stored text.
+/// a `Value` built in code. Either is evaluated in debug and test builds
+/// only, to check the stored text.
 macro_rules! stored {
     ($file:literal, $ty:ty) => {
         $crate::tools::schemas::stored!($file => $crate::server::schema_for::<$ty>())
@@ -25,7 +25,7 @@ macro_rules! stored {
         let stored = $crate::tools::schemas::load(
             include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/src/tools/schemas/", $file, ".json")),
         );
-        #[cfg(debug_assertions)]
+        #[cfg(any(debug_assertions, test))]
         $crate::tools::schemas::check(&stored, $file, $value);
         stored
     }};
@@ -39,7 +39,7 @@ pub(crate) fn load(json: &'static str) -> Schema {
 
 /// Panics (or, with `LMCP_UPDATE_SCHEMAS` set, rewrites the file) when the
 /// stored schema `file` is not `derived`.
-#[cfg(debug_assertions)]
+#[cfg(any(debug_assertions, test))]
 pub(crate) fn check(stored: &Schema, file: &str, derived: Value) {
     if stored.to_value() == derived {
         return;

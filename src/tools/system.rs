@@ -339,7 +339,7 @@ pub fn summary(v: &Value) -> String {
 }
 
 /// The output schema (stored as `systeminfo.output`).
-#[cfg(debug_assertions)]
+#[cfg(any(debug_assertions, test))]
 fn output_schema() -> Value {
     let int = json!({"type": "integer", "minimum": 0});
     let bytes = json!({"type": "integer", "minimum": 0, "description": "bytes"});

@@ -107,7 +107,7 @@ pub struct ListArgs {}
 
 /// The output schema of `shell_bg`, `shell_bg_kill` and each job of
 /// `shell_bg_list` (stored as `shell_bg.output`).
-#[cfg(debug_assertions)]
+#[cfg(any(debug_assertions, test))]
 fn job_schema() -> Value {
     json!({"type": "object", "properties": {
         "job": {"type": "string"}, "command": {"type": "string"},
