@@ -9,6 +9,7 @@
 //! when its tool is registered and panic if the stored text differs. `LMCP_UPDATE_SCHEMAS=1 cargo test --all-features`
 //! rewrites the stored files instead.
 
+#[cfg(any(debug_assertions, test))]
 use crate::server::Schema;
 #[cfg(any(debug_assertions, test))]
 use serde_json::Value;
@@ -22,20 +23,18 @@ macro_rules! stored {
         $crate::tools::schemas::stored!($file => $crate::server::schema_for::<$ty>())
     };
     ($file:literal => $value:expr) => {{
-        let stored = $crate::tools::schemas::load(
-            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/src/tools/schemas/", $file, ".json")),
-        );
+        let stored = $crate::server::Schema::from_static(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/tools/schemas/",
+            $file,
+            ".json"
+        )));
         #[cfg(any(debug_assertions, test))]
         $crate::tools::schemas::check(&stored, $file, $value);
         stored
     }};
 }
 pub(crate) use stored;
-
-/// The schema of a stored file's text.
-pub(crate) fn load(json: &'static str) -> Schema {
-    Schema::from_static(json)
-}
 
 /// Panics (or, with `LMCP_UPDATE_SCHEMAS` set, rewrites the file) when the
 /// stored schema `file` is not `derived`.
