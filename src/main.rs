@@ -342,6 +342,8 @@ fn builtin(cli: &Cli) -> Result<Builtin, String> {
     // --read-only is applied with --tools/--disable (select_tools), by annotation.
     let mut fs_config = lmcp::tools::fs::FsConfig {
         trust_client_roots: cli.trust_client_roots,
+        roots_from_client: cli.roots_from_client,
+        roots_given: !cli.root.is_empty(),
         ..Default::default()
     };
     if !cli.root.is_empty() {

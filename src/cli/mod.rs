@@ -136,6 +136,13 @@ pub struct Cli {
     #[arg(help_heading = heading::TOOLS, long)]
     pub trust_client_roots: bool,
 
+    /// Take the file tools' roots from the client's roots (roots/list, both
+    /// eras; notifications/roots/list_changed updates them). Without --root
+    /// the client's roots are the roots; with --root they only narrow them.
+    #[cfg(feature = "tools")]
+    #[arg(help_heading = heading::TOOLS, long)]
+    pub roots_from_client: bool,
+
     /// A file holding a secret (at least 16 bytes) that signs MRTR
     /// requestState; give every instance behind one load balancer the same
     /// file (or set LMCP_STATE_KEY). Default: a random key per process.
