@@ -126,7 +126,8 @@ pub struct Cli {
     pub root: Vec<std::path::PathBuf>,
 
     /// Serve only the tools that change nothing (annotated read-only): no shell,
-    /// shell_bg*, write_file, edit_file, make_dir or move_file.
+    /// shell_bg*, write_file, edit_file, make_dir, move_file, copy_file or
+    /// delete_file.
     #[cfg(feature = "tools")]
     #[arg(help_heading = heading::TOOLS, long)]
     pub read_only: bool,

@@ -510,21 +510,39 @@ impl Roots {
     /// FIFOs, sockets and devices are refused.
     pub fn open_read(&self, user: &str) -> Result<(PathBuf, File), RootsError> {
         let path = self.resolve_existing(user)?;
-        let fd = self.open_verified(&path, OFlags::RDONLY | OFlags::NONBLOCK, user)?;
+        let special = |mode: rustix::fs::RawMode| {
+            use rustix::fs::FileType;
+            match FileType::from_raw_mode(mode) {
+                FileType::RegularFile | FileType::Directory => None,
+                FileType::Fifo => Some("a FIFO (named pipe)"),
+                FileType::Socket => Some("a socket"),
+                FileType::CharacterDevice => Some("a character device"),
+                FileType::BlockDevice => Some("a block device"),
+                _ => Some("a special file"),
+            }
+        };
+        let fd = match self.open_verified(&path, OFlags::RDONLY | OFlags::NONBLOCK, user) {
+            Ok(fd) => fd,
+            // open(2) of a Unix socket fails with ENXIO: say what it is.
+            Err(RootsError::Io { source, .. })
+                if source.raw_os_error() == Some(rustix::io::Errno::NXIO.raw_os_error()) =>
+            {
+                let kind = rustix::fs::lstat(&path)
+                    .ok()
+                    .and_then(|st| special(st.st_mode))
+                    .unwrap_or("a special file");
+                return Err(RootsError::Special {
+                    path: user.to_owned(),
+                    kind,
+                });
+            }
+            Err(e) => return Err(e),
+        };
         let st = rustix::fs::fstat(&fd).map_err(|e| RootsError::Io {
             path: user.to_owned(),
             source: e.into(),
         })?;
-        use rustix::fs::FileType;
-        let kind = match FileType::from_raw_mode(st.st_mode) {
-            FileType::RegularFile | FileType::Directory => None,
-            FileType::Fifo => Some("a FIFO (named pipe)"),
-            FileType::Socket => Some("a socket"),
-            FileType::CharacterDevice => Some("a character device"),
-            FileType::BlockDevice => Some("a block device"),
-            _ => Some("a special file"),
-        };
-        if let Some(kind) = kind {
+        if let Some(kind) = special(st.st_mode) {
             return Err(RootsError::Special {
                 path: user.to_owned(),
                 kind,

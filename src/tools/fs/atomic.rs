@@ -40,6 +40,8 @@ pub(crate) struct FileState {
 
 impl FileState {
     /// The state in `st`.
+    // The stat field types differ between targets; the casts are needed on some.
+    #[allow(clippy::unnecessary_cast)]
     pub(crate) fn of(st: &rustix::fs::Stat) -> FileState {
         FileState {
             dev: st.st_dev as u64,

@@ -139,9 +139,9 @@ pub(crate) fn open_subdir(dir: &OwnedFd, name: &OsStr, user: &str) -> Result<Own
 /// The names in the directory `dir` (without `.` and `..`).
 pub(crate) fn names_in(dir: &OwnedFd, user: &str) -> Result<Vec<std::ffi::OsString>, FsError> {
     use std::os::unix::ffi::OsStrExt;
-    let mut it = rustix::fs::Dir::read_from(dir).map_err(|e| io_err("list", user)(e.into()))?;
+    let entries = rustix::fs::Dir::read_from(dir).map_err(|e| io_err("list", user)(e.into()))?;
     let mut out = Vec::new();
-    while let Some(entry) = it.next() {
+    for entry in entries {
         let entry = entry.map_err(|e| io_err("list", user)(e.into()))?;
         let name: &CStr = entry.file_name();
         let bytes = name.to_bytes();

@@ -193,7 +193,10 @@ fn rescue_late_append(
     let Ok(now) = rustix::fs::fstat(file.as_fd()) else {
         return Ok(());
     };
-    if FileState::of(&now) == FileState::of(before) {
+    // Size and mtime only: the rename unlinked the old inode, which changes
+    // its ctime (link count) without anyone writing to it.
+    let content = |st: &rustix::fs::Stat| (st.st_size, st.st_mtime, st.st_mtime_nsec);
+    if content(&now) == content(before) {
         return Ok(());
     }
     if now.st_size <= before.st_size {

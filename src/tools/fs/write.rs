@@ -24,9 +24,9 @@ pub(crate) enum WriteMode {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WriteArgs {
-    /// File to create or replace (relative to the first root, or absolute inside a root).
+    /// File to create, replace or append to (relative to the first root, or absolute inside a root).
     pub path: String,
-    /// The complete new content of the file.
+    /// The file's complete new content, or (mode "append") the text to add at its end.
     pub content: String,
     /// Create missing parent directories (default false).
     #[serde(default)]
