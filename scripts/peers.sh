@@ -15,6 +15,17 @@ CONFORMANCE_NEXT_PKG="@modelcontextprotocol/conformance@0.2.0-alpha.12"
 EVERYTHING_TS_PKG="@modelcontextprotocol/server-everything@2026.8.31"
 STAMP_KEY="$PY_PKGS|$NODE_PKG|$CONFORMANCE_PKG|$CONFORMANCE_NEXT_PKG|$EVERYTHING_TS_PKG"
 
+# Document producers for tests/py/test_docs.py (real PDF, DOCX, XLSX, PPTX
+# and image files made at test time), with their own stamp so adding them
+# never rebuilds the venv.
+DOC_PKGS="fpdf2==2.8.9 python-docx==1.2.0 openpyxl==3.1.5 python-pptx==1.0.2 pillow==13.0.0"
+doc_producers() {
+  if [ -f .peers/stamp-docs ] && [ "$(cat .peers/stamp-docs)" = "$DOC_PKGS" ]; then return; fi
+  echo "peers: document producers $DOC_PKGS"
+  .peers/venv/bin/pip install --quiet --disable-pip-version-check $DOC_PKGS
+  echo "$DOC_PKGS" > .peers/stamp-docs
+}
+
 mkdir -p .peers
 command -v npm >/dev/null || { echo "peers: npm is required (Node 20 + npm installs Node 22 here)" >&2; exit 1; }
 if [ -f .peers/stamp ] && [ "$(cat .peers/stamp)" = "$STAMP_KEY" ] \
@@ -22,13 +33,14 @@ if [ -f .peers/stamp ] && [ "$(cat .peers/stamp)" = "$STAMP_KEY" ] \
   && [ -f .peers/conformance/node_modules/@modelcontextprotocol/conformance/dist/index.js ] \
   && [ -f .peers/conformance-next/node_modules/@modelcontextprotocol/conformance/dist/index.js ] \
   && [ -f .peers/everything-ts/node_modules/@modelcontextprotocol/server-everything/dist/index.js ]; then
+  doc_producers
   echo "peers: up to date (.peers/)"
   exit 0
 fi
 
 rm -f .peers/stamp
 echo "peers: Python venv with $PY_PKGS"
-rm -rf .peers/venv
+rm -rf .peers/venv .peers/stamp-docs
 python3 -m venv .peers/venv
 .peers/venv/bin/pip install --quiet --disable-pip-version-check $PY_PKGS
 
@@ -50,4 +62,5 @@ mkdir -p .peers/everything-ts
 (cd .peers/everything-ts && npm install --silent --no-audit --no-fund --prefix . "$EVERYTHING_TS_PKG")
 
 echo "$STAMP_KEY" > .peers/stamp
+doc_producers
 echo "peers: ready"

@@ -342,6 +342,7 @@ fn builtin(cli: &Cli) -> Result<Builtin, String> {
     // --read-only is applied with --tools/--disable (select_tools), by annotation.
     let mut fs_config = lmcp::tools::fs::FsConfig {
         trust_client_roots: cli.trust_client_roots,
+        image_max_edge: cli.image_max_edge,
         ..Default::default()
     };
     if !cli.root.is_empty() {

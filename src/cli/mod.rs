@@ -136,6 +136,13 @@ pub struct Cli {
     #[arg(help_heading = heading::TOOLS, long)]
     pub trust_client_roots: bool,
 
+    /// read_file and fetch: downscale images so their longest edge is at
+    /// most this many pixels (feature docs).
+    #[cfg(feature = "tools")]
+    #[arg(help_heading = heading::TOOLS, long, value_name = "PIXELS", default_value_t = 1568,
+          value_parser = clap::value_parser!(u32).range(16..=16384))]
+    pub image_max_edge: u32,
+
     /// A file holding a secret (at least 16 bytes) that signs MRTR
     /// requestState; give every instance behind one load balancer the same
     /// file (or set LMCP_STATE_KEY). Default: a random key per process.
