@@ -24,8 +24,14 @@ fn run(kind: Kind, data: &[u8]) {
         image_max_edge: 256,
         max_media: 1 << 20,
     };
-    if let Ok((Content::Text { text, .. }, _)) = extract(kind, data, &req, &Budget::new(limits, None)) {
-        assert!(text.len() <= req.max_text + 512, "text over the cap: {}", text.len());
+    if let Ok((Content::Text { text, .. }, _)) =
+        extract(kind, data, &req, &Budget::new(limits, None))
+    {
+        assert!(
+            text.len() <= req.max_text + 512,
+            "text over the cap: {}",
+            text.len()
+        );
     }
 }
 
@@ -36,7 +42,14 @@ pub fn pdf(data: &[u8]) {
 
 /// The ZIP-based office formats and CSV, each tried on the same input.
 pub fn office(data: &[u8]) {
-    for kind in [Kind::Docx, Kind::Odt, Kind::Pptx, Kind::Xlsx, Kind::Ods, Kind::Csv] {
+    for kind in [
+        Kind::Docx,
+        Kind::Odt,
+        Kind::Pptx,
+        Kind::Xlsx,
+        Kind::Ods,
+        Kind::Csv,
+    ] {
         run(kind, data);
     }
 }

@@ -101,6 +101,25 @@ pub(crate) fn read(data: &[u8], req: &Request, budget: &Budget) -> Result<Extrac
         out.push_str(&block);
         last = n;
     }
+    // A file cut short has no %%EOF at its end; lopdf then rebuilds what it
+    // can by scanning. With nothing recovered, that is an error, not blank pages.
+    let tail = &data[data.len().saturating_sub(1024)..];
+    let damaged = !tail.windows(5).any(|w| w == b"%%EOF");
+    let recovered = (first..=last).any(|n| !scanned.contains(&n) && !failed.contains(&n))
+        && !out
+            .lines()
+            .all(|l| l.is_empty() || l.starts_with("--- page") || l.starts_with('['));
+    if damaged && !recovered && scanned.is_empty() {
+        return Err(invalid(
+            "this PDF is damaged or truncated (it does not end with %%EOF) and no text could be recovered from it",
+        ));
+    }
+    if damaged {
+        out.insert_str(
+            0,
+            "[this PDF looks truncated (no %%EOF at its end): pages or text may be missing]\n",
+        );
+    }
     let mut note = None;
     if last < total {
         let why = if capped {
@@ -122,6 +141,9 @@ pub(crate) fn read(data: &[u8], req: &Request, budget: &Budget) -> Result<Extrac
         "last_page": last,
         "truncated": last < total,
     });
+    if damaged {
+        s["damaged"] = json!(true);
+    }
     if !scanned.is_empty() {
         s["scanned_pages"] = json!(scanned);
     }
