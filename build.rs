@@ -167,7 +167,9 @@ fn archive(name: &str) -> Result<String, String> {
         .output()
         .ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .filter(|p| p.starts_with('/') && Path::new(p).is_file() && !p.contains(char::is_whitespace))
+        .filter(|p| {
+            p.starts_with('/') && Path::new(p).is_file() && !p.contains(char::is_whitespace)
+        })
         .ok_or_else(|| format!("{name} is not installed (static glibc: libc6-dev)"))
 }
 

@@ -10,19 +10,29 @@
 #              section into .rodata.hot, read from LLD's link map, which
 #              build.rs writes beside the binary (target/release/lmcp.map).
 # It fails when either share falls below its floor. Regenerate both lists
-# with `bash scripts/link-order.sh` (valgrind; about 25 minutes), then
-# rebuild with `cargo build --release`.
+# with ONE command, `bash scripts/link-order.sh` (valgrind; about 25
+# minutes), then rebuild with `cargo build --release` and commit link/.
+#
+# The floors: the lists hold the names of three builds (the binary with
+# default features, with `web`, and the fixture examples/everything; symbol
+# hashes differ between them), so the default binary can match only its own
+# share. Measured 2026-12-04 on the default binary with lists fresh for it
+# (97.9 % of the listed functions it defines under some hash were listed
+# under its own): 1221 of 2685 functions (45.5 %) and 391 of 1075 patterns
+# (36.4 %). The floors, 40 % and 32 %, fail the check once about one in
+# nine of the default build's own entries no longer matches: code moved or
+# renamed, or dependencies, features or the toolchain changed.
 #
 #   bash scripts/check-link-order.sh [BINARY [MAP]]
 #        (default: target/release/lmcp and target/release/lmcp.map)
-# Floors, in percent: LMCP_LINK_ORDER_MIN_FUNCTIONS (default 90) and
-# LMCP_LINK_ORDER_MIN_CONSTANTS (default 90).
+# Floors, in percent: LMCP_LINK_ORDER_MIN_FUNCTIONS (default 40) and
+# LMCP_LINK_ORDER_MIN_CONSTANTS (default 32).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-target/release/lmcp}
 map=${2:-$bin.map}
-min_functions=${LMCP_LINK_ORDER_MIN_FUNCTIONS:-90}
-min_constants=${LMCP_LINK_ORDER_MIN_CONSTANTS:-90}
+min_functions=${LMCP_LINK_ORDER_MIN_FUNCTIONS:-40}
+min_constants=${LMCP_LINK_ORDER_MIN_CONSTANTS:-32}
 fail() { echo "check-link-order: $*" >&2; exit 1; }
 
 [ -x "$bin" ] || fail "$bin is missing: run cargo build --release --bin lmcp"
