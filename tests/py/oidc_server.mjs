@@ -30,6 +30,8 @@ const signing = { ...(await jose.exportJWK(privateKey)), kid: 'test-es256', alg:
 const provider = new Provider(issuer, {
   jwks: { keys: [signing] },
   clients: [],
+  // The only key is ES256: registered clients default to it for ID tokens.
+  clientDefaults: { id_token_signed_response_alg: 'ES256', grant_types: ['authorization_code'], response_types: ['code'] },
   scopes: ['openid', 'offline_access', 'lmcp:read', 'lmcp:write', 'lmcp:exec'],
   pkce: { required: () => true },
   features: {

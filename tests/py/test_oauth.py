@@ -154,6 +154,25 @@ def oauth(stack, storage):
     return OAuthClientProvider(stack.url, meta, storage, redirect_handler=browse, callback_handler=callback)
 
 
+class McpOnlyTap(httpx2.AsyncBaseTransport):
+    """The schema tap for MCP traffic (lmcp's endpoint); OAuth traffic
+    (metadata, registration, tokens) goes around it."""
+
+    def __init__(self, stack, tap_log):
+        self.endpoint = stack.url
+        self.tap = TapTransport(tap_log)
+        self.plain = httpx2.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request):
+        url = str(request.url).split("?")[0]
+        inner = self.tap if url == self.endpoint else self.plain
+        return await inner.handle_async_request(request)
+
+    async def aclose(self):
+        await self.tap.aclose()
+        await self.plain.aclose()
+
+
 def transport(stack, storage, tap_log):
     from contextlib import asynccontextmanager
 
@@ -162,7 +181,7 @@ def transport(stack, storage, tap_log):
     @asynccontextmanager
     async def open_():
         timeout = httpx2.Timeout(30, read=300)
-        async with httpx2.AsyncClient(transport=TapTransport(tap_log), timeout=timeout,
+        async with httpx2.AsyncClient(transport=McpOnlyTap(stack, tap_log), timeout=timeout,
                                       auth=oauth(stack, storage)) as client:
             async with streamable_http_client(stack.url, http_client=client) as streams:
                 yield streams
