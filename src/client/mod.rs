@@ -13,7 +13,7 @@ mod http;
 mod relay;
 mod stdio;
 #[cfg(feature = "tls")]
-mod tls;
+pub(crate) mod tls;
 
 pub use error::ClientError;
 pub use handshake::{Era, ServerHello};
