@@ -344,7 +344,9 @@ async fn reroute_legacy(session: &Arc<Session>, line: String) {
 
 /// Run one request and answer it as JSON or as an SSE stream. `permit` (its
 /// in-flight slot) is held until the answer is complete: dropped on return
-/// for JSON, by the task feeding the stream for SSE.
+/// for JSON, by the task feeding the stream for SSE. `grant` (the token's
+/// scopes) filters a `tools/list` answer.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn run(
     state: &Arc<State>,
     session: Arc<Session>,

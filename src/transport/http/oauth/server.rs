@@ -65,9 +65,7 @@ impl ResourceServer {
     /// Check the configuration (URLs, schemes); nothing is fetched yet.
     pub fn new(cfg: OAuthConfig) -> Result<ResourceServer, String> {
         let issuer = Url::parse(&cfg.issuer).map_err(|e| format!("--oauth-issuer: {e}"))?;
-        issuer
-            .check_secure("--oauth-issuer")
-            .map_err(|e| e.to_string())?;
+        issuer.check_secure("--oauth-issuer")?;
         let public = Url::parse(&cfg.resource).map_err(|e| format!("--public-url: {e}"))?;
         if public.path.contains('?') {
             return Err("--public-url must not have a query".into());
