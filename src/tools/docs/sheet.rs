@@ -287,7 +287,7 @@ pub(crate) fn read_workbook(
             .map_err(|e| invalid(format!("sheet {:?} could not be read: {e}", names[idx])))?
         {
             count += 1;
-            if count % 4096 == 0 {
+            if count.is_multiple_of(4096) {
                 budget.check()?;
             }
             if count > max_cells {
@@ -318,7 +318,7 @@ pub(crate) fn read_workbook(
     let (r0, c0) = range.start().unwrap_or((0, 0));
     let mut grid = Grid::default();
     for (i, row) in range.rows().enumerate() {
-        if i % 1024 == 0 {
+        if i.is_multiple_of(1024) {
             budget.check()?;
         }
         for (j, v) in row.iter().enumerate() {
@@ -382,7 +382,7 @@ fn csv_records(
                 row += 1;
                 col = 0;
                 count += 1;
-                if row % 1024 == 0 {
+                if row.is_multiple_of(1024) {
                     budget.check()?;
                 }
                 any = false;

@@ -151,8 +151,7 @@ fn deep_xml_nesting_is_refused() {
     };
     let xml = "<a>".repeat(100) + &"</a>".repeat(100);
     let e = xml::walk(&xml, &Budget::new(limits, None), |_| {})
-        .err()
-        .expect("too deep")
+        .expect_err("too deep")
         .to_string();
     assert!(e.contains("nested deeper than 50"), "{e}");
 }

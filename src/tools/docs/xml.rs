@@ -55,7 +55,7 @@ pub(crate) fn walk(
     let mut events = 0u32;
     loop {
         events = events.wrapping_add(1);
-        if events % 4096 == 0 {
+        if events.is_multiple_of(4096) {
             budget.check()?;
         }
         let ev = reader
