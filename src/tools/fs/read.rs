@@ -44,9 +44,11 @@ pub(crate) struct ReadArgs {
     /// Spreadsheets: the sheet to show, by name or 1-based index (default the first).
     #[serde(default)]
     #[schemars(schema_with = "sheet_schema")]
+    #[cfg_attr(not(feature = "docs"), allow(dead_code))]
     pub sheet: Option<Value>,
     /// Spreadsheets: the cells to show, such as `A1:D20` (default the whole sheet, within the output cap).
     #[serde(default)]
+    #[cfg_attr(not(feature = "docs"), allow(dead_code))]
     pub range: Option<String>,
     /// The call's cancellation (not an argument).
     #[serde(skip)]

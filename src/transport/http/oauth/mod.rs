@@ -52,6 +52,7 @@ pub(crate) struct Grant {
 
 /// Why a token was refused.
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "oauth"), allow(dead_code))]
 pub(crate) enum Refusal {
     /// The token is not good here (401 `invalid_token`); the reason is logged.
     Invalid(String),
@@ -59,6 +60,7 @@ pub(crate) enum Refusal {
     Unavailable(String),
 }
 
+#[cfg_attr(not(feature = "oauth"), allow(dead_code))]
 impl Refusal {
     pub(crate) fn invalid(why: impl Into<String>) -> Refusal {
         Refusal::Invalid(why.into())
@@ -198,6 +200,7 @@ pub(super) fn scope_refusal(
             needed.scope()
         )),
     );
+    #[cfg_attr(not(feature = "oauth"), allow(unused_mut))]
     let mut challenge = format!(
         "Bearer error=\"insufficient_scope\", scope=\"{}\"",
         needed.scope()
@@ -236,6 +239,7 @@ pub(super) fn session_refusal(
         owner.unwrap_or_default(),
         grant.subject
     );
+    #[cfg_attr(not(feature = "oauth"), allow(unused_mut))]
     let mut r = error_response(
         StatusCode::FORBIDDEN,
         None,
