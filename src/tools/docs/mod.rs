@@ -201,6 +201,29 @@ impl fmt::Display for DocError {
 }
 
 /// Shorthand for an [`DocError::Invalid`].
+/// The pages (or slides) a request asks for, 1-based and inclusive: from
+/// `offset` (default 1), `limit` of them (default all), at most the
+/// budget's page limit. `what` names the document and its unit in the error,
+/// e.g. "the PDF has {total} pages".
+pub(crate) fn page_range(
+    req: &Request,
+    total: u64,
+    budget: &Budget,
+    what: &str,
+) -> Result<(u64, u64), DocError> {
+    let first = req.offset.unwrap_or(1).max(1);
+    if first > total {
+        return Err(invalid(format!("offset {first} is past the end: {what}")));
+    }
+    let last_wanted = req
+        .limit
+        .map(|l| first.saturating_add(l.max(1)) - 1)
+        .unwrap_or(total)
+        .min(total)
+        .min(first + budget.limits().pages as u64 - 1);
+    Ok((first, last_wanted))
+}
+
 pub(crate) fn invalid(msg: impl Into<String>) -> DocError {
     DocError::Invalid(msg.into())
 }

@@ -5,7 +5,7 @@
 //!
 //! [`Limits`]: super::Limits
 
-use super::{cut_text, invalid, Budget, DocError, Extracted, Request};
+use super::{cut_text, invalid, page_range, Budget, DocError, Extracted, Request};
 use crate::protocol::Content;
 use lopdf::{Document, LoadOptions};
 use serde_json::json;
@@ -41,18 +41,8 @@ pub(crate) fn read(data: &[u8], req: &Request, budget: &Budget) -> Result<Extrac
             "this PDF has no pages (its page tree is empty or broken)",
         ));
     }
-    let first = req.offset.unwrap_or(1).max(1);
-    if first > total {
-        return Err(invalid(format!(
-            "offset {first} is past the end: the PDF has {total} pages"
-        )));
-    }
-    let last_wanted = req
-        .limit
-        .map(|l| first.saturating_add(l.max(1)) - 1)
-        .unwrap_or(total)
-        .min(total)
-        .min(first + budget.limits().pages as u64 - 1);
+    let (first, last_wanted) =
+        page_range(req, total, budget, &format!("the PDF has {total} pages"))?;
     let cap = budget.limits().part_bytes as usize;
     let mut out = String::new();
     let mut last = first - 1;

@@ -3,7 +3,7 @@
 
 use super::xml::{attr, attr_named, local, walk, XmlEvent};
 use super::zipped::Archive;
-use super::{cut_text, invalid, Budget, DocError, Extracted, Request};
+use super::{cut_text, invalid, page_range, Budget, DocError, Extracted, Request};
 use crate::protocol::Content;
 use serde_json::json;
 
@@ -126,18 +126,12 @@ pub(crate) fn read(data: &[u8], req: &Request, budget: &Budget) -> Result<Extrac
         ));
     }
     let total = parts.len() as u64;
-    let first = req.offset.unwrap_or(1).max(1);
-    if first > total {
-        return Err(invalid(format!(
-            "offset {first} is past the end: the presentation has {total} slides"
-        )));
-    }
-    let last_wanted = req
-        .limit
-        .map(|l| first.saturating_add(l.max(1)) - 1)
-        .unwrap_or(total)
-        .min(total)
-        .min(first + budget.limits().pages as u64 - 1);
+    let (first, last_wanted) = page_range(
+        req,
+        total,
+        budget,
+        &format!("the presentation has {total} slides"),
+    )?;
     let mut out = String::new();
     let mut last = first - 1;
     let mut capped = false;
