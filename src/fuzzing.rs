@@ -579,3 +579,8 @@ pub fn edit(data: &[u8]) {
         }
     }
 }
+
+/// Document parsers (feature `docs`): PDF, the ZIP-based office formats and
+/// CSV, images; each must answer or fail within its limits.
+#[cfg(feature = "docs")]
+pub use crate::tools::docs::fuzz::{image as docs_image, office as docs_office, pdf as docs_pdf};

@@ -52,6 +52,9 @@ pub struct FsConfig {
     pub max_read_bytes: u64,
     /// Largest image `read_file` returns as image content, in bytes.
     pub max_image_bytes: u64,
+    /// Longest edge, in pixels, of an image `read_file` sends (larger ones
+    /// are downscaled; feature `docs`).
+    pub image_max_edge: u32,
     /// Largest file `write_file` writes or `edit_file` edits, in bytes.
     pub max_write_bytes: u64,
     /// Default and largest number of entries `list_dir` returns.
@@ -74,6 +77,7 @@ impl Default for FsConfig {
             roots_given: true,
             max_read_bytes: 256 * 1024,
             max_image_bytes: 5 * 1024 * 1024,
+            image_max_edge: 1568,
             max_write_bytes: 16 * 1024 * 1024,
             max_list_entries: 1000,
             max_search_results: 500,
