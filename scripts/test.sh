@@ -20,7 +20,7 @@ step "feature combinations (the engine alone, each feature on its own; debug)"
 # compile cleanly; the engine's unit tests and the hub config parser's run
 # in reduced builds (the latter checks https:// is refused without tls).
 timeout -k 10 900 cargo check --lib --no-default-features
-for feature in cli tools hub tls web; do
+for feature in cli tools hub tls web docs oauth; do
   timeout -k 10 900 cargo check --lib --no-default-features --features "$feature"
 done
 timeout -k 10 900 cargo clippy --lib --no-default-features -- -D warnings
