@@ -561,6 +561,7 @@ pub fn edit(data: &[u8]) {
         old_text: old.to_owned(),
         new_text: new.to_owned(),
         replace_all,
+        expected_replacements: None,
     };
     let r = apply_edits(original, std::slice::from_ref(&e));
     if original.contains('\r') || old.contains('\r') || new.contains('\r') {

@@ -385,7 +385,10 @@ struct Builtin {
 fn builtin(cli: &Cli) -> Result<Builtin, String> {
     // --read-only is applied with --tools/--disable (select_tools), by annotation.
     let mut fs_config = lmcp::tools::fs::FsConfig {
+        read_only: cli.read_only,
         trust_client_roots: cli.trust_client_roots,
+        roots_from_client: cli.roots_from_client,
+        roots_given: !cli.root.is_empty(),
         image_max_edge: cli.image_max_edge,
         ..Default::default()
     };
@@ -417,7 +420,21 @@ fn builtin(cli: &Cli) -> Result<Builtin, String> {
     )?)));
     let fs_config = std::sync::Arc::new(fs_config);
     let (file_resources, file_template) = lmcp::tools::fs::resources(fs_config.clone());
-    tools.extend(lmcp::tools::fs::tools(fs_config));
+    tools.extend(lmcp::tools::fs::tools(fs_config.clone()));
+    if cli.read_only {
+        // The writers too, so --tools/--disable know their names; select_tools
+        // leaves them out. The others come from `fs_config` (list_roots says
+        // read-only).
+        let writable = lmcp::tools::fs::FsConfig {
+            read_only: false,
+            ..(*fs_config).clone()
+        };
+        let all = lmcp::tools::fs::tools(std::sync::Arc::new(writable));
+        tools.extend(
+            all.into_iter()
+                .filter(|t| t.annotations.read_only_hint != Some(true)),
+        );
+    }
     Ok(Builtin {
         tools: select_tools(tools, &cli.tools, &cli.disable, cli.read_only)?,
         file_resources,

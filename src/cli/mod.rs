@@ -149,7 +149,8 @@ pub struct Cli {
     pub root: Vec<std::path::PathBuf>,
 
     /// Serve only the tools that change nothing (annotated read-only): no shell,
-    /// shell_bg*, write_file, edit_file, make_dir or move_file.
+    /// shell_bg*, write_file, edit_file, make_dir, move_file, copy_file or
+    /// delete_file.
     #[cfg(feature = "tools")]
     #[arg(help_heading = heading::TOOLS, long)]
     pub read_only: bool,
@@ -158,6 +159,13 @@ pub struct Cli {
     #[cfg(feature = "tools")]
     #[arg(help_heading = heading::TOOLS, long)]
     pub trust_client_roots: bool,
+
+    /// Take the file tools' roots from the client's roots (roots/list, both
+    /// eras; notifications/roots/list_changed updates them). Without --root
+    /// the client's roots are the roots; with --root they only narrow them.
+    #[cfg(feature = "tools")]
+    #[arg(help_heading = heading::TOOLS, long)]
+    pub roots_from_client: bool,
 
     /// read_file and fetch: downscale images so their longest edge is at
     /// most this many pixels (feature docs).
