@@ -8,6 +8,8 @@ pub(super) async fn post(
     req: Request<Incoming>,
     session_id: Option<String>,
 ) -> Resp {
+    let grant = req.extensions().get::<oauth::Grant>().cloned();
+    let grant = grant.as_ref();
     let ctype = req
         .headers()
         .get(CONTENT_TYPE)
@@ -71,7 +73,7 @@ pub(super) async fn post(
     };
     let limits = state.server.config().limits;
     if bytes.first() == Some(&b'[') {
-        return batch(state, &bytes, session_id).await;
+        return batch(state, &bytes, session_id, grant).await;
     }
     let msg = match Message::parse(&bytes, &limits) {
         Ok(m) => m,
@@ -107,6 +109,11 @@ pub(super) async fn post(
                 }
             }
         }
+        if let Some(refused) =
+            oauth::scope_refusal(state, grant, &r.method, &r.params, Some(r.id.clone()))
+        {
+            return refused;
+        }
         let meta = &r.params["_meta"];
         let streams = meta.get("progressToken").is_some()
             || meta.get("io.modelcontextprotocol/logLevel").is_some()
@@ -122,6 +129,7 @@ pub(super) async fn post(
                 modern: true,
                 new_session: None,
                 permit,
+                grant,
             },
         )
         .await;
@@ -146,6 +154,7 @@ pub(super) async fn post(
                 last_seen: Instant::now(),
                 streams: Arc::default(),
                 slots: slots.clone(),
+                owner: grant.map(|g| g.subject.clone()),
             };
             if let Err(busy) = state.open_session(id.clone(), entry) {
                 s.shutdown();
@@ -161,6 +170,7 @@ pub(super) async fn post(
                     modern: false,
                     new_session: Some(id),
                     permit,
+                    grant,
                 },
             )
             .await;
@@ -179,6 +189,11 @@ pub(super) async fn post(
         },
         // Neither modern _meta nor a session: let the engine explain what is missing.
         (_, None, Message::Request(r)) => {
+            if let Some(refused) =
+                oauth::scope_refusal(state, grant, &r.method, &r.params, Some(r.id.clone()))
+            {
+                return refused;
+            }
             return run(
                 state,
                 Run {
@@ -189,9 +204,10 @@ pub(super) async fn post(
                     modern: true,
                     new_session: None,
                     permit,
+                    grant,
                 },
             )
-            .await
+            .await;
         }
         // A stateless notification: accepted (nothing in the modern era needs it over HTTP).
         (_, None, n @ Message::Notification(_)) => {
@@ -245,6 +261,11 @@ pub(super) async fn post(
     log::trace!("legacy request at protocol version {claimed}");
     match msg {
         Message::Request(r) => {
+            if let Some(refused) =
+                oauth::scope_refusal(state, grant, &r.method, &r.params, Some(r.id.clone()))
+            {
+                return refused;
+            }
             let streams = matches!(
                 r.method.as_str(),
                 "tools/call" | "prompts/get" | "resources/read"
@@ -259,6 +280,7 @@ pub(super) async fn post(
                     modern: false,
                     new_session: None,
                     permit,
+                    grant,
                 },
             )
             .await
@@ -270,7 +292,12 @@ pub(super) async fn post(
     }
 }
 
-pub(super) async fn batch(state: &Arc<State>, bytes: &[u8], session_id: Option<String>) -> Resp {
+pub(super) async fn batch(
+    state: &Arc<State>,
+    bytes: &[u8],
+    session_id: Option<String>,
+    grant: Option<&oauth::Grant>,
+) -> Resp {
     let Some((session, _)) = session_id.and_then(|id| legacy_session(state, &id)) else {
         return error_response(
             StatusCode::BAD_REQUEST,
@@ -288,10 +315,19 @@ pub(super) async fn batch(state: &Arc<State>, bytes: &[u8], session_id: Option<S
             )
         }
     };
+    if let Some(refused) = oauth::batch_refusal(state, grant, &items) {
+        return refused;
+    }
+    let asked = if grant.is_some() {
+        items.clone()
+    } else {
+        Vec::new()
+    };
     match session.call_batch(items, &Outbound::discard()).await {
         Err(rejected) => json_response(StatusCode::BAD_REQUEST, &rejected.to_json()),
         Ok(rs) if rs.is_empty() => plain(StatusCode::ACCEPTED, ""),
-        Ok(rs) => {
+        Ok(mut rs) => {
+            oauth::filter_batch(grant, &asked, &mut rs);
             let arr: Vec<serde_json::Value> = rs
                 .into_iter()
                 .map(|r| Message::Response(r).to_value())
@@ -340,7 +376,7 @@ async fn reroute_legacy(session: &Arc<Session>, line: String) {
 }
 
 /// One request to run, and how to answer it.
-pub(super) struct Run {
+pub(super) struct Run<'a> {
     /// The session the request belongs to (the shared modern one, or a
     /// legacy session).
     pub session: Arc<Session>,
@@ -362,6 +398,9 @@ pub(super) struct Run {
     /// `permit`. `None` for requests that take no slot
     /// (`subscriptions/listen`, which lives as long as its client wants).
     pub slots: Option<Arc<Semaphore>>,
+    /// The token's grant, when tokens are checked: its scopes filter a
+    /// `tools/list` answer.
+    pub grant: Option<&'a oauth::Grant>,
 }
 
 type CallFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Option<RpcResponse>> + Send>>;
@@ -373,7 +412,7 @@ type CallFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Option<RpcR
 /// complete event stream alike, with no task, channel hop or timer in
 /// between. Only a request that has to wait gets its own task (and, when
 /// streamed, the pump that forwards its events as they come).
-pub(super) async fn run(state: &Arc<State>, run: Run) -> Resp {
+pub(super) async fn run(state: &Arc<State>, run: Run<'_>) -> Resp {
     let Run {
         session,
         req,
@@ -382,7 +421,14 @@ pub(super) async fn run(state: &Arc<State>, run: Run) -> Resp {
         new_session,
         permit,
         slots,
+        grant,
     } = run;
+    // A token's `tools/list` shows only the tools its scopes allow.
+    let list_filter = grant.filter(|_| req.method == "tools/list").cloned();
+    let filter = move |mut r: RpcResponse| {
+        oauth::filter_answer(list_filter.as_ref(), "tools/list", &mut r);
+        r
+    };
     let slot = match slots {
         Some(s) => match s.acquire_owned().await {
             Ok(p) => Some(p),
@@ -404,6 +450,7 @@ pub(super) async fn run(state: &Arc<State>, run: Run) -> Resp {
     };
     let first = std::future::poll_fn(|cx| std::task::Poll::Ready(call.as_mut().poll(cx))).await;
     if let std::task::Poll::Ready(resp) = first {
+        let resp = resp.map(&filter);
         let mut queued = Vec::new();
         while let Ok(line) = rx.try_recv() {
             queued.push(line);
@@ -435,7 +482,7 @@ pub(super) async fn run(state: &Arc<State>, run: Run) -> Resp {
         tokio::pin!(task);
         let resp = loop {
             tokio::select! {
-                r = &mut task => break r.ok().flatten(),
+                r = &mut task => break r.ok().flatten().map(&filter),
                 Some(line) = rx.recv() => if !modern {
                     reroute_legacy(&session, line).await;
                 },
@@ -452,7 +499,7 @@ pub(super) async fn run(state: &Arc<State>, run: Run) -> Resp {
         hold: Box::new((permit, slot)),
     };
     stream::spawn(pump, async move {
-        task.await.ok().flatten().map(|r| r.to_json())
+        task.await.ok().flatten().map(filter).map(|r| r.to_json())
     })
 }
 

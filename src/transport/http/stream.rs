@@ -33,12 +33,26 @@ pub(super) struct Pump {
     pub hold: Box<dyn Send>,
 }
 
-/// Start the pump and return the streaming response. `finish` resolves to
-/// the request's final message (`None`: the request ended without one);
-/// the stream then sends the messages still queued, that last one, and
-/// ends. A stream with no request behind it (a legacy GET stream) passes a
-/// future that never resolves: it ends when `rx` closes or `stop` fires.
+/// Start the pump for a request's stream and return the streaming response.
+/// `finish` resolves to the request's final message (`None`: the request
+/// ended without one); the stream then sends the messages still queued,
+/// that last one, and ends. The request's message channel closing first
+/// (its sender is dropped as the handler returns) does not end the stream:
+/// the final answer is still to come.
 pub(super) fn spawn<F>(pump: Pump, finish: F) -> Response<Body>
+where
+    F: Future<Output = Option<String>> + Send + 'static,
+{
+    run(pump, finish, true)
+}
+
+/// Start the pump for a stream with no request behind it (a legacy GET
+/// stream): it ends when `rx` closes or `stop` fires.
+pub(super) fn spawn_listener(pump: Pump) -> Response<Body> {
+    run(pump, std::future::pending(), false)
+}
+
+fn run<F>(pump: Pump, finish: F, answers: bool) -> Response<Body>
 where
     F: Future<Output = Option<String>> + Send + 'static,
 {
@@ -59,15 +73,20 @@ where
         let first = tokio::time::Instant::now() + keep_alive;
         let mut tick = tokio::time::interval_at(first, keep_alive);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut rx_open = true;
         loop {
             let chunk = tokio::select! {
                 biased;
                 _ = stop.cancelled() => break,
-                m = rx.recv() => match m {
+                m = rx.recv(), if rx_open => match m {
                     Some(line) => sse_event(&line),
+                    None if answers => {
+                        rx_open = false;
+                        continue;
+                    }
                     None => break,
                 },
-                last = &mut finish => {
+                last = &mut finish, if answers => {
                     while let Ok(line) = rx.try_recv() {
                         if !send_chunk(&btx, sse_event(&line), stall).await {
                             return;
