@@ -211,6 +211,7 @@ fn hub_status(cli: &Cli, json: bool, timeout: Duration, rt: &tokio::runtime::Run
 fn main() -> ExitCode {
     let cli = Cli::parse();
     lmcp::logging::init(cli.log_level);
+    lmcp::transport::http::raise_open_file_limit();
     // Secrets are read once and then removed from the environment, before
     // any thread or child process exists: no shell command, background job
     // or hub upstream inherits them.
@@ -286,6 +287,7 @@ fn main() -> ExitCode {
         max_body_bytes: cli.max_body_bytes,
         max_connections: cli.max_connections,
         max_in_flight: cli.http_max_in_flight,
+        max_sessions: cli.max_sessions,
         body_timeout: Duration::from_secs(cli.http_body_timeout_secs),
         session_idle: Duration::from_secs(cli.session_idle_secs),
         shutdown_grace: Duration::from_millis(cli.shutdown_grace_ms),

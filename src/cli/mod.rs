@@ -116,6 +116,11 @@ pub struct Cli {
     #[arg(help_heading = heading::HTTP, long, default_value_t = 30, value_name = "SECS")]
     pub http_body_timeout_secs: u64,
 
+    /// HTTP: most legacy sessions open at once; past it a new `initialize`
+    /// ends the least recently used idle session (503 when none is idle).
+    #[arg(help_heading = heading::HTTP, long, default_value_t = 4096, value_name = "N")]
+    pub max_sessions: usize,
+
     /// HTTP: legacy sessions idle this long are ended, in seconds.
     #[arg(help_heading = heading::HTTP, long, default_value_t = 1800, value_name = "SECS")]
     pub session_idle_secs: u64,
