@@ -12,7 +12,7 @@ bash scripts/peers.sh >/dev/null
 # dev-dependencies' features, other symbol hashes, and lose build.rs's link order.
 cargo build --release --bin lmcp --quiet
 cargo build --release --examples --quiet
-# The same binary linked dynamically (LMCP_DYNAMIC=1; release builds are static, see link/cc),
+# The same binary linked dynamically (LMCP_DYNAMIC=1; release builds are static, see build.rs),
 # in its own target folder so it does not replace target/release/lmcp.
 LMCP_DYNAMIC=1 cargo build --release --bin lmcp --quiet --target-dir target/dynamic
 cargo build --release --quiet --manifest-path bench/anchors/rmcp-echo/Cargo.toml
@@ -41,5 +41,9 @@ if command -v wrk >/dev/null; then
 else
   echo "bench: wrk not found (Debian package wrk): HTTP load benchmark skipped" >&2
 fi
+# Issue 15: streamed (SSE) answers against JSON ones, one connection, lmcp and rmcp's legacy SSE path
+# (wrk, when installed, adds legacy_sse at 1/16/64 connections).
+python3 bench/sse_bench.py --out "bench/results/sse-$(date -u +%Y%m%dT%H%M%SZ).jsonl" \
+  lmcp=target/release/examples/everything "rmcp-3.11=bench/anchors/rmcp-echo/target/release/rmcp-echo --stateful"
 # Issue 7: the Lua original's measurement on the real shell tool, stdio and HTTP.
 python3 bench/shell_bench.py --runs 3 --out "bench/results/shell-$(date -u +%Y%m%dT%H%M%SZ).jsonl" -- target/release/lmcp

@@ -132,3 +132,83 @@ fn dechunk(raw: &str) -> String {
     }
     out
 }
+
+/// A keep-alive connection: many requests in turn, each response read to
+/// its end (Content-Length or chunked) and no further.
+pub struct KeepAlive {
+    stream: std::io::BufReader<TcpStream>,
+}
+
+impl KeepAlive {
+    /// Connect to `127.0.0.1:port`.
+    pub fn connect(port: u16) -> KeepAlive {
+        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        s.set_nodelay(true).unwrap();
+        KeepAlive {
+            stream: std::io::BufReader::new(s),
+        }
+    }
+
+    /// Send one `POST /mcp` with `headers` and `body`; the whole response.
+    pub fn post(&mut self, headers: &[(&str, &str)], body: &str) -> Reply {
+        use std::io::BufRead;
+        let mut req = format!(
+            "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        req.push_str(body);
+        self.stream.get_mut().write_all(req.as_bytes()).unwrap();
+        let mut line = String::new();
+        self.stream.read_line(&mut line).unwrap();
+        let status = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let mut headers = Vec::new();
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).unwrap();
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = l.split_once(':') {
+                headers.push((k.trim().to_owned(), v.trim().to_owned()));
+            }
+        }
+        let get = |n: &str| {
+            headers
+                .iter()
+                .find(|(k, _): &&(String, String)| k.eq_ignore_ascii_case(n))
+                .map(|(_, v)| v.clone())
+        };
+        let mut body = Vec::new();
+        if let Some(n) = get("content-length").and_then(|v| v.parse::<usize>().ok()) {
+            body.resize(n, 0);
+            self.stream.read_exact(&mut body).unwrap();
+        } else if get("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+            loop {
+                line.clear();
+                self.stream.read_line(&mut line).unwrap();
+                let n = usize::from_str_radix(line.trim(), 16).unwrap();
+                let mut chunk = vec![0; n + 2];
+                self.stream.read_exact(&mut chunk).unwrap();
+                if n == 0 {
+                    break;
+                }
+                body.extend_from_slice(&chunk[..n]);
+            }
+        }
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+}

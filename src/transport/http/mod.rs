@@ -14,12 +14,16 @@
 //!   (`body_timeout`, 408) timeouts, connection and in-flight caps (503).
 
 mod body;
+mod fd_limit;
 pub(crate) mod headers;
+pub mod oauth;
 mod post;
 mod respond;
 mod route;
 mod security;
+mod stream;
 
+pub use fd_limit::raise_open_file_limit;
 use post::*;
 use respond::*;
 use route::*;
@@ -28,13 +32,10 @@ use security::*;
 use crate::jsonrpc::{code, ErrorObject, Message, Response as RpcResponse};
 use crate::protocol::{ProtocolVersion, META_PROTOCOL_VERSION};
 use crate::server::{Outbound, Server, Session};
-use body::{send_chunk, sse_event, Body};
-use bytes::Bytes;
+use body::Body;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::header::{
-    HeaderValue, ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, ORIGIN, WWW_AUTHENTICATE,
-};
+use hyper::header::{HeaderValue, ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, ORIGIN};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::collections::HashMap;
@@ -42,7 +43,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 /// Options of the HTTP transport.
@@ -55,6 +56,10 @@ pub struct HttpOptions {
     pub allowed_origins: Vec<String>,
     /// Bearer token required on every request, if set.
     pub auth_token: Option<String>,
+    /// OAuth 2.1 resource server: access tokens of this authorization
+    /// server are accepted too (beside `auth_token`, if set).
+    #[cfg(feature = "oauth")]
+    pub oauth: Option<Arc<oauth::ResourceServer>>,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
     /// Longest time a request body may take to arrive once its headers
@@ -65,6 +70,10 @@ pub struct HttpOptions {
     pub max_connections: usize,
     /// Most requests in flight at once.
     pub max_in_flight: usize,
+    /// Most legacy sessions open at once: past it, `initialize` ends the
+    /// least recently used idle session (no request running, no GET
+    /// stream open), or is answered 503 when none is idle.
+    pub max_sessions: usize,
     /// Legacy sessions idle this long are ended.
     pub session_idle: Duration,
     /// Interval of SSE keep-alive comments.
@@ -84,10 +93,13 @@ impl Default for HttpOptions {
             path: "/mcp".into(),
             allowed_origins: Vec::new(),
             auth_token: None,
+            #[cfg(feature = "oauth")]
+            oauth: None,
             max_body_bytes: 4 * 1024 * 1024,
             body_timeout: Duration::from_secs(30),
             max_connections: 512,
             max_in_flight: 1024,
+            max_sessions: 4096,
             session_idle: Duration::from_secs(30 * 60),
             keep_alive: Duration::from_secs(15),
             sse_stall: Duration::from_secs(60),
@@ -101,6 +113,17 @@ struct LegacySession {
     last_seen: Instant,
     /// Open GET streams: a session a client listens on is not idle.
     streams: Arc<std::sync::atomic::AtomicUsize>,
+    /// The session's `--max-in-flight` slots.
+    slots: Arc<Semaphore>,
+    /// The subject of the token that opened it, when tokens are checked:
+    /// another subject's token may not use it.
+    owner: Option<String>,
+}
+
+impl LegacySession {
+    fn idle(&self) -> bool {
+        self.session.in_flight() == 0 && self.streams.load(std::sync::atomic::Ordering::SeqCst) == 0
+    }
 }
 
 /// Counts an open GET stream for as long as it lives.
@@ -125,6 +148,8 @@ struct State {
     server: Arc<Server>,
     sessions: Mutex<HashMap<String, LegacySession>>,
     in_flight: Arc<Semaphore>,
+    /// The `--max-in-flight` slots all modern requests share.
+    modern_slots: Arc<Semaphore>,
     /// Cancelled at shutdown: ends the legacy sessions' GET streams.
     streams_stop: CancellationToken,
 }
@@ -132,11 +157,44 @@ struct State {
 type Resp = Response<Body>;
 
 impl State {
+    /// Register a new legacy session, first ending the least recently used
+    /// idle one when `max_sessions` are open; an error when all are busy.
+    fn open_session(&self, id: String, entry: LegacySession) -> Result<(), ErrorObject> {
+        let evicted = {
+            let mut map = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+            let mut evicted = None;
+            if map.len() >= self.opts.max_sessions.max(1) {
+                let lru = map
+                    .iter()
+                    .filter(|(_, s)| s.idle())
+                    .min_by_key(|(_, s)| s.last_seen)
+                    .map(|(k, _)| k.clone());
+                let Some(lru) = lru else {
+                    return Err(ErrorObject::internal(format!(
+                        "Too many sessions: all {} are busy; end one with DELETE or retry shortly",
+                        map.len()
+                    )));
+                };
+                evicted = map.remove(&lru);
+            }
+            map.insert(id, entry);
+            evicted
+        };
+        if let Some(old) = evicted {
+            log::debug!("legacy HTTP session evicted (max_sessions reached; it was the least recently used idle one)");
+            old.session.shutdown();
+        }
+        Ok(())
+    }
+}
+
+impl State {
     fn new(server: Arc<Server>, opts: HttpOptions) -> Arc<State> {
         Arc::new(State {
             modern: server.session(),
             sessions: Mutex::new(HashMap::new()),
             in_flight: Arc::new(Semaphore::new(opts.max_in_flight.max(1))),
+            modern_slots: Arc::new(Semaphore::new(server.config().max_in_flight.max(1))),
             streams_stop: CancellationToken::new(),
             server,
             opts,
@@ -256,8 +314,10 @@ pub async fn serve(
         let open = open_conns.clone();
         tokio::spawn(async move {
             let _open = open;
-            let over = permit.is_none();
-            serve_connection(state, stream, peer, over, false, conn_stop).await;
+            if permit.is_none() {
+                return refuse_connection(stream).await;
+            }
+            serve_connection(state, stream, peer, false, false, conn_stop).await;
             drop(permit);
         });
     }
@@ -301,6 +361,23 @@ pub async fn serve(
     reaper.abort();
 }
 
+/// Answer a connection past `max_connections` at once, without reading
+/// its request: a fixed 503, the write side shut, and the descriptor
+/// released after a short drain (closing with unread bytes would reset the
+/// connection and could discard the answer before the client reads it).
+async fn refuse_connection(mut stream: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 21\r\n\r\ntoo many connections\n";
+    let _ = tokio::time::timeout(Duration::from_millis(200), async {
+        stream.write_all(BUSY).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 1024];
+        while stream.read(&mut sink).await? > 0 {}
+        Ok::<_, std::io::Error>(())
+    })
+    .await;
+}
+
 async fn reap_sessions(state: Arc<State>) {
     let idle = state.opts.session_idle;
     loop {
@@ -309,11 +386,7 @@ async fn reap_sessions(state: Arc<State>) {
             let mut map = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
             let dead: Vec<String> = map
                 .iter()
-                .filter(|(_, s)| {
-                    s.last_seen.elapsed() > idle
-                        && s.session.in_flight() == 0
-                        && s.streams.load(std::sync::atomic::Ordering::SeqCst) == 0
-                })
+                .filter(|(_, s)| s.last_seen.elapsed() > idle && s.idle())
                 .map(|(k, _)| k.clone())
                 .collect();
             dead.iter()
@@ -329,11 +402,18 @@ async fn reap_sessions(state: Arc<State>) {
 }
 
 async fn handle(state: &Arc<State>, req: Request<Incoming>, peer: SocketAddr) -> Resp {
-    let origin = req
-        .headers()
-        .get(ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
+    // Two Origin headers, or one that is not visible ASCII, cannot be
+    // checked against the allow-list: refused, never read as absent.
+    let mut origins = req.headers().get_all(ORIGIN).iter();
+    let (first, second) = (origins.next(), origins.next());
+    if second.is_some() || first.is_some_and(|o| o.to_str().is_err()) {
+        return error_response(
+            StatusCode::FORBIDDEN,
+            None,
+            ErrorObject::invalid_request("Send one Origin header, in ASCII"),
+        );
+    }
+    let origin = first.and_then(|v| v.to_str().ok()).map(String::from);
     let started = std::time::Instant::now();
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let mcp_method = req
@@ -372,7 +452,11 @@ pub async fn serve_http(
 ) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    if !local.ip().is_loopback() && opts.auth_token.is_none() {
+    #[cfg(feature = "oauth")]
+    let oauth_on = opts.oauth.is_some();
+    #[cfg(not(feature = "oauth"))]
+    let oauth_on = false;
+    if !local.ip().is_loopback() && opts.auth_token.is_none() && !oauth_on {
         log::warn!("listening on non-loopback address {local} without a bearer token: anyone who can reach it can use every tool; set --auth-token-file or LMCP_AUTH_TOKEN");
         eprintln!("lmcp: WARNING: {local} is reachable from other machines and no token is set");
     }

@@ -8,6 +8,8 @@ pub(super) async fn post(
     req: Request<Incoming>,
     session_id: Option<String>,
 ) -> Resp {
+    let grant = req.extensions().get::<oauth::Grant>().cloned();
+    let grant = grant.as_ref();
     let ctype = req
         .headers()
         .get(CONTENT_TYPE)
@@ -71,7 +73,7 @@ pub(super) async fn post(
     };
     let limits = state.server.config().limits;
     if bytes.first() == Some(&b'[') {
-        return batch(state, &bytes, session_id).await;
+        return batch(state, &bytes, session_id, grant).await;
     }
     let msg = match Message::parse(&bytes, &limits) {
         Ok(m) => m,
@@ -107,12 +109,30 @@ pub(super) async fn post(
                 }
             }
         }
+        if let Some(refused) =
+            oauth::scope_refusal(state, grant, &r.method, &r.params, Some(r.id.clone()))
+        {
+            return refused;
+        }
         let meta = &r.params["_meta"];
         let streams = meta.get("progressToken").is_some()
             || meta.get("io.modelcontextprotocol/logLevel").is_some()
             || r.method == "subscriptions/listen"
             || !accept.contains("application/json") && accept.contains("text/event-stream");
-        return run(state, state.modern.clone(), r, streams, true, None, permit).await;
+        return run(
+            state,
+            Run {
+                slots: (r.method != "subscriptions/listen").then(|| state.modern_slots.clone()),
+                session: state.modern.clone(),
+                req: r,
+                sse: streams,
+                modern: true,
+                new_session: None,
+                permit,
+                grant,
+            },
+        )
+        .await;
     }
     // Legacy.
     let is_init = matches!(&msg, Message::Request(r) if r.method == "initialize");
@@ -128,17 +148,32 @@ pub(super) async fn post(
                 );
             };
             let s = state.server.session();
+            let slots = Arc::new(Semaphore::new(state.server.config().max_in_flight.max(1)));
             let entry = LegacySession {
                 session: s.clone(),
                 last_seen: Instant::now(),
                 streams: Arc::default(),
+                slots: slots.clone(),
+                owner: grant.map(|g| g.subject.clone()),
             };
-            state
-                .sessions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(id.clone(), entry);
-            return run(state, s, r, false, false, Some(id), permit).await;
+            if let Err(busy) = state.open_session(id.clone(), entry) {
+                s.shutdown();
+                return error_response(StatusCode::SERVICE_UNAVAILABLE, Some(r.id.clone()), busy);
+            }
+            return run(
+                state,
+                Run {
+                    slots: Some(slots),
+                    session: s,
+                    req: r,
+                    sse: false,
+                    modern: false,
+                    new_session: Some(id),
+                    permit,
+                    grant,
+                },
+            )
+            .await;
         }
         (_, Some(id), m) => match legacy_session(state, id) {
             Some(s) => (s, m),
@@ -154,7 +189,25 @@ pub(super) async fn post(
         },
         // Neither modern _meta nor a session: let the engine explain what is missing.
         (_, None, Message::Request(r)) => {
-            return run(state, state.modern.clone(), r, false, true, None, permit).await
+            if let Some(refused) =
+                oauth::scope_refusal(state, grant, &r.method, &r.params, Some(r.id.clone()))
+            {
+                return refused;
+            }
+            return run(
+                state,
+                Run {
+                    slots: Some(state.modern_slots.clone()),
+                    session: state.modern.clone(),
+                    req: r,
+                    sse: false,
+                    modern: true,
+                    new_session: None,
+                    permit,
+                    grant,
+                },
+            )
+            .await;
         }
         // A stateless notification: accepted (nothing in the modern era needs it over HTTP).
         (_, None, n @ Message::Notification(_)) => {
@@ -169,7 +222,7 @@ pub(super) async fn post(
             )
         }
     };
-    let (session, msg) = session;
+    let ((session, slots), msg) = session;
     // MCP-Protocol-Version on a legacy session. The transport's rule: with
     // the header absent "and no other way to identify the version", assume
     // 2025-03-26. Over HTTP a session exists only from its `initialize`
@@ -208,11 +261,29 @@ pub(super) async fn post(
     log::trace!("legacy request at protocol version {claimed}");
     match msg {
         Message::Request(r) => {
+            if let Some(refused) =
+                oauth::scope_refusal(state, grant, &r.method, &r.params, Some(r.id.clone()))
+            {
+                return refused;
+            }
             let streams = matches!(
                 r.method.as_str(),
                 "tools/call" | "prompts/get" | "resources/read"
             ) && accept.contains("text/event-stream");
-            run(state, session, r, streams, false, None, permit).await
+            run(
+                state,
+                Run {
+                    slots: Some(slots),
+                    session,
+                    req: r,
+                    sse: streams,
+                    modern: false,
+                    new_session: None,
+                    permit,
+                    grant,
+                },
+            )
+            .await
         }
         other => {
             session.receive(other, &Outbound::discard()).await;
@@ -221,8 +292,13 @@ pub(super) async fn post(
     }
 }
 
-pub(super) async fn batch(state: &Arc<State>, bytes: &[u8], session_id: Option<String>) -> Resp {
-    let Some(session) = session_id.and_then(|id| legacy_session(state, &id)) else {
+pub(super) async fn batch(
+    state: &Arc<State>,
+    bytes: &[u8],
+    session_id: Option<String>,
+    grant: Option<&oauth::Grant>,
+) -> Resp {
+    let Some((session, _)) = session_id.and_then(|id| legacy_session(state, &id)) else {
         return error_response(
             StatusCode::BAD_REQUEST,
             None,
@@ -239,10 +315,19 @@ pub(super) async fn batch(state: &Arc<State>, bytes: &[u8], session_id: Option<S
             )
         }
     };
+    if let Some(refused) = oauth::batch_refusal(state, grant, &items) {
+        return refused;
+    }
+    let asked = if grant.is_some() {
+        items.clone()
+    } else {
+        Vec::new()
+    };
     match session.call_batch(items, &Outbound::discard()).await {
         Err(rejected) => json_response(StatusCode::BAD_REQUEST, &rejected.to_json()),
         Ok(rs) if rs.is_empty() => plain(StatusCode::ACCEPTED, ""),
-        Ok(rs) => {
+        Ok(mut rs) => {
+            oauth::filter_batch(grant, &asked, &mut rs);
             let arr: Vec<serde_json::Value> = rs
                 .into_iter()
                 .map(|r| Message::Response(r).to_value())
@@ -290,23 +375,72 @@ async fn reroute_legacy(session: &Arc<Session>, line: String) {
         .await;
 }
 
-/// Run one request and answer it as JSON or as an SSE stream. `permit` (its
-/// in-flight slot) is held until the answer is complete: dropped on return
-/// for JSON, by the task feeding the stream for SSE.
-pub(super) async fn run(
-    state: &Arc<State>,
-    session: Arc<Session>,
-    req: crate::jsonrpc::Request,
-    sse: bool,
-    modern: bool,
-    new_session: Option<String>,
-    permit: OwnedSemaphorePermit,
-) -> Resp {
+/// One request to run, and how to answer it.
+pub(super) struct Run<'a> {
+    /// The session the request belongs to (the shared modern one, or a
+    /// legacy session).
+    pub session: Arc<Session>,
+    /// The request.
+    pub req: crate::jsonrpc::Request,
+    /// Answer as an SSE stream (else as one JSON document).
+    pub sse: bool,
+    /// A modern (stateless) request; legacy requests are registered under
+    /// their id so `notifications/cancelled` reaches them.
+    pub modern: bool,
+    /// The id of the legacy session this `initialize` opens: sent back as
+    /// `Mcp-Session-Id` on success, forgotten on failure.
+    pub new_session: Option<String>,
+    /// The request's in-flight slot, held until its answer is complete:
+    /// dropped on return for JSON, by the stream's pump for SSE.
+    pub permit: OwnedSemaphorePermit,
+    /// The session's `--max-in-flight` slots (all modern requests share
+    /// one set): the request waits for one, and holds it as long as
+    /// `permit`. `None` for requests that take no slot
+    /// (`subscriptions/listen`, which lives as long as its client wants).
+    pub slots: Option<Arc<Semaphore>>,
+    /// The token's grant, when tokens are checked: its scopes filter a
+    /// `tools/list` answer.
+    pub grant: Option<&'a oauth::Grant>,
+}
+
+type CallFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Option<RpcResponse>> + Send>>;
+
+/// Run one request and answer it as JSON or as an SSE stream.
+///
+/// The request is polled once here, on the connection's task: a handler
+/// that finishes at once (most do) is answered in one write, JSON or a
+/// complete event stream alike, with no task, channel hop or timer in
+/// between. Only a request that has to wait gets its own task (and, when
+/// streamed, the pump that forwards its events as they come).
+pub(super) async fn run(state: &Arc<State>, run: Run<'_>) -> Resp {
+    let Run {
+        session,
+        req,
+        sse,
+        modern,
+        new_session,
+        permit,
+        slots,
+        grant,
+    } = run;
+    // A token's `tools/list` shows only the tools its scopes allow.
+    let list_filter = grant.filter(|_| req.method == "tools/list").cloned();
+    let filter = move |mut r: RpcResponse| {
+        oauth::filter_answer(list_filter.as_ref(), "tools/list", &mut r);
+        r
+    };
+    let slot = match slots {
+        Some(s) => match s.acquire_owned().await {
+            Ok(p) => Some(p),
+            Err(_) => return plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
+        },
+        None => None,
+    };
     let (out, mut rx) = Outbound::channel(64);
     let cancel = CancellationToken::new();
-    let task = {
+    let mut call: CallFuture = {
         let (session, cancel) = (session.clone(), cancel.clone());
-        tokio::spawn(async move {
+        Box::pin(async move {
             if modern {
                 session.call(req, out, cancel).await
             } else {
@@ -314,6 +448,29 @@ pub(super) async fn run(
             }
         })
     };
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(call.as_mut().poll(cx))).await;
+    if let std::task::Poll::Ready(resp) = first {
+        let resp = resp.map(&filter);
+        let mut queued = Vec::new();
+        while let Ok(line) = rx.try_recv() {
+            queued.push(line);
+        }
+        let failed_up_front = modern
+            && queued.is_empty()
+            && matches!(&resp, Some(r) if matches!(&r.outcome, Err(e) if modern_status(e.code) != StatusCode::OK));
+        if sse && !failed_up_front {
+            drop((permit, slot));
+            return stream::complete(queued.into_iter().chain(resp.map(|r| r.to_json())));
+        }
+        if !modern {
+            for line in queued {
+                reroute_legacy(&session, line).await;
+            }
+        }
+        drop(slot);
+        return json_answer(state, resp, modern, new_session);
+    }
+    let task = tokio::spawn(call);
     if !sse {
         struct CancelOnDrop(CancellationToken);
         impl Drop for CancelOnDrop {
@@ -325,79 +482,59 @@ pub(super) async fn run(
         tokio::pin!(task);
         let resp = loop {
             tokio::select! {
-                r = &mut task => break r.ok().flatten(),
+                r = &mut task => break r.ok().flatten().map(&filter),
                 Some(line) = rx.recv() => if !modern {
                     reroute_legacy(&session, line).await;
                 },
             }
         };
-        let Some(resp) = resp else {
-            return plain(StatusCode::ACCEPTED, "");
-        };
-        let status = match &resp.outcome {
-            Err(e) if modern => modern_status(e.code),
-            Err(e) if matches!(e.code, code::PARSE_ERROR | code::INVALID_REQUEST) => {
-                StatusCode::BAD_REQUEST
-            }
-            _ => StatusCode::OK,
-        };
-        let mut r = json_response(status, &resp.to_json());
-        if let Some(id) = new_session {
-            if resp.outcome.is_ok() {
-                if let Ok(v) = HeaderValue::from_str(&id) {
-                    r.headers_mut().insert("mcp-session-id", v);
-                }
-            } else {
-                state
-                    .sessions
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&id);
-            }
-        }
-        return r;
+        drop((permit, slot));
+        return json_answer(state, resp, modern, new_session);
     }
-    let (btx, brx) = mpsc::channel::<Bytes>(64);
-    let keep_alive = state.opts.keep_alive;
-    let stall = state.opts.sse_stall;
-    let stop = cancel.clone();
-    let cut = CancellationToken::new();
-    let cut_it = cut.clone();
-    tokio::spawn(async move {
-        let _permit = permit;
-        tokio::pin!(task);
-        let mut tick = tokio::time::interval(keep_alive);
-        tick.tick().await;
-        loop {
-            let chunk = tokio::select! {
-                biased;
-                _ = stop.cancelled() => break,
-                Some(line) = rx.recv() => sse_event(&line),
-                r = &mut task => {
-                    while let Ok(line) = rx.try_recv() {
-                        if !send_chunk(&btx, sse_event(&line), stall).await {
-                            return;
-                        }
-                    }
-                    if let Ok(Some(resp)) = r {
-                        send_chunk(&btx, sse_event(&resp.to_json()), stall).await;
-                    }
-                    break;
-                }
-                _ = tick.tick() => Bytes::from_static(b":\n\n"),
-            };
-            if !send_chunk(&btx, chunk, stall).await {
-                if !btx.is_closed() {
-                    log::debug!("SSE client read nothing for {stall:?}; request cancelled, connection closed");
-                }
-                // The request is cancelled; the body fails once drained, so
-                // hyper closes the connection instead of ending the stream
-                // as if it were complete.
-                cut_it.cancel();
-                stop.cancel();
-                break;
-            }
+    let pump = stream::Pump {
+        rx,
+        keep_alive: state.opts.keep_alive,
+        stall: state.opts.sse_stall,
+        stop: cancel,
+        hold: Box::new((permit, slot)),
+    };
+    stream::spawn(pump, async move {
+        task.await.ok().flatten().map(filter).map(|r| r.to_json())
+    })
+}
+
+/// The JSON answer to a request (202 when it has none), with the status its
+/// error calls for; a legacy `initialize` gets its session id, or its
+/// session forgotten when it failed.
+fn json_answer(
+    state: &State,
+    resp: Option<RpcResponse>,
+    modern: bool,
+    new_session: Option<String>,
+) -> Resp {
+    let Some(resp) = resp else {
+        return plain(StatusCode::ACCEPTED, "");
+    };
+    let status = match &resp.outcome {
+        Err(e) if modern => modern_status(e.code),
+        Err(e) if matches!(e.code, code::PARSE_ERROR | code::INVALID_REQUEST) => {
+            StatusCode::BAD_REQUEST
         }
-    });
-    sse_response(brx, cancel, cut)
+        _ => StatusCode::OK,
+    };
+    let mut r = json_response(status, &resp.to_json());
+    if let Some(id) = new_session {
+        if resp.outcome.is_ok() {
+            if let Ok(v) = HeaderValue::from_str(&id) {
+                r.headers_mut().insert("mcp-session-id", v);
+            }
+        } else {
+            state
+                .sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
+        }
+    }
+    r
 }

@@ -39,17 +39,9 @@ pub(super) fn modern_status(code_: i64) -> StatusCode {
     }
 }
 
-/// An SSE response; `cancel` fires when the body is dropped, `cut` (set by
-/// the producer when its client stalled) makes the body fail once drained.
-pub(super) fn sse_response(
-    rx: mpsc::Receiver<Bytes>,
-    cancel: CancellationToken,
-    cut: CancellationToken,
-) -> Resp {
-    let mut r = Response::new(Body::Sse { rx, cancel, cut });
-    let h = r.headers_mut();
+/// The headers of an event-stream answer.
+pub(super) fn sse_headers(h: &mut hyper::HeaderMap) {
     h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    r
 }

@@ -6,12 +6,15 @@ use super::*;
 
 pub(super) async fn route(
     state: &Arc<State>,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     origin: Option<&str>,
 ) -> Resp {
     let path = req.uri().path();
     if path == "/healthz" && req.method() == Method::GET {
         return plain(StatusCode::OK, "ok\n");
+    }
+    if let Some(r) = oauth::metadata_route(state, req.method(), path) {
+        return r;
     }
     if path != state.opts.path {
         return plain(
@@ -41,30 +44,21 @@ pub(super) async fn route(
         h.insert("access-control-max-age", HeaderValue::from_static("600"));
         return r;
     }
-    if let Some(token) = &state.opts.auth_token {
-        let given = req
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes())) {
-            let mut r = error_response(
-                StatusCode::UNAUTHORIZED,
-                None,
-                ErrorObject::invalid_request("Missing or wrong bearer token"),
-            );
-            r.headers_mut().insert(
-                WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"lmcp\""),
-            );
-            return r;
-        }
-    }
+    let grant = match oauth::authorize(state, req.headers()).await {
+        Ok(g) => g,
+        Err(refused) => return refused,
+    };
     let session_id = req
         .headers()
         .get("mcp-session-id")
         .and_then(|v| v.to_str().ok())
         .map(String::from);
+    if let Some(refused) = oauth::session_refusal(state, session_id.as_deref(), grant.as_ref()) {
+        return refused;
+    }
+    if let Some(g) = grant {
+        req.extensions_mut().insert(g);
+    }
     match *req.method() {
         Method::POST => post(state, req, session_id).await,
         Method::GET => get_stream(state, req, session_id),
@@ -126,11 +120,12 @@ fn allow_headers(h: &hyper::HeaderMap) -> String {
     allowed
 }
 
-pub(super) fn legacy_session(state: &State, id: &str) -> Option<Arc<Session>> {
+/// The legacy session `id` names and its in-flight slots, marked as used now.
+pub(super) fn legacy_session(state: &State, id: &str) -> Option<(Arc<Session>, Arc<Semaphore>)> {
     let mut map = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
     let s = map.get_mut(id)?;
     s.last_seen = Instant::now();
-    Some(s.session.clone())
+    Some((s.session.clone(), s.slots.clone()))
 }
 
 pub(super) fn get_stream(
@@ -147,7 +142,7 @@ pub(super) fn get_stream(
             .insert(ALLOW, HeaderValue::from_static("POST, DELETE, OPTIONS"));
         return r;
     };
-    let Some(session) = legacy_session(state, &id) else {
+    let Some((session, _)) = legacy_session(state, &id) else {
         return plain(StatusCode::NOT_FOUND, "unknown or expired session\n");
     };
     let streams = {
@@ -165,34 +160,15 @@ pub(super) fn get_stream(
             "GET needs Accept: text/event-stream\n",
         );
     }
-    let (out, mut rx) = Outbound::channel(64);
+    let (out, rx) = Outbound::channel(64);
     session.set_legacy_outbound(out);
-    let (btx, brx) = mpsc::channel::<Bytes>(64);
-    let cancel = CancellationToken::new();
-    let keep_alive = state.opts.keep_alive;
-    let stall = state.opts.sse_stall;
-    let stop = cancel.clone();
-    let cut = CancellationToken::new();
-    let cut_it = cut.clone();
-    let shutdown = state.streams_stop.clone();
-    let open = StreamGuard::new(streams);
-    tokio::spawn(async move {
-        let _open = open;
-        let mut tick = tokio::time::interval(keep_alive);
-        tick.tick().await;
-        loop {
-            let chunk = tokio::select! {
-                _ = stop.cancelled() => break,
-                _ = shutdown.cancelled() => break,
-                m = rx.recv() => match m { Some(line) => sse_event(&line), None => break },
-                _ = tick.tick() => Bytes::from_static(b":\n\n"),
-            };
-            if !send_chunk(&btx, chunk, stall).await {
-                // Stalled (or gone): the body fails and the connection closes.
-                cut_it.cancel();
-                break;
-            }
-        }
-    });
-    sse_response(brx, cancel, cut)
+    let pump = stream::Pump {
+        rx,
+        keep_alive: state.opts.keep_alive,
+        stall: state.opts.sse_stall,
+        // Cancelled when the body is dropped, or at shutdown (the parent).
+        stop: state.streams_stop.child_token(),
+        hold: Box::new(StreamGuard::new(streams)),
+    };
+    stream::spawn_listener(pump)
 }

@@ -1,6 +1,8 @@
 //! `echo` and `sleep` on rmcp, the official Rust SDK, for the side-by-side
 //! benchmark: over stdio, or with `--http ADDR` over rmcp's Streamable HTTP
-//! service (stateless, JSON responses) on hyper. Written with rmcp's plain
+//! service (stateless, JSON responses) on hyper; `--stateful --http ADDR`
+//! serves legacy sessions (2025-11-25 and older) answered as event streams,
+//! rmcp's SSE path. Written with rmcp's plain
 //! handler trait; one current-thread runtime, like lmcp.
 
 use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool};
@@ -48,20 +50,31 @@ impl ServerHandler for Echo {
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(addr) = args.iter().position(|a| a == "--http").and_then(|i| args.get(i + 1)) {
-        return serve_http(addr).await;
+        return serve_http(addr, args.iter().any(|a| a == "--stateful")).await;
     }
     let service = Echo.serve(rmcp::transport::stdio()).await.expect("serve");
     let _ = service.waiting().await;
 }
 
-async fn serve_http(addr: &str) {
-    use rmcp::transport::streamable_http_server::{session::never::NeverSessionManager, StreamableHttpServerConfig, StreamableHttpService};
+async fn serve_http(addr: &str, stateful: bool) {
+    use rmcp::transport::streamable_http_server::session::{local::LocalSessionManager, never::NeverSessionManager};
+    use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
     let mut config = StreamableHttpServerConfig::default();
-    config.legacy_session_mode = false;
-    config.json_response = true;
-    let service = StreamableHttpService::new(|| Ok(Echo), Arc::new(NeverSessionManager::default()), config);
+    config.legacy_session_mode = stateful;
+    config.json_response = !stateful;
     let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
     eprintln!("rmcp-echo: listening on http://{}/mcp", listener.local_addr().unwrap());
+    if stateful {
+        accept(listener, StreamableHttpService::new(|| Ok(Echo), Arc::new(LocalSessionManager::default()), config)).await
+    } else {
+        accept(listener, StreamableHttpService::new(|| Ok(Echo), Arc::new(NeverSessionManager::default()), config)).await
+    }
+}
+
+async fn accept<M>(listener: tokio::net::TcpListener, service: rmcp::transport::streamable_http_server::StreamableHttpService<Echo, M>)
+where
+    M: rmcp::transport::streamable_http_server::session::SessionManager,
+{
     loop {
         let Ok((stream, _)) = listener.accept().await else { continue };
         let _ = stream.set_nodelay(true);

@@ -1,0 +1,195 @@
+//! Issue 23's HTTP limits, spoken raw over loopback: `--max-in-flight`
+//! applies to modern requests over HTTP, `--max-sessions` evicts the least
+//! recently used idle legacy session, the bearer scheme is case-insensitive,
+//! ambiguous `Origin` headers are refused; and (issue 19) a streamed
+//! request that fails up front keeps its HTTP status.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::time::Instant;
+use support::raw_http::{send, ACCEPT, JSON};
+use support::{meta, start_http, MODERN};
+
+const LEGACY: &str = "2025-11-25";
+
+fn call_body(id: i64, name: &str, args: Value, meta: Value) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": name, "arguments": args, "_meta": meta}})
+    .to_string()
+}
+
+fn modern_headers(name: &'static str) -> Vec<(&'static str, &'static str)> {
+    vec![
+        JSON,
+        ACCEPT,
+        ("MCP-Protocol-Version", MODERN),
+        ("Mcp-Method", "tools/call"),
+        ("Mcp-Name", name),
+    ]
+}
+
+#[test]
+fn max_in_flight_caps_modern_requests_over_http() {
+    // Two slots, four 300 ms calls at once: two waves, so at least 600 ms.
+    let s = start_http(support::example("everything"), &["--max-in-flight", "2"]);
+    let port = s.port;
+    let started = Instant::now();
+    let calls: Vec<_> = (0..4)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let body = call_body(i, "sleep", json!({"ms": 300}), meta(json!({})));
+                send(port, "POST", &modern_headers("sleep"), &body)
+            })
+        })
+        .collect();
+    for c in calls {
+        let r = c.join().unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.checked(MODERN)["result"]["content"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("slept")));
+    }
+    let took = started.elapsed();
+    assert!(
+        took.as_millis() >= 580,
+        "four 300 ms calls under --max-in-flight 2 finished in {took:?}: the cap was not applied"
+    );
+}
+
+fn initialize(port: u16) -> String {
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let r = send(port, "POST", &[JSON, ACCEPT], &init.to_string());
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.checked(LEGACY);
+    r.header("mcp-session-id").expect("a session id").to_owned()
+}
+
+fn ping(port: u16, sid: &str) -> u16 {
+    let body = json!({"jsonrpc": "2.0", "id": 2, "method": "ping"}).to_string();
+    send(
+        port,
+        "POST",
+        &[
+            JSON,
+            ACCEPT,
+            ("MCP-Protocol-Version", LEGACY),
+            ("Mcp-Session-Id", sid),
+        ],
+        &body,
+    )
+    .status
+}
+
+#[test]
+fn max_sessions_evicts_the_least_recently_used_idle_session() {
+    let s = start_http(
+        PathBuf::from(env!("CARGO_BIN_EXE_lmcp")),
+        &["--max-sessions", "2"],
+    );
+    let a = initialize(s.port);
+    let b = initialize(s.port);
+    // a is used after b: b is now the least recently used.
+    assert_eq!(ping(s.port, &a), 200);
+    let c = initialize(s.port);
+    assert_eq!(
+        ping(s.port, &b),
+        404,
+        "the least recently used session is ended"
+    );
+    assert_eq!(ping(s.port, &a), 200);
+    assert_eq!(ping(s.port, &c), 200);
+}
+
+#[test]
+fn the_bearer_scheme_is_case_insensitive() {
+    let dir = std::env::temp_dir().join(format!("lmcp-bearer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("token");
+    std::fs::write(&file, "s3cret-token-of-16+bytes").unwrap();
+    let s = start_http(
+        PathBuf::from(env!("CARGO_BIN_EXE_lmcp")),
+        &["--auth-token-file", file.to_str().unwrap()],
+    );
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "ping", "arguments": {}, "_meta": meta(json!({}))}})
+    .to_string();
+    for (auth, want) in [
+        ("bearer s3cret-token-of-16+bytes", 200),
+        ("BEARER s3cret-token-of-16+bytes", 200),
+        ("Bearer s3cret-token-of-16+bytes", 200),
+        ("bearer wrong", 401),
+        ("Basic s3cret-token-of-16+bytes", 401),
+    ] {
+        let mut h = modern_headers("ping");
+        h.push(("Authorization", auth));
+        let r = send(s.port, "POST", &h, &body);
+        assert_eq!(r.status, want, "{auth}: {}", r.body);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn two_origins_or_a_non_ascii_origin_are_refused() {
+    let s = start_http(support::example("everything"), &[]);
+    let body = call_body(1, "echo", json!({"text": "x"}), meta(json!({})));
+    let mut h = modern_headers("echo");
+    h.push(("Origin", "http://localhost:3000"));
+    assert_eq!(send(s.port, "POST", &h, &body).status, 200);
+    h.push(("Origin", "http://evil.example"));
+    let r = send(s.port, "POST", &h, &body);
+    assert_eq!(r.status, 403, "{}", r.body);
+    r.checked(MODERN);
+    // A non-ASCII value, sent as raw bytes.
+    let mut raw = support::raw_http::open(
+        s.port,
+        "POST",
+        &[
+            JSON,
+            ACCEPT,
+            ("MCP-Protocol-Version", MODERN),
+            ("Mcp-Method", "tools/call"),
+            ("Mcp-Name", "echo"),
+            ("Origin", "http://\u{e9}vil.example"),
+        ],
+        &body,
+    );
+    let _ = &mut raw;
+    let r = support::raw_http::read_reply(raw);
+    assert_eq!(r.status, 403, "{}", r.body);
+}
+
+#[test]
+fn a_streamed_request_that_fails_up_front_keeps_its_status() {
+    let s = start_http(support::example("everything"), &[]);
+    let mut m = meta(json!({}));
+    m["progressToken"] = json!("p");
+    // Unknown method: 404; unknown tool: 400 — as JSON, not a 200 stream.
+    let body =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "no/such", "params": {"_meta": m.clone()}})
+            .to_string();
+    let h = [
+        JSON,
+        ACCEPT,
+        ("MCP-Protocol-Version", MODERN),
+        ("Mcp-Method", "no/such"),
+    ];
+    let r = send(s.port, "POST", &h, &body);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.status_code(MODERN), (404, Some(-32601)));
+    // Unknown tool: -32602 (invalid params), 400.
+    let body = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "no_such_tool", "arguments": {}, "_meta": m}})
+    .to_string();
+    let r = send(s.port, "POST", &modern_headers("no_such_tool"), &body);
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json"),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    r.checked(MODERN);
+}
