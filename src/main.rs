@@ -338,30 +338,37 @@ fn main() -> ExitCode {
     };
     #[cfg(feature = "hub")]
     let boot_wait = Duration::from_millis(cli.hub_boot_wait_ms);
-    rt.block_on(async move {
+    let mut failed = false;
+    rt.block_on(async {
         #[cfg(feature = "hub")]
         let hub = (!hub_cfg.upstreams.is_empty()).then(|| Hub::start(&server, hub_cfg));
         #[cfg(feature = "hub")]
         if let Some(hub) = &hub {
             hub.wait_started(boot_wait).await;
         }
+        // Signals are the binary's business: the library takes a shutdown
+        // future (stdio) or token (HTTP) and installs no handlers itself.
         let stop = tokio_util::sync::CancellationToken::new();
+        let signals = lmcp::transport::shutdown_signal(stop.clone());
         let http = http_addr.map(|addr| {
             let (server, stop) = (server.clone(), stop.clone());
             tokio::spawn(async move {
-                if let Err(e) = serve_http(server, &addr, http_opts, stop).await {
-                    eprintln!("lmcp: cannot serve HTTP on {addr}: {e}");
-                    std::process::exit(2);
-                }
+                serve_http(server, &addr, http_opts, stop)
+                    .await
+                    .map_err(|e| format!("cannot serve HTTP on {addr}: {e}"))
             })
         });
         if use_stdio {
-            serve_stdio(server, opts).await;
+            serve_stdio(server, opts, stop.clone().cancelled_owned()).await;
             stop.cancel();
         }
         if let Some(h) = http {
-            let _ = h.await;
+            if let Ok(Err(e)) = h.await {
+                eprintln!("lmcp: {e}");
+                failed = true;
+            }
         }
+        signals.abort();
         #[cfg(feature = "hub")]
         if let Some(hub) = hub {
             hub.shutdown();
@@ -369,6 +376,10 @@ fn main() -> ExitCode {
         #[cfg(feature = "tools")]
         jobs.shutdown().await;
     });
+    lmcp::logging::flush();
+    if failed {
+        return ExitCode::from(2);
+    }
     ExitCode::SUCCESS
 }
 

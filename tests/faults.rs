@@ -389,3 +389,73 @@ fn hub_upstreams_get_no_lmcp_secret() {
     assert_eq!(first_text(&r), "hi");
     assert_eq!(std::fs::read_to_string(&seen).unwrap(), "[][]\n");
 }
+
+/// A client that pipes stderr and never reads it: once the pipe is full,
+/// log lines are dropped (and counted), never waited for, so the server
+/// keeps answering and still stops on SIGTERM.
+#[test]
+fn an_unread_stderr_pipe_never_stops_the_stdio_server() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut child = Command::new(lmcp_path())
+        .args(["--stdio", "--log-level", "debug"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str(&line) {
+                if tx.send(v).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    // Each answer to a request nobody sent is logged at debug level:
+    // 5,000 lines are several times what a pipe holds.
+    let mut flood = String::new();
+    for i in 0..5000 {
+        flood.push_str(&format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":\"stray-{i}\",\"result\":{{}}}}\n"
+        ));
+    }
+    flood.push_str("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n");
+    stdin.write_all(flood.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    let pong = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("no answer to ping while stderr was full");
+    assert_eq!(pong["id"], 1, "{pong}");
+    // SIGTERM still ends it.
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "lmcp ignored SIGTERM with its stderr full"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(stdin);
+    assert!(exit.success(), "exit {exit:?}");
+    let mut err = String::new();
+    let _ = stderr.read_to_string(&mut err);
+    assert!(
+        err.starts_with("lmcp DEBUG"),
+        "{}",
+        &err[..err.len().min(300)]
+    );
+    assert!(!err.contains("panicked"));
+}

@@ -184,6 +184,7 @@ fn main() {
         .expect("runtime");
     rt.block_on(async move {
         let stop = CancellationToken::new();
+        let signals = lmcp::transport::shutdown_signal(stop.clone());
         let web = http.map(|addr| {
             let (server, stop) = (server.clone(), stop.clone());
             tokio::spawn(async move {
@@ -194,11 +195,17 @@ fn main() {
             })
         });
         if stdio {
-            serve_stdio(server, StdioOptions::default()).await;
+            serve_stdio(
+                server,
+                StdioOptions::default(),
+                stop.clone().cancelled_owned(),
+            )
+            .await;
             stop.cancel();
         }
         if let Some(w) = web {
             let _ = w.await;
         }
+        signals.abort();
     });
 }

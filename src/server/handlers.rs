@@ -114,7 +114,7 @@ impl Req {
             progress_token: self.progress_token.clone(),
             log_level: self.log_level,
             out: self.out.clone(),
-            requester: Some(self.session.requester.clone()),
+            requester: Some(self.session.requester_for(&self.req.id)),
             mrtr,
             roots_cache: (!self.version.is_modern()).then(|| self.session.roots.clone()),
         })

@@ -17,6 +17,7 @@ mod roots_cache;
 mod schema;
 mod session;
 mod shape;
+mod slot;
 mod tool;
 
 pub use context::RequestContext;
@@ -29,7 +30,7 @@ pub use provider::{
     ListHandler, Notifier, ResourceInfo, ResourcePage, ResourceProvider, WatchHandler,
 };
 pub use schema::Schema;
-pub use session::Session;
+pub use session::{BatchRun, Session};
 pub use shape::CacheHint;
 pub use tool::{schema_for, valid_tool_name, BoxFuture, Tool, ToolError, ToolHandler, ToolResult};
 

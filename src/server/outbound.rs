@@ -5,13 +5,14 @@
 //! stream on HTTP. A [`ClientRequester`] sends legacy server-to-client
 //! requests and routes the client's answers back to the waiting handler.
 
+use super::slot::Slot;
 use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Response};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 /// A sink for serialised JSON-RPC messages (one message per item, no newline).
@@ -64,9 +65,9 @@ pub struct ClientRequester {
     pending: Pending,
     next: Arc<AtomicI64>,
     timeout: Duration,
-    /// The session's in-flight limit: a handler waiting for the client
-    /// lends its slot back meanwhile (see [`ClientRequester::request`]).
-    permits: Option<Arc<Semaphore>>,
+    /// The in-flight slot of the request this requester serves: released
+    /// while it waits for the client (see [`ClientRequester::request`]).
+    slot: Option<Arc<Slot>>,
 }
 
 impl std::fmt::Debug for ClientRequester {
@@ -82,26 +83,28 @@ impl ClientRequester {
             pending: Arc::default(),
             next: Arc::new(AtomicI64::new(1)),
             timeout,
-            permits: None,
+            slot: None,
         }
     }
 
-    /// The same, lending a slot of `permits` back while it waits.
-    pub(crate) fn with_permits(timeout: Duration, permits: Arc<Semaphore>) -> Self {
+    /// The same requester (same pending table), releasing `slot` while a
+    /// request waits for the client.
+    pub(crate) fn for_slot(&self, slot: Option<Arc<Slot>>) -> Self {
         ClientRequester {
-            permits: Some(permits),
-            ..ClientRequester::new(timeout)
+            slot,
+            ..self.clone()
         }
     }
 
     /// Send `method` to the client on `out` and wait for its answer, the
     /// timeout, or `cancel`.
     ///
-    /// While it waits, the handler's in-flight slot is lent back: the answer
-    /// arrives on the same input as new requests, so a reader blocked on a
-    /// full in-flight table would otherwise never read it (every handler
-    /// waiting for the client, the client's answers stuck behind a request
-    /// that waits for a slot). The slot is taken again before returning.
+    /// While it waits, the handler's in-flight slot is released: requests
+    /// the client sends meanwhile (perhaps the ones its answer depends on)
+    /// must be able to run even when every slot belongs to a handler waiting
+    /// for the client. The slot is taken again before returning; if this
+    /// future is dropped (the call was cancelled or timed out) the slot just
+    /// stays released, so the session's limit never grows.
     pub async fn request(
         &self,
         method: &str,
@@ -127,7 +130,7 @@ impl ClientRequester {
         if !out.send_line(req.to_json()).await {
             return Err(ErrorObject::internal("the client connection is closed"));
         }
-        let lent = self.permits.as_ref().inspect(|p| p.add_permits(1));
+        let lent = self.slot.as_deref().map(Slot::lend);
         let outcome = tokio::select! {
             r = rx => r.unwrap_or_else(|_| Err(ErrorObject::internal("the client connection closed before answering"))),
             _ = tokio::time::sleep(self.timeout) => Err(ErrorObject::internal(format!(
@@ -135,11 +138,8 @@ impl ClientRequester {
             _ = cancel.cancelled() => Err(ErrorObject::internal("request cancelled")),
         };
         drop(guard);
-        if let Some(permits) = lent {
-            // Take a slot back (net zero); `Err` only if the semaphore closed.
-            if let Ok(p) = permits.acquire().await {
-                p.forget();
-            }
+        if let Some(lent) = lent {
+            lent.restore().await;
         }
         outcome
     }

@@ -9,6 +9,7 @@
 
 use super::dispatch;
 use super::outbound::{ClientRequester, Outbound};
+use super::slot::Slot;
 use super::{Change, Server};
 use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Response};
 use crate::protocol::{LogLevel, ProtocolVersion};
@@ -18,6 +19,58 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
+
+/// How many admitted requests may wait for an in-flight slot before the
+/// reader itself waits (each holds a parsed message, up to the size limit).
+const ADMISSION_QUEUE: usize = 64;
+
+/// A request in the in-flight table.
+struct Running {
+    cancel: CancellationToken,
+    /// Its in-flight slot, once it has one.
+    slot: Option<Arc<Slot>>,
+}
+
+/// Where an admitted request's response goes.
+#[derive(Clone, Copy)]
+enum Deliver {
+    /// Sent on the request's outbound before the request counts as done.
+    ToOutbound,
+    /// Returned by the task (batch items).
+    ToCaller,
+}
+
+/// A batch whose requests are running (see [`Session::start_batch`]).
+#[derive(Debug)]
+pub struct BatchRun {
+    tasks: Vec<tokio::task::JoinHandle<Option<Response>>>,
+    responses: Vec<Response>,
+}
+
+impl BatchRun {
+    /// Wait for every request of the batch; the responses to send back (in
+    /// the batch's order, errors for refused items first). Empty when the
+    /// batch held only notifications and responses.
+    pub async fn responses(self) -> Vec<Response> {
+        let mut out = self.responses;
+        for t in self.tasks {
+            if let Ok(Some(r)) = t.await {
+                out.push(r);
+            }
+        }
+        out
+    }
+}
+
+/// Whether a JSON value nests deeper than `limit` arrays/objects.
+fn depth_exceeds(v: &Value, limit: usize) -> bool {
+    match v {
+        Value::Array(_) | Value::Object(_) if limit == 0 => true,
+        Value::Array(a) => a.iter().any(|x| depth_exceeds(x, limit - 1)),
+        Value::Object(o) => o.values().any(|x| depth_exceeds(x, limit - 1)),
+        _ => false,
+    }
+}
 
 /// What a legacy `initialize` established.
 #[derive(Debug, Clone)]
@@ -32,9 +85,11 @@ pub(crate) struct LegacyState {
 pub struct Session {
     pub(crate) server: Arc<Server>,
     pub(crate) legacy: RwLock<Option<LegacyState>>,
-    in_flight: Mutex<HashMap<RequestId, CancellationToken>>,
+    in_flight: Mutex<HashMap<RequestId, Running>>,
     pub(crate) requester: ClientRequester,
     permits: Arc<Semaphore>,
+    /// Places for requests admitted but still waiting for a slot.
+    queue: Arc<Semaphore>,
     idle: Notify,
     pub(crate) subscribed: Mutex<HashSet<String>>,
     shutdown: CancellationToken,
@@ -57,8 +112,9 @@ impl Session {
             server,
             legacy: RwLock::new(None),
             in_flight: Mutex::new(HashMap::new()),
-            requester: ClientRequester::with_permits(cfg.client_request_timeout, permits.clone()),
+            requester: ClientRequester::new(cfg.client_request_timeout),
             permits,
+            queue: Arc::new(Semaphore::new(ADMISSION_QUEUE)),
             idle: Notify::new(),
             subscribed: Mutex::new(HashSet::new()),
             shutdown: CancellationToken::new(),
@@ -87,7 +143,7 @@ impl Session {
         self.lock_in_flight().len()
     }
 
-    fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<RequestId, CancellationToken>> {
+    fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<RequestId, Running>> {
         self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -107,37 +163,100 @@ impl Session {
     }
 
     async fn start(self: &Arc<Self>, req: Request, out: Outbound) {
-        // A subscription lives as long as the client wants it: it must not
-        // occupy one of the slots that bound work in progress.
-        let permit = if req.method == "subscriptions/listen" {
-            None
-        } else {
-            match self.permits.clone().acquire_owned().await {
-                Ok(p) => Some(p),
-                Err(_) => return,
+        match self.admit(req, out.clone(), Deliver::ToOutbound).await {
+            Ok(run) => {
+                tokio::spawn(run);
             }
-        };
-        // A subscription ends gracefully (with a final result) when the
-        // session winds down, so it does not share the shutdown token.
-        let token = if req.method == "subscriptions/listen" {
-            CancellationToken::new()
-        } else {
-            self.shutdown.child_token()
-        };
-        if let Err(err) = self.register(&req.id, &token) {
-            out.send_response(&err).await;
-            return;
+            Err(refused) => {
+                out.send_response(&refused).await;
+            }
         }
-        let this = self.clone();
-        tokio::spawn(async move {
-            let id = req.id.clone();
-            let resp = this.call(req, out.clone(), token).await;
-            if let Some(resp) = resp {
-                out.send_response(&resp).await;
+    }
+
+    /// Admit one request: wait for a place in the admission queue (so a
+    /// flood of requests cannot grow memory), register its id (refusing a
+    /// duplicate), and return the task that waits for an in-flight slot,
+    /// runs the request and delivers its response.
+    ///
+    /// The caller waits only for the queue, never for a slot: while every
+    /// slot is busy it can go on reading notifications (a cancellation) and
+    /// the client's responses. A request cancelled while it waits for a slot
+    /// never runs and gets no response.
+    async fn admit(
+        self: &Arc<Self>,
+        req: Request,
+        out: Outbound,
+        deliver: Deliver,
+    ) -> Result<impl std::future::Future<Output = Option<Response>> + Send + 'static, Response>
+    {
+        // A subscription lives as long as the client wants it: it must not
+        // occupy one of the slots that bound work in progress, and it ends
+        // gracefully (with a final result) when the session winds down, so
+        // it does not share the shutdown token.
+        let bounded = !matches!(req.method.as_str(), "subscriptions/listen");
+        let queued = if bounded {
+            match self.queue.clone().acquire_owned().await {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    return Err(Response::err(
+                        Some(req.id),
+                        ErrorObject::internal("the session is shutting down"),
+                    ))
+                }
             }
+        } else {
+            None
+        };
+        let token = if bounded {
+            self.shutdown.child_token()
+        } else {
+            CancellationToken::new()
+        };
+        self.register(&req.id, &token)?;
+        let this = self.clone();
+        Ok(async move {
+            let id = req.id.clone();
+            let slot = if bounded {
+                let slot = tokio::select! {
+                    biased;
+                    _ = token.cancelled() => None,
+                    s = Slot::acquire(&this.permits) => s,
+                };
+                drop(queued);
+                let Some(slot) = slot else {
+                    this.finish(&id);
+                    return None;
+                };
+                this.set_slot(&id, &slot);
+                Some(slot)
+            } else {
+                None
+            };
+            let resp = this.call(req, out.clone(), token).await;
+            let resp = match (deliver, resp) {
+                (Deliver::ToOutbound, Some(r)) => {
+                    out.send_response(&r).await;
+                    None
+                }
+                (_, r) => r,
+            };
             this.finish(&id);
-            drop(permit);
-        });
+            drop(slot);
+            resp
+        })
+    }
+
+    fn set_slot(&self, id: &RequestId, slot: &Arc<Slot>) {
+        if let Some(r) = self.lock_in_flight().get_mut(id) {
+            r.slot = Some(slot.clone());
+        }
+    }
+
+    /// The client requester for the request `id`: it releases the
+    /// request's in-flight slot while it waits for the client.
+    pub(crate) fn requester_for(&self, id: &RequestId) -> ClientRequester {
+        let slot = self.lock_in_flight().get(id).and_then(|r| r.slot.clone());
+        self.requester.for_slot(slot)
     }
 
     /// Put a request in the in-flight table; a duplicate id gets the error
@@ -150,7 +269,13 @@ impl Session {
             ));
             return Err(Response::err(Some(id.clone()), err));
         }
-        map.insert(id.clone(), token.clone());
+        map.insert(
+            id.clone(),
+            Running {
+                cancel: token.clone(),
+                slot: None,
+            },
+        );
         Ok(())
     }
 
@@ -208,6 +333,18 @@ impl Session {
         items: Vec<Value>,
         out: &Outbound,
     ) -> Result<Vec<Response>, Response> {
+        Ok(self.start_batch(items, out).await?.responses().await)
+    }
+
+    /// Admit every item of a batch (as [`Session::receive`] admits single
+    /// messages: same in-flight limit, duplicate-id check and nesting limit)
+    /// and return the running batch, whose responses are collected with
+    /// [`BatchRun::responses`].
+    pub async fn start_batch(
+        self: &Arc<Self>,
+        items: Vec<Value>,
+        out: &Outbound,
+    ) -> Result<BatchRun, Response> {
         if self.legacy_version().is_none_or(|v| !v.allows_batches()) {
             return Err(Response::err(
                 None,
@@ -222,42 +359,49 @@ impl Session {
                 ErrorObject::invalid_request("Invalid request: empty batch"),
             ));
         }
-        let mut handles = Vec::new();
-        let mut responses = Vec::new();
+        let mut run = BatchRun {
+            tasks: Vec::new(),
+            responses: Vec::new(),
+        };
+        // The array itself is one level of the message's nesting.
+        let max_depth = self.server.config.limits.max_depth.saturating_sub(1);
         for item in items {
+            if depth_exceeds(&item, max_depth) {
+                let id = item
+                    .get("id")
+                    .cloned()
+                    .and_then(|v| serde_json::from_value::<RequestId>(v).ok());
+                run.responses.push(Response::err(
+                    id,
+                    ErrorObject::invalid_request(format!(
+                        "Message nests deeper than the limit of {} levels",
+                        self.server.config.limits.max_depth
+                    )),
+                ));
+                continue;
+            }
             match Message::from_value(item) {
                 Ok(Message::Request(req)) => {
-                    let this = self.clone();
-                    let out = out.clone();
-                    let token = self.shutdown.child_token();
-                    self.lock_in_flight().insert(req.id.clone(), token.clone());
-                    handles.push(tokio::spawn(async move {
-                        let id = req.id.clone();
-                        let r = this.call(req, out, token).await;
-                        this.finish(&id);
-                        r
-                    }));
+                    match self.admit(req, out.clone(), Deliver::ToCaller).await {
+                        Ok(task) => run.tasks.push(tokio::spawn(task)),
+                        Err(refused) => run.responses.push(refused),
+                    }
                 }
                 Ok(Message::Notification(n)) => self.notification(n),
                 Ok(Message::Response(r)) => {
                     self.requester.route(r);
                 }
-                Err(f) => responses.push(f.into_response()),
+                Err(f) => run.responses.push(f.into_response()),
             }
         }
-        for h in handles {
-            if let Ok(Some(r)) = h.await {
-                responses.push(r);
-            }
-        }
-        Ok(responses)
+        Ok(run)
     }
 
     /// Cancel the request with this id, if it is in flight.
     pub fn cancel(&self, id: &RequestId) -> bool {
         match self.lock_in_flight().get(id) {
-            Some(t) => {
-                t.cancel();
+            Some(r) => {
+                r.cancel.cancel();
                 true
             }
             None => false,
@@ -402,5 +546,19 @@ impl Drop for Session {
         for u in uris {
             self.server.watch_resource(&u, false);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_of_batch_items_is_measured() {
+        let deep = (0..10).fold(json!(1), |v, _| json!([v]));
+        assert!(depth_exceeds(&deep, 9));
+        assert!(!depth_exceeds(&deep, 10));
+        assert!(!depth_exceeds(&json!({"a": 1}), 1));
+        assert!(depth_exceeds(&json!({"a": {}}), 1));
     }
 }

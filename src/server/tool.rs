@@ -123,6 +123,18 @@ impl ToolError {
     }
 }
 
+impl std::fmt::Display for ToolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ToolError::Tool(m) => f.write_str(m),
+            ToolError::Protocol(e) => write!(f, "{e}"),
+            ToolError::InputRequired(_) => f.write_str("the tool needs input from the client"),
+        }
+    }
+}
+
+impl std::error::Error for ToolError {}
+
 impl From<ErrorObject> for ToolError {
     fn from(e: ErrorObject) -> Self {
         ToolError::Protocol(e)
@@ -400,4 +412,17 @@ pub fn valid_tool_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_error_is_a_std_error_with_its_message() {
+        let e: Box<dyn std::error::Error> = Box::new(ToolError::msg("no such file: a.txt"));
+        assert_eq!(e.to_string(), "no such file: a.txt");
+        let p = ToolError::Protocol(ErrorObject::invalid_params("bad path"));
+        assert!(p.to_string().contains("bad path"), "{p}");
+    }
 }

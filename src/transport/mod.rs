@@ -8,6 +8,9 @@ pub mod stdio;
 use tokio_util::sync::CancellationToken;
 
 /// Cancel `stop` on SIGINT or SIGTERM. Returns the watcher task.
+///
+/// A helper for binaries (the `lmcp` binary and the examples call it in
+/// `main`); [`stdio::serve_stdio`] installs no handlers of its own.
 pub fn shutdown_signal(stop: CancellationToken) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         #[cfg(unix)]

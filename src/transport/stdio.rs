@@ -165,25 +165,24 @@ async fn handle(session: &Arc<Session>, item: Inbound, out: &Outbound) {
         Inbound::Fail(r) => {
             out.send_response(&r).await;
         }
-        Inbound::Batch(items) => {
-            let s = session.clone();
-            let o = out.clone();
-            tokio::spawn(async move {
-                match s.call_batch(items, &o).await {
-                    Err(rejected) => {
-                        o.send_response(&rejected).await;
-                    }
-                    Ok(responses) if !responses.is_empty() => {
+        Inbound::Batch(items) => match session.start_batch(items, out).await {
+            Err(rejected) => {
+                out.send_response(&rejected).await;
+            }
+            Ok(run) => {
+                let out = out.clone();
+                tokio::spawn(async move {
+                    let responses = run.responses().await;
+                    if !responses.is_empty() {
                         let arr: Vec<Value> = responses
-                            .iter()
-                            .map(|r| Message::Response(r.clone()).to_value())
+                            .into_iter()
+                            .map(|r| Message::Response(r).to_value())
                             .collect();
-                        o.send_line(Value::Array(arr).to_string()).await;
+                        out.send_line(Value::Array(arr).to_string()).await;
                     }
-                    Ok(_) => {}
-                }
-            });
-        }
+                });
+            }
+        },
     }
 }
 
@@ -307,21 +306,34 @@ fn spawn_writer<W: Write + Send + 'static>(
 }
 
 /// Serve `server` on the process's stdin and stdout until stdin closes or
-/// SIGINT/SIGTERM arrives.
+/// `shutdown` completes (in-flight requests then get the grace period).
+///
+/// The library installs no signal handlers: the caller decides what ends
+/// the server (the `lmcp` binary passes a future that completes on SIGINT
+/// or SIGTERM; an embedder may pass its own, or `std::future::pending()`).
 ///
 /// When stdin and stdout are pipes or sockets (the normal case: a client
 /// launched us), both are driven non-blocking from the runtime thread itself,
 /// so a request and its response never cross a thread. Otherwise (a terminal,
 /// a file) a reader and a writer thread are used.
-pub async fn serve_stdio(server: Arc<Server>, opts: StdioOptions) {
+pub async fn serve_stdio<F>(server: Arc<Server>, opts: StdioOptions, shutdown: F)
+where
+    F: std::future::Future<Output = ()>,
+{
     let stop = CancellationToken::new();
-    let signals = crate::transport::shutdown_signal(stop.clone());
     let session = server.session();
-    match nonblocking::StdPipes::open() {
-        Some(pipes) => nonblocking::serve(session, pipes, opts, stop).await,
-        None => serve(session, io::stdin(), io::stdout(), opts, stop).await,
+    let run = async {
+        match nonblocking::StdPipes::open() {
+            Some(pipes) => nonblocking::serve(session, pipes, opts, stop.clone()).await,
+            None => serve(session, io::stdin(), io::stdout(), opts, stop.clone()).await,
+        }
+    };
+    let mut run = std::pin::pin!(run);
+    tokio::select! {
+        _ = &mut run => return,
+        _ = shutdown => stop.cancel(),
     }
-    signals.abort();
+    run.await;
 }
 
 mod nonblocking {
