@@ -12,7 +12,7 @@ bash scripts/peers.sh >/dev/null
 # dev-dependencies' features, other symbol hashes, and lose build.rs's link order.
 cargo build --release --bin lmcp --quiet
 cargo build --release --examples --quiet
-# The same binary linked dynamically (LMCP_DYNAMIC=1; release builds are static, see link/cc),
+# The same binary linked dynamically (LMCP_DYNAMIC=1; release builds are static, see build.rs),
 # in its own target folder so it does not replace target/release/lmcp.
 LMCP_DYNAMIC=1 cargo build --release --bin lmcp --quiet --target-dir target/dynamic
 cargo build --release --quiet --manifest-path bench/anchors/rmcp-echo/Cargo.toml

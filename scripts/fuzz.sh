@@ -27,7 +27,7 @@ secs="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(jsonrpc dispatch http_headers http_request roots edit)
+  targets=(jsonrpc dispatch http_headers http_request roots edit docs_pdf docs_office docs_image)
 fi
 
 host="$(rustc -vV | sed -n 's/^host: //p')"

@@ -17,7 +17,7 @@ command -v valgrind >/dev/null || { echo "link-order: valgrind is required" >&2;
 # make: the binary with default features and with `--features web`, and the
 # fixture server examples/everything (built with the dev-dependencies, so its
 # hashes differ) that the HTTP benchmark drives. All three are linked
-# statically like the shipped builds (link/cc), so glibc's functions are
+# statically like the shipped builds (build.rs), so glibc's functions are
 # ordered too.
 order=link/startup.order
 tmp=$(mktemp)

@@ -561,6 +561,7 @@ pub fn edit(data: &[u8]) {
         old_text: old.to_owned(),
         new_text: new.to_owned(),
         replace_all,
+        expected_replacements: None,
     };
     let r = apply_edits(original, std::slice::from_ref(&e));
     if original.contains('\r') || old.contains('\r') || new.contains('\r') {
@@ -578,3 +579,8 @@ pub fn edit(data: &[u8]) {
         }
     }
 }
+
+/// Document parsers (feature `docs`): PDF, the ZIP-based office formats and
+/// CSV, images; each must answer or fail within its limits.
+#[cfg(feature = "docs")]
+pub use crate::tools::docs::fuzz::{image as docs_image, office as docs_office, pdf as docs_pdf};

@@ -112,6 +112,39 @@ fn auth_token(cli: &Cli) -> Result<Option<String>, String> {
         .filter(|t| !t.is_empty()))
 }
 
+/// The OAuth resource server of --oauth-issuer and --public-url (checked
+/// here; nothing is fetched before the first token arrives).
+#[cfg(feature = "oauth")]
+fn oauth_server(
+    cli: &Cli,
+) -> Result<Option<std::sync::Arc<lmcp::transport::http::oauth::ResourceServer>>, String> {
+    use lmcp::transport::http::oauth::{ClientCredentials, OAuthConfig, ResourceServer};
+    let (Some(issuer), Some(resource)) = (&cli.oauth_issuer, &cli.public_url) else {
+        return Ok(None);
+    };
+    let client_credentials = cli
+        .oauth_client_credentials_file
+        .as_deref()
+        .map(ClientCredentials::from_file)
+        .transpose()?;
+    let server = ResourceServer::new(OAuthConfig {
+        issuer: issuer.clone(),
+        resource: resource.clone(),
+        introspection_url: cli.oauth_introspection_url.clone(),
+        client_credentials,
+        ca_file: cli.oauth_ca_file.clone(),
+    })?;
+    Ok(Some(std::sync::Arc::new(server)))
+}
+
+#[cfg(not(feature = "oauth"))]
+fn oauth_server(cli: &Cli) -> Result<Option<()>, String> {
+    match cli.oauth_issuer {
+        Some(_) => Err("--oauth-issuer: this lmcp was built without the oauth feature".into()),
+        None => Ok(None),
+    }
+}
+
 /// Environment variables holding secrets, removed at start-up.
 const SECRET_VARS: [&str; 2] = ["LMCP_AUTH_TOKEN", "LMCP_STATE_KEY"];
 
@@ -241,7 +274,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let oauth = match oauth_server(&cli) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("lmcp: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    #[cfg(not(feature = "oauth"))]
+    let _ = oauth;
     let http_opts = HttpOptions {
+        #[cfg(feature = "oauth")]
+        oauth,
         path: cli.http_path.clone(),
         allowed_origins: cli.allow_origin.clone(),
         auth_token: token,
@@ -351,7 +395,11 @@ struct Builtin {
 fn builtin(cli: &Cli) -> Result<Builtin, String> {
     // --read-only is applied with --tools/--disable (select_tools), by annotation.
     let mut fs_config = lmcp::tools::fs::FsConfig {
+        read_only: cli.read_only,
         trust_client_roots: cli.trust_client_roots,
+        roots_from_client: cli.roots_from_client,
+        roots_given: !cli.root.is_empty(),
+        image_max_edge: cli.image_max_edge,
         ..Default::default()
     };
     if !cli.root.is_empty() {
@@ -383,7 +431,21 @@ fn builtin(cli: &Cli) -> Result<Builtin, String> {
     )?)));
     let fs_config = std::sync::Arc::new(fs_config);
     let (file_resources, file_template) = lmcp::tools::fs::resources(fs_config.clone());
-    tools.extend(lmcp::tools::fs::tools(fs_config));
+    tools.extend(lmcp::tools::fs::tools(fs_config.clone()));
+    if cli.read_only {
+        // The writers too, so --tools/--disable know their names; select_tools
+        // leaves them out. The others come from `fs_config` (list_roots says
+        // read-only).
+        let writable = lmcp::tools::fs::FsConfig {
+            read_only: false,
+            ..(*fs_config).clone()
+        };
+        let all = lmcp::tools::fs::tools(std::sync::Arc::new(writable));
+        tools.extend(
+            all.into_iter()
+                .filter(|t| t.annotations.read_only_hint != Some(true)),
+        );
+    }
     Ok(Builtin {
         tools: select_tools(tools, &cli.tools, &cli.disable, cli.read_only)?,
         file_resources,

@@ -123,3 +123,11 @@ fn http_request_harness_gets_the_transports_answers() {
         ["400"]
     );
 }
+
+#[cfg(feature = "docs")]
+#[test]
+fn docs_corpora() {
+    replay("docs_pdf", lmcp::fuzzing::docs_pdf);
+    replay("docs_office", lmcp::fuzzing::docs_office);
+    replay("docs_image", lmcp::fuzzing::docs_image);
+}

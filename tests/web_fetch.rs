@@ -5,7 +5,7 @@
 mod web_support;
 
 use lmcp::tools::web::WebConfig;
-use lmcp::RequestContext;
+use lmcp::{Content, RequestContext};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::sync::atomic::Ordering;
@@ -384,10 +384,29 @@ async fn json_text_image_and_paging() {
     let r = call(&fetch, json!({"url": srv.url("/image.png")}))
         .await
         .unwrap();
-    let t = text(&r);
+    let t: String = r
+        .content
+        .iter()
+        .filter_map(|c| match c {
+            Content::Text { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
     assert!(
         t.contains("an image (image/png") && t.contains("32x16"),
         "{t}"
+    );
+    // With docs the image itself follows the description, as image content.
+    let images = r
+        .content
+        .iter()
+        .filter(|c| matches!(c, Content::Image { mime_type, .. } if mime_type == "image/png"))
+        .count();
+    assert_eq!(
+        images,
+        usize::from(cfg!(feature = "docs")),
+        "{:?}",
+        r.content
     );
 
     let r = call(

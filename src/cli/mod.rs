@@ -77,6 +77,29 @@ pub struct Cli {
     #[arg(help_heading = heading::HTTP, long, value_name = "FILE")]
     pub auth_token_file: Option<std::path::PathBuf>,
 
+    /// HTTP: accept OAuth 2.1 access tokens issued by this authorization server
+    /// (its issuer URL; https://, or http:// on loopback). Needs --public-url.
+    #[arg(help_heading = heading::HTTP, long, value_name = "URL", requires = "public_url")]
+    pub oauth_issuer: Option<String>,
+
+    /// HTTP: this server's public URL as clients reach it, e.g.
+    /// https://mcp.example.com/mcp: the resource tokens must be issued for (audience).
+    #[arg(help_heading = heading::HTTP, long, value_name = "URL", requires = "oauth_issuer")]
+    pub public_url: Option<String>,
+
+    /// HTTP: RFC 7662 introspection endpoint for opaque (non-JWT) access tokens.
+    #[arg(help_heading = heading::HTTP, long, value_name = "URL", requires = "oauth_client_credentials_file")]
+    pub oauth_introspection_url: Option<String>,
+
+    /// HTTP: lmcp's client credentials for introspection, CLIENT_ID:CLIENT_SECRET
+    /// in FILE (uses the issuer's introspection endpoint unless --oauth-introspection-url).
+    #[arg(help_heading = heading::HTTP, long, value_name = "FILE", requires = "oauth_issuer")]
+    pub oauth_client_credentials_file: Option<std::path::PathBuf>,
+
+    /// HTTP: also trust the CA certificates (PEM) in FILE for the authorization server.
+    #[arg(help_heading = heading::HTTP, long, value_name = "FILE", requires = "oauth_issuer")]
+    pub oauth_ca_file: Option<std::path::PathBuf>,
+
     /// HTTP: largest accepted request body, in bytes.
     #[arg(help_heading = heading::HTTP, long, default_value_t = 4 * 1024 * 1024, value_name = "BYTES")]
     pub max_body_bytes: usize,
@@ -128,7 +151,8 @@ pub struct Cli {
     pub root: Vec<std::path::PathBuf>,
 
     /// Serve only the tools that change nothing (annotated read-only): no shell,
-    /// shell_bg*, write_file, edit_file, make_dir or move_file.
+    /// shell_bg*, write_file, edit_file, make_dir, move_file, copy_file or
+    /// delete_file.
     #[cfg(feature = "tools")]
     #[arg(help_heading = heading::TOOLS, long)]
     pub read_only: bool,
@@ -137,6 +161,20 @@ pub struct Cli {
     #[cfg(feature = "tools")]
     #[arg(help_heading = heading::TOOLS, long)]
     pub trust_client_roots: bool,
+
+    /// Take the file tools' roots from the client's roots (roots/list, both
+    /// eras; notifications/roots/list_changed updates them). Without --root
+    /// the client's roots are the roots; with --root they only narrow them.
+    #[cfg(feature = "tools")]
+    #[arg(help_heading = heading::TOOLS, long)]
+    pub roots_from_client: bool,
+
+    /// read_file and fetch: downscale images so their longest edge is at
+    /// most this many pixels (feature docs).
+    #[cfg(feature = "tools")]
+    #[arg(help_heading = heading::TOOLS, long, value_name = "PIXELS", default_value_t = 1568,
+          value_parser = clap::value_parser!(u32).range(16..=16384))]
+    pub image_max_edge: u32,
 
     /// A file holding a secret (at least 16 bytes) that signs MRTR
     /// requestState; give every instance behind one load balancer the same

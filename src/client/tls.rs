@@ -11,10 +11,10 @@ use tokio::net::TcpStream;
 use tokio_rustls::rustls::{self, pki_types};
 
 /// A TLS client configuration, shared by every connection of a client.
-pub(super) type Config = Arc<rustls::ClientConfig>;
+pub(crate) type Config = Arc<rustls::ClientConfig>;
 
 /// The configuration for one endpoint: system roots plus `ca_file`.
-pub(super) fn config(ca_file: Option<&Path>) -> Result<Config, String> {
+pub(crate) fn config(ca_file: Option<&Path>) -> Result<Config, String> {
     use pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
@@ -59,7 +59,7 @@ pub(super) fn config(ca_file: Option<&Path>) -> Result<Config, String> {
 }
 
 /// Run the TLS handshake over `tcp`, checking the certificate is for `host`.
-pub(super) async fn handshake(
+pub(crate) async fn handshake(
     cfg: &Config,
     host: &str,
     tcp: TcpStream,

@@ -1,7 +1,8 @@
 //! Upstream prompts re-exported as `remote_<server>_<prompt>` (same naming
 //! and allow/deny rules as tools), rendered by the upstream on `prompts/get`.
 
-use super::{exports, lock, note_list_hint, retire, Upstream, REGISTER};
+use super::registry::{exports, note_list_hint, retire, REGISTER};
+use super::{lock, Upstream};
 use crate::client::Client;
 use crate::protocol::Content;
 use crate::server::{

@@ -5,7 +5,8 @@
 //! tools (`remote_<server>_<name>`). A URI (or URI template) another upstream
 //! or a built-in resource already holds is skipped with a warning.
 
-use super::{exported_name, lock, note_list_hint, record_skipped, retire, Upstream, REGISTER};
+use super::registry::{exported_name, note_list_hint, record_skipped, retire, REGISTER};
+use super::{lock, Upstream};
 use crate::client::Client;
 use crate::protocol::ResourceContents;
 use crate::server::{CacheHint, RequestContext, Resource, ResourceTemplate, Server, ToolError};

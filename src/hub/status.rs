@@ -3,7 +3,7 @@
 //! starting a hub or a server.
 
 use super::config::{HubConfig, UpstreamConfig, UpstreamTransport};
-use super::open;
+use super::supervisor::open;
 use crate::client::{Client, Era};
 use serde::Serialize;
 use std::time::Duration;

@@ -127,7 +127,7 @@ impl Follower {
                     json!({ "resourceSubscriptions": uris }),
                 );
                 match client
-                    .request("subscriptions/listen", p, super::LISTEN_FOR)
+                    .request("subscriptions/listen", p, super::supervisor::LISTEN_FOR)
                     .await
                 {
                     Ok(_) => "the upstream ended its resource subscription stream".to_string(),

@@ -1,5 +1,7 @@
 //! Built-in tools of the `lmcp` binary, one module per family.
 
+#[cfg(feature = "docs")]
+pub(crate) mod docs;
 pub mod fs;
 pub mod jobs;
 pub mod ping;

@@ -73,6 +73,16 @@ pub enum RootsError {
         /// The server's roots.
         roots: String,
     },
+    /// The path is a FIFO, socket or device, which the file tools refuse
+    /// (reading one could block forever or never end).
+    Special {
+        /// The path as the user gave it.
+        path: String,
+        /// What it is ("a FIFO", ...).
+        kind: &'static str,
+    },
+    /// The client offered no usable root (with `--roots-from-client`).
+    NoClientRoots(String),
     /// Another I/O error.
     Io {
         /// The path concerned.
@@ -109,6 +119,14 @@ impl fmt::Display for RootsError {
             RootsError::NoOverlap { client, roots } => write!(
                 f,
                 "access denied: none of the client's roots ({client}) lies inside or contains the server's roots ({roots})"
+            ),
+            RootsError::Special { path, kind } => write!(
+                f,
+                "{path} is {kind}, not a regular file or directory; the file tools do not open FIFOs, sockets or devices"
+            ),
+            RootsError::NoClientRoots(c) => write!(
+                f,
+                "the client offers no usable root ({c}); roots come from the client (--roots-from-client): add a root in the client, or start lmcp with --root DIR"
             ),
             RootsError::Io { path, source } => write!(f, "{path}: {source}"),
         }
@@ -207,7 +225,8 @@ impl Roots {
         if user.is_empty() {
             return Err(RootsError::EmptyPath);
         }
-        let p = Path::new(user);
+        let expanded = expand_home(user);
+        let p = expanded.as_deref().unwrap_or(Path::new(user));
         Ok(if p.is_absolute() {
             p.to_path_buf()
         } else {
@@ -383,6 +402,36 @@ impl Roots {
         Ok(Roots { dirs })
     }
 
+    /// The roots a client names (`file://` URIs of existing directories, from
+    /// `roots/list`), used as the roots when lmcp was started without
+    /// `--root` and with `--roots-from-client`.
+    pub fn from_client(uris: &[String]) -> Result<Roots, RootsError> {
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for uri in uris {
+            let Some(path) = file_uri_to_path(uri) else {
+                log::warn!("ignoring client root {uri:?}: not a file:// URI");
+                continue;
+            };
+            match std::fs::canonicalize(&path) {
+                Ok(c) if c.is_dir() => {
+                    if !dirs.contains(&c) {
+                        dirs.push(c);
+                    }
+                }
+                _ => log::warn!("ignoring client root {uri:?}: not an existing directory here"),
+            }
+        }
+        if dirs.is_empty() {
+            let named = if uris.is_empty() {
+                "none given".to_owned()
+            } else {
+                uris.join(", ")
+            };
+            return Err(RootsError::NoClientRoots(named));
+        }
+        Ok(Roots { dirs })
+    }
+
     /// Open a resolved path with `flags` plus no-follow and close-on-exec,
     /// then verify the descriptor really lies inside a root. `user` names the
     /// path in errors.
@@ -455,9 +504,56 @@ impl Roots {
     }
 
     /// Open an existing file for reading, confined to the roots.
+    ///
+    /// Only regular files and directories are opened: the open does not
+    /// block (`O_NONBLOCK`, so a FIFO without a writer cannot hang it), and
+    /// FIFOs, sockets and devices are refused.
     pub fn open_read(&self, user: &str) -> Result<(PathBuf, File), RootsError> {
         let path = self.resolve_existing(user)?;
-        let fd = self.open_verified(&path, OFlags::RDONLY, user)?;
+        let special = |mode: rustix::fs::RawMode| {
+            use rustix::fs::FileType;
+            match FileType::from_raw_mode(mode) {
+                FileType::RegularFile | FileType::Directory => None,
+                FileType::Fifo => Some("a FIFO (named pipe)"),
+                FileType::Socket => Some("a socket"),
+                FileType::CharacterDevice => Some("a character device"),
+                FileType::BlockDevice => Some("a block device"),
+                _ => Some("a special file"),
+            }
+        };
+        let fd = match self.open_verified(&path, OFlags::RDONLY | OFlags::NONBLOCK, user) {
+            Ok(fd) => fd,
+            // open(2) of a Unix socket fails with ENXIO: say what it is.
+            Err(RootsError::Io { source, .. })
+                if source.raw_os_error() == Some(rustix::io::Errno::NXIO.raw_os_error()) =>
+            {
+                let kind = rustix::fs::lstat(&path)
+                    .ok()
+                    .and_then(|st| special(st.st_mode))
+                    .unwrap_or("a special file");
+                return Err(RootsError::Special {
+                    path: user.to_owned(),
+                    kind,
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let st = rustix::fs::fstat(&fd).map_err(|e| RootsError::Io {
+            path: user.to_owned(),
+            source: e.into(),
+        })?;
+        if let Some(kind) = special(st.st_mode) {
+            return Err(RootsError::Special {
+                path: user.to_owned(),
+                kind,
+            });
+        }
+        // Reads of a regular file ignore O_NONBLOCK; clear it all the same.
+        let flags = rustix::fs::fcntl_getfl(&fd).map_err(|e| RootsError::Io {
+            path: user.to_owned(),
+            source: e.into(),
+        })?;
+        let _ = rustix::fs::fcntl_setfl(&fd, flags - OFlags::NONBLOCK);
         Ok((path, File::from(fd)))
     }
 
@@ -496,6 +592,26 @@ impl Roots {
             }
         }
     }
+}
+
+/// `~` or `~/rest` as a path under the home directory (`$HOME`); `None`
+/// for any other path (and when `$HOME` is unset or relative). The result is
+/// checked against the roots like any other path.
+pub fn expand_home(user: &str) -> Option<PathBuf> {
+    let rest = if user == "~" {
+        ""
+    } else {
+        user.strip_prefix("~/")?
+    };
+    let home = PathBuf::from(std::env::var_os("HOME")?);
+    if !home.is_absolute() {
+        return None;
+    }
+    Some(if rest.is_empty() {
+        home
+    } else {
+        home.join(rest)
+    })
 }
 
 /// The roots a `roots/list` result names, as URIs.

@@ -21,8 +21,8 @@ PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360f8cf000000030101009a5c2f8c0000000049454e44ae426082"
 )
-WRITE_TOOLS = {"write_file", "edit_file", "make_dir", "move_file"}
-READ_TOOLS = {"read_file", "list_dir", "search_files", "file_info"}
+WRITE_TOOLS = {"write_file", "edit_file", "make_dir", "move_file", "copy_file", "delete_file"}
+READ_TOOLS = {"read_file", "list_dir", "search_files", "file_info", "list_roots"}
 
 
 class Tree:

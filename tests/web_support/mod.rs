@@ -195,13 +195,7 @@ pub fn site(path: &str, _head: &str, port: u16) -> Reply {
         "/to-mapped" => redirect(format!("http://[::ffff:169.254.169.254]:{port}/")),
         "/slow" => Reply::Slow(Duration::from_secs(10)),
         "/huge" => Reply::Huge(50 * 1024 * 1024),
-        "/image.png" => {
-            let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
-            png.extend_from_slice(&32u32.to_be_bytes());
-            png.extend_from_slice(&16u32.to_be_bytes());
-            png.extend_from_slice(&[0u8; 64]);
-            ok("image/png", png)
-        }
+        "/image.png" => ok("image/png", png(32, 16)),
         "/robots.txt" => ok(
             "text/plain",
             b"User-agent: *\nDisallow: /private\n".to_vec(),
@@ -214,4 +208,37 @@ pub fn site(path: &str, _head: &str, port: u16) -> Reply {
         ),
         _ => Reply::Full(404, vec![], Vec::new()),
     }
+}
+
+/// A real PNG of `width`x`height` grey pixels (valid CRCs and zlib data):
+/// with the `docs` feature `fetch` decodes images, so a header alone would
+/// be reported as unreadable.
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    use std::io::Write;
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        out.extend_from_slice(&crc.sum().to_be_bytes());
+    }
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit greyscale
+    let mut rows = Vec::new();
+    for _ in 0..height {
+        rows.push(0u8); // filter: none
+        rows.extend(std::iter::repeat_n(0x80u8, width as usize));
+    }
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    z.write_all(&rows).expect("compress in memory");
+    let idat = z.finish().expect("compress in memory");
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"IDAT", &idat);
+    chunk(&mut out, b"IEND", &[]);
+    out
 }

@@ -21,6 +21,36 @@ pub(crate) struct Expect {
     pub sha256: Option<String>,
     /// The modification time (Unix ms) the file must still have.
     pub mtime_ms: Option<u64>,
+    /// The exact state (inode, size, times to the nanosecond) the file must
+    /// still be in at the moment of the rename: checked again after the new
+    /// content is written and synced, so a change made while it was being
+    /// written (a concurrent appender) is not silently overwritten.
+    pub unchanged_since: Option<FileState>,
+}
+
+/// The identity and state of a file as `fstat` saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileState {
+    dev: u64,
+    ino: u64,
+    size: i64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl FileState {
+    /// The state in `st`.
+    // The stat field types differ between targets; the casts are needed on some.
+    #[allow(clippy::unnecessary_cast)]
+    pub(crate) fn of(st: &rustix::fs::Stat) -> FileState {
+        FileState {
+            dev: st.st_dev as u64,
+            ino: st.st_ino as u64,
+            size: st.st_size as i64,
+            mtime: (st.st_mtime as i64, st.st_mtime_nsec as i64),
+            ctime: (st.st_ctime as i64, st.st_ctime_nsec as i64),
+        }
+    }
 }
 
 /// What a write did.
@@ -188,6 +218,15 @@ pub(crate) fn write_atomic(
         }
         f.sync_all().map_err(io_err("sync", user))?;
         drop(f);
+        if let Some(want) = expect.unchanged_since {
+            let now = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW).ok();
+            if now.map(|st| FileState::of(&st)) != Some(want) {
+                return Err(FsError::Changed(format!(
+                    "{user} changed while it was being edited (another process wrote to it); nothing was written. \
+                     Read it again and redo the change"
+                )));
+            }
+        }
         rustix::fs::renameat(&dir, tmp_name.as_str(), &dir, name)
             .map_err(|e| io_err("replace", user)(e.into()))?;
         Ok(())
@@ -204,6 +243,101 @@ pub(crate) fn write_atomic(
         created: existing.is_none(),
         sha256: sha256_hex(data),
         mtime_ms,
+    })
+}
+
+/// What an append did.
+#[derive(Debug)]
+pub(crate) struct Appended {
+    /// Whether the file was new.
+    pub created: bool,
+    /// The file's size afterwards.
+    pub size: u64,
+    /// Modification time after the write (Unix ms).
+    pub mtime_ms: u64,
+}
+
+/// Append `data` to the regular file at `path` (from
+/// [`Roots::resolve_new`]), creating it if missing. The file is never
+/// rewritten, so the cost is that of `data`, whatever the file's size.
+pub(crate) fn append_to(
+    roots: &Roots,
+    path: &Path,
+    data: &[u8],
+    create_parents: bool,
+    expect: &Expect,
+    user: &str,
+) -> Result<Appended, FsError> {
+    let (parent, name) = split(path, user)?;
+    if create_parents {
+        create_dirs(roots, parent, user)?;
+    }
+    let dir = roots.open_dir(parent, user).map_err(|e| match e {
+        crate::tools::roots::RootsError::Io { source, .. }
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            FsError::Invalid(format!(
+                "the directory of {user} does not exist; pass create_parents: true to create it"
+            ))
+        }
+        other => other.into(),
+    })?;
+    let existed = match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) => Some(st),
+        Err(rustix::io::Errno::NOENT) => None,
+        Err(e) => return Err(io_err("inspect", user)(e.into())),
+    };
+    if let Some(st) = &existed {
+        match FileType::from_raw_mode(st.st_mode) {
+            FileType::RegularFile => {}
+            FileType::Directory => {
+                return Err(FsError::Invalid(format!(
+                    "{user} is a directory; give a file path"
+                )))
+            }
+            FileType::Symlink => return Err(roots_outside(roots, user)),
+            _ => {
+                return Err(FsError::Invalid(format!(
+                    "{user} is not a regular file; refusing to append to it"
+                )))
+            }
+        }
+    }
+    // NONBLOCK: a FIFO swapped in after the check must not hang the open.
+    let fd = rustix::fs::openat(
+        &dir,
+        name,
+        OFlags::WRONLY
+            | OFlags::APPEND
+            | OFlags::CREATE
+            | OFlags::NOFOLLOW
+            | OFlags::NONBLOCK
+            | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o666),
+    )
+    .map_err(|e| match e {
+        rustix::io::Errno::LOOP => roots_outside(roots, user),
+        e => io_err("append to", user)(e.into()),
+    })?;
+    let st = rustix::fs::fstat(&fd).map_err(|e| io_err("inspect", user)(e.into()))?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(FsError::Invalid(format!(
+            "{user} is not a regular file; refusing to append to it"
+        )));
+    }
+    let created = existed.is_none() && st.st_size == 0;
+    check_expect(&dir, name, (!created).then_some(&st), expect, user)?;
+    let mut f = File::from(fd);
+    f.write_all(data).map_err(io_err("append to", user))?;
+    f.sync_data().map_err(io_err("sync", user))?;
+    let after = rustix::fs::fstat(f.as_fd()).map_err(|e| io_err("inspect", user)(e.into()))?;
+    if created {
+        let _ = rustix::fs::fsync(&dir);
+    }
+    Ok(Appended {
+        created,
+        size: after.st_size as u64,
+        mtime_ms: stat_mtime_ms(&after),
     })
 }
 

@@ -4,10 +4,20 @@
 //! zero or several matches nothing is written and the error names the edit,
 //! the match count and line numbers, and the nearest near-miss. Files whose
 //! lines all end in CRLF are edited in LF form and written back as CRLF.
+//! With `whitespace: "flexible"`, an `old_text` found nowhere exactly may
+//! match whole lines differing only in indentation (see [`flexible`]).
+//!
+//! A concurrent writer is never silently overwritten: the file's state
+//! (inode, size, nanosecond times) is checked again just before the rename,
+//! the edit is redone when it changed, and bytes appended in the last
+//! instant before the rename are carried over to the new file.
 
-use super::atomic::{stat_mtime_ms, write_atomic, Expect};
+mod flexible;
+
+use super::atomic::{append_to, write_atomic, Expect, FileState};
 use super::{blocking, io_err, roots_for, FsConfig, FsError};
 use crate::server::{Tool, ToolResult};
+use crate::tools::roots::Roots;
 use crate::tools::schemas::stored;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -27,6 +37,21 @@ pub(crate) struct Edit {
     /// Replace every occurrence instead of requiring exactly one.
     #[serde(default)]
     pub replace_all: bool,
+    /// Fail (writing nothing) unless old_text matches exactly this many times (use with replace_all).
+    #[serde(default)]
+    pub expected_replacements: Option<u32>,
+}
+
+/// How `old_text` may match.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Whitespace {
+    /// Only the exact text matches (the default).
+    #[default]
+    Exact,
+    /// Where old_text matches nowhere exactly, whole lines differing only in
+    /// indentation and trailing spaces match; new_text is re-indented.
+    Flexible,
 }
 
 /// Arguments of `edit_file`.
@@ -40,16 +65,24 @@ pub(crate) struct EditArgs {
     /// Return the diff without writing.
     #[serde(default)]
     pub dry_run: bool,
+    /// "exact" (default) or "flexible": an old_text found nowhere exactly may match lines that differ only in indentation and trailing spaces (still exactly once); new_text is re-indented to match.
+    #[serde(default)]
+    pub whitespace: Whitespace,
 }
+
+/// How often an edit is retried when the file changes under it.
+const RETRIES: usize = 5;
 
 /// The `edit_file` tool.
 pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
     Tool::typed_with_schema::<EditArgs, _, _>(
         "edit_file",
         "Edit a text file by exact replacements: each edit's old_text must match exactly once (copy it from the file, \
-         whitespace included) unless replace_all is set. Edits apply in order, all or none; on a failed match nothing \
-         is written and the error shows match lines or the nearest near-miss. Returns a unified diff; dry_run shows \
-         it without writing. CRLF line endings and the final newline are kept.",
+         whitespace included) unless replace_all is set; expected_replacements makes the count exact. Edits apply in \
+         order, all or none; on a failed match nothing is written and the error shows match lines or the nearest \
+         near-miss. whitespace \"flexible\" lets old_text match lines differing only in indentation and trailing spaces \
+         (re-indenting new_text). Returns a unified diff; dry_run shows it without writing. CRLF line endings and the \
+         final newline are kept.",
         stored!("edit_file", EditArgs),
         move |a: EditArgs, ctx| {
             let cfg = cfg.clone();
@@ -57,45 +90,16 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
                 let roots = roots_for(&cfg, &ctx).await?;
                 let max = cfg.max_write_bytes;
                 blocking(move || {
-                    let (path, mut file) = roots.open_read(&a.path)?;
-                    let st = rustix::fs::fstat(file.as_fd()).map_err(|e| io_err("read", &a.path)(e.into()))?;
-                    if st.st_size as u64 > max {
-                        return Err(FsError::Invalid(format!(
-                            "{} is {} bytes, more than the edit limit of {max} bytes",
-                            a.path, st.st_size
-                        )));
+                    let mut attempt = 0;
+                    loop {
+                        match edit_once(&roots, &a, max) {
+                            Err(FsError::Changed(m)) if attempt + 1 < RETRIES => {
+                                log::debug!("edit_file: {m}; retrying");
+                                attempt += 1;
+                            }
+                            other => return other,
+                        }
                     }
-                    let mut raw = Vec::new();
-                    file.read_to_end(&mut raw).map_err(io_err("read", &a.path))?;
-                    let original = String::from_utf8(raw).map_err(|_| {
-                        FsError::Invalid(format!("{} is not UTF-8 text; edit_file only edits text files", a.path))
-                    })?;
-                    let updated = apply_edits(&original, &a.edits)?;
-                    let shown = roots.display(&path);
-                    let diff = similar::TextDiff::from_lines(&original, &updated)
-                        .unified_diff()
-                        .context_radius(3)
-                        .header(&format!("a/{shown}"), &format!("b/{shown}"))
-                        .to_string();
-                    let changed = original != updated;
-                    if !a.dry_run && changed {
-                        let expect = Expect {
-                            sha256: None,
-                            mtime_ms: Some(stat_mtime_ms(&st)),
-                        };
-                        write_atomic(&roots, &path, updated.as_bytes(), false, &expect, &a.path)?;
-                    }
-                    let head = match (a.dry_run, changed) {
-                        (_, false) => format!("No change to {shown}: the edits leave it as it was."),
-                        (true, true) => format!("Dry run: would edit {shown} ({} edits); not written.", a.edits.len()),
-                        (false, true) => format!("Edited {shown} ({} edits).", a.edits.len()),
-                    };
-                    Ok(ToolResult::text(format!("{head}\n{diff}")).with_structured(json!({
-                        "path": shown,
-                        "applied": !a.dry_run && changed,
-                        "dry_run": a.dry_run,
-                        "diff": diff,
-                    })))
                 })
                 .await
             }
@@ -106,9 +110,138 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
     .open_world(false)
 }
 
-/// Apply `edits` to `original`, preserving CRLF line endings; the whole
-/// result or the first failure.
+/// Read, edit and (unless a dry run) write the file once.
+fn edit_once(roots: &Roots, a: &EditArgs, max: u64) -> Result<ToolResult, FsError> {
+    let (path, mut file) = roots.open_read(&a.path)?;
+    let st = rustix::fs::fstat(file.as_fd()).map_err(|e| io_err("read", &a.path)(e.into()))?;
+    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
+        return Err(FsError::Invalid(format!(
+            "{} is not a regular file; edit_file edits text files",
+            a.path
+        )));
+    }
+    if st.st_size as u64 > max {
+        return Err(FsError::Invalid(format!(
+            "{} is {} bytes, more than the edit limit of {max} bytes",
+            a.path, st.st_size
+        )));
+    }
+    let mut raw = Vec::new();
+    file.read_to_end(&mut raw)
+        .map_err(io_err("read", &a.path))?;
+    let original = String::from_utf8(raw).map_err(|_| {
+        FsError::Invalid(format!(
+            "{} is not UTF-8 text; edit_file only edits text files",
+            a.path
+        ))
+    })?;
+    let applied = apply_edits_with(&original, &a.edits, a.whitespace)?;
+    let updated = applied.text;
+    let shown = roots.display(&path);
+    let diff = similar::TextDiff::from_lines(&original, &updated)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{shown}"), &format!("b/{shown}"))
+        .to_string();
+    let changed = original != updated;
+    if !a.dry_run && changed {
+        let expect = Expect {
+            sha256: None,
+            mtime_ms: None,
+            unchanged_since: Some(FileState::of(&st)),
+        };
+        write_atomic(roots, &path, updated.as_bytes(), false, &expect, &a.path)?;
+        rescue_late_append(roots, &path, &mut file, &st, &a.path)?;
+    }
+    let n = a.edits.len();
+    let mut head = match (a.dry_run, changed) {
+        (_, false) => format!("No change to {shown}: the edits leave it as it was."),
+        (true, true) => format!("Dry run: would edit {shown} ({n} edits); not written."),
+        (false, true) => format!("Edited {shown} ({n} edits)."),
+    };
+    if !applied.flexible.is_empty() {
+        let list: Vec<String> = applied.flexible.iter().map(usize::to_string).collect();
+        head.push_str(&format!(
+            " Matched ignoring indentation and trailing spaces: edit {}.",
+            list.join(", ")
+        ));
+    }
+    Ok(
+        ToolResult::text(format!("{head}\n{diff}")).with_structured(json!({
+            "path": shown,
+            "applied": !a.dry_run && changed,
+            "dry_run": a.dry_run,
+            "flexible_matches": applied.flexible,
+            "replacements": applied.counts,
+            "diff": diff,
+        })),
+    )
+}
+
+/// A write that raced the rename: the bytes another process appended to the
+/// old file (`file`, still open) after the last check went to the replaced
+/// inode. When the old file only grew, append what it gained to the new one,
+/// so an appender loses nothing; any other late change is reported.
+fn rescue_late_append(
+    roots: &Roots,
+    path: &std::path::Path,
+    file: &mut std::fs::File,
+    before: &rustix::fs::Stat,
+    user: &str,
+) -> Result<(), FsError> {
+    use std::io::{Seek, SeekFrom};
+    let Ok(now) = rustix::fs::fstat(file.as_fd()) else {
+        return Ok(());
+    };
+    // Size and mtime only: the rename unlinked the old inode, which changes
+    // its ctime (link count) without anyone writing to it.
+    let content = |st: &rustix::fs::Stat| (st.st_size, st.st_mtime, st.st_mtime_nsec);
+    if content(&now) == content(before) {
+        return Ok(());
+    }
+    if now.st_size <= before.st_size {
+        return Err(FsError::Invalid(format!(
+            "{user} was changed by another process at the moment it was replaced; the edit is written, but that \
+             change was lost. Read the file again and check it"
+        )));
+    }
+    let mut tail = Vec::new();
+    file.seek(SeekFrom::Start(before.st_size as u64))
+        .and_then(|_| file.read_to_end(&mut tail))
+        .map_err(io_err("read", user))?;
+    let expect = Expect::default();
+    append_to(roots, path, &tail, false, &expect, user)?;
+    log::info!(
+        "edit_file: kept {} bytes appended to {user} while it was being replaced",
+        tail.len()
+    );
+    Ok(())
+}
+
+/// The result of applying edits.
+#[derive(Debug)]
+pub(crate) struct Applied {
+    /// The edited text.
+    pub text: String,
+    /// The (1-based) edits that matched only ignoring whitespace.
+    pub flexible: Vec<usize>,
+    /// How many places each edit replaced.
+    pub counts: Vec<usize>,
+}
+
+/// Apply `edits` to `original` matching exactly, preserving CRLF line
+/// endings; the whole result or the first failure.
 pub(crate) fn apply_edits(original: &str, edits: &[Edit]) -> Result<String, FsError> {
+    apply_edits_with(original, edits, Whitespace::Exact).map(|a| a.text)
+}
+
+/// Apply `edits` to `original` (see [`Whitespace`]), preserving CRLF line
+/// endings; the whole result or the first failure.
+pub(crate) fn apply_edits_with(
+    original: &str,
+    edits: &[Edit],
+    whitespace: Whitespace,
+) -> Result<Applied, FsError> {
     if edits.is_empty() {
         return Err(FsError::Invalid(
             "no edits given: pass at least one {old_text, new_text}".into(),
@@ -123,6 +256,8 @@ pub(crate) fn apply_edits(original: &str, edits: &[Edit]) -> Result<String, FsEr
         }
     };
     let mut text = lf(original);
+    let mut flexible = Vec::new();
+    let mut counts = Vec::new();
     for (i, e) in edits.iter().enumerate() {
         let n = i + 1;
         let old = lf(&e.old_text);
@@ -133,28 +268,67 @@ pub(crate) fn apply_edits(original: &str, edits: &[Edit]) -> Result<String, FsEr
             )));
         }
         let starts: Vec<usize> = text.match_indices(&old).map(|(p, _)| p).collect();
-        match starts.len() {
+        let mut loose = Vec::new();
+        if starts.is_empty() && whitespace == Whitespace::Flexible {
+            loose = flexible::find(&text, &old);
+        }
+        let found = if starts.is_empty() {
+            loose.len()
+        } else {
+            starts.len()
+        };
+        if let Some(want) = e.expected_replacements {
+            if found != want as usize {
+                return Err(FsError::Invalid(format!(
+                    "edit {n}: old_text matches {found} times, but expected_replacements is {want}; nothing was written"
+                )));
+            }
+        }
+        match found {
             0 => return Err(FsError::Invalid(no_match(n, &text, &old))),
             1 => {}
-            k if !e.replace_all => {
-                let lines: Vec<String> = starts
-                    .iter()
-                    .map(|&p| line_of(&text, p).to_string())
-                    .collect();
+            k if !e.replace_all && e.expected_replacements.is_none() => {
+                let lines: Vec<String> = if starts.is_empty() {
+                    loose
+                        .iter()
+                        .map(|m| (m.first_line + 1).to_string())
+                        .collect()
+                } else {
+                    starts
+                        .iter()
+                        .map(|&p| line_of(&text, p).to_string())
+                        .collect()
+                };
+                let how = if starts.is_empty() {
+                    " ignoring indentation"
+                } else {
+                    ""
+                };
                 return Err(FsError::Invalid(format!(
-                    "edit {n}: old_text matches {k} times (lines {}); nothing was written. Add surrounding lines to \
+                    "edit {n}: old_text matches {k} times{how} (lines {}); nothing was written. Add surrounding lines to \
                      old_text so it matches once, or set replace_all",
                     lines.join(", ")
                 )));
             }
             _ => {}
         }
-        text = text.replace(&old, &new);
+        counts.push(found);
+        if starts.is_empty() {
+            flexible.push(n);
+            text = flexible::replace(&text, &new, &loose);
+        } else {
+            text = text.replace(&old, &new);
+        }
     }
-    Ok(if crlf {
+    let text = if crlf {
         text.replace('\n', "\r\n")
     } else {
         text
+    };
+    Ok(Applied {
+        text,
+        flexible,
+        counts,
     })
 }
 

@@ -129,6 +129,8 @@ async fn near_miss_by_similarity() {
             old_text: "    println!(\"helo\");\n".into(),
             new_text: String::new(),
             replace_all: false,
+
+            expected_replacements: None,
         }],
     )
     .unwrap_err()
@@ -175,6 +177,8 @@ fn near_miss_search_of_a_long_text_is_bounded() {
             old_text: old,
             new_text: "x".into(),
             replace_all: false,
+
+            expected_replacements: None,
         }],
     )
     .unwrap_err();

@@ -123,7 +123,7 @@ pub(crate) struct MoveArgs {
 
 /// Split a user path into its verified parent directory and final name; the
 /// final component itself is not followed.
-fn parent_and_name(roots: &Roots, user: &str) -> Result<(PathBuf, String), FsError> {
+pub(crate) fn parent_and_name(roots: &Roots, user: &str) -> Result<(PathBuf, String), FsError> {
     let p = Path::new(user);
     let name = match p.components().next_back() {
         Some(Component::Normal(n)) => n.to_string_lossy().into_owned(),

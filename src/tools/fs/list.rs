@@ -75,7 +75,18 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
                         if cancel.is_cancelled() {
                             return Err(FsError::Cancelled);
                         }
-                        let Ok(ent) = item else { continue };
+                        // A directory that cannot be read (out of descriptors,
+                        // permissions) is an error, never an empty listing.
+                        let ent = match item {
+                            Ok(ent) => ent,
+                            Err(e) if e.io_error().is_some() => {
+                                return Err(FsError::Invalid(format!(
+                                    "cannot list {}: {e}",
+                                    a.path.as_deref().unwrap_or(".")
+                                )))
+                            }
+                            Err(_) => continue,
+                        };
                         if ent.depth() == 0 {
                             continue;
                         }
@@ -97,6 +108,7 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
                         let mtime = meta.as_ref().and_then(|m| m.modified().ok());
                         let indent = "  ".repeat(ent.depth() - 1);
                         let name = ent.file_name().to_string_lossy();
+                        let name = super::escape_name(&name);
                         let when = mtime.map(iso_time).unwrap_or_default();
                         match kind {
                             "dir" => text.push_str(&format!("{indent}{name}/  {when}\n")),

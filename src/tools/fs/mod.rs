@@ -1,5 +1,6 @@
 //! File tools confined to roots: `read_file`, `write_file`, `edit_file`,
-//! `list_dir`, `search_files`, `file_info`, `make_dir` and `move_file`.
+//! `list_dir`, `search_files`, `file_info`, `list_roots`, `make_dir`,
+//! `move_file`, `copy_file` and `delete_file`.
 //!
 //! Every path goes through [`Roots`]; files are
 //! opened with no-follow semantics and verified after opening, and writes are
@@ -10,9 +11,12 @@
 //! MCP resources with [`resources()`].
 
 mod atomic;
+mod copy;
+mod delete;
 pub(crate) mod edit;
 mod info;
 mod list;
+mod list_roots;
 mod read;
 mod resources;
 mod search;
@@ -33,14 +37,24 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub struct FsConfig {
     /// The directories the tools may touch.
     pub roots: Roots,
-    /// Leave out the tools that write (`write_file`, `edit_file`, `make_dir`, `move_file`).
+    /// Leave out the tools that write (`write_file`, `edit_file`, `make_dir`,
+    /// `move_file`, `copy_file`, `delete_file`).
     pub read_only: bool,
     /// In the legacy era, narrow the roots by the client's `roots/list`.
     pub trust_client_roots: bool,
+    /// Take the roots from the client's `roots/list` (both eras): as the
+    /// roots when `roots_given` is false, else to narrow them.
+    pub roots_from_client: bool,
+    /// Whether `roots` came from the command line (`--root`); false when
+    /// they are only the default (the current directory).
+    pub roots_given: bool,
     /// Largest amount of text `read_file` returns per file, in bytes.
     pub max_read_bytes: u64,
     /// Largest image `read_file` returns as image content, in bytes.
     pub max_image_bytes: u64,
+    /// Longest edge, in pixels, of an image `read_file` sends (larger ones
+    /// are downscaled; feature `docs`).
+    pub image_max_edge: u32,
     /// Largest file `write_file` writes or `edit_file` edits, in bytes.
     pub max_write_bytes: u64,
     /// Default and largest number of entries `list_dir` returns.
@@ -59,8 +73,11 @@ impl Default for FsConfig {
             }),
             read_only: false,
             trust_client_roots: false,
+            roots_from_client: false,
+            roots_given: true,
             max_read_bytes: 256 * 1024,
             max_image_bytes: 5 * 1024 * 1024,
+            image_max_edge: 1568,
             max_write_bytes: 16 * 1024 * 1024,
             max_list_entries: 1000,
             max_search_results: 500,
@@ -85,12 +102,15 @@ pub fn tools(config: Arc<FsConfig>) -> Vec<Tool> {
         list::tool(config.clone()),
         search::tool(config.clone()),
         info::info_tool(config.clone()),
+        list_roots::tool(config.clone()),
     ];
     if !config.read_only {
         out.push(write::tool(config.clone()));
         out.push(edit::tool(config.clone()));
         out.push(info::make_dir_tool(config.clone()));
-        out.push(info::move_tool(config));
+        out.push(info::move_tool(config.clone()));
+        out.push(copy::tool(config.clone()));
+        out.push(delete::tool(config));
     }
     out
 }
@@ -111,6 +131,9 @@ pub enum FsError {
     },
     /// A request the tool cannot carry out as given.
     Invalid(String),
+    /// The file changed under the operation (a concurrent writer); nothing
+    /// was written and the operation may be retried.
+    Changed(String),
     /// The request was cancelled.
     Cancelled,
 }
@@ -139,7 +162,7 @@ impl fmt::Display for FsError {
                     write!(f, "cannot {action} {path}{hint} ({source})")
                 }
             }
-            FsError::Invalid(m) => f.write_str(m),
+            FsError::Invalid(m) | FsError::Changed(m) => f.write_str(m),
             FsError::Cancelled => f.write_str("cancelled"),
         }
     }
@@ -183,26 +206,85 @@ where
         .map_err(ToolError::from)
 }
 
-/// The roots in force for this request: the configured roots, narrowed by the
-/// client's roots in the legacy era when `trust_client_roots` is on.
+/// Where the roots in force came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RootsSource {
+    /// The command line (or the embedder's configuration).
+    Server,
+    /// The client's `roots/list`, narrowing the command line's.
+    ClientNarrowed,
+    /// The client's `roots/list` alone (`--roots-from-client`, no `--root`).
+    Client,
+}
+
+/// The roots in force for this request: the configured roots, narrowed by
+/// the client's roots (legacy era with `trust_client_roots`, either era with
+/// `roots_from_client`), or the client's roots alone with `roots_from_client`
+/// and no configured roots.
 pub(crate) async fn roots_for(cfg: &FsConfig, ctx: &RequestContext) -> Result<Roots, ToolError> {
-    if !cfg.trust_client_roots
-        || ctx.protocol_version().is_modern()
-        || !ctx.has_client_capability("roots")
-    {
-        return Ok(cfg.roots.clone());
+    roots_with_source(cfg, ctx).await.map(|(r, _)| r)
+}
+
+/// [`roots_for`], saying where the roots came from.
+pub(crate) async fn roots_with_source(
+    cfg: &FsConfig,
+    ctx: &RequestContext,
+) -> Result<(Roots, RootsSource), ToolError> {
+    let from_client = cfg.roots_from_client;
+    let narrow = (cfg.trust_client_roots && !ctx.protocol_version().is_modern())
+        || (from_client && cfg.roots_given);
+    if !from_client && !narrow {
+        return Ok((cfg.roots.clone(), RootsSource::Server));
+    }
+    if !ctx.has_client_capability("roots") {
+        if from_client && !cfg.roots_given {
+            return Err(ToolError::Tool(
+                "lmcp takes its roots from the client (--roots-from-client), but this client does not offer roots \
+                 (the `roots` capability); use a client that does, or start lmcp with --root DIR"
+                    .into(),
+            ));
+        }
+        return Ok((cfg.roots.clone(), RootsSource::Server));
     }
     match ctx.list_roots().await {
+        Ok(v) if from_client && !cfg.roots_given => Roots::from_client(&client_root_uris(&v))
+            .map(|r| (r, RootsSource::Client))
+            .map_err(|e| ToolError::Tool(e.to_string())),
         Ok(v) => cfg
             .roots
             .narrow(&client_root_uris(&v))
+            .map(|r| (r, RootsSource::ClientNarrowed))
             .map_err(|e| ToolError::Tool(e.to_string())),
-        Err(ToolError::Tool(m)) => {
+        Err(ToolError::Tool(m)) if cfg.roots_given || !from_client => {
             log::warn!("roots/list failed ({m}); using the configured roots");
-            Ok(cfg.roots.clone())
+            Ok((cfg.roots.clone(), RootsSource::Server))
         }
         Err(e) => Err(e),
     }
+}
+
+/// `name` for text output: control characters (a newline, a tab, an escape
+/// sequence) are shown escaped (`\n`, `\t`, `\x1b`), so a crafted file name
+/// cannot fake extra lines or drive a terminal. Structured content keeps the
+/// real name.
+pub(crate) fn escape_name(name: &str) -> std::borrow::Cow<'_, str> {
+    if !name.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    for c in name.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() && (c as u32) < 0x100 => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Milliseconds since the Unix epoch (0 before it).
@@ -316,6 +398,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn control_characters_in_names_are_escaped() {
+        assert_eq!(escape_name("plain name.txt"), "plain name.txt");
+        assert_eq!(
+            escape_name("a\nb\tc\r\x1b[31m\u{85}"),
+            "a\\nb\\tc\\r\\x1b[31m\\x85"
+        );
+    }
+
+    #[test]
     fn iso_time_formats() {
         let t = UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
         assert_eq!(iso_time(t), "2023-11-14T22:13:20Z");
@@ -334,11 +425,17 @@ mod tests {
             read_only: true,
             ..(*env.cfg).clone()
         });
-        assert_eq!(ro, ["read_file", "list_dir", "search_files", "file_info"]);
+        let readers = [
+            "read_file",
+            "list_dir",
+            "search_files",
+            "file_info",
+            "list_roots",
+        ];
+        assert_eq!(ro, readers);
         for t in tools(env.cfg.clone()) {
             let ro = t.annotations.read_only_hint == Some(true);
-            let expect =
-                ["read_file", "list_dir", "search_files", "file_info"].contains(&t.name.as_str());
+            let expect = readers.contains(&t.name.as_str());
             assert_eq!(ro, expect, "{}", t.name);
         }
     }

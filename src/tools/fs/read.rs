@@ -29,10 +29,10 @@ pub(crate) struct ReadArgs {
     /// The same as a list under `path` (kept for older callers).
     #[serde(default)]
     pub paths: Option<Vec<String>>,
-    /// First line to return, 1-based (default 1).
+    /// First line to return, 1-based (default 1); for a PDF the first page, for a presentation the first slide.
     #[serde(default)]
     pub offset: Option<u64>,
-    /// Number of lines to return.
+    /// Number of lines to return (pages of a PDF, slides of a presentation).
     #[serde(default)]
     pub limit: Option<u64>,
     /// Return the last N lines instead (ignores offset).
@@ -41,6 +41,19 @@ pub(crate) struct ReadArgs {
     /// Prefix each line with its number.
     #[serde(default)]
     pub line_numbers: bool,
+    /// Spreadsheets: the sheet to show, by name or 1-based index (default the first).
+    #[serde(default)]
+    #[schemars(schema_with = "sheet_schema")]
+    #[cfg_attr(not(feature = "docs"), allow(dead_code))]
+    pub sheet: Option<Value>,
+    /// Spreadsheets: the cells to show, such as `A1:D20` (default the whole sheet, within the output cap).
+    #[serde(default)]
+    #[cfg_attr(not(feature = "docs"), allow(dead_code))]
+    pub range: Option<String>,
+    /// The call's cancellation (not an argument).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub cancel: Option<tokio_util::sync::CancellationToken>,
 }
 
 /// The `path` argument: one file, or several.
@@ -62,17 +75,28 @@ fn path_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     })
 }
 
+fn sheet_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "anyOf": [{"type": "string"}, {"type": "integer", "minimum": 1}, {"type": "null"}],
+        "default": null,
+        "description": "Spreadsheets: the sheet to show, by name or 1-based index (default the first)."
+    })
+}
+
 /// The `read_file` tool.
 pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
     Tool::typed_with_schema::<ReadArgs, _, _>(
         "read_file",
         "Read a text file (or several: give `path` a list). Use offset (1-based first line) and limit (line count), or tail, \
          to read part of a large file; line_numbers prefixes each line with its number. Output is capped; a note says \
-         where to continue. Images (png, jpeg, gif, webp) come back as images; other binary files as a description. \
+         where to continue. Images (png, jpeg, gif, webp, bmp) come back as images, downscaled for a model; PDF (offset/limit count pages), \
+         Word (.docx), OpenDocument (.odt), slides (.pptx) and spreadsheets (.xlsx, .xls, .ods, .csv; `sheet`, `range`) \
+         as text; audio as audio; other binary files as a description. \
          Reports sha256 (when the whole file was read) and mtime_ms for write_file's optimistic check.",
         stored!("read_file", ReadArgs),
-        move |a: ReadArgs, ctx| {
+        move |mut a: ReadArgs, ctx| {
             let cfg = cfg.clone();
+            a.cancel = Some(ctx.cancellation().clone());
             async move {
                 let roots = roots_for(&cfg, &ctx).await?;
                 blocking(move || Ok(run(&cfg, &roots, a))).await?
@@ -177,6 +201,22 @@ fn read_one(
         .take(8192)
         .read_to_end(&mut head)
         .map_err(io_err("read", user))?;
+    #[cfg(feature = "docs")]
+    if let Some(kind) = crate::tools::docs::detect(&head, user) {
+        use crate::tools::docs::for_read::{read_document, ReadOptions};
+        let opts = ReadOptions {
+            offset: a.offset,
+            limit: a.limit,
+            sheet: a.sheet.as_ref(),
+            range: a.range.as_deref(),
+            cancel: a.cancel.clone(),
+        };
+        let (content, mut s) = read_document(cfg, kind, head, &mut file, size, opts)?;
+        s["path"] = json!(shown);
+        s["size"] = json!(size);
+        s["mtime_ms"] = json!(mtime_ms);
+        return Ok((content, s));
+    }
     if let Some(mime) = image_mime(&head) {
         if size > cfg.max_image_bytes {
             return Err(FsError::Invalid(format!(

@@ -62,8 +62,12 @@ async fn huge_file_with_small_limit_is_fast() {
 #[tokio::test]
 async fn images_and_binaries() {
     let e = env();
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    png.extend_from_slice(&[0, 0, 0, 13, 1, 2, 3]);
+    // A valid 1x1 PNG (with feature `docs` the header is parsed, so it must be real).
+    let png = [
+        &b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89"[..],
+        b"\0\0\0\rIDATx\x9cc`\xf8\xcf\0\0\0\x03\x01\x01\0\x9a\\/\x8c\0\0\0\0IEND\xaeB`\x82",
+    ]
+    .concat();
     std::fs::write(e.root.join("p.png"), &png).unwrap();
     std::fs::write(e.root.join("x.bin"), b"\x7fELF\x02\x01\0\0\0").unwrap();
     let t = tool(e.cfg.clone());

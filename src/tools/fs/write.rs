@@ -1,6 +1,6 @@
-//! `write_file`: create or replace a file atomically.
+//! `write_file`: create or replace a file atomically, or append to it.
 
-use super::atomic::{write_atomic, Expect};
+use super::atomic::{append_to, write_atomic, Expect};
 use super::{blocking, roots_for, FsConfig, FsError};
 use crate::server::{Tool, ToolResult};
 use crate::tools::schemas::stored;
@@ -9,13 +9,24 @@ use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 
+/// How `write_file` writes.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum WriteMode {
+    /// Replace the whole file atomically (the default).
+    #[default]
+    Replace,
+    /// Append to the end of the file (created if missing) without rewriting it.
+    Append,
+}
+
 /// Arguments of `write_file`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WriteArgs {
-    /// File to create or replace (relative to the first root, or absolute inside a root).
+    /// File to create, replace or append to (relative to the first root, or absolute inside a root).
     pub path: String,
-    /// The complete new content of the file.
+    /// The file's complete new content, or (mode "append") the text to add at its end.
     pub content: String,
     /// Create missing parent directories (default false).
     #[serde(default)]
@@ -26,6 +37,9 @@ pub(crate) struct WriteArgs {
     /// Write only if the file still has this modification time (Unix ms, as `read_file` or `file_info` report it).
     #[serde(default)]
     pub expected_mtime_ms: Option<u64>,
+    /// "replace" (default): replace the whole file atomically; "append": add content at its end.
+    #[serde(default)]
+    pub mode: WriteMode,
 }
 
 /// The `write_file` tool.
@@ -34,7 +48,8 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
         "write_file",
         "Create a file or replace its whole content, atomically (the old content stays intact if anything fails). \
          Keeps the old file's permissions. Pass expected_sha256 or expected_mtime_ms from an earlier read to refuse \
-         overwriting a file that changed since. Prefer edit_file for changes to part of a file.",
+         overwriting a file that changed since. mode \"append\" adds content at the end instead (creating the file if \
+         missing) without rewriting it. Prefer edit_file for changes to part of a file.",
         stored!("write_file", WriteArgs),
         move |a: WriteArgs, ctx| {
             let cfg = cfg.clone();
@@ -52,15 +67,30 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
                     let expect = Expect {
                         sha256: a.expected_sha256,
                         mtime_ms: a.expected_mtime_ms,
+                        unchanged_since: None,
                     };
-                    let w = write_atomic(&roots, &path, a.content.as_bytes(), a.create_parents, &expect, &a.path)?;
                     let shown = roots.display(&path);
+                    if a.mode == WriteMode::Append {
+                        let w = append_to(&roots, &path, a.content.as_bytes(), a.create_parents, &expect, &a.path)?;
+                        let verb = if w.created { "Created" } else { "Appended to" };
+                        return Ok(ToolResult::text(format!("{verb} {shown} (+{} bytes, {} bytes now)", a.content.len(), w.size))
+                            .with_structured(json!({
+                                "path": shown,
+                                "bytes": a.content.len(),
+                                "size": w.size,
+                                "created": w.created,
+                                "mode": "append",
+                                "mtime_ms": w.mtime_ms,
+                            })));
+                    }
+                    let w = write_atomic(&roots, &path, a.content.as_bytes(), a.create_parents, &expect, &a.path)?;
                     let verb = if w.created { "Created" } else { "Replaced" };
                     Ok(ToolResult::text(format!("{verb} {shown} ({} bytes)", a.content.len())).with_structured(json!({
                         "path": shown,
                         "bytes": a.content.len(),
                         "created": w.created,
                         "sha256": w.sha256,
+                        "mode": "replace",
                         "mtime_ms": w.mtime_ms,
                     })))
                 })
@@ -113,6 +143,79 @@ mod tests {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(names(&e.root), ["a.txt"]);
+    }
+
+    #[tokio::test]
+    async fn append_adds_without_rewriting_and_checks_expectations() {
+        let e = env();
+        let t = tool(e.cfg.clone());
+        let r = call(
+            &t,
+            json!({"path": "log.txt", "content": "a\n", "mode": "append"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.structured.as_ref().unwrap()["created"], true);
+        let ino = std::os::unix::fs::MetadataExt::ino(
+            &std::fs::metadata(e.root.join("log.txt")).unwrap(),
+        );
+        let r = call(
+            &t,
+            json!({"path": "log.txt", "content": "b\n", "mode": "append"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.structured.as_ref().unwrap()["size"], 4);
+        assert_eq!(
+            std::fs::read_to_string(e.root.join("log.txt")).unwrap(),
+            "a\nb\n"
+        );
+        // The same inode: appended in place, not replaced.
+        assert_eq!(
+            ino,
+            std::os::unix::fs::MetadataExt::ino(
+                &std::fs::metadata(e.root.join("log.txt")).unwrap()
+            )
+        );
+        let err = call(
+            &t,
+            json!({"path": "log.txt", "content": "c", "mode": "append", "expected_sha256": "00"}),
+        )
+        .await
+        .unwrap_err();
+        assert!(err.contains("changed since"), "{err}");
+        let err = call(
+            &t,
+            json!({"path": "log.txt", "content": "c", "mode": "append", "expected_mtime_ms": 1}),
+        )
+        .await
+        .unwrap_err();
+        assert!(err.contains("changed since"), "{err}");
+        let sha = crate::tools::fs::sha256_hex(b"a\nb\n");
+        call(
+            &t,
+            json!({"path": "log.txt", "content": "c", "mode": "append", "expected_sha256": sha}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(e.root.join("log.txt")).unwrap(),
+            "a\nb\nc"
+        );
+        assert!(call(
+            &t,
+            json!({"path": "../x", "content": "c", "mode": "append"})
+        )
+        .await
+        .unwrap_err()
+        .contains("outside"));
+        assert!(call(
+            &t,
+            json!({"path": "log.txt", "content": "c", "mode": "insert"})
+        )
+        .await
+        .is_err());
+        assert_eq!(names(&e.root), ["log.txt"]);
     }
 
     #[tokio::test]

@@ -177,6 +177,23 @@ async fn job_limit_and_signal() {
         .await
         .unwrap_err();
     assert!(e.contains("limit is 2"), "{e}");
+    // A SIGINT that reaches `sh -c` before `sleep` has been exec'd (before
+    // the fork, or between fork and exec while the child still runs dash's
+    // handler; dash catches INT under -c) never reaches `sleep`: wait until
+    // the shell's child is `sleep`, as a user sees the job running before
+    // interrupting it. On a loaded machine that window is long.
+    let pid = a["pid"].as_i64().unwrap();
+    let is_sleep = |child: &str| {
+        std::fs::read_to_string(format!("/proc/{child}/comm")).is_ok_and(|c| c.trim() == "sleep")
+    };
+    for _ in 0..500 {
+        let children =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        if children.split_whitespace().any(is_sleep) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let k = call(
         &t,
         "shell_bg_kill",

@@ -140,13 +140,29 @@ pub(crate) async fn fetch(web: &Web, args: FetchArgs) -> Result<ToolResult, WebE
     let fetched = tokio::time::timeout(timeout, work)
         .await
         .map_err(|_| WebError::Timeout(timeout))??;
-    Ok(render(
-        fetched,
-        format,
-        start,
-        max_length,
-        cfg.max_body_bytes,
-    ))
+    // PDF and office documents become text, images image content (feature docs).
+    #[cfg(feature = "docs")]
+    let (fetched, media) = {
+        let mut f = fetched;
+        let (path, edge) = (f.url.path().to_owned(), 1568);
+        let media = crate::tools::docs::for_fetch::convert(
+            &mut f.headers,
+            &path,
+            &mut f.body,
+            f.truncated,
+            edge,
+            5 * 1024 * 1024,
+        )
+        .await;
+        (f, media)
+    };
+    let result = render(fetched, format, start, max_length, cfg.max_body_bytes);
+    #[cfg(feature = "docs")]
+    let result = match media {
+        Some(m) => result.push(m),
+        None => result,
+    };
+    Ok(result)
 }
 
 /// Ask the site's robots.txt whether `url` may be read (RFC 9309). The

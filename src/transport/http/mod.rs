@@ -15,6 +15,7 @@
 
 mod body;
 pub(crate) mod headers;
+pub mod oauth;
 mod post;
 mod respond;
 mod route;
@@ -32,9 +33,7 @@ use body::{send_chunk, sse_event, Body};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::header::{
-    HeaderValue, ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, ORIGIN, WWW_AUTHENTICATE,
-};
+use hyper::header::{HeaderValue, ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, ORIGIN};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::collections::HashMap;
@@ -55,6 +54,10 @@ pub struct HttpOptions {
     pub allowed_origins: Vec<String>,
     /// Bearer token required on every request, if set.
     pub auth_token: Option<String>,
+    /// OAuth 2.1 resource server: access tokens of this authorization
+    /// server are accepted too (beside `auth_token`, if set).
+    #[cfg(feature = "oauth")]
+    pub oauth: Option<Arc<oauth::ResourceServer>>,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
     /// Longest time a request body may take to arrive once its headers
@@ -84,6 +87,8 @@ impl Default for HttpOptions {
             path: "/mcp".into(),
             allowed_origins: Vec::new(),
             auth_token: None,
+            #[cfg(feature = "oauth")]
+            oauth: None,
             max_body_bytes: 4 * 1024 * 1024,
             body_timeout: Duration::from_secs(30),
             max_connections: 512,
@@ -101,6 +106,9 @@ struct LegacySession {
     last_seen: Instant,
     /// Open GET streams: a session a client listens on is not idle.
     streams: Arc<std::sync::atomic::AtomicUsize>,
+    /// The subject of the token that opened it, when tokens are checked:
+    /// another subject's token may not use it.
+    owner: Option<String>,
 }
 
 /// Counts an open GET stream for as long as it lives.
@@ -372,7 +380,11 @@ pub async fn serve_http(
 ) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    if !local.ip().is_loopback() && opts.auth_token.is_none() {
+    #[cfg(feature = "oauth")]
+    let oauth_on = opts.oauth.is_some();
+    #[cfg(not(feature = "oauth"))]
+    let oauth_on = false;
+    if !local.ip().is_loopback() && opts.auth_token.is_none() && !oauth_on {
         log::warn!("listening on non-loopback address {local} without a bearer token: anyone who can reach it can use every tool; set --auth-token-file or LMCP_AUTH_TOKEN");
         eprintln!("lmcp: WARNING: {local} is reachable from other machines and no token is set");
     }

@@ -8,6 +8,8 @@ pub(super) async fn post(
     req: Request<Incoming>,
     session_id: Option<String>,
 ) -> Resp {
+    let grant = req.extensions().get::<oauth::Grant>().cloned();
+    let grant = grant.as_ref();
     let ctype = req
         .headers()
         .get(CONTENT_TYPE)
@@ -71,7 +73,7 @@ pub(super) async fn post(
     };
     let limits = state.server.config().limits;
     if bytes.first() == Some(&b'[') {
-        return batch(state, &bytes, session_id).await;
+        return batch(state, &bytes, session_id, grant).await;
     }
     let msg = match Message::parse(&bytes, &limits) {
         Ok(m) => m,
@@ -107,12 +109,27 @@ pub(super) async fn post(
                 }
             }
         }
+        if let Some(refused) =
+            oauth::scope_refusal(state, grant, &r.method, &r.params, Some(r.id.clone()))
+        {
+            return refused;
+        }
         let meta = &r.params["_meta"];
         let streams = meta.get("progressToken").is_some()
             || meta.get("io.modelcontextprotocol/logLevel").is_some()
             || r.method == "subscriptions/listen"
             || !accept.contains("application/json") && accept.contains("text/event-stream");
-        return run(state, state.modern.clone(), r, streams, true, None, permit).await;
+        return run(
+            state,
+            state.modern.clone(),
+            r,
+            streams,
+            true,
+            None,
+            permit,
+            grant,
+        )
+        .await;
     }
     // Legacy.
     let is_init = matches!(&msg, Message::Request(r) if r.method == "initialize");
@@ -132,13 +149,14 @@ pub(super) async fn post(
                 session: s.clone(),
                 last_seen: Instant::now(),
                 streams: Arc::default(),
+                owner: grant.map(|g| g.subject.clone()),
             };
             state
                 .sessions
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(id.clone(), entry);
-            return run(state, s, r, false, false, Some(id), permit).await;
+            return run(state, s, r, false, false, Some(id), permit, grant).await;
         }
         (_, Some(id), m) => match legacy_session(state, id) {
             Some(s) => (s, m),
@@ -154,7 +172,22 @@ pub(super) async fn post(
         },
         // Neither modern _meta nor a session: let the engine explain what is missing.
         (_, None, Message::Request(r)) => {
-            return run(state, state.modern.clone(), r, false, true, None, permit).await
+            if let Some(refused) =
+                oauth::scope_refusal(state, grant, &r.method, &r.params, Some(r.id.clone()))
+            {
+                return refused;
+            }
+            return run(
+                state,
+                state.modern.clone(),
+                r,
+                false,
+                true,
+                None,
+                permit,
+                grant,
+            )
+            .await;
         }
         // A stateless notification: accepted (nothing in the modern era needs it over HTTP).
         (_, None, n @ Message::Notification(_)) => {
@@ -208,11 +241,16 @@ pub(super) async fn post(
     log::trace!("legacy request at protocol version {claimed}");
     match msg {
         Message::Request(r) => {
+            if let Some(refused) =
+                oauth::scope_refusal(state, grant, &r.method, &r.params, Some(r.id.clone()))
+            {
+                return refused;
+            }
             let streams = matches!(
                 r.method.as_str(),
                 "tools/call" | "prompts/get" | "resources/read"
             ) && accept.contains("text/event-stream");
-            run(state, session, r, streams, false, None, permit).await
+            run(state, session, r, streams, false, None, permit, grant).await
         }
         other => {
             session.receive(other, &Outbound::discard()).await;
@@ -221,7 +259,12 @@ pub(super) async fn post(
     }
 }
 
-pub(super) async fn batch(state: &Arc<State>, bytes: &[u8], session_id: Option<String>) -> Resp {
+pub(super) async fn batch(
+    state: &Arc<State>,
+    bytes: &[u8],
+    session_id: Option<String>,
+    grant: Option<&oauth::Grant>,
+) -> Resp {
     let Some(session) = session_id.and_then(|id| legacy_session(state, &id)) else {
         return error_response(
             StatusCode::BAD_REQUEST,
@@ -239,10 +282,19 @@ pub(super) async fn batch(state: &Arc<State>, bytes: &[u8], session_id: Option<S
             )
         }
     };
+    if let Some(refused) = oauth::batch_refusal(state, grant, &items) {
+        return refused;
+    }
+    let asked = if grant.is_some() {
+        items.clone()
+    } else {
+        Vec::new()
+    };
     match session.call_batch(items, &Outbound::discard()).await {
         Err(rejected) => json_response(StatusCode::BAD_REQUEST, &rejected.to_json()),
         Ok(rs) if rs.is_empty() => plain(StatusCode::ACCEPTED, ""),
-        Ok(rs) => {
+        Ok(mut rs) => {
+            oauth::filter_batch(grant, &asked, &mut rs);
             let arr: Vec<serde_json::Value> = rs
                 .into_iter()
                 .map(|r| Message::Response(r).to_value())
@@ -292,7 +344,9 @@ async fn reroute_legacy(session: &Arc<Session>, line: String) {
 
 /// Run one request and answer it as JSON or as an SSE stream. `permit` (its
 /// in-flight slot) is held until the answer is complete: dropped on return
-/// for JSON, by the task feeding the stream for SSE.
+/// for JSON, by the task feeding the stream for SSE. `grant` (the token's
+/// scopes) filters a `tools/list` answer.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn run(
     state: &Arc<State>,
     session: Arc<Session>,
@@ -301,7 +355,10 @@ pub(super) async fn run(
     modern: bool,
     new_session: Option<String>,
     permit: OwnedSemaphorePermit,
+    grant: Option<&oauth::Grant>,
 ) -> Resp {
+    // A token's `tools/list` shows only the tools its scopes allow.
+    let list_filter = grant.filter(|_| req.method == "tools/list").cloned();
     let (out, mut rx) = Outbound::channel(64);
     let cancel = CancellationToken::new();
     let task = {
@@ -331,9 +388,10 @@ pub(super) async fn run(
                 },
             }
         };
-        let Some(resp) = resp else {
+        let Some(mut resp) = resp else {
             return plain(StatusCode::ACCEPTED, "");
         };
+        oauth::filter_answer(list_filter.as_ref(), "tools/list", &mut resp);
         let status = match &resp.outcome {
             Err(e) if modern => modern_status(e.code),
             Err(e) if matches!(e.code, code::PARSE_ERROR | code::INVALID_REQUEST) => {
@@ -379,7 +437,8 @@ pub(super) async fn run(
                             return;
                         }
                     }
-                    if let Ok(Some(resp)) = r {
+                    if let Ok(Some(mut resp)) = r {
+                        oauth::filter_answer(list_filter.as_ref(), "tools/list", &mut resp);
                         send_chunk(&btx, sse_event(&resp.to_json()), stall).await;
                     }
                     break;

@@ -6,12 +6,15 @@ use super::*;
 
 pub(super) async fn route(
     state: &Arc<State>,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     origin: Option<&str>,
 ) -> Resp {
     let path = req.uri().path();
     if path == "/healthz" && req.method() == Method::GET {
         return plain(StatusCode::OK, "ok\n");
+    }
+    if let Some(r) = oauth::metadata_route(state, req.method(), path) {
+        return r;
     }
     if path != state.opts.path {
         return plain(
@@ -41,30 +44,21 @@ pub(super) async fn route(
         h.insert("access-control-max-age", HeaderValue::from_static("600"));
         return r;
     }
-    if let Some(token) = &state.opts.auth_token {
-        let given = req
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes())) {
-            let mut r = error_response(
-                StatusCode::UNAUTHORIZED,
-                None,
-                ErrorObject::invalid_request("Missing or wrong bearer token"),
-            );
-            r.headers_mut().insert(
-                WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"lmcp\""),
-            );
-            return r;
-        }
-    }
+    let grant = match oauth::authorize(state, req.headers()).await {
+        Ok(g) => g,
+        Err(refused) => return refused,
+    };
     let session_id = req
         .headers()
         .get("mcp-session-id")
         .and_then(|v| v.to_str().ok())
         .map(String::from);
+    if let Some(refused) = oauth::session_refusal(state, session_id.as_deref(), grant.as_ref()) {
+        return refused;
+    }
+    if let Some(g) = grant {
+        req.extensions_mut().insert(g);
+    }
     match *req.method() {
         Method::POST => post(state, req, session_id).await,
         Method::GET => get_stream(state, req, session_id),

@@ -21,17 +21,19 @@
 //! A connection-level failure (refused, reset) or an expired session cancels
 //! [`HttpLink::dead`]: the connection is dead and the owner should reconnect.
 
+mod connection;
+mod sse;
+mod target;
+
 use super::{Client, ClientError};
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request, StatusCode};
-use hyper_util::rt::TokioIo;
+use connection::send;
+use http_body_util::BodyExt;
+use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
+use sse::take_events;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use tokio::net::TcpStream;
+use target::{header_value, parse_url, tls_config, Target, TlsConfig};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
@@ -46,90 +48,6 @@ pub struct HttpConnect {
     /// For `https://`: a PEM file of extra trusted certificates (a private
     /// CA or a self-signed server certificate), besides the system's roots.
     pub ca_file: Option<std::path::PathBuf>,
-}
-
-/// The TLS configuration of a client (uninhabited without the `tls` feature).
-#[cfg(feature = "tls")]
-type TlsConfig = super::tls::Config;
-#[cfg(not(feature = "tls"))]
-type TlsConfig = std::convert::Infallible;
-
-/// The parts of an `http://` URL we need.
-#[derive(Debug, Clone)]
-struct Target {
-    /// `https://`.
-    tls: bool,
-    /// Host to connect to (no brackets).
-    connect_host: String,
-    /// Port to connect to.
-    port: u16,
-    /// `host:port`, for messages.
-    addr: String,
-    /// The `Host` header.
-    host: String,
-    /// Path and query.
-    path: String,
-}
-
-fn parse_url(url: &str) -> Result<Target, ClientError> {
-    let (tls, rest) = if let Some(rest) = url.strip_prefix("http://") {
-        (false, rest)
-    } else if let Some(rest) = url.strip_prefix("https://") {
-        if cfg!(not(feature = "tls")) {
-            return Err(ClientError::Transport(format!(
-                "{url}: this lmcp was built without TLS; rebuild it with `--features tls` for https:// URLs"
-            )));
-        }
-        (true, rest)
-    } else {
-        return Err(ClientError::Transport(format!(
-            "{url}: expected an http:// or https:// URL"
-        )));
-    };
-    let (authority, path) = match rest.find(['/', '?']) {
-        Some(i) => (&rest[..i], rest[i..].to_string()),
-        None => (rest, "/".to_string()),
-    };
-    let path = if path.starts_with('?') {
-        format!("/{path}")
-    } else {
-        path
-    };
-    if authority.is_empty() || authority.contains('@') {
-        return Err(ClientError::Transport(format!(
-            "{url}: expected http[s]://HOST[:PORT]/PATH (credentials in the URL are not supported; use headers)"
-        )));
-    }
-    let (host, port) = match authority.rfind(':') {
-        Some(i) if !authority[i..].contains(']') => {
-            let port = authority[i + 1..]
-                .parse::<u16>()
-                .map_err(|_| ClientError::Transport(format!("{url}: the port is not a number")))?;
-            (&authority[..i], port)
-        }
-        _ => (authority, if tls { 443 } else { 80 }),
-    };
-    let connect_host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    Ok(Target {
-        tls,
-        addr: format!("{host}:{port}"),
-        connect_host,
-        port,
-        host: authority.to_string(),
-        path,
-    })
-}
-
-/// A header value: as is when printable ASCII, else the `=?base64?…?=` form.
-fn header_value(s: &str) -> String {
-    if s.bytes().all(|b| (0x20..=0x7e).contains(&b)) && s.trim() == s {
-        s.to_string()
-    } else {
-        format!("=?base64?{}?=", B64.encode(s))
-    }
 }
 
 #[derive(Default)]
@@ -242,30 +160,6 @@ impl HttpConnect {
         });
         Ok((client, HttpLink { dead, closed, why }))
     }
-}
-
-/// The TLS configuration an `https://` target needs (loaded once per client).
-#[cfg(feature = "tls")]
-fn tls_config(
-    target: &Target,
-    ca_file: Option<&std::path::Path>,
-) -> Result<Option<TlsConfig>, ClientError> {
-    if !target.tls {
-        return Ok(None);
-    }
-    super::tls::config(ca_file)
-        .map(Some)
-        .map_err(|e| ClientError::Transport(format!("{}: {e}", target.addr)))
-}
-
-#[cfg(not(feature = "tls"))]
-fn tls_config(
-    target: &Target,
-    _ca_file: Option<&std::path::Path>,
-) -> Result<Option<TlsConfig>, ClientError> {
-    // `parse_url` refuses https:// without the feature.
-    debug_assert!(!target.tls);
-    Ok(None)
 }
 
 async fn on_outgoing(shared: &Arc<Shared>, line: String) {
@@ -407,78 +301,6 @@ fn transport_error(id: &Value, msg: &str) -> String {
     json!({"jsonrpc": "2.0", "id": id, "error": {"code": crate::jsonrpc::code::INTERNAL_ERROR, "message": msg, "data": {super::TRANSPORT_MARK: true}}}).to_string()
 }
 
-type Resp = hyper::Response<hyper::body::Incoming>;
-
-/// Send one HTTP request on a fresh connection.
-async fn send(
-    shared: &Shared,
-    method: Method,
-    body: Option<String>,
-    session: Option<String>,
-    extra: Option<Vec<(String, String)>>,
-) -> Result<Resp, String> {
-    let t = &shared.target;
-    let stream = TcpStream::connect((t.connect_host.as_str(), t.port))
-        .await
-        .map_err(|e| shared.died(format!("cannot connect to {}: {e}", t.addr)))?;
-    let _ = stream.set_nodelay(true);
-    let mut sender = match &shared.tls {
-        None => http_handshake(TokioIo::new(stream), &t.addr).await?,
-        #[cfg(feature = "tls")]
-        Some(cfg) => {
-            let tls = super::tls::handshake(cfg, &t.connect_host, stream)
-                .await
-                .map_err(|e| shared.died(format!("{}: {e}", t.addr)))?;
-            http_handshake(TokioIo::new(tls), &t.addr).await?
-        }
-        #[cfg(not(feature = "tls"))]
-        Some(never) => match *never {},
-    };
-    let mut b = Request::builder()
-        .method(method)
-        .uri(&t.path)
-        .header("host", &t.host)
-        .header("accept", "application/json, text/event-stream");
-    if body.is_some() {
-        b = b.header("content-type", "application/json");
-    }
-    if let Some(s) = session {
-        b = b.header("mcp-session-id", s);
-    }
-    for (k, v) in extra.into_iter().flatten() {
-        b = b.header(k.as_str(), v);
-    }
-    for (k, v) in &shared.headers {
-        b = b.header(k.as_str(), v.as_str());
-    }
-    let req = b
-        .body(Full::new(Bytes::from(body.unwrap_or_default())))
-        .map_err(|e| {
-            format!("cannot build the HTTP request (check the configured headers): {e}")
-        })?;
-    sender
-        .send_request(req)
-        .await
-        .map_err(|e| shared.died(format!("HTTP request to {} failed: {e}", t.addr)))
-}
-
-/// Start HTTP/1.1 on an open connection (plain or TLS).
-async fn http_handshake<T>(
-    io: T,
-    addr: &str,
-) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>, String>
-where
-    T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let (sender, conn) = hyper::client::conn::http1::handshake(io)
-        .await
-        .map_err(|e| format!("HTTP handshake with {addr} failed: {e}"))?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(sender)
-}
-
 /// POST one message and feed whatever comes back to the client.
 async fn post(
     shared: &Shared,
@@ -599,36 +421,6 @@ fn note_initialize(shared: &Shared, is_initialize: bool, text: &str) {
     }
 }
 
-/// Split complete SSE events off `buf`; returns their `data` payloads.
-fn take_events(buf: &mut Vec<u8>) -> Vec<String> {
-    // CR LF → LF on bytes (ASCII never occurs inside a multi-byte character,
-    // so a character split across network chunks stays intact).
-    if buf.contains(&b'\r') {
-        let mut norm = Vec::with_capacity(buf.len());
-        for (i, &c) in buf.iter().enumerate() {
-            if !(c == b'\r' && buf.get(i + 1) == Some(&b'\n')) {
-                norm.push(c);
-            }
-        }
-        *buf = norm;
-    }
-    let mut out = Vec::new();
-    while let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
-        let event = String::from_utf8_lossy(&buf[..end]).into_owned();
-        buf.drain(..end + 2);
-        let data: Vec<&str> = event
-            .lines()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .map(|d| d.strip_prefix(' ').unwrap_or(d))
-            .collect();
-        let d = data.join("\n");
-        if !d.trim().is_empty() {
-            out.push(d);
-        }
-    }
-    out
-}
-
 /// Legacy: open the optional GET stream for server-initiated messages.
 fn open_get_stream(shared: &Arc<Shared>) {
     let (session, version) = {
@@ -661,49 +453,4 @@ fn open_get_stream(shared: &Arc<Shared>) {
         }
     });
     lock(&shared.state).get_stream = Some(task.abort_handle());
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls() {
-        let t = parse_url("http://127.0.0.1:8080/mcp").unwrap();
-        assert_eq!(
-            (t.addr.as_str(), t.path.as_str()),
-            ("127.0.0.1:8080", "/mcp")
-        );
-        let t = parse_url("http://example.test").unwrap();
-        assert_eq!((t.addr.as_str(), t.path.as_str()), ("example.test:80", "/"));
-        let t = parse_url("http://[::1]:9/x?y=1").unwrap();
-        assert_eq!((t.connect_host.as_str(), t.port), ("::1", 9));
-        assert_eq!(t.host, "[::1]:9");
-        assert!(parse_url("ftp://a/").is_err());
-        if cfg!(feature = "tls") {
-            let t = parse_url("https://example.test/mcp").unwrap();
-            assert!(t.tls);
-            assert_eq!(t.addr, "example.test:443");
-        } else {
-            assert!(parse_url("https://a/").is_err());
-        }
-        assert!(parse_url("http://u:p@a/").is_err());
-    }
-
-    #[test]
-    fn sse_events_split() {
-        let mut b = b"event: message\r\ndata: {\"a\":1}\r\n\r\n: keep-alive\n\ndata: {\"b\"\ndata: :2}\n\ndata: part".to_vec();
-        let ev = take_events(&mut b);
-        assert_eq!(ev, vec!["{\"a\":1}".to_string(), "{\"b\"\n:2}".to_string()]);
-        assert_eq!(b, b"data: part");
-    }
-
-    #[test]
-    fn header_values() {
-        assert_eq!(header_value("echo"), "echo");
-        assert_eq!(
-            header_value("héllo"),
-            format!("=?base64?{}?=", B64.encode("héllo"))
-        );
-    }
 }
