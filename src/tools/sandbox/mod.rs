@@ -50,6 +50,36 @@ pub const SYSTEM_READ_DIRS: &[&str] = &[
     "/var/cache/fontconfig",
 ];
 
+/// Files of the user's home directory readable inside the sandbox, where
+/// present: git's own configuration (git refuses to run when it exists but
+/// cannot be read). Relative to `$HOME`; `.config/` stands for
+/// `$XDG_CONFIG_HOME` when that is set. The rest of `$HOME` stays closed.
+pub const HOME_READ_FILES: &[&str] = &[
+    ".gitconfig",
+    ".config/git/config",
+    ".config/git/ignore",
+    ".config/git/attributes",
+];
+
+/// The [`HOME_READ_FILES`] of this user that exist.
+fn home_read_files() -> Vec<PathBuf> {
+    let Some(home) = std::env::var_os("HOME").map(PathBuf::from) else {
+        return Vec::new();
+    };
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute())
+        .unwrap_or_else(|| home.join(".config"));
+    HOME_READ_FILES
+        .iter()
+        .map(|f| match f.strip_prefix(".config/") {
+            Some(rest) => config.join(rest),
+            None => home.join(f),
+        })
+        .filter(|p| p.is_file())
+        .collect()
+}
+
 /// Settings of the sandbox, from the command line or an embedder.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -142,6 +172,7 @@ impl Sandbox {
             .map(PathBuf::from)
             .filter(|p| p.exists())
             .collect();
+        read.extend(home_read_files());
         read.extend(config.allow_read.iter().cloned());
         let cgroup = helper::pids_cgroup_create(std::process::id());
         let policy = Policy {
