@@ -420,7 +420,10 @@ fn builtin(cli: &Cli) -> Result<Builtin, String> {
         ..Default::default()
     };
     apply_shell_flags(cli, &mut shell_config)?;
-    shell_config.sandbox = sandbox(cli, fs_config.roots.paths())?;
+    if let Some(config) = cli.sandbox_config()? {
+        let sandbox = lmcp::tools::sandbox::Sandbox::new(config, fs_config.roots.paths());
+        shell_config.sandbox = Some(sandbox.map_err(|e| e.to_string())?);
+    }
     let shell_config = std::sync::Arc::new(shell_config);
     let jobs = lmcp::tools::jobs::JobManager::new(shell_config.clone());
     let mut tools = lmcp::tools::builtin();
@@ -489,54 +492,6 @@ fn web_config(cli: &Cli) -> Result<lmcp::tools::web::WebConfig, String> {
         web.max_redirects = n;
     }
     Ok(web)
-}
-
-/// The shell sandbox the --sandbox flags ask for (`None` without --sandbox).
-#[cfg(feature = "tools")]
-fn sandbox(
-    cli: &Cli,
-    roots: &[std::path::PathBuf],
-) -> Result<Option<std::sync::Arc<lmcp::tools::sandbox::Sandbox>>, String> {
-    use lmcp::tools::sandbox::{Sandbox, SandboxConfig};
-    let Some(mode) = &cli.sandbox else {
-        let extra = !cli.sandbox_allow_read.is_empty()
-            || !cli.sandbox_allow_write.is_empty()
-            || cli.sandbox_net.is_some()
-            || cli.sandbox_limits.is_some();
-        return if extra {
-            Err("the --sandbox-* flags need --sandbox".into())
-        } else {
-            Ok(None)
-        };
-    };
-    for dir in cli
-        .sandbox_allow_read
-        .iter()
-        .chain(&cli.sandbox_allow_write)
-    {
-        if !dir.exists() {
-            return Err(format!(
-                "--sandbox-allow-*: {} does not exist",
-                dir.display()
-            ));
-        }
-    }
-    let helper = std::env::current_exe()
-        .map_err(|e| format!("--sandbox: cannot find lmcp's own binary for the helper: {e}"))?;
-    let config = SandboxConfig {
-        mode: mode.parse()?,
-        allow_read: cli.sandbox_allow_read.clone(),
-        allow_write: cli.sandbox_allow_write.clone(),
-        net: cli.sandbox_net.clone().unwrap_or_default(),
-        limits: cli.sandbox_limits.unwrap_or_default(),
-        helper,
-        runtime_dir: None,
-    };
-    let sandbox = Sandbox::new(config, roots).map_err(|e| e.to_string())?;
-    if !sandbox.enforced() {
-        log::warn!("--sandbox best-effort: this kernel has no Landlock; commands run unconfined");
-    }
-    Ok(Some(sandbox))
 }
 
 /// Applies the shell and job flags to `cfg`.

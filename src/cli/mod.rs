@@ -4,7 +4,9 @@
 //! configuration reference `docs/configuration.md` ([`reference`](mod@reference), checked
 //! by `tests/docs_config.rs`).
 //!
-//! Parsing only: what each flag does is wired up in `src/main.rs`.
+//! Parsing only: what each flag does is wired up in `src/main.rs` (the
+//! `--sandbox*` flags are gathered into one configuration here,
+//! [`Cli::sandbox_config`], checked for flags that need `--sandbox`).
 //!
 //! A flag or subcommand of a feature compiled out does not exist (clap then
 //! refuses it as unknown): the tool and shell flags need `tools`, the hub
@@ -12,6 +14,8 @@
 //! web_search flags need `web`.
 
 pub mod reference;
+#[cfg(feature = "tools")]
+mod sandbox;
 
 use clap::{CommandFactory, Parser};
 

@@ -136,8 +136,9 @@ pub struct Sandbox {
 static REPORT: OnceLock<serde_json::Value> = OnceLock::new();
 
 impl Sandbox {
-    /// Check the kernel against `config`, make the private temporary
-    /// directory and (as root) the pids cgroup. `roots` are the writable
+    /// Check the kernel against `config` (and that the extra directories
+    /// exist), make the private temporary directory and (as root) the pids
+    /// cgroup. `roots` are the writable
     /// directories (the file tools' roots).
     pub fn new(config: SandboxConfig, roots: &[PathBuf]) -> Result<Arc<Sandbox>, SandboxError> {
         let abi = landlock_abi();
@@ -156,6 +157,22 @@ impl Sandbox {
                  (needs ABI 4, Linux 6.7); use --sandbox-net all, or --sandbox best-effort",
                 config.net
             )));
+        }
+        if let Some(dir) = config
+            .allow_read
+            .iter()
+            .chain(&config.allow_write)
+            .find(|d| !d.exists())
+        {
+            return Err(SandboxError::Io(format!(
+                "--sandbox-allow-*: {} does not exist",
+                dir.display()
+            )));
+        }
+        if abi == 0 {
+            log::warn!(
+                "--sandbox best-effort: this kernel has no Landlock; commands run unconfined"
+            );
         }
         let base = config
             .runtime_dir
@@ -303,9 +320,16 @@ pub fn report() -> serde_json::Value {
     }
 }
 
-/// The Landlock ABI version the running kernel offers (0: none), probed by
-/// asking the crate for each version's features as hard requirements.
+/// The Landlock ABI version the running kernel offers (0: none), probed
+/// once per process.
 pub fn landlock_abi() -> u8 {
+    static ABI_OFFERED: OnceLock<u8> = OnceLock::new();
+    *ABI_OFFERED.get_or_init(probe_abi)
+}
+
+/// Probe the ABI by asking the crate for each version's features as hard
+/// requirements.
+fn probe_abi() -> u8 {
     use landlock::{
         Access, AccessFs, AccessNet, CompatLevel, Compatible, Ruleset, RulesetAttr, Scope, ABI,
     };
