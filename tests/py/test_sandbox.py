@@ -168,6 +168,28 @@ async def test_without_sandbox_nothing_changes(params, area, mode):
     assert (outside / "new.txt").read_text() == "x\n"
 
 
+@pytest.mark.parametrize("mode", MODES)
+async def test_allowed_directories_add_to_the_sandbox(params, area, tmp_path, mode):
+    """--sandbox-allow-read opens a directory for reading only, --sandbox-allow-write for
+    writing too; best-effort mode confines the same where the kernel can, and says so."""
+    root, outside = area
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    args = ["--stdio", "--sandbox", "best-effort", "--root", str(root),
+            "--sandbox-allow-read", str(outside), "--sandbox-allow-write", str(extra)]
+    async with Client(params(LMCP, *args), mode=mode) as c:
+        assert (await ok(c, f"cat {outside}/secret.txt"))["stdout"] == "TOP-SECRET\n"
+        await refused(c, f"echo x > {outside}/new.txt")
+        await ok(c, f"echo x > {extra}/new.txt && cp {outside}/secret.txt {extra}/")
+        await refused(c, f"echo x > {tmp_path}/beside.txt")
+        tools = {t.name: t for t in (await c.list_tools()).tools}
+        assert str(extra) in tools["shell"].description
+        info = (await c.call_tool("systeminfo", {})).structured_content["sandbox"]
+        assert info["mode"] == "best-effort" and info["files"] is True and str(extra) in info["writable"]
+    assert not (outside / "new.txt").exists() and not (tmp_path / "beside.txt").exists()
+    assert (extra / "new.txt").read_text() == "x\n" and (extra / "secret.txt").exists()
+
+
 @pytest.fixture
 def listener():
     """A TCP listener on loopback: the kernel completes connects to it (up to
