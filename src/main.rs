@@ -350,11 +350,15 @@ fn main() -> ExitCode {
             hub.wait_started(boot_wait).await;
         }
         let stop = tokio_util::sync::CancellationToken::new();
+        #[cfg(feature = "tools")]
+        let sandbox = jobs.config().sandbox.clone();
         let http = http_addr.map(|addr| {
             let (server, stop) = (server.clone(), stop.clone());
             tokio::spawn(async move {
                 if let Err(e) = serve_http(server, &addr, http_opts, stop).await {
                     eprintln!("lmcp: cannot serve HTTP on {addr}: {e}");
+                    #[cfg(feature = "tools")]
+                    sandbox.inspect(|s| s.cleanup()); // exit skips the drops
                     std::process::exit(2);
                 }
             })
