@@ -9,15 +9,20 @@ a command cannot signal lmcp, and a fork bomb stays bounded while lmcp keeps
 answering. Skipped loudly where the kernel lacks Landlock (failed on CI)."""
 import ctypes
 import os
+import re
 import resource
+import selectors
+import signal
 import shutil
 import socket
 import subprocess
+import time
 import uuid
 
 import anyio
 import pytest
 from conftest import LMCP
+from http_tap import tapped_http
 from mcp.client import Client
 
 pytestmark = pytest.mark.anyio
@@ -190,6 +195,55 @@ async def test_allowed_directories_add_to_the_sandbox(params, area, tmp_path, mo
         assert info["mode"] == "best-effort" and info["files"] is True and str(extra) in info["writable"]
     assert not (outside / "new.txt").exists() and not (tmp_path / "beside.txt").exists()
     assert (extra / "new.txt").read_text() == "x\n" and (extra / "secret.txt").exists()
+
+
+def listening_url(proc, within=20.0):
+    """The URL lmcp prints on stderr once it listens, read as it comes (bounded)."""
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stderr, selectors.EVENT_READ)
+    deadline = time.monotonic() + within
+    text = ""
+    while (left := deadline - time.monotonic()) > 0 and sel.select(left):
+        chunk = os.read(proc.stderr.fileno(), 4096)
+        if not chunk:
+            break
+        text += chunk.decode(errors="replace")
+        m = re.search(r"listening on (http://\S+)\n", text)
+        if m:
+            return m.group(1)
+    raise AssertionError(f"lmcp did not start listening: {text}")
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_over_http_commands_are_confined_and_sigterm_cleans_up(area, tap_log, mode):
+    """HTTP mode (the packaged service runs --sandbox): confined the same way, and on
+    SIGTERM lmcp removes its private TMPDIR and pids cgroup."""
+    root, outside = area
+    p = subprocess.Popen([str(LMCP), "--http", "127.0.0.1:0", "--sandbox", "--root", str(root)],
+                         stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        url = listening_url(p)
+        async with Client(tapped_http(url, tap_log), mode=mode) as c:
+            await ok(c, "echo x > in.txt && cat in.txt")
+            s = await refused(c, f"cat {outside}/secret.txt")
+            assert "TOP-SECRET" not in s["stdout"] and "ermission denied" in s["stderr"]
+            await refused(c, f"echo x > {outside}/new.txt")
+            info = (await c.call_tool("systeminfo", {})).structured_content
+            if ABI >= 6:
+                await refused(c, f"kill -TERM {info['lmcp']['pid']}")
+            await answers(c)
+        sb = info["sandbox"]
+        assert os.path.isdir(sb["tmpdir"])
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=20) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert (root / "in.txt").read_text() == "x\n" and not (outside / "new.txt").exists()
+    assert not os.path.exists(sb["tmpdir"]), "the private TMPDIR outlived the server"
+    if sb["pids_cgroup"]:
+        assert not os.path.exists(sb["pids_cgroup"]), "the pids cgroup outlived the server"
 
 
 @pytest.fixture
