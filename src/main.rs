@@ -209,6 +209,12 @@ fn hub_status(cli: &Cli, json: bool, timeout: Duration, rt: &tokio::runtime::Run
 }
 
 fn main() -> ExitCode {
+    // The shell sandbox's helper (a sandboxed command's first process) runs
+    // nothing of the server: it confines itself and execs the command.
+    #[cfg(feature = "tools")]
+    if let Some(code) = lmcp::tools::sandbox::run_helper_if_requested() {
+        return code;
+    }
     let cli = Cli::parse();
     lmcp::logging::init(cli.log_level);
     lmcp::transport::http::raise_open_file_limit();
@@ -375,6 +381,10 @@ fn main() -> ExitCode {
         }
         #[cfg(feature = "tools")]
         jobs.shutdown().await;
+        #[cfg(feature = "tools")]
+        if let Some(sandbox) = &jobs.config().sandbox {
+            sandbox.cleanup();
+        }
     });
     lmcp::logging::flush();
     if failed {
@@ -423,6 +433,10 @@ fn builtin(cli: &Cli) -> Result<Builtin, String> {
         ..Default::default()
     };
     apply_shell_flags(cli, &mut shell_config)?;
+    if let Some(config) = cli.sandbox_config()? {
+        let sandbox = lmcp::tools::sandbox::Sandbox::new(config, fs_config.roots.paths());
+        shell_config.sandbox = Some(sandbox.map_err(|e| e.to_string())?);
+    }
     let shell_config = std::sync::Arc::new(shell_config);
     let jobs = lmcp::tools::jobs::JobManager::new(shell_config.clone());
     let mut tools = lmcp::tools::builtin();

@@ -4,7 +4,9 @@
 //! configuration reference `docs/configuration.md` ([`reference`](mod@reference), checked
 //! by `tests/docs_config.rs`).
 //!
-//! Parsing only: what each flag does is wired up in `src/main.rs`.
+//! Parsing only: what each flag does is wired up in `src/main.rs` (the
+//! `--sandbox*` flags are gathered into one configuration here,
+//! [`Cli::sandbox_config`], checked for flags that need `--sandbox`).
 //!
 //! A flag or subcommand of a feature compiled out does not exist (clap then
 //! refuses it as unknown): the tool and shell flags need `tools`, the hub
@@ -12,6 +14,8 @@
 //! web_search flags need `web`.
 
 pub mod reference;
+#[cfg(feature = "tools")]
+mod sandbox;
 
 use clap::{CommandFactory, Parser};
 
@@ -28,6 +32,8 @@ pub mod heading {
     pub const TOOLS: &str = "Tools";
     /// The `shell` and `shell_bg` tools (feature `tools`).
     pub const SHELL: &str = "Shell";
+    /// The kernel sandbox of `shell` and `shell_bg` (feature `tools`).
+    pub const SANDBOX: &str = "Sandbox";
     /// The `fetch` and `web_search` tools, built with the `web` feature only.
     pub const WEB: &str = "Web tools (feature `web`)";
     /// Upstream MCP servers re-exported as tools (feature `hub`).
@@ -239,6 +245,38 @@ pub struct Cli {
     #[cfg(feature = "tools")]
     #[arg(help_heading = heading::SHELL, long, value_name = "SECS")]
     pub job_retention_secs: Option<u64>,
+
+    /// shell and shell_bg: confine every command with the kernel (Landlock):
+    /// it may write only in the roots, --sandbox-allow-write and a private
+    /// TMPDIR, read the system directories, not signal lmcp; refuses to start
+    /// where the kernel cannot enforce it, unless `--sandbox best-effort`.
+    #[cfg(feature = "tools")]
+    #[arg(help_heading = heading::SANDBOX, long, value_name = "MODE", num_args = 0..=1,
+          default_missing_value = "on", value_parser = ["on", "best-effort"])]
+    pub sandbox: Option<String>,
+
+    /// --sandbox: another directory commands may read and execute (repeatable).
+    #[cfg(feature = "tools")]
+    #[arg(help_heading = heading::SANDBOX, long, value_name = "DIR")]
+    pub sandbox_allow_read: Vec<std::path::PathBuf>,
+
+    /// --sandbox: another directory commands may write (repeatable).
+    #[cfg(feature = "tools")]
+    #[arg(help_heading = heading::SANDBOX, long, value_name = "DIR")]
+    pub sandbox_allow_write: Vec<std::path::PathBuf>,
+
+    /// --sandbox: TCP for commands: all, none (no connect or bind), or the
+    /// ports they may connect to, e.g. 443,8080 [default: all].
+    #[cfg(feature = "tools")]
+    #[arg(help_heading = heading::SANDBOX, long, value_name = "all|none|PORTS")]
+    pub sandbox_net: Option<crate::tools::sandbox::Net>,
+
+    /// --sandbox: limits per command, KEY=VALUE by commas (keys left out keep
+    /// their default; 0 or unlimited lifts one) [default:
+    /// as=16G,nproc=512,nofile=4096,cpu=unlimited,fsize=8G].
+    #[cfg(feature = "tools")]
+    #[arg(help_heading = heading::SANDBOX, long, value_name = "LIST")]
+    pub sandbox_limits: Option<crate::tools::sandbox::Limits>,
 
     /// fetch: allow loopback and private addresses (link-local and cloud
     /// metadata addresses stay refused).

@@ -6,6 +6,7 @@ pub mod fs;
 pub mod jobs;
 pub mod ping;
 pub mod roots;
+pub mod sandbox;
 pub(crate) mod schemas;
 pub mod shell;
 pub mod system;

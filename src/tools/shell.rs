@@ -64,6 +64,8 @@ pub struct ShellConfig {
     pub job_retention: Duration,
     /// Resolves the `cwd` argument; the lead plugs in the roots policy.
     pub cwd: CwdResolver,
+    /// Confines every command to the roots (`--sandbox`); `None`: unconfined.
+    pub sandbox: Option<Arc<crate::tools::sandbox::Sandbox>>,
 }
 
 impl std::fmt::Debug for ShellConfig {
@@ -93,6 +95,7 @@ impl Default for ShellConfig {
             job_buffer_bytes: 256 * 1024,
             job_retention: Duration::from_secs(30 * 60),
             cwd: Arc::new(default_cwd),
+            sandbox: None,
         }
     }
 }
@@ -123,8 +126,18 @@ impl ShellConfig {
         let (prog, lead) = self.shell.split_first().ok_or_else(|| {
             ToolError::msg("no shell is configured; set the shell program (e.g. sh -c)")
         })?;
-        let mut cmd = Command::new(prog);
-        cmd.args(lead).arg(command).current_dir(cwd);
+        let mut cmd = match &self.sandbox {
+            Some(sandbox) => {
+                let mut args: Vec<&str> = lead.iter().map(String::as_str).collect();
+                args.push(command);
+                sandbox.command(prog, &args, cwd)
+            }
+            None => {
+                let mut cmd = Command::new(prog);
+                cmd.args(lead).arg(command).current_dir(cwd);
+                cmd
+            }
+        };
         crate::secrets::scrub(&mut cmd);
         Ok(cmd)
     }
@@ -415,8 +428,17 @@ pub fn shell_tool(config: Arc<ShellConfig>) -> Tool {
 
 /// The `shell` tool and the background-job tools, sharing `jobs`.
 pub fn tools(config: Arc<ShellConfig>, jobs: Arc<JobManager>) -> Vec<Tool> {
+    let sandbox = config.sandbox.as_ref().map(|s| s.describe());
     let mut v = vec![shell_tool(config)];
     v.extend(crate::tools::jobs::tools(jobs));
+    if let Some(note) = sandbox {
+        for t in v
+            .iter_mut()
+            .filter(|t| t.name == "shell" || t.name == "shell_bg")
+        {
+            t.description.push_str(&note);
+        }
+    }
     v
 }
 

@@ -266,6 +266,7 @@ pub fn collect() -> Value {
         "processes": processes,
         "lmcp": {"version": env!("CARGO_PKG_VERSION"), "pid": std::process::id(),
                  "rss": own_rss(), "uptime_s": server_uptime().as_secs()},
+        "sandbox": crate::tools::sandbox::report(),
     })
 }
 
@@ -335,6 +336,32 @@ pub fn summary(v: &Value) -> String {
             addrs.join(", ")
         ));
     }
+    let sb = &v["sandbox"];
+    if sb["enabled"] == true {
+        s.push_str(&format!(
+            "\nsandbox: {} (Landlock ABI {}; files {}, net {}{}, signals scoped {}; limits {})",
+            sb["mode"].as_str().unwrap_or(""),
+            sb["landlock_abi"],
+            if sb["files"] == true {
+                "confined"
+            } else {
+                "NOT confined"
+            },
+            sb["net"].as_str().unwrap_or(""),
+            if sb["net_enforced"] == true {
+                ""
+            } else {
+                " (NOT enforced)"
+            },
+            sb["scoped_signals"],
+            sb["limits"].as_str().unwrap_or("")
+        ));
+    } else {
+        s.push_str(&format!(
+            "\nsandbox: off (the kernel offers Landlock ABI {})",
+            sb["landlock_abi"]
+        ));
+    }
     s
 }
 
@@ -370,9 +397,22 @@ fn output_schema() -> Value {
         "lmcp": {"type": "object", "properties": {
             "version": text, "pid": int, "rss": bytes,
             "uptime_s": {"type": "integer", "minimum": 0, "description": "seconds since lmcp started"}},
-            "required": ["version", "pid", "rss", "uptime_s"]}},
+            "required": ["version", "pid", "rss", "uptime_s"]},
+        "sandbox": {"type": "object", "description": "the shell sandbox (--sandbox): the kernel's \
+                    Landlock ABI (0: none) and, when enabled, what lmcp enforces",
+            "properties": {"enabled": {"type": "boolean"}, "landlock_abi": int,
+                "mode": {"type": "string", "enum": ["enforce", "best-effort"]},
+                "files": {"type": "boolean", "description": "file rules enforced"},
+                "net": {"type": "string", "description": "all, none or the allowed TCP ports"},
+                "net_enforced": {"type": "boolean"},
+                "scoped_signals": {"type": "boolean", "description": "commands cannot signal processes outside their job"},
+                "no_new_privs": {"type": "boolean"},
+                "writable": {"type": "array", "items": text},
+                "tmpdir": text, "limits": text,
+                "pids_cgroup": {"type": ["string", "null"], "description": "the cgroup bounding processes per command"}},
+            "required": ["enabled", "landlock_abi"]}},
         "required": ["os", "kernel", "hostname", "arch", "uptime_s", "cpu", "load", "memory",
-                     "filesystems", "interfaces", "user", "processes", "lmcp"]})
+                     "filesystems", "interfaces", "user", "processes", "lmcp", "sandbox"]})
 }
 
 /// The `systeminfo` tool. The reads run on the blocking pool, so a slow
@@ -383,7 +423,8 @@ pub fn tool() -> Tool {
     Tool::new(
         "systeminfo",
         "Describe the machine: OS, kernel, hostname, CPU, load, memory, filesystems, network \
-         interfaces, current user, process count, and lmcp's own version, PID, RSS and uptime.",
+         interfaces, current user, process count, lmcp's own version, PID, RSS and uptime, and \
+         the shell sandbox (the kernel's Landlock ABI and what lmcp enforces).",
         |_args, _ctx| async {
             let work = tokio::task::spawn_blocking(collect);
             let v = match tokio::time::timeout(std::time::Duration::from_secs(10), work).await {
