@@ -41,9 +41,10 @@ if command -v wrk >/dev/null; then
 else
   echo "bench: wrk not found (Debian package wrk): HTTP load benchmark skipped" >&2
 fi
-# Issue 15: streamed (SSE) answers against JSON ones, one connection, lmcp and rmcp's legacy SSE path
+# Issue 15: streamed (SSE) answers against JSON ones, one connection, lmcp, rmcp's legacy SSE path and the TypeScript SDK's
 # (wrk, when installed, adds legacy_sse at 1/16/64 connections).
 python3 bench/sse_bench.py --out "bench/results/sse-$(date -u +%Y%m%dT%H%M%SZ).jsonl" \
-  lmcp=target/release/examples/everything "rmcp-3.11=bench/anchors/rmcp-echo/target/release/rmcp-echo --stateful"
+  lmcp=target/release/examples/everything "rmcp-3.11=bench/anchors/rmcp-echo/target/release/rmcp-echo --stateful" \
+  "ts-sdk-1.32=$NODE .peers/ts/ts_server.mjs"
 # Issue 7: the Lua original's measurement on the real shell tool, stdio and HTTP.
 python3 bench/shell_bench.py --runs 3 --out "bench/results/shell-$(date -u +%Y%m%dT%H%M%SZ).jsonl" -- target/release/lmcp

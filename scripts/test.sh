@@ -36,6 +36,12 @@ cp target/release/lmcp target/web/lmcp
 
 step "packaging and docs (docs/configuration.md with the web flags; .deb from the release binary; layout of it and of the Arch PKGBUILD)"
 timeout -k 10 1800 cargo test --features web --test docs_config
+# The binary as users build it (`cargo build --release`): built alone, not
+# beside the tests, whose dev-dependencies change its dependencies' features
+# and so every symbol hash that build.rs's link order names. The package, the
+# link-order check and the Python tests use this one.
+timeout -k 10 1800 cargo build --release --bin lmcp
+cp target/release/lmcp target/web/lmcp
 timeout -k 10 1800 bash scripts/package.sh --no-build >/dev/null
 timeout -k 10 300 bash scripts/check-package.sh
 
