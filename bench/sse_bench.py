@@ -118,17 +118,32 @@ def measure(conn, body, headers, calls):
 
 
 WRK = """wrk.method = "POST"
-wrk.body = %s
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/json, text/event-stream"
 %s
+-- Every request its own id, as real clients do (a session refuses an id
+-- that is still in flight). Threads have their own Lua state: a random
+-- prefix keeps their ids apart.
+local template = %s
+local prefix, n = nil, 0
+request = function()
+  if not prefix then
+    math.randomseed(os.time() + math.floor(os.clock() * 1e6))
+    prefix = tostring(math.random(1, 1e9))
+  end
+  n = n + 1
+  return wrk.format(nil, nil, nil, (template:gsub("@ID@", prefix .. "-" .. n)))
+end
 """
 
 
 def wrk_load(url, headers, body, conns, seconds):
+    """Requests/s of `body` (its id replaced per request) over `conns` connections."""
     lines = "\n".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items())
+    msg = json.loads(body)
+    msg["id"] = "@ID@"
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(WRK % (json.dumps(body), lines))
+        f.write(WRK % (lines, json.dumps(json.dumps(msg))))
         script = f.name
     try:
         out = subprocess.run(["wrk", "-t", str(min(conns, 2)), "-c", str(conns), "-d", f"{seconds}s",
