@@ -13,6 +13,8 @@
 //! flags and the `client` and `hub` subcommands need `hub`, the fetch and
 //! web_search flags need `web`.
 
+#[cfg(feature = "tools")]
+pub mod builtin;
 pub mod reference;
 #[cfg(feature = "tools")]
 mod sandbox;
@@ -191,6 +193,13 @@ pub struct Cli {
     #[arg(help_heading = heading::SERVER, long, value_name = "FILE")]
     pub state_key_file: Option<std::path::PathBuf>,
 
+    /// The output budget: most bytes of text one read_file, search_files or
+    /// list_dir answer carries (calls may ask for less with max_bytes; more
+    /// is reached by offset or cursor) [default: 65536].
+    #[cfg(feature = "tools")]
+    #[arg(help_heading = heading::TOOLS, long, value_name = "BYTES")]
+    pub max_result_bytes: Option<usize>,
+
     /// Serve only these built-in tools (comma-separated names, e.g.
     /// `shell,read_file,search_files`); hub tools are not affected.
     #[cfg(feature = "tools")]
@@ -224,6 +233,12 @@ pub struct Cli {
     #[cfg(feature = "tools")]
     #[arg(help_heading = heading::SHELL, long, value_name = "BYTES")]
     pub shell_output_bytes: Option<usize>,
+
+    /// shell: what a call that gives no on_timeout does at its timeout: kill
+    /// the command, or leave it running as a shell_bg job [default: kill].
+    #[cfg(feature = "tools")]
+    #[arg(help_heading = heading::SHELL, long, value_name = "WHAT", value_parser = ["kill", "background"])]
+    pub shell_on_timeout: Option<String>,
 
     /// shell: the largest max_output_bytes a call may ask for [default: 1048576].
     #[cfg(feature = "tools")]

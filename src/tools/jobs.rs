@@ -35,7 +35,9 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+mod stdin_wait;
 mod tools;
+mod wait;
 pub use tools::tools;
 
 /// How a job ended.
@@ -78,6 +80,8 @@ pub struct Job {
     state: Mutex<JobState>,
     changed: watch::Sender<u64>,
     stdin: tokio::sync::Mutex<Option<ChildStdin>>,
+    /// The stdin pipe as `/proc/*/fd` links name it (`pipe:[INODE]`).
+    stdin_pipe: Option<String>,
     stop: CancellationToken,
     supervisor: Mutex<Option<JoinHandle<()>>>,
 }
@@ -91,6 +95,16 @@ impl Job {
     /// Whether the job is still running.
     pub fn is_running(&self) -> bool {
         self.with_state(|s| s.end.is_none())
+    }
+
+    /// Whether the job is blocked reading its stdin (Linux; see
+    /// [`stdin_wait`] for what this can and cannot see).
+    pub fn waiting_for_input(&self) -> bool {
+        let open = self.stdin.try_lock().is_ok_and(|s| s.is_some());
+        match &self.stdin_pipe {
+            Some(pipe) if open && self.is_running() => stdin_wait::group_reads(self.pid(), pipe),
+            _ => false,
+        }
     }
 
     /// The leader's pid (also the process group id).
@@ -269,8 +283,10 @@ impl JobManager {
         });
     }
 
-    /// Start a job.
-    pub fn start(&self, req: StartJob) -> Result<Arc<Job>, ToolError> {
+    /// Room for one more job: refused at the running-jobs limit or at
+    /// shutdown (the oldest ended record makes way at the records limit);
+    /// the new job's handle.
+    pub(crate) fn admit(&self) -> Result<String, ToolError> {
         if self.closed.is_cancelled() {
             return Err(ToolError::msg(
                 "the server is shutting down; no new jobs start",
@@ -299,6 +315,12 @@ impl JobManager {
                 };
             }
         }
+        new_handle()
+    }
+
+    /// Start a job.
+    pub fn start(&self, req: StartJob) -> Result<Arc<Job>, ToolError> {
+        let id = self.admit()?;
         let cwd = (self.config.cwd)(req.cwd.as_deref()).map_err(ToolError::Tool)?;
         let mut cmd = self.config.command(&req.command, &cwd)?;
         cmd.envs(&req.env)
@@ -311,25 +333,10 @@ impl JobManager {
                 cwd.display()
             ))
         })?;
-        let id = new_handle()?;
         let (stdin, pipes) = group.take_pipes();
         let cap = self.config.job_buffer_bytes;
-        let job = Arc::new(Job {
-            id,
-            command: req.command,
-            started_at: SystemTime::now(),
-            started: Instant::now(),
-            pgid: group.pgid(),
-            state: Mutex::new(JobState {
-                stdout: Ring::new(cap),
-                stderr: Ring::new(cap),
-                end: None,
-            }),
-            changed: watch::channel(0).0,
-            stdin: tokio::sync::Mutex::new(stdin),
-            stop: self.closed.child_token(),
-            supervisor: Mutex::new(None),
-        });
+        let rings = (Ring::new(cap), Ring::new(cap));
+        let job = self.record(id, req.command, Instant::now(), stdin, group.pgid(), rings);
         if req.stdin.is_some() || req.close_stdin {
             let (job2, text, close) = (job.clone(), req.stdin.unwrap_or_default(), req.close_stdin);
             tokio::spawn(async move {
@@ -341,9 +348,7 @@ impl JobManager {
                 }
             });
         }
-        let handle = tokio::spawn(supervise(job.clone(), group, pipes));
-        *job.supervisor.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
-        self.lock().insert(job.id.clone(), job.clone());
+        self.launch(&job, group, pipes);
         log::info!(
             "job {} started (pid {}): {}",
             job.id,
@@ -351,6 +356,70 @@ impl JobManager {
             job.command
         );
         Ok(job)
+    }
+
+    /// Take over a `shell` command still running at its timeout
+    /// (`on_timeout: "background"`): a job with handle `id` (from
+    /// [`JobManager::admit`]), its output so far in `rings`, stdin closed.
+    pub(crate) fn adopt(
+        &self,
+        id: String,
+        command: String,
+        started: Instant,
+        group: ProcessGroup,
+        pipes: crate::tools::shell::exec::Pipes,
+        rings: (Ring, Ring),
+    ) -> Arc<Job> {
+        let job = self.record(id, command, started, None, group.pgid(), rings);
+        self.launch(&job, group, pipes);
+        log::info!(
+            "shell command left running at its timeout as job {} (pid {}): {}",
+            job.id,
+            job.pid(),
+            job.command
+        );
+        job
+    }
+
+    fn record(
+        &self,
+        id: String,
+        command: String,
+        started: Instant,
+        stdin: Option<ChildStdin>,
+        pgid: Pid,
+        (stdout, stderr): (Ring, Ring),
+    ) -> Arc<Job> {
+        use std::os::fd::AsRawFd;
+        let stdin_pipe = stdin
+            .as_ref()
+            .and_then(|p| stdin_wait::pipe_id(p.as_raw_fd()));
+        Arc::new(Job {
+            id,
+            command,
+            started_at: SystemTime::now()
+                .checked_sub(started.elapsed())
+                .unwrap_or_else(SystemTime::now),
+            started,
+            pgid,
+            state: Mutex::new(JobState {
+                stdout,
+                stderr,
+                end: None,
+            }),
+            changed: watch::channel(0).0,
+            stdin: tokio::sync::Mutex::new(stdin),
+            stdin_pipe,
+            stop: self.closed.child_token(),
+            supervisor: Mutex::new(None),
+        })
+    }
+
+    /// Supervise `job` (read its output until it ends) and list it.
+    fn launch(&self, job: &Arc<Job>, group: ProcessGroup, pipes: crate::tools::shell::exec::Pipes) {
+        let handle = tokio::spawn(supervise(job.clone(), group, pipes));
+        *job.supervisor.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
+        self.lock().insert(job.id.clone(), job.clone());
     }
 
     /// The job with handle `id`.

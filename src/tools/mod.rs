@@ -1,5 +1,6 @@
 //! Built-in tools of the `lmcp` binary, one module per family.
 
+pub mod budget;
 #[cfg(feature = "docs")]
 pub(crate) mod docs;
 pub mod fs;

@@ -66,6 +66,31 @@ pub struct ShellConfig {
     pub cwd: CwdResolver,
     /// Confines every command to the roots (`--sandbox`); `None`: unconfined.
     pub sandbox: Option<Arc<crate::tools::sandbox::Sandbox>>,
+    /// What a `shell` call that gives no `on_timeout` does at its timeout.
+    pub on_timeout: OnTimeout,
+}
+
+/// What `shell` does with a command still running at its timeout.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnTimeout {
+    /// End its process group (SIGTERM, then SIGKILL after the grace).
+    #[default]
+    Kill,
+    /// Leave it running as a background job, as if started with `shell_bg`,
+    /// and answer at once with the output so far and the job handle.
+    Background,
+}
+
+fn on_timeout_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": ["string", "null"],
+        "enum": ["kill", "background", null],
+        "default": null,
+        "description": "At the timeout: \"kill\" ends the command and every process it started (the default unless \
+                        the server says otherwise); \"background\" leaves it running as a shell_bg job and answers at once \
+                        with the output so far, state \"running\" and the `job` handle."
+    })
 }
 
 impl std::fmt::Debug for ShellConfig {
@@ -96,6 +121,7 @@ impl Default for ShellConfig {
             job_retention: Duration::from_secs(30 * 60),
             cwd: Arc::new(default_cwd),
             sandbox: None,
+            on_timeout: OnTimeout::Kill,
         }
     }
 }
@@ -172,6 +198,10 @@ pub struct ShellArgs {
     #[serde(default)]
     #[schemars(range(min = 1))]
     pub max_output_bytes: Option<u64>,
+    /// At the timeout: `kill` (default) or `background`.
+    #[serde(default)]
+    #[schemars(schema_with = "on_timeout_schema")]
+    pub on_timeout: Option<OnTimeout>,
 }
 
 /// What a `shell` call produced (its `structuredContent`).
@@ -195,6 +225,18 @@ pub struct ShellOutput {
     pub stdout_bytes: u64,
     /// Bytes written to stderr in all.
     pub stderr_bytes: u64,
+    /// `running` when the command was left running at its timeout
+    /// (`on_timeout: "background"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// The job handle of a command left running, for shell_bg_output,
+    /// shell_bg_input and shell_bg_kill (its output goes on from
+    /// `stdout_bytes` and `stderr_bytes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+    /// Why a command was killed although `on_timeout` was `background`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The exit code and signal name of `status`.
@@ -212,42 +254,63 @@ pub(crate) fn signal_name(sig: i32) -> String {
         .unwrap_or_else(|_| format!("signal {sig}"))
 }
 
-/// Streams new output to the client as progress (and log) notifications.
+/// Streams new output to the client as progress notifications and as log
+/// entries per stream (`{"stream", "text"}`, with `dropped` when bytes were
+/// skipped): only the latest [`STREAM_WINDOW`] bytes of each stream between
+/// two ticks are kept and sent, so memory and notification size stay
+/// bounded however fast the command writes.
 struct Streamer {
-    pending: Vec<(Stream, Vec<u8>)>,
-    bytes: u64,
+    windows: [output::Ring; 2],
+    sent: [u64; 2],
 }
 
+/// Most bytes of output one progress (or log) notification carries.
+const STREAM_WINDOW: usize = 4096;
+
 impl Streamer {
-    async fn flush(&mut self, ctx: &RequestContext) {
-        if self.pending.is_empty() {
-            return;
+    fn new() -> Self {
+        Streamer {
+            windows: [
+                output::Ring::new(STREAM_WINDOW),
+                output::Ring::new(STREAM_WINDOW),
+            ],
+            sent: [0, 0],
         }
+    }
+
+    fn push(&mut self, stream: Stream, data: &[u8]) {
+        self.windows[usize::from(stream == Stream::Stderr)].push(data);
+    }
+
+    async fn flush(&mut self, ctx: &RequestContext) {
         let mut text = String::new();
-        for (stream, data) in self.pending.drain(..) {
-            let chunk = String::from_utf8_lossy(&data);
-            let name = if stream == Stream::Stdout {
-                "stdout"
-            } else {
-                "stderr"
-            };
-            ctx.log(
-                LogLevel::Info,
-                "shell",
-                json!({"stream": name, "text": chunk}),
-            )
-            .await;
+        for (i, name) in ["stdout", "stderr"].into_iter().enumerate() {
+            if self.windows[i].end() == self.sent[i] {
+                continue;
+            }
+            let read = self.windows[i].read_from(self.sent[i], STREAM_WINDOW);
+            self.sent[i] = read.next;
+            let chunk = crate::tools::budget::visible_controls(&output::text_with_marker(&read))
+                .into_owned();
+            let mut data = json!({"stream": name, "text": chunk});
+            if read.dropped > 0 {
+                data["dropped"] = json!(read.dropped);
+            }
+            ctx.log(LogLevel::Info, "shell", data).await;
             text.push_str(&chunk);
         }
-        const MAX: usize = 4096;
-        if text.len() > MAX {
-            let mut cut = text.len() - MAX;
+        if text.is_empty() {
+            return;
+        }
+        if text.len() > STREAM_WINDOW {
+            let mut cut = text.len() - STREAM_WINDOW;
             while !text.is_char_boundary(cut) {
                 cut += 1;
             }
             text = format!("[...]{}", &text[cut..]);
         }
-        ctx.progress(self.bytes as f64, None, Some(&text)).await;
+        let total = self.windows[0].end() + self.windows[1].end();
+        ctx.progress(total as f64, None, Some(&text)).await;
     }
 }
 
@@ -260,8 +323,10 @@ pub async fn run(
     config: &ShellConfig,
     args: ShellArgs,
     ctx: &RequestContext,
+    jobs: Option<&JobManager>,
 ) -> Result<ShellOutput, ToolError> {
     let timeout = config.timeout_for(args.timeout_ms);
+    let background = args.on_timeout.unwrap_or(config.on_timeout) == OnTimeout::Background;
     let cap = args
         .max_output_bytes
         .map_or(config.output_cap, |b| {
@@ -299,11 +364,16 @@ pub async fn run(
         _ => None,
     };
     let (mut out, mut err) = (HeadTail::new(cap), HeadTail::new(cap));
-    let streaming = ctx.wants_progress();
-    let mut streamer = Streamer {
-        pending: Vec::new(),
-        bytes: 0,
+    // With on_timeout "background", the job's buffers are kept from the
+    // start, so its output offsets count every byte.
+    let ring_cap = if background {
+        config.job_buffer_bytes
+    } else {
+        0
     };
+    let mut rings = (output::Ring::new(ring_cap), output::Ring::new(ring_cap));
+    let streaming = ctx.wants_progress();
+    let mut streamer = Streamer::new();
     let mut tick = tokio::time::interval(config.progress_interval);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let deadline = start + timeout;
@@ -317,9 +387,14 @@ pub async fn run(
             Stream::Stdout => out.push(data),
             Stream::Stderr => err.push(data),
         }
+        if background {
+            match s {
+                Stream::Stdout => rings.0.push(data),
+                Stream::Stderr => rings.1.push(data),
+            }
+        }
         if streaming {
-            streamer.bytes += data.len() as u64;
-            streamer.pending.push((s, data.to_vec()));
+            streamer.push(s, data);
         }
     };
     while status.is_none() || !pipes.is_done() {
@@ -348,6 +423,36 @@ pub async fn run(
             }
         }
     }
+    let mut note = None;
+    if let (true, true, Some(jobs)) = (timed_out, background, jobs) {
+        match jobs.admit() {
+            Ok(id) => {
+                if let Some(feed) = feed.take() {
+                    tokio::spawn(feed);
+                }
+                let command = args.command.clone();
+                let job = jobs.adopt(id, command, start, group, pipes, rings);
+                if streaming {
+                    streamer.flush(ctx).await;
+                }
+                return Ok(ShellOutput {
+                    exit_code: None,
+                    signal: None,
+                    stdout: out.render(),
+                    stderr: err.render(),
+                    duration_ms: start.elapsed().as_millis() as u64,
+                    timed_out: false,
+                    truncated: out.cut() > 0 || err.cut() > 0,
+                    stdout_bytes: out.total(),
+                    stderr_bytes: err.total(),
+                    state: Some("running".into()),
+                    job: Some(job.id.clone()),
+                    note: None,
+                });
+            }
+            Err(e) => note = Some(format!("not left running in the background: {e}")),
+        }
+    }
     if timed_out {
         status = group.terminate().await;
         pipes
@@ -368,12 +473,23 @@ pub async fn run(
         truncated: out.cut() > 0 || err.cut() > 0,
         stdout_bytes: out.total(),
         stderr_bytes: err.total(),
+        state: None,
+        job: None,
+        note,
     })
 }
 
 /// The readable text block of a `shell` result.
 pub fn render_text(o: &ShellOutput) -> String {
     let mut s = match (&o.exit_code, &o.signal) {
+        _ if o.job.is_some() => format!(
+            "still running after {} ms: left running as background job {} (on_timeout: background); \
+             read more with shell_bg_output (stdout_offset={}, stderr_offset={}), end it with shell_bg_kill",
+            o.duration_ms,
+            o.job.as_deref().unwrap_or_default(),
+            o.stdout_bytes,
+            o.stderr_bytes
+        ),
         _ if o.timed_out => format!(
             "timed out after {} ms (process group killed)",
             o.duration_ms
@@ -385,7 +501,13 @@ pub fn render_text(o: &ShellOutput) -> String {
     if o.truncated {
         s.push_str("; output truncated");
     }
+    if let Some(note) = &o.note {
+        s.push_str(&format!(" ({note})"));
+    }
     for (name, text) in [("stdout", &o.stdout), ("stderr", &o.stderr)] {
+        // Terminal escape sequences are shown, not passed raw to a reader
+        // (the structured content keeps the bytes as they were).
+        let text = &crate::tools::budget::visible_controls(text);
         if !text.is_empty() {
             s.push_str(&format!("\n--- {name} ---\n{text}"));
             if !text.ends_with('\n') {
@@ -396,20 +518,22 @@ pub fn render_text(o: &ShellOutput) -> String {
     s
 }
 
-/// The `shell` tool.
-pub fn shell_tool(config: Arc<ShellConfig>) -> Tool {
+/// The `shell` tool; with `jobs`, a command may be left running at its
+/// timeout as one of their background jobs (`on_timeout: "background"`).
+pub fn shell_tool(config: Arc<ShellConfig>, jobs: Option<Arc<JobManager>>) -> Tool {
     let engine_timeout = config.max_timeout + config.kill_grace + Duration::from_secs(5);
     Tool::typed_with_schema::<ShellArgs, _, _>(
         "shell",
         "Run a shell command and return its exit code, stdout and stderr (kept apart). \
          The command runs in its own process group with stdin closed unless `stdin` is given; \
-         on timeout every process it started is killed. Long output keeps its head and tail. \
-         For servers, watchers and long builds use shell_bg instead.",
+         on timeout every process it started is killed, unless on_timeout is \"background\": then it keeps running \
+         as a shell_bg job and the answer carries the output so far and the job handle. Long output keeps its head \
+         and tail. For servers, watchers and long builds use shell_bg instead.",
         stored!("shell", ShellArgs),
         move |args, ctx| {
-            let config = config.clone();
+            let (config, jobs) = (config.clone(), jobs.clone());
             async move {
-                let out = run(&config, args, &ctx).await?;
+                let out = run(&config, args, &ctx, jobs.as_deref()).await?;
                 let text = render_text(&out);
                 let failed = out.timed_out;
                 let value = serde_json::to_value(&out)?;
@@ -429,7 +553,7 @@ pub fn shell_tool(config: Arc<ShellConfig>) -> Tool {
 /// The `shell` tool and the background-job tools, sharing `jobs`.
 pub fn tools(config: Arc<ShellConfig>, jobs: Arc<JobManager>) -> Vec<Tool> {
     let sandbox = config.sandbox.as_ref().map(|s| s.describe());
-    let mut v = vec![shell_tool(config)];
+    let mut v = vec![shell_tool(config, Some(jobs.clone()))];
     v.extend(crate::tools::jobs::tools(jobs));
     if let Some(note) = sandbox {
         for t in v

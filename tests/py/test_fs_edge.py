@@ -45,7 +45,8 @@ async def test_huge_sparse_file_read_with_small_limit(lmcp, tree, mode):
             # The 100 MB line itself: its start, cut at the output cap, never buffered whole.
             r, t = await call(c, "read_file", {"path": "big.txt", "offset": 2001, "limit": 1})
             assert r.structured_content["line_cut"] is True and len(t) < 300 * 1024
-            assert "line 2001 is longer than the output cap" in t
+            assert "line 2001 is longer than the output budget" in t
+            assert t.startswith("\ufffd" * 1000) and r.structured_content["next_column"] > 10000
             r, t = await call(c, "read_file", {"path": "big.txt", "tail": 1})
             assert r.structured_content["line_cut"] is True and len(t) < 300 * 1024
             r, t = await call(c, "file_info", {"path": "big.txt"})

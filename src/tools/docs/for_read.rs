@@ -22,6 +22,8 @@ pub(crate) struct ReadOptions<'a> {
     pub range: Option<&'a str>,
     /// The call's cancellation.
     pub cancel: Option<CancellationToken>,
+    /// Largest text returned, in bytes (the call's output budget, less room for notes).
+    pub max_text: usize,
 }
 
 /// Read the rest of `file` (whose first bytes are `head`) as `kind`.
@@ -60,7 +62,7 @@ pub(crate) fn read_document(
         limit: opts.limit,
         sheet,
         range: opts.range.map(str::to_owned),
-        max_text: cfg.max_read_bytes as usize,
+        max_text: opts.max_text,
         image_max_edge: cfg.image_max_edge,
         max_media: cfg.max_image_bytes as usize,
     };

@@ -29,6 +29,28 @@ pub(crate) struct ListArgs {
     /// Largest number of entries to return.
     #[serde(default)]
     pub max_entries: Option<usize>,
+    /// Continue a listing: the `next_cursor` of the previous answer (same path and options).
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// Largest answer in bytes, text and structured content together (default and maximum: the server's output budget).
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub max_bytes: Option<u64>,
+}
+
+impl ListArgs {
+    /// What defines the listing a cursor continues (not the page size).
+    fn digest(&self) -> String {
+        crate::tools::budget::query_digest(
+            "list_dir",
+            &json!([
+                self.path,
+                self.depth.unwrap_or(1).clamp(1, 20),
+                self.show_hidden,
+                self.include_ignored
+            ]),
+        )
+    }
 }
 
 /// A walker over `dir` honouring the hidden/ignore choices; symlinks are
@@ -56,8 +78,9 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
     Tool::typed_with_schema::<ListArgs, _, _>(
         "list_dir",
         "List a directory's entries with type, size and modification time, sorted by name; depth > 1 gives a tree. \
-         Hidden and .gitignored files are left out unless show_hidden / include_ignored are set. The list is capped; \
-         a note says how many entries were left out.",
+         Hidden and .gitignored files are left out unless show_hidden / include_ignored are set. The list is capped \
+         (max_entries, and the output budget); a note says how many entries were left out, and next_cursor, passed \
+         back as cursor, continues the listing.",
         stored!("list_dir", ListArgs),
         move |a: ListArgs, ctx| {
             let cfg = cfg.clone();
@@ -65,7 +88,19 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
                 let roots = roots_for(&cfg, &ctx).await?;
                 let cancel = ctx.cancellation().clone();
                 let cap = a.max_entries.unwrap_or(cfg.max_list_entries).clamp(1, cfg.max_list_entries);
+                let budget = crate::tools::budget::effective(cfg.max_result_bytes, a.max_bytes);
                 blocking(move || {
+                    let digest = a.digest();
+                    let after = match &a.cursor {
+                        None => None,
+                        Some(c) => {
+                            let p = crate::tools::budget::open_cursor(c, &digest).map_err(FsError::Invalid)?;
+                            Some(std::path::PathBuf::from(p.as_str().unwrap_or_default()))
+                        }
+                    };
+                    // Room for the closing note with its cursor, and the structured wrapper.
+                    let room = budget.saturating_sub(600).max(1);
+                    let (mut used, mut last) = (0usize, None::<std::path::PathBuf>);
                     let dir = roots.resolve_dir(a.path.as_deref())?;
                     let depth = a.depth.unwrap_or(1).clamp(1, 20);
                     let mut b = walker(&dir, a.show_hidden, a.include_ignored);
@@ -90,12 +125,15 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
                         if ent.depth() == 0 {
                             continue;
                         }
-                        if entries.len() >= cap {
+                        let rel_path = ent.path().strip_prefix(&dir).unwrap_or(ent.path());
+                        if after.as_deref().is_some_and(|a| rel_path <= a) {
+                            continue;
+                        }
+                        if entries.len() >= cap || used >= room {
                             left_out += 1;
                             continue;
                         }
-                        let rel = ent.path().strip_prefix(&dir).unwrap_or(ent.path());
-                        let rel = rel.to_string_lossy();
+                        let rel = rel_path.to_string_lossy();
                         let meta = ent.metadata().ok();
                         let ft = ent.file_type();
                         let kind = match ft {
@@ -110,32 +148,49 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
                         let name = ent.file_name().to_string_lossy();
                         let name = super::escape_name(&name);
                         let when = mtime.map(iso_time).unwrap_or_default();
-                        match kind {
-                            "dir" => text.push_str(&format!("{indent}{name}/  {when}\n")),
-                            "symlink" => text.push_str(&format!("{indent}{name}@  {when}\n")),
-                            _ => text.push_str(&format!("{indent}{name}  {size} B  {when}\n")),
-                        }
-                        entries.push(json!({
+                        let line = match kind {
+                            "dir" => format!("{indent}{name}/  {when}\n"),
+                            "symlink" => format!("{indent}{name}@  {when}\n"),
+                            _ => format!("{indent}{name}  {size} B  {when}\n"),
+                        };
+                        let item = json!({
                             "path": rel,
                             "type": kind,
                             "size": size,
                             "mtime_ms": mtime.map(unix_ms),
-                        }));
+                        });
+                        let cost = line.len() + item.to_string().len() + 1;
+                        if !entries.is_empty() && used + cost > room {
+                            used = room;
+                            left_out += 1;
+                            continue;
+                        }
+                        used += cost;
+                        text.push_str(&line);
+                        entries.push(item);
+                        last = Some(rel_path.to_path_buf());
                     }
                     if entries.is_empty() {
                         text.push_str("(empty)\n");
                     }
-                    if left_out > 0 {
-                        text.push_str(&format!(
-                            "[{left_out} more entries left out; raise max_entries (at most {}) or list a subdirectory]\n",
-                            cfg.max_list_entries
-                        ));
-                    }
-                    Ok(ToolResult::text(text).with_structured(json!({
+                    let mut s = json!({
                         "path": roots.display(&dir),
                         "entries": entries,
                         "left_out": left_out,
-                    })))
+                    });
+                    if left_out > 0 {
+                        let cursor = last.map(|l| crate::tools::budget::seal_cursor(&digest, json!(l.to_string_lossy())));
+                        text.push_str(&format!(
+                            "[{left_out} more entries left out; raise max_entries (at most {}) or list a subdirectory",
+                            cfg.max_list_entries
+                        ));
+                        if let Some(c) = cursor {
+                            text.push_str(&format!(", or continue with cursor: \"{c}\""));
+                            s["next_cursor"] = json!(c);
+                        }
+                        text.push_str("]\n");
+                    }
+                    Ok(ToolResult::text(text).with_structured(s))
                 })
                 .await
             }

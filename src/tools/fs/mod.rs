@@ -18,6 +18,7 @@ mod info;
 mod list;
 mod list_roots;
 mod read;
+mod read_lines;
 mod resources;
 mod search;
 mod watch;
@@ -50,6 +51,9 @@ pub struct FsConfig {
     pub roots_given: bool,
     /// Largest amount of text `read_file` returns per file, in bytes.
     pub max_read_bytes: u64,
+    /// The output budget: most bytes of text one call of `read_file`,
+    /// `search_files` or `list_dir` answers (`--max-result-bytes`).
+    pub max_result_bytes: usize,
     /// Largest image `read_file` returns as image content, in bytes.
     pub max_image_bytes: u64,
     /// Longest edge, in pixels, of an image `read_file` sends (larger ones
@@ -76,6 +80,7 @@ impl Default for FsConfig {
             roots_from_client: false,
             roots_given: true,
             max_read_bytes: 256 * 1024,
+            max_result_bytes: crate::tools::budget::DEFAULT_MAX_RESULT_BYTES,
             max_image_bytes: 5 * 1024 * 1024,
             image_max_edge: 1568,
             max_write_bytes: 16 * 1024 * 1024,

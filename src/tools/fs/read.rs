@@ -3,6 +3,7 @@
 //! several files per call. Reads stream, so a window of a huge file costs
 //! only that window.
 
+use super::read_lines::{read_tail, read_window, Window};
 use super::{blocking, io_err, roots_for, unix_ms, FsConfig, FsError};
 use crate::protocol::Content;
 use crate::server::{Tool, ToolError, ToolResult};
@@ -12,10 +13,22 @@ use base64::Engine;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sha2::Digest;
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Room kept for the notes a document reader adds after its text.
+#[cfg(feature = "docs")]
+const DOC_NOTE_ROOM: usize = 512;
+
+/// Room kept within a text answer's budget for the note saying how to go on.
+const NOTE_ROOM: usize = 224;
+
+/// Room kept within a list's budget for the note naming the files left out.
+const SKIP_NOTE_ROOM: usize = 512;
+
+/// Most files one `read_file` call reads.
+pub(crate) const MAX_PATHS: usize = 100;
 
 /// Arguments of `read_file`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -41,6 +54,14 @@ pub(crate) struct ReadArgs {
     /// Prefix each line with its number.
     #[serde(default)]
     pub line_numbers: bool,
+    /// With offset: skip this many bytes of the first line (to read the rest of a line longer than the budget,
+    /// as the note of the previous answer says).
+    #[serde(default)]
+    pub column: Option<u64>,
+    /// Largest answer in bytes of text (default and maximum: the server's output budget); a list of files shares it.
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub max_bytes: Option<u64>,
     /// Spreadsheets: the sheet to show, by name or 1-based index (default the first).
     #[serde(default)]
     #[schemars(schema_with = "sheet_schema")]
@@ -50,10 +71,6 @@ pub(crate) struct ReadArgs {
     #[serde(default)]
     #[cfg_attr(not(feature = "docs"), allow(dead_code))]
     pub range: Option<String>,
-    /// The call's cancellation (not an argument).
-    #[serde(skip)]
-    #[schemars(skip)]
-    pub cancel: Option<tokio_util::sync::CancellationToken>,
 }
 
 /// The `path` argument: one file, or several.
@@ -88,18 +105,20 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
     Tool::typed_with_schema::<ReadArgs, _, _>(
         "read_file",
         "Read a text file (or several: give `path` a list). Use offset (1-based first line) and limit (line count), or tail, \
-         to read part of a large file; line_numbers prefixes each line with its number. Output is capped; a note says \
-         where to continue. Images (png, jpeg, gif, webp, bmp) come back as images, downscaled for a model; PDF (offset/limit count pages), \
+         to read part of a large file; line_numbers prefixes each line with its number. The answer fits an output \
+         budget (max_bytes lowers it): a longer file comes back in part with truncated: true, total_lines and a note \
+         saying which offset continues; a list of files shares the budget and files left out say skipped: \"budget\". \
+         Images (png, jpeg, gif, webp, bmp) come back as images, downscaled for a model; PDF (offset/limit count pages), \
          Word (.docx), OpenDocument (.odt), slides (.pptx) and spreadsheets (.xlsx, .xls, .ods, .csv; `sheet`, `range`) \
-         as text; audio as audio; other binary files as a description. \
+         as text within the same budget; audio as audio; other binary files as a description. \
          Reports sha256 (when the whole file was read) and mtime_ms for write_file's optimistic check.",
         stored!("read_file", ReadArgs),
-        move |mut a: ReadArgs, ctx| {
+        move |a: ReadArgs, ctx| {
             let cfg = cfg.clone();
-            a.cancel = Some(ctx.cancellation().clone());
             async move {
                 let roots = roots_for(&cfg, &ctx).await?;
-                blocking(move || Ok(run(&cfg, &roots, a))).await?
+                let cancel = ctx.cancellation().clone();
+                blocking(move || Ok(run(&cfg, &roots, a, &cancel))).await?
             }
         },
     )
@@ -109,43 +128,130 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
     .open_world(false)
 }
 
-fn run(cfg: &FsConfig, roots: &Roots, a: ReadArgs) -> Result<ToolResult, ToolError> {
+fn run(
+    cfg: &FsConfig,
+    roots: &Roots,
+    a: ReadArgs,
+    cancel: &CancellationToken,
+) -> Result<ToolResult, ToolError> {
+    let max = (cfg.max_result_bytes).min(usize::try_from(cfg.max_read_bytes).unwrap_or(usize::MAX));
+    let budget = crate::tools::budget::effective(max, a.max_bytes);
     match (&a.path, &a.paths) {
         (Some(PathArg::One(p)), None) => {
-            let (content, s) = read_one(cfg, roots, p, &a)?;
+            let (content, s) = read_one(cfg, roots, p, &a, budget, cancel)?;
             Ok(ToolResult::content(vec![content]).with_structured(s))
         }
         (Some(PathArg::Many(list)), None) | (None, Some(list)) if !list.is_empty() => {
-            let mut blocks = Vec::new();
-            let mut files = Vec::new();
-            let mut failed = 0;
-            for p in list {
-                match read_one(cfg, roots, p, &a) {
-                    Ok((c, s)) => {
-                        blocks.push(match c {
-                            Content::Text { text, .. } => {
-                                Content::text(format!("==> {p} <==\n{text}"))
-                            }
-                            other => other,
-                        });
-                        files.push(s);
-                    }
-                    Err(e) => {
-                        failed += 1;
-                        blocks.push(Content::text(format!("==> {p} <==\nerror: {e}")));
-                        files.push(json!({"path": p, "error": e.to_string()}));
-                    }
-                }
+            if list.len() > MAX_PATHS {
+                return Err(ToolError::Tool(format!(
+                    "`path` lists {} files; read at most {MAX_PATHS} per call",
+                    list.len()
+                )));
             }
-            Ok(ToolResult::content(blocks)
-                .with_structured(json!({"files": files}))
-                .with_error(failed == list.len()))
+            read_many(cfg, roots, list, &a, budget, cancel)
         }
         _ => Err(ToolError::Tool(
             "give `path`: one file, or a non-empty list of files (`paths` is the older name of the list; not both)"
                 .into(),
         )),
     }
+}
+
+/// Several files sharing one budget: each is read with what is left of it
+/// (so no file builds more than the budget in memory); the first file shown
+/// may be cut with a note, a later one that does not fit whole is left out
+/// with `skipped: "budget"`. Room is kept for the note naming those left out.
+fn read_many(
+    cfg: &FsConfig,
+    roots: &Roots,
+    list: &[String],
+    a: &ReadArgs,
+    budget: usize,
+    cancel: &CancellationToken,
+) -> Result<ToolResult, ToolError> {
+    let mut blocks = Vec::new();
+    let mut files = Vec::new();
+    let (mut failed, mut used, mut skipped) = (0, 0usize, Vec::new());
+    let room = budget - SKIP_NOTE_ROOM.min(budget / 4);
+    for p in list {
+        if cancel.is_cancelled() {
+            return Err(FsError::Cancelled.into());
+        }
+        let header = format!("==> {p} <==\n");
+        let left = room.saturating_sub(used + header.len());
+        if left < 64 {
+            skipped.push(p.as_str());
+            files.push(json!({"path": p, "skipped": "budget"}));
+            continue;
+        }
+        match read_one(cfg, roots, p, a, left, cancel) {
+            Ok((c, s)) => {
+                let size = match &c {
+                    Content::Text { text, .. } => text.len(),
+                    Content::Image { data, .. } | Content::Audio { data, .. } => data.len(),
+                    _ => 0,
+                };
+                let cut = s["truncated"] == json!(true) && a.limit.is_none() && a.tail.is_none();
+                if size > left || (cut && used > 0) {
+                    skipped.push(p.as_str());
+                    files.push(json!({"path": p, "skipped": "budget"}));
+                    continue;
+                }
+                used += header.len() + size;
+                blocks.push(match c {
+                    Content::Text { text, .. } => Content::text(format!("{header}{text}")),
+                    other => other,
+                });
+                files.push(s);
+            }
+            Err(FsError::Cancelled) => return Err(FsError::Cancelled.into()),
+            Err(e) => {
+                failed += 1;
+                let msg = format!("{header}error: {e}");
+                used += msg.len();
+                blocks.push(Content::text(msg));
+                files.push(json!({"path": p, "error": e.to_string()}));
+            }
+        }
+    }
+    if !skipped.is_empty() {
+        blocks.push(Content::text(skip_note(
+            &skipped,
+            budget,
+            budget.saturating_sub(used),
+        )));
+    }
+    Ok(ToolResult::content(blocks)
+        .with_structured(json!({"files": files, "budget": budget}))
+        .with_error(failed == list.len()))
+}
+
+/// The note naming the files left out, in at most `room` bytes (at least
+/// the count): as many names as fit, then how many more.
+fn skip_note(skipped: &[&str], budget: usize, room: usize) -> String {
+    let head = format!("[left out to stay within the output budget of {budget} bytes: ");
+    let tail = "; read them in another call]";
+    let mut names = String::new();
+    for (i, p) in skipped.iter().enumerate() {
+        let rest = skipped.len() - i - 1;
+        let more = if rest > 0 {
+            format!(" and {rest} more (skipped: \"budget\" in the structured result)")
+        } else {
+            String::new()
+        };
+        let sep = if i == 0 { "" } else { ", " };
+        if head.len() + names.len() + sep.len() + p.len() + more.len() + tail.len() > room {
+            let left = skipped.len() - i;
+            let noun = if i == 0 { "files" } else { "more" };
+            names.push_str(&format!(
+                "{sep}{left} {noun} (skipped: \"budget\" in the structured result)"
+            ));
+            break;
+        }
+        names.push_str(sep);
+        names.push_str(p);
+    }
+    format!("{head}{names}{tail}")
 }
 
 fn image_mime(head: &[u8]) -> Option<&'static str> {
@@ -185,6 +291,8 @@ fn read_one(
     roots: &Roots,
     user: &str,
     a: &ReadArgs,
+    cap: usize,
+    cancel: &CancellationToken,
 ) -> Result<(Content, Value), FsError> {
     let (path, mut file) = roots.open_read(user)?;
     let meta = file.metadata().map_err(io_err("read", user))?;
@@ -209,7 +317,9 @@ fn read_one(
             limit: a.limit,
             sheet: a.sheet.as_ref(),
             range: a.range.as_deref(),
-            cancel: a.cancel.clone(),
+            cancel: Some(cancel.clone()),
+            // The document's text and its notes share the budget.
+            max_text: cap.saturating_sub(DOC_NOTE_ROOM).max(cap / 2),
         };
         let (content, mut s) = read_document(cfg, kind, head, &mut file, size, opts)?;
         s["path"] = json!(shown);
@@ -242,291 +352,22 @@ fn read_one(
     }
     file.seek(SeekFrom::Start(0))
         .map_err(io_err("read", user))?;
-    let (text, mut s) = if let Some(n) = a.tail {
-        read_tail(&mut file, n, cfg.max_read_bytes, a.line_numbers, user)?
-    } else {
-        read_window(
-            &mut file,
-            a.offset.unwrap_or(1).max(1),
-            a.limit,
-            cfg.max_read_bytes,
-            a.line_numbers,
-            user,
-        )?
+    let w = Window {
+        first: a.offset.unwrap_or(1).max(1),
+        limit: a.limit,
+        column: a.column.unwrap_or(0),
+        cap: cap.saturating_sub(NOTE_ROOM).max(cap / 4),
+        budget: cap,
+        numbers: a.line_numbers,
+    };
+    let (text, mut s) = match a.tail {
+        Some(n) => read_tail(&mut file, size, n, w, cancel, user)?,
+        None => read_window(&mut file, size, w, cancel, user)?,
     };
     s["path"] = json!(shown);
     s["size"] = json!(size);
     s["mtime_ms"] = json!(mtime_ms);
     Ok((Content::text(text), s))
-}
-
-/// A line as shown: invalid UTF-8 and control characters other than tab,
-/// CR and LF become U+FFFD (a NUL costs six bytes once JSON-escaped and
-/// tells a reader nothing), prefixed with its number on request.
-fn render_line(n: u64, line: &[u8], numbers: bool) -> String {
-    let mut out = String::with_capacity(line.len() + 8);
-    if numbers {
-        out.push_str(&format!("{n:>6}\t"));
-    }
-    let text = String::from_utf8_lossy(line);
-    if text
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-    {
-        out.extend(text.chars().map(|c| {
-            if c.is_control() && !matches!(c, '\t' | '\n' | '\r') {
-                char::REPLACEMENT_CHARACTER
-            } else {
-                c
-            }
-        }));
-    } else {
-        out.push_str(&text);
-    }
-    out
-}
-
-/// Cut `s` to at most `max` bytes, at a character boundary, keeping the
-/// start (`keep_end` false) or the end.
-fn cut_to(s: &mut String, max: usize, keep_end: bool) {
-    if s.len() <= max {
-        return;
-    }
-    if keep_end {
-        let mut i = s.len() - max;
-        while !s.is_char_boundary(i) {
-            i += 1;
-        }
-        s.drain(..i);
-    } else {
-        let mut i = max;
-        while !s.is_char_boundary(i) {
-            i -= 1;
-        }
-        s.truncate(i);
-    }
-}
-
-/// Consume the rest of a line (through its newline) without keeping it,
-/// feeding it to `hasher`; the number of bytes consumed (0 at end of file).
-fn skip_line(r: &mut impl BufRead, hasher: &mut sha2::Sha256) -> std::io::Result<u64> {
-    let mut total = 0u64;
-    loop {
-        let chunk = r.fill_buf()?;
-        if chunk.is_empty() {
-            return Ok(total);
-        }
-        let (used, done) = match chunk.iter().position(|&b| b == b'\n') {
-            Some(i) => (i + 1, true),
-            None => (chunk.len(), false),
-        };
-        hasher.update(&chunk[..used]);
-        r.consume(used);
-        total += used as u64;
-        if done {
-            return Ok(total);
-        }
-    }
-}
-
-/// Read the next line into `buf`, but keep at most `keep` bytes: returns
-/// whether the whole line (through its newline, or to the end of the file)
-/// fitted. Memory stays bounded by `keep` however long the line is.
-fn read_line_capped(r: &mut impl BufRead, buf: &mut Vec<u8>, keep: usize) -> std::io::Result<bool> {
-    loop {
-        let chunk = r.fill_buf()?;
-        if chunk.is_empty() {
-            return Ok(true);
-        }
-        let room = keep - buf.len();
-        let (used, done) = match chunk.iter().position(|&b| b == b'\n') {
-            Some(i) if i < room => (i + 1, true),
-            _ => (chunk.len().min(room), false),
-        };
-        buf.extend_from_slice(&chunk[..used]);
-        r.consume(used);
-        if done {
-            return Ok(true);
-        }
-        if buf.len() == keep {
-            return Ok(false);
-        }
-    }
-}
-
-/// Lines `first..first+limit` within `cap` bytes, streaming. A line longer
-/// than the cap is shown cut when it is the first one asked for.
-fn read_window(
-    file: &mut File,
-    first: u64,
-    limit: Option<u64>,
-    cap: u64,
-    numbers: bool,
-    user: &str,
-) -> Result<(String, Value), FsError> {
-    let mut r = BufReader::with_capacity(64 * 1024, file);
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = Vec::new();
-    let mut out = String::new();
-    let (mut n, mut last, mut bytes) = (0u64, 0u64, 0u64);
-    let mut stopped = None;
-    let mut shown_cut = 0usize;
-    loop {
-        if n + 1 < first {
-            if skip_line(&mut r, &mut hasher).map_err(io_err("read", user))? == 0 {
-                break;
-            }
-            n += 1;
-            continue;
-        }
-        if r.fill_buf().map_err(io_err("read", user))?.is_empty() {
-            break;
-        }
-        if limit.is_some_and(|l| n + 1 >= first + l) {
-            stopped = Some("limit");
-            break;
-        }
-        buf.clear();
-        // Every input byte shows as at least one output byte, so reading
-        // `room` bytes is enough to know whether the line fits.
-        let room = cap.saturating_sub(bytes) as usize;
-        let whole = read_line_capped(&mut r, &mut buf, room).map_err(io_err("read", user))?;
-        let mut line = render_line(n + 1, &buf, numbers);
-        if !whole || line.len() > room {
-            stopped = Some("cap");
-            if last == 0 {
-                // The first line asked for is longer than the cap: show its start.
-                n += 1;
-                cut_to(&mut line, room, false);
-                shown_cut = line.len();
-                out.push_str(&line);
-                last = n;
-            }
-            break;
-        }
-        n += 1;
-        hasher.update(&buf);
-        bytes += line.len() as u64;
-        out.push_str(&line);
-        last = n;
-    }
-    let mut s = json!({"first_line": first, "last_line": last, "truncated": stopped.is_some()});
-    match stopped {
-        None => {
-            s["total_lines"] = json!(n);
-            s["sha256"] = json!(hasher
-                .finalize()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>());
-            if first > n && n > 0 {
-                out.push_str(&format!(
-                    "[offset {first} is past the end: the file has {n} lines]"
-                ));
-            }
-        }
-        Some(why) => {
-            if !out.is_empty() && !out.ends_with('\n') {
-                out.push('\n');
-            }
-            if shown_cut > 0 {
-                out.push_str(&format!(
-                    "[line {last} is longer than the output cap of {cap} bytes: showed its first {shown_cut} bytes; \
-                     continue with offset={}]",
-                    last + 1
-                ));
-                s["line_cut"] = json!(true);
-            } else {
-                let reason = if why == "cap" {
-                    format!(" (output capped at {cap} bytes)")
-                } else {
-                    String::new()
-                };
-                out.push_str(&format!(
-                    "[showed lines {first}-{last}{reason}; more follow: continue with offset={}]",
-                    last + 1
-                ));
-            }
-        }
-    }
-    Ok((out, s))
-}
-
-/// The last `n` lines within `cap` bytes: counts lines by streaming, then
-/// reads only the end of the file.
-fn read_tail(
-    file: &mut File,
-    n: u64,
-    cap: u64,
-    numbers: bool,
-    user: &str,
-) -> Result<(String, Value), FsError> {
-    let size = file.metadata().map_err(io_err("read", user))?.len();
-    let mut total = 0u64;
-    let mut last_byte = None;
-    let mut chunk = vec![0u8; 64 * 1024];
-    loop {
-        let got = file.read(&mut chunk).map_err(io_err("read", user))?;
-        if got == 0 {
-            break;
-        }
-        total += chunk[..got].iter().filter(|&&b| b == b'\n').count() as u64;
-        last_byte = Some(chunk[got - 1]);
-    }
-    if last_byte.is_some_and(|b| b != b'\n') {
-        total += 1;
-    }
-    let start = size.saturating_sub(cap);
-    file.seek(SeekFrom::Start(start))
-        .map_err(io_err("read", user))?;
-    let mut data = Vec::new();
-    file.take(cap)
-        .read_to_end(&mut data)
-        .map_err(io_err("read", user))?;
-    let mut lines: Vec<&[u8]> = data.split_inclusive(|&b| b == b'\n').collect();
-    if start > 0 && lines.len() == 1 && n > 0 {
-        // The last line alone is longer than the cap: show its end.
-        let mut line = render_line(total, &data, false);
-        cut_to(&mut line, cap as usize, true);
-        let mut out = format!(
-            "[line {total} is longer than the output cap of {cap} bytes: showing its last {} bytes]\n",
-            line.len()
-        );
-        if numbers {
-            out.push_str(&format!("{total:>6}\t"));
-        }
-        out.push_str(&line);
-        let s = json!({"first_line": total, "last_line": total, "total_lines": total, "truncated": true, "line_cut": true});
-        return Ok((out, s));
-    }
-    if start > 0 && !lines.is_empty() {
-        lines.remove(0); // partial first line
-    }
-    let mut take = (n as usize).min(lines.len());
-    let first_index = lines.len() - take;
-    let mut rendered: Vec<String> = lines[first_index..]
-        .iter()
-        .enumerate()
-        .map(|(i, l)| render_line(total - take as u64 + 1 + i as u64, l, numbers))
-        .collect();
-    // Shown text may be longer than the bytes read (replacement characters).
-    let mut size: usize = rendered.iter().map(String::len).sum();
-    while size > cap as usize && !rendered.is_empty() {
-        size -= rendered.remove(0).len();
-        take -= 1;
-    }
-    let first = total - take as u64 + 1;
-    let mut out = String::new();
-    if take < n as usize && (take as u64) < total {
-        out.push_str(&format!(
-            "[output capped at {cap} bytes: showing the last {take} lines]\n"
-        ));
-    }
-    for line in rendered {
-        out.push_str(&line);
-    }
-    let s = json!({"first_line": first, "last_line": total, "total_lines": total, "truncated": (take as u64) < total});
-    Ok((out, s))
 }
 
 #[cfg(test)]

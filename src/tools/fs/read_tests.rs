@@ -54,8 +54,8 @@ async fn huge_file_with_small_limit_is_fast() {
     // Without a limit the output is capped with a note.
     let r = call(&t, json!({"path": "big.txt"})).await.unwrap();
     let out = text(&r);
-    assert!(out.len() <= e.cfg.max_read_bytes as usize + 200);
-    assert!(out.contains("output capped"), "{}", &out[out.len() - 200..]);
+    assert!(out.len() <= e.cfg.max_result_bytes + 200);
+    assert!(out.contains("output budget"), "{}", &out[out.len() - 200..]);
     assert_eq!(r.structured.unwrap()["truncated"], true);
 }
 
@@ -207,14 +207,34 @@ async fn a_line_longer_than_the_cap_is_cut_not_buffered() {
         "{}",
         text(&r)
     );
-    // Asking for the long line shows its first 1000 bytes and where to go on.
+    // Asking for the long line shows its start and where to go on, the note
+    // included within the budget.
     let r = call(&t, json!({"path": "long.txt", "offset": 2}))
         .await
         .unwrap();
     let out = text(&r);
-    assert!(out.starts_with(&"x".repeat(1000)), "{}", &out[..50]);
-    assert!(out.contains("[line 2 is longer than the output cap of 1000 bytes: showed its first 1000 bytes; continue with offset=3]"), "{}", &out[1000..]);
-    assert_eq!(r.structured.unwrap()["line_cut"], true);
+    assert!(out.len() <= 1000, "{}", out.len());
+    let shown = out.find('\n').unwrap();
+    assert!(
+        shown >= 500 && out[..shown].bytes().all(|b| b == b'x'),
+        "{shown}"
+    );
+    let note = format!("[line 2 is longer than the output budget of 1000 bytes: showed bytes 0-{shown} of it; continue the line with offset=2, column={shown}]");
+    assert_eq!(&out[shown + 1..], note);
+    let s = r.structured.unwrap();
+    assert_eq!(s["line_cut"], true);
+    assert_eq!(
+        (s["next_offset"].clone(), s["next_column"].clone()),
+        (json!(2), json!(shown))
+    );
+    // The note's offset and column go on with the rest of the line.
+    let r = call(
+        &t,
+        json!({"path": "long.txt", "offset": 2, "column": 999_500}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(text(&r), format!("{}\nend\n", "x".repeat(500)));
     let r = call(&t, json!({"path": "long.txt", "offset": 3}))
         .await
         .unwrap();
@@ -227,7 +247,7 @@ async fn a_line_longer_than_the_cap_is_cut_not_buffered() {
     let out = text(&r);
     assert!(
         out.starts_with(
-            "[line 2 is longer than the output cap of 1000 bytes: showing its last 1000 bytes]\n"
+            "[line 2 is longer than the output budget of 1000 bytes: showing its last 776 bytes]\n"
         ),
         "{out}"
     );
@@ -248,4 +268,84 @@ async fn control_characters_past_the_head_show_as_replacement() {
         .await
         .unwrap();
     assert_eq!(text(&r), "a\u{FFFD}b\u{FFFD}c\td\n");
+}
+
+#[cfg(feature = "docs")]
+#[tokio::test]
+async fn documents_fit_the_budget_too() {
+    let e = env();
+    let rows: String = (0..5000)
+        .map(|i| format!("{i},name {i},{}\n", i * 7))
+        .collect();
+    std::fs::write(e.root.join("t.csv"), format!("id,name,value\n{rows}")).unwrap();
+    std::fs::write(e.root.join("u.csv"), format!("id,name,value\n{rows}")).unwrap();
+    let t = tool(e.cfg.clone());
+    let r = call(&t, json!({"path": "t.csv", "max_bytes": 2000}))
+        .await
+        .unwrap();
+    assert!(text(&r).len() <= 2000, "{}", text(&r).len());
+    let s = r.structured.unwrap();
+    assert_eq!(
+        (s["kind"].as_str(), s["truncated"].clone()),
+        (Some("CSV table"), json!(true))
+    );
+    // Two documents share one budget: the second, which cannot fit, is left out.
+    let r = call(&t, json!({"path": ["t.csv", "u.csv"], "max_bytes": 4000}))
+        .await
+        .unwrap();
+    let total: usize = r
+        .content
+        .iter()
+        .map(|c| match c {
+            Content::Text { text, .. } => text.len(),
+            _ => 0,
+        })
+        .sum();
+    assert!(total <= 4000 + 200, "{total}");
+    let s = r.structured.unwrap();
+    assert_eq!(s["files"][1]["skipped"], "budget", "{s}");
+}
+
+#[test]
+fn the_skip_note_fits_its_room() {
+    let names: Vec<String> = (0..100).map(|i| format!("dir/file-{i:03}.txt")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let all = skip_note(&refs[..2], 4096, 512);
+    assert_eq!(
+        all,
+        "[left out to stay within the output budget of 4096 bytes: dir/file-000.txt, dir/file-001.txt; \
+         read them in another call]"
+    );
+    let some = skip_note(&refs, 4096, 512);
+    assert!(some.len() <= 512, "{some}");
+    assert!(
+        some.contains("dir/file-000.txt, ") && some.contains(" more (skipped: \"budget\""),
+        "{some}"
+    );
+    let none = skip_note(&refs, 4096, 150);
+    assert!(none.contains("100 files (skipped"), "{none}");
+}
+
+#[tokio::test]
+async fn a_cut_line_of_replaced_characters_still_shows_its_start() {
+    let e = env();
+    // Control characters show as U+FFFD, three bytes each: the cut must
+    // still show about a third of the budget, not nothing.
+    std::fs::write(
+        e.root.join("ctl.txt"),
+        format!("a\n{}\n", "\x01".repeat(200_000)),
+    )
+    .unwrap();
+    let t = tool(e.cfg.clone());
+    let r = call(
+        &t,
+        json!({"path": "ctl.txt", "offset": 2, "max_bytes": 3000}),
+    )
+    .await
+    .unwrap();
+    let out = text(&r);
+    assert!(out.len() <= 3000, "{}", out.len());
+    let col = r.structured.unwrap()["next_column"].as_u64().unwrap();
+    assert!(col > 800, "{col}");
+    assert!(out.starts_with(&"\u{FFFD}".repeat(col as usize)), "{out}");
 }

@@ -1,7 +1,9 @@
 //! `search_files`: content search (regex or literal) or file-name search
 //! under a directory, built on ripgrep's crates: a parallel, `.gitignore`-
 //! aware walk (`ignore`), line-oriented search skipping binary files
-//! (`grep-searcher`, `grep-regex`). Stops at `max_results` or on cancellation.
+//! (`grep-searcher`, `grep-regex`). Answers one page in path/line order
+//! within the output budget, with a signed cursor to the next; stops on
+//! cancellation.
 
 use super::list::walker;
 use super::{blocking, roots_for, FsConfig, FsError};
@@ -15,7 +17,8 @@ use rustix::fs::OFlags;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
@@ -56,21 +59,88 @@ pub(crate) struct SearchArgs {
     /// Include files excluded by .gitignore.
     #[serde(default)]
     pub include_ignored: bool,
+    /// Continue a search: the `next_cursor` of the previous answer (same pattern, path and options).
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// Largest answer in bytes, text and structured content together (default and maximum: the server's output budget).
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub max_bytes: Option<u64>,
 }
 
-#[derive(Debug, Clone)]
-struct Hit {
-    path: String,
-    line: u64,
-    text: String,
-    is_match: bool,
+impl SearchArgs {
+    /// What defines the query a cursor continues (not the page size).
+    fn digest(&self) -> String {
+        crate::tools::budget::query_digest(
+            "search_files",
+            &json!([
+                self.pattern,
+                self.path,
+                self.names,
+                self.literal,
+                self.case_insensitive,
+                self.include,
+                self.exclude,
+                self.context,
+                self.show_hidden,
+                self.include_ignored
+            ]),
+        )
+    }
+}
+
+/// Where an entry sorts: path (by components, as a sorted walk visits
+/// them), then line.
+type Key = (PathBuf, u64);
+
+/// Longest line searched; a file with a longer line is skipped (and
+/// counted), so memory stays bounded whatever the file holds.
+const LINE_LIMIT: usize = 8 << 20;
+
+/// The smallest matches (and their context lines) after the cursor, at
+/// most `cap` of each: what one page can show, plus one to know more follow.
+struct Kept {
+    matches: BTreeMap<Key, String>,
+    context: BTreeMap<Key, String>,
+    cap: usize,
+    context_cap: usize,
+    /// A match was left out because the page was full: more follow.
+    overflow: bool,
+}
+
+impl Kept {
+    fn insert(&mut self, key: Key, text: String, is_match: bool) {
+        let (map, cap) = if is_match {
+            (&mut self.matches, self.cap)
+        } else {
+            (&mut self.context, self.context_cap)
+        };
+        map.insert(key, text);
+        if map.len() > cap {
+            map.pop_last();
+            if is_match {
+                self.overflow = true;
+            }
+        }
+    }
+
+    /// Whether the page is full and every entry of `path` would sort after it.
+    fn beyond(&self, path: &Path) -> bool {
+        self.matches.len() >= self.cap
+            && self
+                .matches
+                .last_key_value()
+                .is_some_and(|((p, _), _)| path > p.as_path())
+    }
 }
 
 struct Collect<'a> {
-    path: String,
-    hits: Vec<Hit>,
-    found: &'a AtomicUsize,
-    max: usize,
+    path: PathBuf,
+    after: Option<&'a Key>,
+    hits: Vec<(Key, String, bool)>,
+    matches: usize,
+    cap: usize,
+    overflow: bool,
 }
 
 fn clip(bytes: &[u8]) -> String {
@@ -87,28 +157,33 @@ fn clip(bytes: &[u8]) -> String {
     }
 }
 
+impl Collect<'_> {
+    fn keep(&mut self, line: u64, bytes: &[u8], is_match: bool) -> bool {
+        let key = (self.path.clone(), line);
+        if self.after.is_some_and(|a| &key <= a) {
+            return true;
+        }
+        if is_match {
+            // Lines come in order: past a page of matches, the rest of
+            // this file cannot be on the page.
+            if self.matches >= self.cap {
+                self.overflow = true;
+                return false;
+            }
+            self.matches += 1;
+        }
+        self.hits.push((key, clip(bytes), is_match));
+        true
+    }
+}
+
 impl Sink for Collect<'_> {
     type Error = std::io::Error;
     fn matched(&mut self, _: &Searcher, m: &SinkMatch<'_>) -> Result<bool, Self::Error> {
-        if self.found.fetch_add(1, Ordering::Relaxed) >= self.max {
-            return Ok(false);
-        }
-        self.hits.push(Hit {
-            path: self.path.clone(),
-            line: m.line_number().unwrap_or(0),
-            text: clip(m.bytes()),
-            is_match: true,
-        });
-        Ok(true)
+        Ok(self.keep(m.line_number().unwrap_or(0), m.bytes(), true))
     }
     fn context(&mut self, _: &Searcher, c: &SinkContext<'_>) -> Result<bool, Self::Error> {
-        self.hits.push(Hit {
-            path: self.path.clone(),
-            line: c.line_number().unwrap_or(0),
-            text: clip(c.bytes()),
-            is_match: false,
-        });
-        Ok(true)
+        Ok(self.keep(c.line_number().unwrap_or(0), c.bytes(), false))
     }
 }
 
@@ -135,7 +210,9 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
         "search_files",
         "Search file contents under a directory for a regex (or literal text), like ripgrep: respects .gitignore, \
          skips binary files, optional glob include/exclude, context lines and case-insensitivity. Results are \
-         `path:line: text`. With names: true, finds files whose path matches a glob or contains a substring.",
+         `path:line: text`, ordered by path then line. With names: true, finds files whose path matches a glob or \
+         contains a substring. The answer fits an output budget; when more matches follow it carries next_cursor: \
+         pass it back as cursor (same pattern and options) for the next page.",
         stored!("search_files", SearchArgs),
         move |a: SearchArgs, ctx| {
             let cfg = cfg.clone();
@@ -143,7 +220,8 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
                 let roots = roots_for(&cfg, &ctx).await?;
                 let cancel = ctx.cancellation().clone();
                 let max = a.max_results.unwrap_or(cfg.max_search_results).clamp(1, cfg.max_search_results);
-                blocking(move || search(&roots, a, max, &cancel, &AtomicUsize::new(0))).await
+                let budget = crate::tools::budget::effective(cfg.max_result_bytes, a.max_bytes);
+                blocking(move || search(&roots, a, Page { max, budget }, &cancel, &AtomicUsize::new(0))).await
             }
         },
     )
@@ -153,17 +231,38 @@ pub(crate) fn tool(cfg: Arc<FsConfig>) -> Tool {
     .open_world(false)
 }
 
-/// The search itself, on the blocking pool: walk, match, render. Ends early
-/// once a match beyond `max` is seen, or with [`FsError::Cancelled`] as soon
-/// as `cancel` fires (checked per entry and per block read of a file).
-/// `visited` counts the files whose contents were searched.
+/// The size of one page of results.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Page {
+    /// Most matches.
+    pub max: usize,
+    /// Most bytes, text and structured content together.
+    pub budget: usize,
+}
+
+/// The search itself, on the blocking pool: walk, match, render one page.
+/// Every file is searched (the page is the first matches in path order, not
+/// the first found), keeping only a page's worth in memory; ends with
+/// [`FsError::Cancelled`] as soon as `cancel` fires (checked per entry and
+/// per block read of a file). `visited` counts the files searched.
 fn search(
     roots: &Roots,
     a: SearchArgs,
-    max: usize,
+    page: Page,
     cancel: &CancellationToken,
     visited: &AtomicUsize,
 ) -> Result<ToolResult, FsError> {
+    let digest = a.digest();
+    let after: Option<Key> = match &a.cursor {
+        None => None,
+        Some(c) => {
+            let p = crate::tools::budget::open_cursor(c, &digest).map_err(FsError::Invalid)?;
+            let path = p["path"]
+                .as_str()
+                .ok_or_else(|| FsError::Invalid("invalid `cursor`".into()))?;
+            Some((PathBuf::from(path), p["line"].as_u64().unwrap_or(0)))
+        }
+    };
     let dir = roots.resolve_dir(a.path.as_deref())?;
     let mut b = walker(&dir, a.show_hidden, a.include_ignored);
     if !a.include.is_empty() || !a.exclude.is_empty() {
@@ -177,11 +276,16 @@ fn search(
         }
         b.overrides(o.build().map_err(bad)?);
     }
-    // Every match seen counts, including those beyond `max` that are not
-    // kept: `found > max` means the results were really cut, and only then
-    // does the walk stop early.
-    let found = AtomicUsize::new(0);
-    let hits: Mutex<Vec<Hit>> = Mutex::new(Vec::new());
+    let ctxn = usize::from(a.context.min(10));
+    let kept = Mutex::new(Kept {
+        matches: BTreeMap::new(),
+        context: BTreeMap::new(),
+        cap: page.max + 1,
+        context_cap: (page.max + 1) * (2 * ctxn + 1),
+        overflow: false,
+    });
+    let lock = || kept.lock().unwrap_or_else(|e| e.into_inner());
+    let long_lines = AtomicUsize::new(0);
     // Globs match paths relative to the searched directory; results show
     // paths as read_file takes them (relative to the root).
     let rel = |p: &Path| {
@@ -208,7 +312,7 @@ fn search(
         };
         b.build_parallel().run(|| {
             Box::new(|item| {
-                if cancel.is_cancelled() || found.load(Ordering::Relaxed) > max {
+                if cancel.is_cancelled() {
                     return WalkState::Quit;
                 }
                 let Ok(ent) = item else {
@@ -223,18 +327,16 @@ fn search(
                     None if a.case_insensitive => r.to_lowercase().contains(&needle),
                     None => r.contains(&needle),
                 };
-                if ok && found.fetch_add(1, Ordering::Relaxed) < max {
-                    let dir_mark = if ent.file_type().is_some_and(|t| t.is_dir()) {
-                        "/"
-                    } else {
-                        ""
-                    };
-                    hits.lock().unwrap_or_else(|e| e.into_inner()).push(Hit {
-                        path: format!("{}{dir_mark}", shown(ent.path())),
-                        line: 0,
-                        text: String::new(),
-                        is_match: true,
-                    });
+                if ok {
+                    let key = (PathBuf::from(shown(ent.path())), 0);
+                    if after.as_ref().is_none_or(|c| &key > c) {
+                        let dir_mark = if ent.file_type().is_some_and(|t| t.is_dir()) {
+                            "/"
+                        } else {
+                            ""
+                        };
+                        lock().insert(key, dir_mark.to_owned(), true);
+                    }
                 }
                 WalkState::Continue
             })
@@ -250,27 +352,39 @@ fn search(
                     "invalid regex: {e}; fix it, or pass literal: true to search for the text as is"
                 ))
             })?;
-        let ctxn = usize::from(a.context.min(10));
         let searcher = SearcherBuilder::new()
             .binary_detection(BinaryDetection::quit(0))
             .line_number(true)
             .before_context(ctxn)
             .after_context(ctxn)
+            .heap_limit(Some(LINE_LIMIT))
             .build();
         let dir_fd = roots.open_dir(&dir, a.path.as_deref().unwrap_or("."))?;
         b.build_parallel().run(|| {
             let matcher = matcher.clone();
             let mut searcher = searcher.clone();
-            let (found, hits, shown, roots, dir, dir_fd) =
-                (&found, &hits, &shown, &roots, &dir, &dir_fd);
+            let (kept, lock, shown, roots, dir, dir_fd, after, long_lines) = (
+                &kept,
+                &lock,
+                &shown,
+                &roots,
+                &dir,
+                &dir_fd,
+                &after,
+                &long_lines,
+            );
             Box::new(move |item| {
-                if cancel.is_cancelled() || found.load(Ordering::Relaxed) > max {
+                if cancel.is_cancelled() {
                     return WalkState::Quit;
                 }
                 let Ok(ent) = item else {
                     return WalkState::Continue;
                 };
                 if !ent.file_type().is_some_and(|t| t.is_file()) {
+                    return WalkState::Continue;
+                }
+                let path = PathBuf::from(shown(ent.path()));
+                if after.as_ref().is_some_and(|(p, _)| &path < p) || lock().beyond(&path) {
                     return WalkState::Continue;
                 }
                 // The walk goes by path, so a directory swapped for a symlink
@@ -294,22 +408,30 @@ fn search(
                 };
                 visited.fetch_add(1, Ordering::Relaxed);
                 let mut sink = Collect {
-                    path: shown(ent.path()),
+                    path,
+                    after: after.as_ref(),
                     hits: Vec::new(),
-                    found,
-                    max,
+                    matches: 0,
+                    cap: kept.lock().map(|k| k.cap).unwrap_or(1),
+                    overflow: false,
                 };
                 let reader = UntilCancelled {
                     inner: file,
                     cancel,
                 };
                 if let Err(e) = searcher.search_reader(&matcher, reader, &mut sink) {
+                    if !cancel.is_cancelled() {
+                        long_lines.fetch_add(
+                            usize::from(e.to_string().contains("limit")),
+                            Ordering::Relaxed,
+                        );
+                    }
                     log::debug!("search_files: skipping {}: {e}", ent.path().display());
                 }
-                if !sink.hits.is_empty() {
-                    hits.lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .extend(sink.hits);
+                let mut k = lock();
+                k.overflow |= sink.overflow;
+                for (key, text, is_match) in sink.hits {
+                    k.insert(key, text, is_match);
                 }
                 WalkState::Continue
             })
@@ -318,37 +440,114 @@ fn search(
     if cancel.is_cancelled() {
         return Err(FsError::Cancelled);
     }
-    let mut hits = hits.into_inner().unwrap_or_else(|e| e.into_inner());
-    hits.sort_by(|x, y| (&x.path, x.line).cmp(&(&y.path, y.line)));
-    hits.dedup_by(|x, y| x.path == y.path && x.line == y.line && !a.names);
-    let truncated = found.load(Ordering::Relaxed) > max;
-    Ok(render(&hits, a.names, max, truncated, &roots.display(&dir)))
+    let kept = kept.into_inner().unwrap_or_else(|e| e.into_inner());
+    Ok(render(
+        kept,
+        &a,
+        page,
+        &digest,
+        &roots.display(&dir),
+        long_lines.into_inner(),
+    ))
 }
 
-fn render(hits: &[Hit], names: bool, max: usize, truncated: bool, shown_dir: &str) -> ToolResult {
+/// One page: entries in order until `page.max` matches or the budget (text
+/// and structured content together) is reached; `next_cursor` when more follow.
+fn render(
+    kept: Kept,
+    a: &SearchArgs,
+    page: Page,
+    digest: &str,
+    shown_dir: &str,
+    long_lines: usize,
+) -> ToolResult {
+    // Room for the closing note with its cursor, and the structured wrapper.
+    const RESERVE: usize = 700;
+    let room = page.budget.saturating_sub(RESERVE).max(1);
     let mut text = String::new();
     let mut matches = Vec::new();
-    for h in hits {
-        if names {
-            text.push_str(&h.path);
-            text.push('\n');
-            matches.push(json!({"path": h.path}));
-        } else if h.is_match {
-            text.push_str(&format!("{}:{}: {}\n", h.path, h.line, h.text));
-            matches.push(json!({"path": h.path, "line": h.line, "text": h.text}));
+    let mut used = 0usize;
+    let mut last: Option<&Key> = None;
+    let mut pending = String::new();
+    let mut context = kept
+        .context
+        .iter()
+        .filter(|(k, _)| !kept.matches.contains_key(*k))
+        .peekable();
+    let mut stopped = false;
+    for (key, body) in &kept.matches {
+        // Context lines before this match (and after the previous one).
+        pending.clear();
+        while let Some((ck, ct)) = context.next_if(|(ck, _)| *ck < key) {
+            pending.push_str(&format!("{}-{}- {ct}\n", ck.0.display(), ck.1));
+        }
+        let path = key.0.to_string_lossy();
+        let (line, item) = if a.names {
+            (
+                format!("{path}{body}\n"),
+                json!({"path": format!("{path}{body}")}),
+            )
         } else {
-            text.push_str(&format!("{}-{}- {}\n", h.path, h.line, h.text));
+            (
+                format!("{path}:{}: {body}\n", key.1),
+                json!({"path": path, "line": key.1, "text": body}),
+            )
+        };
+        let cost = pending.len() + line.len() + item.to_string().len() + 1;
+        if matches.len() >= page.max || (!matches.is_empty() && used + cost > room) {
+            stopped = true;
+            break;
+        }
+        used += cost;
+        text.push_str(&pending);
+        text.push_str(&line);
+        matches.push(item);
+        last = Some(key);
+    }
+    if !stopped {
+        // Context after the last match shown.
+        for (ck, ct) in context {
+            if last.is_some_and(|l| ck.0 == l.0 && ck.1 <= l.1 + u64::from(a.context.min(10))) {
+                let add = format!("{}-{}- {ct}\n", ck.0.display(), ck.1);
+                if used + add.len() <= room {
+                    used += add.len();
+                    text.push_str(&add);
+                }
+            }
         }
     }
+    let more = stopped || kept.overflow;
     if matches.is_empty() {
-        text.push_str(&format!("No matches under {shown_dir}.\n"));
-    }
-    if truncated {
         text.push_str(&format!(
-            "[stopped at {max} results; narrow the pattern or path, or raise max_results]\n"
+            "No matches under {shown_dir}{}.\n",
+            if a.cursor.is_some() {
+                " after the cursor"
+            } else {
+                ""
+            }
         ));
     }
-    ToolResult::text(text).with_structured(json!({"matches": matches, "truncated": truncated}))
+    let mut s = json!({"matches": matches, "truncated": more});
+    if long_lines > 0 {
+        text.push_str(&format!(
+            "[{long_lines} files skipped: a line longer than {} MiB]\n",
+            LINE_LIMIT >> 20
+        ));
+        s["skipped_long_lines"] = json!(long_lines);
+    }
+    if let (true, Some((path, line))) = (more, last) {
+        let cursor = crate::tools::budget::seal_cursor(
+            digest,
+            json!({"path": path.to_string_lossy(), "line": line}),
+        );
+        text.push_str(&format!(
+            "[showed {} matches (at most {} per page, {} bytes); more follow: call again with the same arguments and \
+             cursor: \"{cursor}\"]\n",
+            matches.len(), page.max, page.budget
+        ));
+        s["next_cursor"] = json!(cursor);
+    }
+    ToolResult::text(text).with_structured(s)
 }
 
 #[cfg(test)]

@@ -58,7 +58,7 @@ async fn max_results_names_mode_and_errors() {
     let r = call(&t, json!({"pattern": "o", "max_results": 1}))
         .await
         .unwrap();
-    assert!(text(&r).contains("[stopped at 1 results"), "{}", text(&r));
+    assert!(text(&r).contains("[showed 1 matches"), "{}", text(&r));
     let r = call(&t, json!({"pattern": "*.rs", "names": true}))
         .await
         .unwrap();
@@ -107,7 +107,7 @@ async fn exactly_max_results_is_not_truncated_one_more_is() {
         let s = r.structured.clone().unwrap();
         assert_eq!(s["matches"].as_array().unwrap().len(), 3, "{s}");
         assert_eq!(s["truncated"], false, "names {names}: {s}");
-        assert!(!text(&r).contains("[stopped"), "{}", text(&r));
+        assert!(!text(&r).contains("more follow"), "{}", text(&r));
         let r = call(
             &t,
             json!({"pattern": pattern, "names": names, "max_results": 2}),
@@ -117,7 +117,7 @@ async fn exactly_max_results_is_not_truncated_one_more_is() {
         let s = r.structured.clone().unwrap();
         assert_eq!(s["matches"].as_array().unwrap().len(), 2, "{s}");
         assert_eq!(s["truncated"], true, "names {names}: {s}");
-        assert!(text(&r).contains("[stopped at 2 results"), "{}", text(&r));
+        assert!(text(&r).contains("[showed 2 matches"), "{}", text(&r));
     }
     // Several matches in one file count one by one as well.
     std::fs::write(e.root.join("many.md"), "x1\nx2\nx3\n").unwrap();
@@ -152,7 +152,16 @@ async fn cancellation_from_another_task_stops_the_walk_midway() {
         let (roots, cancel, visited) = (e.cfg.roots.clone(), cancel.clone(), visited.clone());
         tokio::task::spawn_blocking(move || {
             let a: SearchArgs = serde_json::from_value(json!({"pattern": "needle"})).unwrap();
-            search(&roots, a, 500, &cancel, &visited)
+            search(
+                &roots,
+                a,
+                Page {
+                    max: 500,
+                    budget: 65536,
+                },
+                &cancel,
+                &visited,
+            )
         })
     };
     // Another task cancels once the walk is under way (a bounded wait, so a
@@ -206,12 +215,13 @@ fn cancellation_stops_a_search_inside_one_long_file() {
         .flat_map(|i| format!("match {i}\n").into_bytes())
         .collect();
     let cancel = CancellationToken::new();
-    let found = AtomicUsize::new(0);
     let mut sink = Collect {
         path: "big".into(),
+        after: None,
         hits: Vec::new(),
-        found: &found,
-        max: usize::MAX,
+        matches: 0,
+        cap: usize::MAX,
+        overflow: false,
     };
     let reader = UntilCancelled {
         inner: CancelsPartway {
@@ -230,4 +240,70 @@ fn cancellation_stops_a_search_inside_one_long_file() {
         "{} of {lines} lines searched",
         sink.hits.len()
     );
+}
+
+#[tokio::test]
+async fn cursor_pages_through_every_match_once_in_order() {
+    let e = env();
+    for d in 0..5 {
+        let dir = e.root.join(format!("d{d}"));
+        std::fs::create_dir(&dir).unwrap();
+        for f in 0..6 {
+            let body: String = (0..20).map(|i| format!("hit {d} {f} {i}\n")).collect();
+            std::fs::write(dir.join(format!("f{f}.txt")), body).unwrap();
+        }
+    }
+    let t = tool(e.cfg.clone());
+    let run = || async {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..100 {
+            let mut args = json!({"pattern": "hit", "max_bytes": 2000});
+            if let Some(c) = &cursor {
+                args["cursor"] = json!(c);
+            }
+            let r = call(&t, args).await.unwrap();
+            assert!(
+                text(&r).len() + r.structured.as_ref().unwrap().to_string().len() <= 2000 + 700
+            );
+            let s = r.structured.unwrap();
+            for m in s["matches"].as_array().unwrap() {
+                all.push((
+                    m["path"].as_str().unwrap().to_owned(),
+                    m["line"].as_u64().unwrap(),
+                ));
+            }
+            match s.get("next_cursor") {
+                Some(c) => cursor = Some(c.as_str().unwrap().to_owned()),
+                None => break,
+            }
+        }
+        all
+    };
+    let first = run().await;
+    assert_eq!(first.len(), 600);
+    let mut sorted = first.clone();
+    sorted.sort_by(|a, b| (Path::new(&a.0), a.1).cmp(&(Path::new(&b.0), b.1)));
+    sorted.dedup();
+    assert_eq!(sorted, first, "in order, each once");
+    assert_eq!(run().await, first, "the same twice");
+    // A cursor of another query, or a forged one, is refused naming the argument.
+    let r = call(&t, json!({"pattern": "hit", "max_bytes": 2000}))
+        .await
+        .unwrap();
+    let c = r.structured.unwrap()["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let err = call(&t, json!({"pattern": "other", "cursor": c}))
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("`cursor`") && err.contains("different query"),
+        "{err}"
+    );
+    let err = call(&t, json!({"pattern": "hit", "cursor": format!("x{c}")}))
+        .await
+        .unwrap_err();
+    assert!(err.contains("`cursor`"), "{err}");
 }

@@ -331,3 +331,133 @@ async fn ended_jobs_are_discarded_after_the_retention() {
     assert!(e.contains("discarded") && e.contains(job), "{e}");
     m.shutdown().await;
 }
+
+#[tokio::test]
+async fn shell_bg_waits_for_its_first_output_to_settle() {
+    let m = manager(4096);
+    let t = tools(m.clone());
+    let start = Instant::now();
+    let args = json!({"command": "echo ready; sleep 5", "wait_ms": 4000, "idle_ms": 200});
+    let v = call(&t, "shell_bg", args).await.unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        (v["settled"].as_str(), v["state"].as_str()),
+        (Some("idle"), Some("running"))
+    );
+    assert_eq!(
+        (v["stdout"].as_str(), v["stdout_offset"].as_u64()),
+        (Some("ready\n"), Some(6))
+    );
+    let job = m.get(v["job"].as_str().unwrap()).unwrap();
+    job.kill(Duration::from_secs(3)).await;
+    // A command that exits within the wait answers with its end.
+    let v = call(
+        &t,
+        "shell_bg",
+        json!({"command": "echo done; exit 4", "wait_ms": 4000}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (v["settled"].as_str(), v["exit_code"].as_i64()),
+        (Some("ended"), Some(4))
+    );
+    assert_eq!(v["stdout"], "done\n");
+}
+
+#[tokio::test]
+async fn shell_bg_input_waits_until_the_prompt() {
+    let m = manager(4096);
+    let t = tools(m.clone());
+    let repl = "printf '> '; while read l; do sleep 0.2; echo \"got $l\"; printf '> '; done";
+    let v = call(&t, "shell_bg", json!({"command": repl, "wait_ms": 3000}))
+        .await
+        .unwrap();
+    assert_eq!(
+        (v["settled"].as_str(), v["stdout"].as_str()),
+        (Some("idle"), Some("> "))
+    );
+    let job = v["job"].as_str().unwrap().to_owned();
+    let args = json!({"job": job, "input": "a\n", "wait_ms": 3000, "until": "> $"});
+    let v = call(&t, "shell_bg_input", args).await.unwrap();
+    assert_eq!(
+        (v["settled"].as_str(), v["stdout"].as_str()),
+        (Some("matched"), Some("got a\n> "))
+    );
+    assert_eq!(
+        (v["stdout_offset"].as_u64(), v["bytes"].as_u64()),
+        (Some(10), Some(2))
+    );
+    // Bad arguments are refused before anything is written.
+    for (args, name) in [
+        (
+            json!({"job": job, "input": "b\n", "wait_ms": 3000, "until": "(unclosed"}),
+            "`until`",
+        ),
+        (
+            json!({"job": job, "input": "b\n", "wait_ms": 99_999_999}),
+            "`wait_ms`",
+        ),
+        (
+            json!({"job": job, "input": "b\n", "until": "> $"}),
+            "`wait_ms`",
+        ),
+    ] {
+        let e = call(&t, "shell_bg_input", args).await.unwrap_err();
+        assert!(e.contains(name), "{e}");
+    }
+    let e = call(
+        &t,
+        "shell_bg",
+        json!({"command": "echo no", "wait_ms": 99_999_999}),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.contains("`wait_ms`") && m.list().len() == 1, "{e}");
+    // A wait that is cancelled (its future dropped) ends the wait, not the job.
+    let args = json!({"job": job, "input": "c\n", "wait_ms": 3000, "until": "never"});
+    assert!(
+        tokio::time::timeout(Duration::from_millis(600), call(&t, "shell_bg_input", args))
+            .await
+            .is_err()
+    );
+    let o = call(
+        &t,
+        "shell_bg_output",
+        json!({"job": job, "stdout_offset": 10, "wait_ms": 3000}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(o["state"], "running");
+    assert!(o["stdout"].as_str().unwrap().starts_with("got c\n"), "{o}");
+    m.get(&job).unwrap().kill(Duration::from_secs(3)).await;
+}
+
+#[tokio::test]
+async fn shell_bg_list_shows_a_job_waiting_for_input() {
+    let m = manager(4096);
+    let t = tools(m.clone());
+    let cmd = "echo ready; read l; echo got $l; sleep 5";
+    let v = call(
+        &t,
+        "shell_bg",
+        json!({"command": cmd, "wait_ms": 3000, "idle_ms": 200}),
+    )
+    .await
+    .unwrap();
+    let job = v["job"].as_str().unwrap().to_owned();
+    let waiting = || async {
+        let l = call(&t, "shell_bg_list", json!({})).await.unwrap();
+        l["jobs"][0]["waiting_for_input"].clone()
+    };
+    assert_eq!(waiting().await, true, "blocked in read on its stdin");
+    let args = json!({"job": job, "input": "x\n", "wait_ms": 3000, "until": "got x"});
+    call(&t, "shell_bg_input", args).await.unwrap();
+    assert_eq!(waiting().await, false, "sleeping, not reading");
+    m.get(&job).unwrap().kill(Duration::from_secs(3)).await;
+    assert_eq!(waiting().await, false);
+}

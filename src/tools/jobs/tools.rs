@@ -1,6 +1,7 @@
 //! The job tools: `shell_bg`, `shell_bg_output`, `shell_bg_input`,
 //! `shell_bg_kill`, `shell_bg_list`.
 
+use super::wait::{until_arg, wait_arg, Settle, DEFAULT_IDLE};
 use super::{Job, JobManager, StartJob};
 use crate::server::{Tool, ToolError, ToolResult};
 use crate::tools::schemas::stored;
@@ -31,6 +32,13 @@ pub struct BgArgs {
     /// Close stdin after `stdin` (default false: stdin stays open for shell_bg_input).
     #[serde(default)]
     pub close_stdin: bool,
+    /// Wait up to this many milliseconds and answer with the first output: the wait ends once the
+    /// command printed something and went quiet for `idle_ms`, or exited (default: answer at once).
+    #[serde(default)]
+    pub wait_ms: Option<u64>,
+    /// With `wait_ms`: how long output must stay quiet to end the wait (default 300).
+    #[serde(default)]
+    pub idle_ms: Option<u64>,
 }
 
 /// Which streams to read.
@@ -86,6 +94,18 @@ pub struct InputArgs {
     /// Close the job's stdin afterwards (end of input).
     #[serde(default)]
     pub close: bool,
+    /// Then wait up to this many milliseconds and answer with the new output: the wait ends when
+    /// new output matches `until`, or (without `until`, or with `idle_ms`) when the job printed
+    /// something and went quiet for `idle_ms`, or when it exits.
+    #[serde(default)]
+    pub wait_ms: Option<u64>,
+    /// With `wait_ms`: a regular expression matched against the new output (e.g. a prompt `>>> $`).
+    #[serde(default)]
+    pub until: Option<String>,
+    /// With `wait_ms`: how long output must stay quiet to end the wait (default 300; with
+    /// `until`, only when given).
+    #[serde(default)]
+    pub idle_ms: Option<u64>,
 }
 
 /// Arguments of `shell_bg_kill`.
@@ -114,7 +134,8 @@ fn job_schema() -> Value {
         "state": {"type": "string", "enum": ["running", "exited", "killed"]},
         "pid": {"type": "integer"}, "started_at": {"type": "string"},
         "duration_ms": {"type": "integer"},
-        "exit_code": {"type": ["integer", "null"]}, "signal": {"type": ["string", "null"]}
+        "exit_code": {"type": ["integer", "null"]}, "signal": {"type": ["string", "null"]},
+        "waiting_for_input": {"type": "boolean"}
     }, "required": ["job", "command", "state"]})
 }
 
@@ -195,18 +216,50 @@ fn render_output(v: &Value) -> String {
     s
 }
 
+/// Wait as `w` says, then answer with the job's state and its output past
+/// `w.from` (at most the output cap per stream), `settled` saying why the
+/// wait ended; `head` opens the text.
+async fn settled_output(m: &JobManager, job: &Job, w: &Settle, head: String) -> ToolResult {
+    let why = job.settle(w).await;
+    let a = OutputArgs {
+        job: job.id.clone(),
+        stdout_offset: Some(w.from.0),
+        stderr_offset: Some(w.from.1),
+        tail_lines: None,
+        stream: Streams::Both,
+        wait_ms: None,
+        max_bytes: None,
+    };
+    let mut v = output_of(job, &a, m.config().output_cap);
+    v["settled"] = json!(why.as_str());
+    let text = format!(
+        "{head}; waited until: {}\n{}",
+        why.as_str(),
+        render_output(&v)
+    );
+    ToolResult::text(text).with_structured(v)
+}
+
 /// The five job tools, sharing `jobs`.
 pub fn tools(jobs: Arc<JobManager>) -> Vec<Tool> {
+    // Calls that wait (wait_ms, at most --shell-max-timeout-ms) outlast the
+    // engine's default tool timeout: theirs covers the longest wait and a
+    // stdin write (10 s).
+    let waits = jobs.config().max_timeout + Duration::from_secs(15);
     let m = jobs.clone();
     let start = Tool::typed_with_schema::<BgArgs, _, _>(
         "shell_bg",
         "Start a command in the background (servers, watchers, long builds) and return at once \
-         with a job handle (`job`). Read its output with shell_bg_output, write to its stdin with \
+         with a job handle (`job`); with wait_ms, return once its first output has settled (quiet for \
+         idle_ms) or it exited, with that output. Read its output with shell_bg_output, write to its stdin with \
          shell_bg_input, stop it with shell_bg_kill, see all jobs with shell_bg_list.",
         stored!("shell_bg", BgArgs),
         move |a, _ctx| {
             let m = m.clone();
             async move {
+                let max = m.config().max_timeout;
+                let wait = wait_arg("wait_ms", a.wait_ms, max)?;
+                let idle = wait_arg("idle_ms", a.idle_ms, max)?;
                 let job = m.start(StartJob {
                     command: a.command,
                     cwd: a.cwd,
@@ -214,18 +267,27 @@ pub fn tools(jobs: Arc<JobManager>) -> Vec<Tool> {
                     stdin: a.stdin,
                     close_stdin: a.close_stdin,
                 })?;
-                let v = job.summary();
-                Ok(ToolResult::text(format!(
+                let started = format!(
                     "started job {} (pid {}); read its output with shell_bg_output {{\"job\": \"{}\"}}",
                     job.id,
                     job.pid(),
                     job.id
-                ))
-                .with_structured(v))
+                );
+                let Some(within) = wait else {
+                    return Ok(ToolResult::text(started).with_structured(job.summary()));
+                };
+                let w = Settle {
+                    from: (0, 0),
+                    within,
+                    idle: Some(idle.unwrap_or(DEFAULT_IDLE)),
+                    until: None,
+                };
+                Ok(settled_output(&m, &job, &w, started).await)
             }
         },
     )
     .title("Start a background job")
+    .timeout(waits)
     .output_schema(stored!("shell_bg.output" => job_schema()))
     .destructive()
     .open_world(true);
@@ -268,31 +330,61 @@ pub fn tools(jobs: Arc<JobManager>) -> Vec<Tool> {
         },
     )
     .title("Read a background job's output")
+    .timeout(waits)
     .read_only()
     .open_world(false);
 
     let m = jobs.clone();
     let input = Tool::typed_with_schema::<InputArgs, _, _>(
         "shell_bg_input",
-        "Write text to a background job's stdin (for REPLs and prompts); `close` ends its input.",
+        "Write text to a background job's stdin (for REPLs and prompts); `close` ends its input. \
+         With wait_ms, then wait for the answer (until a regex such as a prompt `>>> $` matches the new \
+         output, or the output goes quiet for idle_ms, or the job exits) and return the new output and offsets.",
         stored!("shell_bg_input", InputArgs),
         move |a, _ctx| {
             let m = m.clone();
             async move {
+                // Every argument is checked before anything is written.
+                let max = m.config().max_timeout;
+                let wait = wait_arg("wait_ms", a.wait_ms, max)?;
+                let idle = wait_arg("idle_ms", a.idle_ms, max)?;
+                let until = until_arg(a.until.as_deref())?;
+                if wait.is_none() && (until.is_some() || idle.is_some()) {
+                    return Err(ToolError::msg(
+                        "`until` and `idle_ms` shape a wait: give `wait_ms` too",
+                    ));
+                }
                 let job = m.get(&a.job)?;
+                let from = job.with_state(|s| (s.stdout.end(), s.stderr.end()));
                 job.write_input(&a.input, a.close, Duration::from_secs(10))
                     .await?;
-                Ok(ToolResult::text(format!(
+                let wrote = format!(
                     "wrote {} bytes to job {}{}",
                     a.input.len(),
                     job.id,
                     if a.close { " and closed its stdin" } else { "" }
-                ))
-                .with_structured(json!({"job": job.id, "bytes": a.input.len(), "closed": a.close})))
+                );
+                let Some(within) = wait else {
+                    return Ok(ToolResult::text(wrote).with_structured(
+                        json!({"job": job.id, "bytes": a.input.len(), "closed": a.close}),
+                    ));
+                };
+                let idle = match (&until, idle) {
+                    (None, i) => Some(i.unwrap_or(DEFAULT_IDLE)),
+                    (Some(_), i) => i,
+                };
+                let w = Settle { from, within, idle, until };
+                let mut r = settled_output(&m, &job, &w, wrote).await;
+                if let Some(v) = r.structured.as_mut() {
+                    v["bytes"] = json!(a.input.len());
+                    v["closed"] = json!(a.close);
+                }
+                Ok(r)
             }
         },
     )
     .title("Write to a background job's stdin")
+    .timeout(waits)
     .destructive()
     .open_world(true);
 
@@ -330,21 +422,35 @@ pub fn tools(jobs: Arc<JobManager>) -> Vec<Tool> {
     let m = jobs;
     let list = Tool::typed_with_schema::<ListArgs, _, _>(
         "shell_bg_list",
-        "List background jobs with command, state, start time and exit code.",
+        "List background jobs with command, state, start time and exit code; waiting_for_input: true \
+         for a job blocked reading its stdin (Linux; a read(2) on its stdin pipe, not poll/select).",
         stored!("shell_bg_list", ListArgs),
         move |_a, _ctx| {
             let m = m.clone();
             async move {
-                let jobs: Vec<Value> = m.list().iter().map(|j| j.summary()).collect();
+                let jobs: Vec<Value> = m
+                    .list()
+                    .iter()
+                    .map(|j| {
+                        let mut v = j.summary();
+                        v["waiting_for_input"] = json!(j.waiting_for_input());
+                        v
+                    })
+                    .collect();
                 let text = if jobs.is_empty() {
                     "no background jobs".to_owned()
                 } else {
                     jobs.iter()
                         .map(|j| {
                             format!(
-                                "{} {} {} {}",
+                                "{} {}{} {} {}",
                                 j["job"].as_str().unwrap_or(""),
                                 j["state"].as_str().unwrap_or(""),
+                                if j["waiting_for_input"] == true {
+                                    " (waiting for input)"
+                                } else {
+                                    ""
+                                },
                                 j["started_at"].as_str().unwrap_or(""),
                                 j["command"].as_str().unwrap_or("")
                             )

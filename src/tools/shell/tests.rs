@@ -49,7 +49,7 @@ fn config() -> ShellConfig {
 }
 
 async fn call(args: Value) -> ToolResult {
-    let tool = shell_tool(Arc::new(config()));
+    let tool = shell_tool(Arc::new(config()), None);
     let Value::Object(map) = args else { panic!() };
     (tool.handler)(map, RequestContext::detached())
         .await
@@ -96,7 +96,7 @@ async fn stdin_env_and_cwd() {
         std::fs::canonicalize(o.stdout.trim()).unwrap(),
         std::fs::canonicalize(&dir).unwrap()
     );
-    let tool = shell_tool(Arc::new(config()));
+    let tool = shell_tool(Arc::new(config()), None);
     let mut m = Map::new();
     m.insert("command".into(), json!("true"));
     m.insert("cwd".into(), json!("/no/such/dir"));
@@ -121,7 +121,7 @@ async fn timeout_kills_the_whole_group() {
     )
     .unwrap();
     let started = Instant::now();
-    let o = run(&cfg, args, &ctx).await.unwrap();
+    let o = run(&cfg, args, &ctx, None).await.unwrap();
     assert!(o.timed_out);
     assert!(started.elapsed() < Duration::from_secs(3));
     let pgid: i32 = o.stdout.trim().parse().unwrap();
@@ -160,7 +160,7 @@ async fn dropping_the_call_kills_the_group_grandchildren_included() {
         "command": format!("echo $$ > {}; sleep 100 & sleep 100", pidfile.display())
     }))
     .unwrap();
-    let fut = run(&cfg, args, &ctx);
+    let fut = run(&cfg, args, &ctx, None);
     // The engine drops the future on cancellation; so does this timeout.
     assert!(tokio::time::timeout(Duration::from_millis(500), fut)
         .await
@@ -224,7 +224,7 @@ async fn futures_join<F: std::future::Future<Output = ShellOutput> + Send + 'sta
 
 #[test]
 fn output_schema_matches_the_result() {
-    let tool = shell_tool(Arc::new(ShellConfig::default()));
+    let tool = shell_tool(Arc::new(ShellConfig::default()), None);
     let schema = tool.output_schema.unwrap().to_value();
     for k in [
         "exit_code",
@@ -267,4 +267,102 @@ async fn a_process_leaving_the_group_does_not_hold_the_call_until_the_timeout() 
             let _ = nix::sys::wait::waitpid(pid, None);
         }
     }
+}
+
+/// A `shell` tool sharing a job manager, with `on_timeout` defaulting to `dflt`.
+fn with_jobs(dflt: OnTimeout, max_jobs: usize) -> (Tool, Arc<JobManager>) {
+    let cfg = Arc::new(ShellConfig {
+        on_timeout: dflt,
+        max_jobs,
+        ..config()
+    });
+    let jobs = JobManager::new(cfg.clone());
+    (shell_tool(cfg, Some(jobs.clone())), jobs)
+}
+
+async fn call_with(tool: &Tool, args: Value) -> Result<ToolResult, ToolError> {
+    let Value::Object(map) = args else { panic!() };
+    (tool.handler)(map, RequestContext::detached()).await
+}
+
+#[tokio::test]
+async fn on_timeout_background_leaves_the_command_running_as_a_job() {
+    let (tool, jobs) = with_jobs(OnTimeout::Kill, 4);
+    let args = json!({"command": "echo first; echo err >&2; sleep 0.6; echo second",
+                      "timeout_ms": 300, "on_timeout": "background"});
+    let r = call_with(&tool, args).await.unwrap();
+    assert!(!r.is_error);
+    let o: ShellOutput = serde_json::from_value(r.structured.clone().unwrap()).unwrap();
+    assert_eq!(
+        (o.state.as_deref(), o.timed_out, o.exit_code),
+        (Some("running"), false, None)
+    );
+    assert_eq!((o.stdout.as_str(), o.stderr.as_str()), ("first\n", "err\n"));
+    let id = o.job.clone().unwrap();
+    let crate::Content::Text { text, .. } = &r.content[0] else {
+        panic!()
+    };
+    assert!(
+        text.contains(&format!("background job {id}")) && text.contains("stdout_offset=6"),
+        "{text}"
+    );
+    // The job finishes on its own; its output counts every byte from the start.
+    let job = jobs.get(&id).unwrap();
+    job.wait_for(Duration::from_secs(10), |s| s.end.is_some())
+        .await;
+    assert_eq!(job.summary()["state"], "exited");
+    assert_eq!(job.summary()["exit_code"], 0);
+    assert_eq!(job.read(Stream::Stdout, 0, 1000).data, b"first\nsecond\n");
+    assert_eq!(
+        job.read(Stream::Stdout, o.stdout_bytes, 1000).data,
+        b"second\n"
+    );
+    assert_eq!(job.read(Stream::Stderr, 0, 1000).data, b"err\n");
+}
+
+#[tokio::test]
+async fn on_timeout_kill_is_the_default_and_the_server_may_change_it() {
+    let (tool, jobs) = with_jobs(OnTimeout::Kill, 4);
+    let r = call_with(&tool, json!({"command": "sleep 5", "timeout_ms": 200}))
+        .await
+        .unwrap();
+    let o: ShellOutput = serde_json::from_value(r.structured.unwrap()).unwrap();
+    assert!(r.is_error && o.timed_out && o.job.is_none() && o.state.is_none());
+    assert!(jobs.list().is_empty());
+    // A server default of "background", overridden by a call asking for "kill".
+    let (tool, jobs) = with_jobs(OnTimeout::Background, 4);
+    let args = json!({"command": "sleep 5", "timeout_ms": 200, "on_timeout": "kill"});
+    let r = call_with(&tool, args).await.unwrap();
+    assert!(r.is_error && jobs.list().is_empty());
+    let r = call_with(&tool, json!({"command": "sleep 5", "timeout_ms": 200}))
+        .await
+        .unwrap();
+    let o: ShellOutput = serde_json::from_value(r.structured.unwrap()).unwrap();
+    assert!(!r.is_error && o.state.as_deref() == Some("running"));
+    let job = jobs.get(o.job.as_deref().unwrap()).unwrap();
+    assert!(job.is_running());
+    job.kill(Duration::from_secs(5)).await;
+    assert!(!job.is_running());
+    assert!(live_in_group(job.pid()).is_empty());
+}
+
+#[tokio::test]
+async fn on_timeout_background_at_the_jobs_limit_kills_and_says_why() {
+    let (tool, jobs) = with_jobs(OnTimeout::Background, 0);
+    let r = call_with(&tool, json!({"command": "sleep 5", "timeout_ms": 200}))
+        .await
+        .unwrap();
+    let o: ShellOutput = serde_json::from_value(r.structured.unwrap()).unwrap();
+    assert!(r.is_error && o.timed_out && o.job.is_none());
+    let note = o.note.unwrap();
+    assert!(
+        note.contains("not left running in the background") && note.contains("limit is 0"),
+        "{note}"
+    );
+    assert!(jobs.list().is_empty());
+    // A value other than kill or background is refused.
+    let e = call_with(&tool, json!({"command": "true", "on_timeout": "later"}))
+        .await
+        .unwrap_err();
+    assert!(format!("{e:?}").contains("later"), "{e:?}");
 }
