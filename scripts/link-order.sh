@@ -14,9 +14,9 @@ command -v valgrind >/dev/null || { echo "link-order: valgrind is required" >&2;
 
 # The release profile keeps the symbol table, and symbol hashes depend on the
 # profile and features, so the list is taken from exactly the builds users
-# make: the binary with default features and with `--features web`, and the
+# make: the binary with default features (web is one of them), and the
 # fixture server examples/everything (built with the dev-dependencies, so its
-# hashes differ) that the HTTP benchmark drives. All three are linked
+# hashes differ) that the HTTP benchmark drives. Both are linked
 # statically like the shipped builds (build.rs), so glibc's functions are
 # ordered too.
 order=link/startup.order
@@ -112,7 +112,7 @@ if mode == "lackey":
     with open(out + ".cuts", "w") as f:
         json.dump(cuts, f)
 PY
-for config in default web fixture; do
+for config in default fixture; do
 echo "link-order: untuned release build ($config)" >&2
 tool=ping
 args='{}'
@@ -120,8 +120,6 @@ args='{}'
 map=$tmp.map.$config
 case $config in
   default) LMCP_LINK_MAP=$map LMCP_NO_LINK_TUNING=1 cargo build --release --bin lmcp >&2
-    bin=target/release/lmcp ;;
-  web) LMCP_LINK_MAP=$map LMCP_NO_LINK_TUNING=1 cargo build --release --bin lmcp --features web >&2
     bin=target/release/lmcp ;;
   fixture) LMCP_LINK_MAP=$map LMCP_NO_LINK_TUNING=1 cargo build --release --example everything >&2
     bin=target/release/examples/everything; tool=echo; args='{"text": "link-order"}' ;;
