@@ -1,6 +1,6 @@
 //! Background job lifecycle tests.
 use super::*;
-use crate::tools::shell::exec::become_subreaper;
+use crate::tools::process::exec::become_subreaper;
 use crate::RequestContext;
 
 fn manager(buffer: usize) -> Arc<JobManager> {

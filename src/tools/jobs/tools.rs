@@ -4,9 +4,9 @@
 use super::wait::{until_arg, wait_arg, Settle, DEFAULT_IDLE};
 use super::{Job, JobManager, StartJob};
 use crate::server::{Tool, ToolError, ToolResult};
+use crate::tools::process::exec::Stream;
+use crate::tools::process::output::text_with_marker;
 use crate::tools::schemas::stored;
-use crate::tools::shell::exec::Stream;
-use crate::tools::shell::output::text_with_marker;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Value};
