@@ -54,6 +54,9 @@ pub fn builtin(cli: &Cli) -> Result<Builtin, String> {
     if let (None, Some(n)) = (cli.shell_output_bytes, cli.max_result_bytes) {
         shell_config.output_cap = (n / 2).clamp(128, shell_config.max_output_cap);
     }
+    if let Some(n) = cli.max_result_bytes {
+        shell_config.max_result_bytes = n.max(crate::tools::budget::MIN_RESULT_BYTES);
+    }
     if let Some(config) = cli.sandbox_config()? {
         let sandbox = crate::tools::sandbox::Sandbox::new(config, fs_config.roots.paths());
         shell_config.sandbox = Some(sandbox.map_err(|e| e.to_string())?);

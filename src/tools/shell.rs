@@ -398,9 +398,8 @@ pub fn shell_tool(config: Arc<ShellConfig>, jobs: Option<Arc<JobManager>>) -> To
             let (config, jobs) = (config.clone(), jobs.clone());
             async move {
                 let out = run(&config, args, &ctx, jobs.as_deref()).await?;
-                let text = render_text(&out);
                 let failed = out.timed_out;
-                let value = serde_json::to_value(&out)?;
+                let (text, value) = fit::fit(out, config.max_result_bytes)?;
                 Ok(ToolResult::text(text)
                     .with_structured(value)
                     .with_error(failed))
@@ -430,5 +429,6 @@ pub fn tools(config: Arc<ShellConfig>, jobs: Arc<JobManager>) -> Vec<Tool> {
     v
 }
 
+mod fit;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -43,6 +43,9 @@ pub struct ShellConfig {
     pub sandbox: Option<Arc<crate::tools::sandbox::Sandbox>>,
     /// What a `shell` call that gives no `on_timeout` does at its timeout.
     pub on_timeout: OnTimeout,
+    /// The output budget (`--max-result-bytes`): a `shell` answer, text and
+    /// structured content together, stays within it.
+    pub max_result_bytes: usize,
 }
 
 /// What `shell` does with a command still running at its timeout.
@@ -86,6 +89,7 @@ impl Default for ShellConfig {
             cwd: Arc::new(default_cwd),
             sandbox: None,
             on_timeout: OnTimeout::Kill,
+            max_result_bytes: crate::tools::budget::DEFAULT_MAX_RESULT_BYTES,
         }
     }
 }

@@ -441,3 +441,35 @@ async fn on_timeout_background_without_shell_bg_served_is_refused_and_nothing_ru
     assert!(r.is_error && o.timed_out && o.job.is_none() && jobs.list().is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn the_whole_answer_stays_within_the_output_budget() {
+    // Issue 16: a call's max_output_bytes cannot raise the answer past the
+    // budget; text and structured content together fit, escapes included.
+    let cfg = Arc::new(ShellConfig {
+        max_result_bytes: 4096,
+        ..config()
+    });
+    let tool = shell_tool(cfg, None);
+    let Value::Object(map) = json!({
+        "command": "head -c 300000 /dev/zero | tr '\\0' a; echo END; printf '\\033[31m%.0s' $(seq 1 3000) >&2",
+        "max_output_bytes": 1000000
+    }) else {
+        panic!()
+    };
+    let r = (tool.handler)(map, RequestContext::detached())
+        .await
+        .unwrap();
+    let crate::Content::Text { text, .. } = &r.content[0] else {
+        panic!()
+    };
+    let value = r.structured.unwrap();
+    let size = text.len() + value.to_string().len();
+    assert!(size <= 4096, "answer of {size} bytes");
+    assert_eq!(value["truncated"], true);
+    assert_eq!(value["stdout_bytes"], 300004);
+    assert!(
+        text.contains("aaaa") && text.contains("END\n") && text.contains("\\x1b[31m"),
+        "{text}"
+    );
+}
