@@ -117,6 +117,7 @@ fn web_config(cli: &Cli) -> Result<crate::tools::web::WebConfig, String> {
         respect_robots: cli.fetch_respect_robots,
         searxng_url: cli.searxng_url.clone(),
         brave_key_file: cli.brave_key_file.clone(),
+        image_max_edge: cli.image_max_edge,
         ..Default::default()
     };
     if let Some(b) = cli.search_backend {
