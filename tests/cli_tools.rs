@@ -258,3 +258,38 @@ fn read_only_is_applied_with_the_names_and_refuses_a_named_writer() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("add shell_bg"));
 }
+
+/// Issue 16: commands left running at their timeout become shell_bg jobs,
+/// which nobody could read or stop when shell_bg is not served.
+#[test]
+fn shell_on_timeout_background_needs_shell_bg() {
+    let out = Command::new(lmcp_path())
+        .args([
+            "--stdio",
+            "--tools",
+            "shell",
+            "--shell-on-timeout",
+            "background",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("shell_bg is not served") && err.contains("--shell-on-timeout"),
+        "{err}"
+    );
+    // With shell_bg (and so its companions) it starts.
+    let mut p = Peer::spawn(
+        lmcp_path(),
+        &[
+            "--stdio",
+            "--tools",
+            "shell,shell_bg",
+            "--shell-on-timeout",
+            "background",
+        ],
+    );
+    assert!(tool_names(&mut p).iter().any(|n| n == "shell_bg_output"));
+}

@@ -679,3 +679,44 @@ async fn binary_flags_set_user_agent_and_download_cap() {
         srv.heads()
     );
 }
+
+/// Width and height from a PNG's IHDR chunk.
+#[cfg(feature = "docs")]
+fn png_size(data: &[u8]) -> (u32, u32) {
+    assert!(data.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    let be = |i: usize| u32::from_be_bytes(data[i..i + 4].try_into().unwrap());
+    (be(16), be(20))
+}
+
+/// Issue 22: `fetch` sizes images by the configured `--image-max-edge`, as
+/// `read_file` does, not by a fixed 1568 px.
+#[cfg(feature = "docs")]
+#[tokio::test]
+async fn fetched_images_are_downscaled_to_the_configured_edge() {
+    use base64::Engine;
+    let srv = serve(site).await;
+    for (edge, want) in [(8, (8, 4)), (1568, (32, 16))] {
+        let fetch = tool(
+            WebConfig {
+                image_max_edge: edge,
+                ..private_ok()
+            },
+            "fetch",
+        );
+        let r = call(&fetch, json!({"url": srv.url("/image.png")}))
+            .await
+            .unwrap();
+        let data = r
+            .content
+            .iter()
+            .find_map(|c| match c {
+                Content::Image { data, .. } => Some(data.clone()),
+                _ => None,
+            })
+            .expect("an image block");
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .unwrap();
+        assert_eq!(png_size(&bytes), want, "edge {edge}");
+    }
+}

@@ -36,7 +36,7 @@ pub fn builtin(cli: &Cli) -> Result<Builtin, String> {
             crate::tools::roots::Roots::new(cli.root.clone()).map_err(|e| e.to_string())?;
     }
     crate::tools::system::mark_start();
-    if let Err(e) = crate::tools::shell::exec::become_subreaper() {
+    if let Err(e) = crate::tools::process::exec::become_subreaper() {
         log::debug!(
             "cannot become a child subreaper ({e}); orphaned grandchildren are reaped by init"
         );
@@ -54,12 +54,15 @@ pub fn builtin(cli: &Cli) -> Result<Builtin, String> {
     if let (None, Some(n)) = (cli.shell_output_bytes, cli.max_result_bytes) {
         shell_config.output_cap = (n / 2).clamp(128, shell_config.max_output_cap);
     }
+    if let Some(n) = cli.max_result_bytes {
+        shell_config.max_result_bytes = n.max(crate::tools::budget::MIN_RESULT_BYTES);
+    }
     if let Some(config) = cli.sandbox_config()? {
         let sandbox = crate::tools::sandbox::Sandbox::new(config, fs_config.roots.paths());
         shell_config.sandbox = Some(sandbox.map_err(|e| e.to_string())?);
     }
     let shell_config = std::sync::Arc::new(shell_config);
-    let jobs = crate::tools::jobs::JobManager::new(shell_config.clone());
+    let jobs = crate::tools::jobs::JobManager::for_server(shell_config.clone());
     let mut tools = crate::tools::builtin();
     tools.extend(crate::tools::shell::tools(shell_config, jobs.clone()));
     #[cfg(feature = "web")]
@@ -83,8 +86,22 @@ pub fn builtin(cli: &Cli) -> Result<Builtin, String> {
                 .filter(|t| t.annotations.read_only_hint != Some(true)),
         );
     }
+    let tools = select_tools(tools, &cli.tools, &cli.disable, cli.read_only)?;
+    let bg_served = tools.iter().any(|t| t.name == "shell_bg");
+    let shell_served = tools.iter().any(|t| t.name == "shell");
+    if shell_served
+        && !bg_served
+        && jobs.config().on_timeout == crate::tools::shell::OnTimeout::Background
+    {
+        return Err(
+            "--shell-on-timeout background leaves commands running as shell_bg jobs, but shell_bg is not served; \
+             add shell_bg to --tools (or drop it from --disable), or leave out --shell-on-timeout"
+                .into(),
+        );
+    }
+    jobs.set_served(bg_served);
     Ok(Builtin {
-        tools: select_tools(tools, &cli.tools, &cli.disable, cli.read_only)?,
+        tools,
         file_resources,
         file_template,
         jobs,
@@ -100,6 +117,7 @@ fn web_config(cli: &Cli) -> Result<crate::tools::web::WebConfig, String> {
         respect_robots: cli.fetch_respect_robots,
         searxng_url: cli.searxng_url.clone(),
         brave_key_file: cli.brave_key_file.clone(),
+        image_max_edge: cli.image_max_edge,
         ..Default::default()
     };
     if let Some(b) = cli.search_backend {

@@ -17,9 +17,9 @@
 //! by offset, signals.
 
 use crate::server::ToolError;
-use crate::tools::shell::exec::{signal_group, ProcessGroup, Stream};
-use crate::tools::shell::output::{Ring, RingRead};
-use crate::tools::shell::{describe_status, ShellConfig};
+use crate::tools::process::exec::{signal_group, ProcessGroup, Stream};
+use crate::tools::process::output::{Ring, RingRead};
+use crate::tools::process::{describe_status, ShellConfig};
 use crate::tools::system::rfc3339;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
@@ -254,6 +254,13 @@ pub struct JobManager {
     config: Arc<ShellConfig>,
     jobs: Mutex<HashMap<String, Arc<Job>>>,
     closed: CancellationToken,
+    /// Whether [`JobManager::shutdown`] also ends every process any command
+    /// of this process left behind (the server's exit; not in tests, which
+    /// share one process).
+    exit_sweep: bool,
+    /// Whether `shell_bg` and its companions are served, so a job can be
+    /// read and stopped (`shell`'s `on_timeout: "background"` needs them).
+    served: std::sync::atomic::AtomicBool,
 }
 
 impl JobManager {
@@ -263,7 +270,37 @@ impl JobManager {
             config,
             jobs: Mutex::new(HashMap::new()),
             closed: CancellationToken::new(),
+            exit_sweep: false,
+            served: true.into(),
         })
+    }
+
+    /// The server's manager: like [`JobManager::new`], and its
+    /// [`JobManager::shutdown`] also ends every process that any `shell` or
+    /// `shell_bg` command of this process left behind outside its process
+    /// group (see [`crate::tools::process::tree`]).
+    pub fn for_server(config: Arc<ShellConfig>) -> Arc<Self> {
+        Arc::new(JobManager {
+            config,
+            jobs: Mutex::new(HashMap::new()),
+            closed: CancellationToken::new(),
+            exit_sweep: true,
+            served: true.into(),
+        })
+    }
+
+    /// Say whether `shell_bg` and its companions are served (they are
+    /// unless `--tools`/`--disable` left them out). When they are not,
+    /// `shell` refuses `on_timeout: "background"`: nobody could read or
+    /// stop the job.
+    pub fn set_served(&self, served: bool) {
+        self.served
+            .store(served, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether `shell_bg` and its companions are served.
+    pub fn is_served(&self) -> bool {
+        self.served.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The configuration.
@@ -367,7 +404,7 @@ impl JobManager {
         command: String,
         started: Instant,
         group: ProcessGroup,
-        pipes: crate::tools::shell::exec::Pipes,
+        pipes: crate::tools::process::exec::Pipes,
         rings: (Ring, Ring),
     ) -> Arc<Job> {
         let job = self.record(id, command, started, None, group.pgid(), rings);
@@ -416,7 +453,12 @@ impl JobManager {
     }
 
     /// Supervise `job` (read its output until it ends) and list it.
-    fn launch(&self, job: &Arc<Job>, group: ProcessGroup, pipes: crate::tools::shell::exec::Pipes) {
+    fn launch(
+        &self,
+        job: &Arc<Job>,
+        group: ProcessGroup,
+        pipes: crate::tools::process::exec::Pipes,
+    ) {
         let handle = tokio::spawn(supervise(job.clone(), group, pipes));
         *job.supervisor.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
         self.lock().insert(job.id.clone(), job.clone());
@@ -442,7 +484,9 @@ impl JobManager {
     }
 
     /// End every job's process group (SIGTERM, then SIGKILL after the grace
-    /// period) and wait for them; no new job starts afterwards.
+    /// period) and wait for them; no new job starts afterwards. A manager
+    /// made by [`JobManager::for_server`] then ends every process a command
+    /// of this server left behind outside its group.
     pub async fn shutdown(&self) {
         self.closed.cancel();
         let handles: Vec<JoinHandle<()>> = self
@@ -462,6 +506,9 @@ impl JobManager {
             }
         })
         .await;
+        if self.exit_sweep {
+            crate::tools::process::tree::kill_all();
+        }
     }
 }
 
@@ -484,7 +531,7 @@ fn new_handle() -> Result<String, ToolError> {
 async fn supervise(
     job: Arc<Job>,
     mut group: ProcessGroup,
-    mut pipes: crate::tools::shell::exec::Pipes,
+    mut pipes: crate::tools::process::exec::Pipes,
 ) {
     let mut status = None;
     let mut killed = false;

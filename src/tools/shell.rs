@@ -8,79 +8,28 @@
 //! kept per stream, head and tail, with a marker saying how much was cut,
 //! and streamed as progress notifications when the client asked for them.
 //!
-//! [`ShellConfig`] holds the limits; [`tools`] builds the `shell` tool and
+//! [`ShellConfig`] (from [`crate::tools::process`], shared with the jobs)
+//! holds the limits; [`tools`] builds the `shell` tool and
 //! the background-job tools of [`crate::tools::jobs`].
-
-pub mod exec;
-pub mod output;
 
 use crate::protocol::LogLevel;
 use crate::server::{RequestContext, Tool, ToolError, ToolResult};
 use crate::tools::jobs::JobManager;
+use crate::tools::process::describe_status;
+use crate::tools::process::exec::{ProcessGroup, Stream};
+use crate::tools::process::output::{self, HeadTail};
 use crate::tools::schemas::stored;
-use exec::{ProcessGroup, Stream};
-use output::HeadTail;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
-use std::process::{ExitStatus, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
 use tokio::time::{sleep_until, Instant, MissedTickBehavior};
 
-/// Resolves the `cwd` argument of a call (`None`: the default directory) to
-/// a directory, or explains why it is refused.
-pub type CwdResolver = Arc<dyn Fn(Option<&str>) -> Result<PathBuf, String> + Send + Sync>;
-
-/// Limits and settings of the process tools.
-#[derive(Clone)]
-pub struct ShellConfig {
-    /// Program and leading arguments; the command is appended (`["sh", "-c"]`).
-    pub shell: Vec<String>,
-    /// Timeout of a `shell` call that gives none.
-    pub default_timeout: Duration,
-    /// Largest timeout a call may ask for (also caps `wait_ms` of job output).
-    pub max_timeout: Duration,
-    /// Time between SIGTERM and SIGKILL when a process group is ended.
-    pub kill_grace: Duration,
-    /// Bytes of output kept per stream when a call gives no `max_output_bytes`.
-    pub output_cap: usize,
-    /// Largest `max_output_bytes` a call may ask for.
-    pub max_output_cap: usize,
-    /// Interval between progress notifications carrying new output.
-    pub progress_interval: Duration,
-    /// Largest number of background jobs running at once.
-    pub max_jobs: usize,
-    /// Largest number of job records kept (running and ended).
-    pub max_job_records: usize,
-    /// Bytes of output kept per stream of a background job.
-    pub job_buffer_bytes: usize,
-    /// How long an ended job's output stays readable.
-    pub job_retention: Duration,
-    /// Resolves the `cwd` argument; the lead plugs in the roots policy.
-    pub cwd: CwdResolver,
-    /// Confines every command to the roots (`--sandbox`); `None`: unconfined.
-    pub sandbox: Option<Arc<crate::tools::sandbox::Sandbox>>,
-    /// What a `shell` call that gives no `on_timeout` does at its timeout.
-    pub on_timeout: OnTimeout,
-}
-
-/// What `shell` does with a command still running at its timeout.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OnTimeout {
-    /// End its process group (SIGTERM, then SIGKILL after the grace).
-    #[default]
-    Kill,
-    /// Leave it running as a background job, as if started with `shell_bg`,
-    /// and answer at once with the output so far and the job handle.
-    Background,
-}
+pub use crate::tools::process::{default_cwd, CwdResolver, OnTimeout, ShellConfig};
 
 fn on_timeout_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({
@@ -91,88 +40,6 @@ fn on_timeout_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
                         the server says otherwise); \"background\" leaves it running as a shell_bg job and answers at once \
                         with the output so far, state \"running\" and the `job` handle."
     })
-}
-
-impl std::fmt::Debug for ShellConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ShellConfig")
-            .field("shell", &self.shell)
-            .field("default_timeout", &self.default_timeout)
-            .field("max_timeout", &self.max_timeout)
-            .field("output_cap", &self.output_cap)
-            .field("max_jobs", &self.max_jobs)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Default for ShellConfig {
-    fn default() -> Self {
-        ShellConfig {
-            shell: vec!["sh".into(), "-c".into()],
-            default_timeout: Duration::from_secs(120),
-            max_timeout: Duration::from_secs(1800),
-            kill_grace: Duration::from_secs(2),
-            output_cap: 32 * 1024,
-            max_output_cap: 1024 * 1024,
-            progress_interval: Duration::from_millis(250),
-            max_jobs: 16,
-            max_job_records: 64,
-            job_buffer_bytes: 256 * 1024,
-            job_retention: Duration::from_secs(30 * 60),
-            cwd: Arc::new(default_cwd),
-            sandbox: None,
-            on_timeout: OnTimeout::Kill,
-        }
-    }
-}
-
-/// The default cwd policy: relative paths against the current directory;
-/// the directory must exist.
-pub fn default_cwd(cwd: Option<&str>) -> Result<PathBuf, String> {
-    let base = std::env::current_dir()
-        .map_err(|e| format!("cannot read the server's current directory: {e}"))?;
-    let dir = match cwd {
-        None | Some("") => return Ok(base),
-        Some(p) => base.join(p),
-    };
-    if dir.is_dir() {
-        Ok(dir)
-    } else {
-        Err(format!(
-            "cwd {:?} is not an existing directory; give an existing directory (relative paths start at {})",
-            cwd.unwrap_or_default(),
-            base.display()
-        ))
-    }
-}
-
-impl ShellConfig {
-    /// A `Command` running `command` through the configured shell in `cwd`.
-    pub(crate) fn command(&self, command: &str, cwd: &PathBuf) -> Result<Command, ToolError> {
-        let (prog, lead) = self.shell.split_first().ok_or_else(|| {
-            ToolError::msg("no shell is configured; set the shell program (e.g. sh -c)")
-        })?;
-        let mut cmd = match &self.sandbox {
-            Some(sandbox) => {
-                let mut args: Vec<&str> = lead.iter().map(String::as_str).collect();
-                args.push(command);
-                sandbox.command(prog, &args, cwd)
-            }
-            None => {
-                let mut cmd = Command::new(prog);
-                cmd.args(lead).arg(command).current_dir(cwd);
-                cmd
-            }
-        };
-        crate::secrets::scrub(&mut cmd);
-        Ok(cmd)
-    }
-
-    fn timeout_for(&self, ms: Option<u64>) -> Duration {
-        ms.map(Duration::from_millis)
-            .unwrap_or(self.default_timeout)
-            .min(self.max_timeout)
-    }
 }
 
 /// Arguments of `shell`.
@@ -237,21 +104,6 @@ pub struct ShellOutput {
     /// Why a command was killed although `on_timeout` was `background`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-}
-
-/// The exit code and signal name of `status`.
-pub(crate) fn describe_status(status: Option<ExitStatus>) -> (Option<i32>, Option<String>) {
-    match status {
-        Some(s) => (s.code(), s.signal().map(signal_name)),
-        None => (None, None),
-    }
-}
-
-/// `SIGTERM` for 15, `signal 99` for unknown numbers.
-pub(crate) fn signal_name(sig: i32) -> String {
-    nix::sys::signal::Signal::try_from(sig)
-        .map(|s| s.as_str().to_owned())
-        .unwrap_or_else(|_| format!("signal {sig}"))
 }
 
 /// Streams new output to the client as progress notifications and as log
@@ -326,7 +178,11 @@ pub async fn run(
     jobs: Option<&JobManager>,
 ) -> Result<ShellOutput, ToolError> {
     let timeout = config.timeout_for(args.timeout_ms);
-    let background = args.on_timeout.unwrap_or(config.on_timeout) == OnTimeout::Background;
+    // Jobs nobody can read or stop are no use: without shell_bg served, an
+    // explicit "background" is refused and the server default falls back to kill.
+    let served = jobs.is_some_and(JobManager::is_served);
+    let background =
+        served && args.on_timeout.unwrap_or(config.on_timeout) == OnTimeout::Background;
     let cap = args
         .max_output_bytes
         .map_or(config.output_cap, |b| {
@@ -334,6 +190,14 @@ pub async fn run(
         })
         .min(config.max_output_cap)
         .max(2);
+    if args.on_timeout == Some(OnTimeout::Background) && !served {
+        return Err(ToolError::Tool(
+            "on_timeout \"background\" leaves the command running as a shell_bg job, but this server does not \
+             serve shell_bg (so the job could be neither read nor stopped); leave on_timeout out or set it to \"kill\", \
+             or use a longer timeout_ms"
+                .into(),
+        ));
+    }
     let cwd = (config.cwd)(args.cwd.as_deref()).map_err(ToolError::Tool)?;
     let mut cmd = config.command(&args.command, &cwd)?;
     if let Some(env) = &args.env {
@@ -534,9 +398,8 @@ pub fn shell_tool(config: Arc<ShellConfig>, jobs: Option<Arc<JobManager>>) -> To
             let (config, jobs) = (config.clone(), jobs.clone());
             async move {
                 let out = run(&config, args, &ctx, jobs.as_deref()).await?;
-                let text = render_text(&out);
                 let failed = out.timed_out;
-                let value = serde_json::to_value(&out)?;
+                let (text, value) = fit::fit(out, config.max_result_bytes)?;
                 Ok(ToolResult::text(text)
                     .with_structured(value)
                     .with_error(failed))
@@ -566,5 +429,6 @@ pub fn tools(config: Arc<ShellConfig>, jobs: Arc<JobManager>) -> Vec<Tool> {
     v
 }
 
+mod fit;
 #[cfg(test)]
 pub(crate) mod tests;

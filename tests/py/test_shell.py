@@ -297,6 +297,36 @@ async def test_sigterm_ends_the_server_and_its_jobs():
             p.wait()
 
 
+async def test_processes_that_leave_their_group_do_not_outlive_the_call_or_the_server():
+    """Issue 23/16: a process that `setsid`s out of its command's process group
+    is found by the command's tag: it ends with a `shell` call that exits, and
+    with the server (SIGTERM) when a job started it."""
+    mark, job_mark = marker(), marker()
+    p = raw_lmcp("--shutdown-grace-ms", "300")
+    try:
+        call = {"name": "shell", "arguments": {"command": f"setsid sleep {mark} >/dev/null 2>&1 & echo hi"}}
+        p.stdin.write(modern_line(1, "tools/call", call))
+        p.stdin.flush()
+        reply = json.loads(p.stdout.readline())
+        assert reply["result"]["structuredContent"]["stdout"] == "hi\n", reply
+        assert await gone(mark, within=5), f"an escaped process outlived the call: {procs_with(mark)}"
+        call = {"name": "shell_bg", "arguments": {"command": f"setsid sleep {job_mark} & sleep {job_mark}; wait"}}
+        p.stdin.write(modern_line(2, "tools/call", call))
+        p.stdin.flush()
+        reply = json.loads(p.stdout.readline())
+        assert reply["result"]["structuredContent"]["state"] == "running", reply
+        assert await started(job_mark), "the job did not start"
+        p.send_signal(signal.SIGTERM)
+        assert await gone(job_mark, within=10), f"an escaped process outlived the server: {procs_with(job_mark)}"
+        assert p.wait(timeout=10) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        for pid in procs_with(mark) + procs_with(job_mark):
+            os.kill(pid, signal.SIGKILL)
+
+
 @pytest.mark.parametrize("accept", ["application/json", "application/json, text/event-stream"])
 async def test_http_client_closing_the_response_kills_the_command(accept):
     """Modern HTTP has no notifications/cancelled: closing the response stream

@@ -50,6 +50,7 @@ class Site(http.server.ThreadingHTTPServer):
     def __init__(self):
         super().__init__(("127.0.0.1", 0), Handler)
         self.requests = []
+        self.media = {}  # path -> (content type, body), made by a test
         self.huge_sent = 0
         self.stream_started = threading.Event()
         self.stream_closed = threading.Event()
@@ -95,6 +96,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send(200, "application/json", page("data.json"))
         elif path == "/pixel.png":
             self.send(200, "image/png", PNG)
+        elif path in site.media:
+            ctype, body = site.media[path]
+            self.send(200, ctype, body)
         elif path == "/hop1":
             self.send(302, "text/plain", b"", [("Location", "/hop2")])
         elif path == "/hop2":
@@ -335,3 +339,45 @@ async def test_search_backends(lmcp, site, tmp_path, mode):
         assert r.is_error and ("rate" in text(r).lower() or "anomaly" in text(r).lower() or "blocked" in text(r).lower()), text(r)
         r = await c.call_tool("web_search", {"query": "nothing"})
         assert "no results" in text(r).lower(), text(r)
+
+
+def media_files():
+    """A two-page PDF made by fpdf2 and a 1200x600 PNG made by Pillow (real
+    producers, issue 22); skipped loudly without them, failed on CI."""
+    try:
+        import io
+        from fpdf import FPDF
+        from PIL import Image
+    except ImportError as e:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"fpdf2 and Pillow are needed ({e}); scripts/peers.sh installs them")
+    pdf = FPDF()
+    for marker in ("FIRST-PAGE-MARKER alpha", "SECOND-PAGE-MARKER beta"):
+        pdf.add_page()
+        pdf.set_font("Helvetica", size=14)
+        pdf.cell(text=marker)
+    img = Image.new("RGB", (1200, 600), (30, 120, 200))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return bytes(pdf.output()), buf.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_fetch_reads_a_pdf_and_sizes_an_image_by_image_max_edge(lmcp, site, mode):
+    import base64
+    import io
+    from PIL import Image
+
+    pdf, png = media_files()
+    site.media["/report.pdf"] = ("application/pdf", pdf)
+    site.media["/wide.png"] = ("image/png", png)
+    async with lmcp.connect(mode, "--fetch-allow-private", "--image-max-edge", "300") as c:
+        t = text(await fetch(c, url=f"{site.base}/report.pdf"))
+        assert "FIRST-PAGE-MARKER alpha" in t and "SECOND-PAGE-MARKER beta" in t, t
+        assert "%PDF" not in t, t
+        r = await fetch(c, url=f"{site.base}/wide.png")
+        images = [b for b in r.content if b.type == "image"]
+        assert len(images) == 1, r.content
+        sent = Image.open(io.BytesIO(base64.b64decode(images[0].data)))
+        assert sent.size == (300, 150), sent.size

@@ -16,6 +16,7 @@ pub(crate) mod for_fetch;
 pub(crate) mod for_read;
 pub(crate) mod fuzz;
 mod image;
+mod ods_scan;
 mod office;
 mod pdf;
 mod sheet;

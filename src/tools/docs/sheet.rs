@@ -260,7 +260,23 @@ pub(crate) fn read_workbook(
     let keep = req.max_text.saturating_mul(2);
     let max_cells = budget.limits().cells;
     if matches!(kind, Kind::Xlsx | Kind::Ods) {
-        Archive::open(data, budget, kind.label())?.check_all(budget)?;
+        let mut archive = Archive::open(data, budget, kind.label())?;
+        archive.check_all(budget)?;
+        // calamine builds every sheet of an .ods as a dense grid when it
+        // opens it: count those cells first (repeats expanded).
+        if kind == Kind::Ods {
+            let xml = archive
+                .read_text("content.xml", budget)?
+                .unwrap_or_default();
+            let n = super::ods_scan::cells(&xml, budget)?;
+            if n > max_cells {
+                return Err(invalid(format!(
+                    "this OpenDocument spreadsheet would expand to {n} cells across its sheets \
+                     (repeated rows and columns counted), more than the limit of {max_cells}; \
+                     save the sheet you need alone, or as .xlsx or .csv, and read that"
+                )));
+            }
+        }
     }
     let bad = |e: calamine::Error| invalid(format!("this {} could not be read: {e}", kind.label()));
     if kind == Kind::Xlsx {

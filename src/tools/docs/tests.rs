@@ -255,3 +255,54 @@ fn output_is_cut_at_a_line() {
     assert!(cut_text(&mut s, 20));
     assert_eq!(s, "line one\nline two\n");
 }
+
+/// An .ods with `body` as its spreadsheet (mimetype and content.xml).
+fn ods_with(body: &str) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    w.start_file("mimetype", stored).unwrap();
+    w.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+        .unwrap();
+    let deflated = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    w.start_file("content.xml", deflated).unwrap();
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+         <office:document-content xmlns:office=\"urn:oasis:names:tc:opendocument:xmlns:office:1.0\" \
+         xmlns:table=\"urn:oasis:names:tc:opendocument:xmlns:table:1.0\" \
+         xmlns:text=\"urn:oasis:names:tc:opendocument:xmlns:text:1.0\" office:version=\"1.2\">\
+         <office:body><office:spreadsheet>{body}</office:spreadsheet></office:body></office:document-content>"
+    );
+    w.write_all(xml.as_bytes()).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+/// Issue 22: an .ods whose repeats expand to billions of cells is refused
+/// before calamine builds its grid (calamine lays out every sheet densely
+/// when it opens the file), in well under a second.
+#[test]
+fn an_ods_cell_bomb_is_refused_before_it_is_built() {
+    // 6,000 rows x 16,384 columns: 98 million cells (about 3 GB), just
+    // under calamine's own cap of 100 million.
+    let bomb = ods_with(
+        "<table:table table:name=\"S\"><table:table-row table:number-rows-repeated=\"6000\">\
+         <table:table-cell office:value-type=\"string\" table:number-columns-repeated=\"16384\">\
+         <text:p>z</text:p></table:table-cell></table:table-row></table:table>",
+    );
+    assert!(bomb.len() < 4096, "{}", bomb.len());
+    let started = std::time::Instant::now();
+    let e = err(extract(Kind::Ods, &bomb, &req(), &budget()));
+    assert!(e.contains("would expand to") && e.contains("limit"), "{e}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    // A small sheet is not refused by the scan.
+    let small = ods_with(
+        "<table:table table:name=\"S\"><table:table-row>\
+         <table:table-cell office:value-type=\"string\"><text:p>hello-cell</text:p></table:table-cell>\
+         </table:table-row></table:table>",
+    );
+    match extract(Kind::Ods, &small, &req(), &budget()) {
+        Ok((c, _)) => assert!(format!("{c:?}").contains("hello-cell"), "{c:?}"),
+        Err(e) => assert!(!e.to_string().contains("would expand"), "{e}"),
+    }
+}

@@ -1,6 +1,6 @@
 //! Background job lifecycle tests.
 use super::*;
-use crate::tools::shell::exec::become_subreaper;
+use crate::tools::process::exec::become_subreaper;
 use crate::RequestContext;
 
 fn manager(buffer: usize) -> Arc<JobManager> {
@@ -460,4 +460,83 @@ async fn shell_bg_list_shows_a_job_waiting_for_input() {
     assert_eq!(waiting().await, false, "sleeping, not reading");
     m.get(&job).unwrap().kill(Duration::from_secs(3)).await;
     assert_eq!(waiting().await, false);
+}
+
+#[tokio::test]
+async fn job_output_fits_the_output_budget_and_its_offsets_read_everything() {
+    // Issue 16: a job's answer (text and structured content) stays within
+    // the budget whatever max_bytes or tail_lines ask; offsets go on.
+    let _ = become_subreaper();
+    let m = JobManager::new(Arc::new(ShellConfig {
+        kill_grace: Duration::from_millis(300),
+        max_result_bytes: 2048,
+        ..ShellConfig::default()
+    }));
+    let tools = tools(m.clone());
+    let started = call(
+        &tools,
+        "shell_bg",
+        json!({"command": "seq 1 20000; printf '\\033%.0s' $(seq 1 2000) >&2", "wait_ms": 20000}),
+    )
+    .await
+    .unwrap();
+    let id = started["job"].as_str().unwrap().to_owned();
+    let job = m.get(&id).unwrap();
+    job.wait_for(Duration::from_secs(20), |s| s.end.is_some())
+        .await;
+    let tool = tools.iter().find(|t| t.name == "shell_bg_output").unwrap();
+    let answer = |args: Value| async {
+        let Value::Object(map) = args else { panic!() };
+        let r = (tool.handler)(map, RequestContext::detached())
+            .await
+            .unwrap();
+        let crate::Content::Text { text, .. } = &r.content[0] else {
+            panic!()
+        };
+        let v = r.structured.unwrap();
+        assert!(
+            text.len() + v.to_string().len() <= 2048,
+            "{} + {}",
+            text.len(),
+            v
+        );
+        v
+    };
+    let tail = answer(json!({"job": id, "tail_lines": 100000, "max_bytes": 1000000})).await;
+    assert!(
+        tail["stdout"].as_str().unwrap().ends_with("20000\n"),
+        "{tail}"
+    );
+    let escapes = answer(json!({"job": id, "stream": "stderr", "max_bytes": 1000000})).await;
+    assert!(escapes["stderr_more"] == true, "{escapes}");
+    let expected: String = (1..=20000).map(|i| format!("{i}\n")).collect();
+    let mut got = String::new();
+    let mut offset = 0u64;
+    for _ in 0..500 {
+        let args =
+            json!({"job": id, "stream": "stdout", "stdout_offset": offset, "max_bytes": 1000000});
+        let v = answer(args).await;
+        got.push_str(v["stdout"].as_str().unwrap());
+        let next = v["stdout_offset"].as_u64().unwrap();
+        assert!(
+            next > offset || v["stdout_more"] == false,
+            "no progress at {offset}: {v}"
+        );
+        offset = next;
+        if v["stdout_more"] == false {
+            break;
+        }
+    }
+    let same = got
+        .bytes()
+        .zip(expected.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    assert!(
+        got.len() == expected.len() && same == got.len(),
+        "{} of {} bytes, the same up to {same}: {:?}",
+        got.len(),
+        expected.len(),
+        &got[same.saturating_sub(20)..(same + 40).min(got.len())]
+    );
 }

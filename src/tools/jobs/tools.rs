@@ -4,9 +4,9 @@
 use super::wait::{until_arg, wait_arg, Settle, DEFAULT_IDLE};
 use super::{Job, JobManager, StartJob};
 use crate::server::{Tool, ToolError, ToolResult};
+use crate::tools::process::exec::Stream;
+use crate::tools::process::output::{text_with_marker, RingRead};
 use crate::tools::schemas::stored;
-use crate::tools::shell::exec::Stream;
-use crate::tools::shell::output::text_with_marker;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -181,6 +181,17 @@ fn output_of(job: &Job, a: &OutputArgs, max: usize) -> Value {
             }),
             None => job.read(s, offset.unwrap_or(0), max),
         };
+        // The last lines too are at most `max` bytes: their start is dropped.
+        let read = if read.data.len() > max {
+            let cut = read.data.len() - max;
+            RingRead {
+                data: read.data[cut..].to_vec(),
+                dropped: read.dropped + cut as u64,
+                next: read.next,
+            }
+        } else {
+            read
+        };
         let end = job.with_state(|st| match s {
             Stream::Stdout => st.stdout.end(),
             Stream::Stderr => st.stderr.end(),
@@ -191,6 +202,52 @@ fn output_of(job: &Job, a: &OutputArgs, max: usize) -> Value {
         v[format!("{name}_more")] = json!(read.next < end);
     }
     v
+}
+
+/// Most rounds of reading less to fit the budget.
+const FIT_ROUNDS: usize = 8;
+
+/// The job's output as [`output_of`] reads it (at most `max` bytes per
+/// stream) and its text as `render` makes it, together within `budget`
+/// bytes: when they do not fit, fewer bytes are read (the offsets in the
+/// answer say where to go on), whatever escapes and JSON add.
+fn fitted_output(
+    job: &Job,
+    a: &OutputArgs,
+    mut max: usize,
+    budget: usize,
+    render: impl Fn(&Value) -> String,
+) -> (String, Value) {
+    let measure = |max: usize| {
+        let v = output_of(job, a, max);
+        let text = render(&v);
+        let size = text.len() + v.to_string().len();
+        (text, v, size)
+    };
+    let (_, _, fixed) = measure(0);
+    for round in 0..=FIT_ROUNDS {
+        let (text, v, size) = measure(max);
+        if size <= budget || max == 0 {
+            return (text, v);
+        }
+        // Scale what was actually shown, not the cap asked for.
+        let shown = ["stdout", "stderr"]
+            .iter()
+            .map(|k| v[*k].as_str().map_or(0, str::len))
+            .max()
+            .unwrap_or(0);
+        let max_shown = max.min(shown);
+        let room = budget.saturating_sub(fixed) as u128;
+        let cost = size.saturating_sub(fixed).max(1) as u128;
+        let next = (max_shown as u128 * room / cost) as usize;
+        max = if round + 1 == FIT_ROUNDS {
+            0
+        } else {
+            next.min(max_shown.saturating_sub(1))
+        };
+    }
+    let (text, v, _) = measure(0);
+    (text, v)
 }
 
 fn render_output(v: &Value) -> String {
@@ -230,13 +287,17 @@ async fn settled_output(m: &JobManager, job: &Job, w: &Settle, head: String) -> 
         wait_ms: None,
         max_bytes: None,
     };
-    let mut v = output_of(job, &a, m.config().output_cap);
+    // Room for the `settled` field added after the fit.
+    let settled = json!({"settled": why.as_str()}).to_string().len();
+    let budget = m.config().max_result_bytes.saturating_sub(settled);
+    let (text, mut v) = fitted_output(job, &a, m.config().output_cap, budget, |v| {
+        format!(
+            "{head}; waited until: {}\n{}",
+            why.as_str(),
+            render_output(v)
+        )
+    });
     v["settled"] = json!(why.as_str());
-    let text = format!(
-        "{head}; waited until: {}\n{}",
-        why.as_str(),
-        render_output(&v)
-    );
     ToolResult::text(text).with_structured(v)
 }
 
@@ -324,8 +385,9 @@ pub fn tools(jobs: Arc<JobManager>) -> Vec<Tool> {
                     })
                     .await;
                 }
-                let v = output_of(&job, &a, max);
-                Ok(ToolResult::text(render_output(&v)).with_structured(v))
+                let budget = m.config().max_result_bytes;
+                let (text, v) = fitted_output(&job, &a, max, budget, render_output);
+                Ok(ToolResult::text(text).with_structured(v))
             }
         },
     )

@@ -41,7 +41,7 @@ pub(crate) async fn assert_no_zombies(pgid: i32) {
 }
 
 fn config() -> ShellConfig {
-    let _ = exec::become_subreaper();
+    let _ = crate::tools::process::exec::become_subreaper();
     ShellConfig {
         kill_grace: Duration::from_millis(500),
         ..ShellConfig::default()
@@ -241,11 +241,36 @@ fn output_schema_matches_the_result() {
     assert_eq!(tool.annotations.open_world_hint, Some(true));
 }
 
+/// Pids of processes whose command line contains `mark`.
+fn with_mark(mark: &str) -> Vec<i32> {
+    let mut v = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmd).contains(mark) {
+            v.push(pid);
+        }
+    }
+    v
+}
+
+/// Kill and reap what a failed test left (it is ours as the subreaper).
+fn clean_up(pids: &[i32]) {
+    for &pid in pids {
+        let pid = nix::unistd::Pid::from_raw(pid);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(pid, None);
+    }
+}
+
 #[tokio::test]
-async fn a_process_leaving_the_group_does_not_hold_the_call_until_the_timeout() {
+async fn a_process_leaving_the_group_does_not_hold_the_call_and_does_not_outlive_it() {
     // `setsid` moves the sleep out of the group (so the group kill cannot
-    // reach it) while it keeps the output pipes open.
-    let mark = format!("30.{}", std::process::id());
+    // reach it) while it keeps the output pipes open. Issue 23: it must not
+    // outlive the call either.
+    let mark = format!("30.{}1", std::process::id());
     let o = out(json!({
         "command": format!("setsid sleep {mark} & sleep 0.2; echo hi; exit 4"),
         "timeout_ms": 20000
@@ -255,18 +280,41 @@ async fn a_process_leaving_the_group_does_not_hold_the_call_until_the_timeout() 
         (o.exit_code, o.timed_out, o.stdout.as_str()),
         (Some(4), false, "hi\n")
     );
-    // Clean up the escaped process (it is ours as the subreaper).
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmd).contains(&mark) {
-            let pid = nix::unistd::Pid::from_raw(pid);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(pid, None);
-        }
-    }
+    let left: Vec<i32> = with_mark(&mark)
+        .into_iter()
+        .filter(|&p| !crate::tools::process::tree::is_dead(p))
+        .collect();
+    clean_up(&left);
+    assert_eq!(
+        left,
+        Vec::<i32>::new(),
+        "an escaped process outlived the call"
+    );
+}
+
+#[tokio::test]
+async fn a_timed_out_command_ends_the_processes_that_left_its_group() {
+    // Issue 16: grandchildren die with a timed-out command, even after setsid
+    // (and a double fork, so they are not the shell's children either).
+    let mark = format!("31.{}2", std::process::id());
+    let o = out(json!({
+        "command": format!("(setsid sh -c 'sleep {mark}' >/dev/null 2>&1 &) ; echo started; sleep 100"),
+        "timeout_ms": 500
+    }))
+    .await;
+    assert!(o.timed_out && o.stdout == "started\n", "{o:?}");
+    let found = with_mark(&mark);
+    let left: Vec<i32> = found
+        .iter()
+        .copied()
+        .filter(|&p| !crate::tools::process::tree::is_dead(p))
+        .collect();
+    clean_up(&found);
+    assert_eq!(
+        left,
+        Vec::<i32>::new(),
+        "an escaped process outlived the timeout"
+    );
 }
 
 /// A `shell` tool sharing a job manager, with `on_timeout` defaulting to `dflt`.
@@ -365,4 +413,63 @@ async fn on_timeout_background_at_the_jobs_limit_kills_and_says_why() {
         .await
         .unwrap_err();
     assert!(format!("{e:?}").contains("later"), "{e:?}");
+}
+
+#[tokio::test]
+async fn on_timeout_background_without_shell_bg_served_is_refused_and_nothing_runs() {
+    let (tool, jobs) = with_jobs(OnTimeout::Kill, 4);
+    jobs.set_served(false);
+    let dir = std::env::temp_dir().join(format!("lmcp-shell-unserved-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let marker = dir.join("ran");
+    let args = json!({"command": format!("touch {}; sleep 5", marker.display()),
+                      "timeout_ms": 200, "on_timeout": "background"});
+    let e = call_with(&tool, args).await.unwrap_err();
+    let msg = format!("{e:?}");
+    assert!(
+        msg.contains("does not serve shell_bg") && msg.contains("on_timeout"),
+        "{msg}"
+    );
+    assert!(!marker.exists() && jobs.list().is_empty());
+    // A server default of "background" falls back to kill.
+    let (tool, jobs) = with_jobs(OnTimeout::Background, 4);
+    jobs.set_served(false);
+    let r = call_with(&tool, json!({"command": "sleep 5", "timeout_ms": 200}))
+        .await
+        .unwrap();
+    let o: ShellOutput = serde_json::from_value(r.structured.unwrap()).unwrap();
+    assert!(r.is_error && o.timed_out && o.job.is_none() && jobs.list().is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn the_whole_answer_stays_within_the_output_budget() {
+    // Issue 16: a call's max_output_bytes cannot raise the answer past the
+    // budget; text and structured content together fit, escapes included.
+    let cfg = Arc::new(ShellConfig {
+        max_result_bytes: 4096,
+        ..config()
+    });
+    let tool = shell_tool(cfg, None);
+    let Value::Object(map) = json!({
+        "command": "head -c 300000 /dev/zero | tr '\\0' a; echo END; printf '\\033[31m%.0s' $(seq 1 3000) >&2",
+        "max_output_bytes": 1000000
+    }) else {
+        panic!()
+    };
+    let r = (tool.handler)(map, RequestContext::detached())
+        .await
+        .unwrap();
+    let crate::Content::Text { text, .. } = &r.content[0] else {
+        panic!()
+    };
+    let value = r.structured.unwrap();
+    let size = text.len() + value.to_string().len();
+    assert!(size <= 4096, "answer of {size} bytes");
+    assert_eq!(value["truncated"], true);
+    assert_eq!(value["stdout_bytes"], 300004);
+    assert!(
+        text.contains("aaaa") && text.contains("END\n") && text.contains("\\x1b[31m"),
+        "{text}"
+    );
 }

@@ -144,7 +144,7 @@ pub(crate) async fn fetch(web: &Web, args: FetchArgs) -> Result<ToolResult, WebE
     #[cfg(feature = "docs")]
     let (fetched, media) = {
         let mut f = fetched;
-        let (path, edge) = (f.url.path().to_owned(), 1568);
+        let (path, edge) = (f.url.path().to_owned(), cfg.image_max_edge.max(1));
         let media = crate::tools::docs::for_fetch::convert(
             &mut f.headers,
             &path,

@@ -90,6 +90,9 @@ pub struct WebConfig {
     pub brave_url: String,
     /// Endpoint of DuckDuckGo's HTML search page.
     pub duckduckgo_url: String,
+    /// Longest edge, in pixels, of a fetched image sent as image content
+    /// (`--image-max-edge`, as for `read_file`); larger images are downscaled.
+    pub image_max_edge: u32,
 }
 
 impl Default for WebConfig {
@@ -109,6 +112,7 @@ impl Default for WebConfig {
             brave_key_file: None,
             brave_url: "https://api.search.brave.com/res/v1/web/search".into(),
             duckduckgo_url: "https://html.duckduckgo.com/html/".into(),
+            image_max_edge: 1568,
         }
     }
 }

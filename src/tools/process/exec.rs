@@ -5,8 +5,11 @@
 //! A [`ProcessGroup`] that is dropped before its group was ended (the request
 //! future was dropped by a cancellation) sends SIGTERM at once and spawns the
 //! escalation to SIGKILL, so no process of the call outlives it even though
-//! the future that owned it is gone.
+//! the future that owned it is gone. Processes that left the group (with
+//! `setsid`) are found by the command's tag ([`super::tree`]) and killed
+//! with it.
 
+use super::tree;
 use nix::errno::Errno;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
@@ -61,13 +64,17 @@ pub struct ProcessGroup {
     child: Option<Child>,
     pgid: Pid,
     grace: Duration,
+    tag: String,
 }
 
 impl ProcessGroup {
     /// Spawn `cmd` as the leader of a new process group. The caller sets up
     /// stdio; `grace` is the time between SIGTERM and SIGKILL.
     pub fn spawn(cmd: &mut Command, grace: Duration) -> io::Result<Self> {
-        cmd.process_group(0).kill_on_drop(false);
+        let tag = tree::new_tag();
+        cmd.process_group(0)
+            .kill_on_drop(false)
+            .env(tree::TAG_VAR, &tag);
         let child = cmd.spawn()?;
         let pid = child
             .id()
@@ -77,6 +84,7 @@ impl ProcessGroup {
             child: Some(child),
             pgid: Pid::from_raw(pid),
             grace,
+            tag,
         })
     }
 
@@ -112,7 +120,7 @@ impl ProcessGroup {
     /// If this future is dropped midway, the drop of `self` finishes the job.
     pub async fn terminate(&mut self) -> Option<ExitStatus> {
         let child = self.child.as_mut()?;
-        let status = end_group(self.pgid, child, self.grace, true).await;
+        let status = end_group(self.pgid, child, self.grace, true, &self.tag).await;
         self.child = None;
         status
     }
@@ -125,12 +133,13 @@ impl Drop for ProcessGroup {
         };
         let pgid = self.pgid;
         let grace = self.grace;
+        let tag = std::mem::take(&mut self.tag);
         signal_group(pgid, Some(Signal::SIGTERM));
-        let last_resort = KillOnDrop(pgid);
+        let last_resort = KillOnDrop(pgid, tag.clone());
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => {
                 handle.spawn(async move {
-                    end_group(pgid, &mut child, grace, false).await;
+                    end_group(pgid, &mut child, grace, false, &tag).await;
                     std::mem::forget(last_resort);
                 });
             }
@@ -139,17 +148,49 @@ impl Drop for ProcessGroup {
     }
 }
 
-/// SIGKILLs the group when dropped: the escalation's last resort if the
-/// runtime shuts down before the grace period is over.
-struct KillOnDrop(Pid);
+/// SIGKILLs the group and the processes that left it when dropped: the
+/// escalation's last resort if the runtime shuts down before the grace
+/// period is over.
+struct KillOnDrop(Pid, String);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         signal_group(self.0, Some(Signal::SIGKILL));
+        let killed = tree::kill_tagged(tree::Which::Command(&self.1), Some(self.0.as_raw()));
+        tree::reap(&killed);
     }
 }
 
+/// End the group (see [`end_members`]), then the processes of the command
+/// that left it: SIGKILL, waiting briefly for them to die and reaping
+/// those reparented to lmcp.
 async fn end_group(
+    pgid: Pid,
+    child: &mut Child,
+    grace: Duration,
+    send_term: bool,
+    tag: &str,
+) -> Option<ExitStatus> {
+    let status = end_members(pgid, child, grace, send_term).await;
+    let killed = tree::kill_tagged(tree::Which::Command(tag), Some(pgid.as_raw()));
+    if !killed.is_empty() {
+        log::debug!(
+            "killed {} processes that had left process group {pgid}",
+            killed.len()
+        );
+        for _ in 0..40 {
+            tree::reap(&killed);
+            if killed.iter().all(|&p| tree::is_dead(p)) {
+                break;
+            }
+            sleep(Duration::from_millis(5)).await;
+        }
+        tree::reap(&killed);
+    }
+    status
+}
+
+async fn end_members(
     pgid: Pid,
     child: &mut Child,
     grace: Duration,
