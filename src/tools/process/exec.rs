@@ -172,7 +172,14 @@ async fn end_group(
     tag: &str,
 ) -> Option<ExitStatus> {
     let status = end_members(pgid, child, grace, send_term).await;
-    let killed = tree::kill_tagged(tree::Which::Command(tag), Some(pgid.as_raw()));
+    // The scan reads /proc/PID/environ of every process (about 1 ms per
+    // hundred): on the blocking pool, so the serving thread never waits on it.
+    let (tag, spare) = (tag.to_owned(), pgid.as_raw());
+    let killed = tokio::task::spawn_blocking(move || {
+        tree::kill_tagged(tree::Which::Command(&tag), Some(spare))
+    })
+    .await
+    .unwrap_or_default();
     if !killed.is_empty() {
         log::debug!(
             "killed {} processes that had left process group {pgid}",
