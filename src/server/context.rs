@@ -10,7 +10,7 @@ use super::outbound::{ClientRequester, Outbound};
 use super::shape::CacheHint;
 use super::tool::ToolError;
 use crate::jsonrpc::{ErrorObject, Notification, RequestId};
-use crate::protocol::{LogLevel, ProtocolVersion};
+use crate::protocol::{LogLevel, Method, ProtocolVersion};
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
@@ -79,7 +79,7 @@ impl RequestContext {
     pub fn detached() -> Self {
         Self::new(ContextParts {
             id: RequestId::Number(0),
-            method: "tools/call".into(),
+            method: Method::ToolsCall.as_str().into(),
             version: ProtocolVersion::MODERN,
             client_capabilities: json!({}),
             cancel: CancellationToken::new(),

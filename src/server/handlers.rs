@@ -9,7 +9,7 @@ use super::session::{LegacyState, Session};
 use super::shape;
 use super::tool::{BoxFuture, ToolError};
 use crate::jsonrpc::{code, ErrorObject, Notification, Request};
-use crate::protocol::{LogLevel, ProtocolVersion, META_SUBSCRIPTION_ID};
+use crate::protocol::{LogLevel, Method, ProtocolVersion, META_SUBSCRIPTION_ID};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use serde_json::{json, Map, Value};
@@ -23,6 +23,8 @@ use tokio_util::sync::CancellationToken;
 
 /// A request with everything known about it.
 pub(crate) struct Req {
+    /// The method, parsed once by the dispatcher.
+    pub method: Method,
     pub session: Arc<Session>,
     pub version: ProtocolVersion,
     pub client_capabilities: Value,
@@ -101,13 +103,13 @@ impl Req {
         for k in ["_meta", "requestState", "inputResponses"] {
             salient.remove(k);
         }
-        request_digest(&self.req.method, &Value::Object(salient))
+        request_digest(self.method.as_str(), &Value::Object(salient))
     }
 
     pub(super) fn context(&self, mrtr: MrtrState) -> RequestContext {
         RequestContext::new(ContextParts {
             id: self.req.id.clone(),
-            method: self.req.method.clone(),
+            method: self.method.as_str().into(),
             version: self.version,
             client_capabilities: self.client_capabilities.clone(),
             cancel: self.cancel.clone(),
@@ -198,31 +200,26 @@ pub(super) fn feature_error(r: &Req, ctx: &RequestContext, what: &str, e: RunErr
 
 /// Route a validated request to its method.
 pub(crate) async fn route(r: Req) -> Reply {
-    if matches!(
-        r.req.method.as_str(),
-        "server/discover"
-            | "tools/list"
-            | "prompts/list"
-            | "resources/list"
-            | "resources/templates/list"
-    ) {
+    if r.method.reads_lists() {
         r.server().run_list_hook().await;
     }
-    match r.req.method.as_str() {
-        "server/discover" => Ok(discover(&r)).into(),
-        "tools/list" => tools_list(&r).into(),
-        "tools/call" => tools_call(&r).await,
-        "resources/list" => resources_list(&r).await,
-        "resources/templates/list" => templates_list(&r).into(),
-        "resources/read" => resources_read(&r).await,
-        "resources/subscribe" | "resources/unsubscribe" => subscribe(&r).into(),
-        "prompts/list" => prompts_list(&r).into(),
-        "prompts/get" => prompts_get(&r).await,
-        "completion/complete" => complete(&r).into(),
-        "logging/setLevel" => set_level(&r).into(),
-        "subscriptions/listen" => listen(r).await,
-        "ping" => Reply::Result(json!({})),
-        m => Reply::Error(ErrorObject::method_not_found(m)),
+    match r.method {
+        Method::Discover => Ok(discover(&r)).into(),
+        Method::ToolsList => tools_list(&r).into(),
+        Method::ToolsCall => tools_call(&r).await,
+        Method::ResourcesList => resources_list(&r).await,
+        Method::ResourceTemplatesList => templates_list(&r).into(),
+        Method::ResourcesRead => resources_read(&r).await,
+        Method::ResourcesSubscribe => subscribe(&r, true).into(),
+        Method::ResourcesUnsubscribe => subscribe(&r, false).into(),
+        Method::PromptsList => prompts_list(&r).into(),
+        Method::PromptsGet => prompts_get(&r).await,
+        Method::Complete => complete(&r).into(),
+        Method::SetLogLevel => set_level(&r).into(),
+        Method::Listen => listen(r).await,
+        Method::Ping => Reply::Result(json!({})),
+        // Answered by the dispatcher, which holds the session.
+        Method::Initialize => Reply::Error(ErrorObject::method_not_found(r.method.as_str())),
     }
 }
 
@@ -496,8 +493,7 @@ async fn resources_read(r: &Req) -> Reply {
         Ok(contents) => {
             let mut v = json!({ "contents": contents });
             if let (true, Some(limit)) = (r.version.is_modern(), ctx.cache_limit()) {
-                if let Some(h) = super::shape::cache_hint("resources/read", r.server(), Some(limit))
-                {
+                if let Some(h) = shape::cache_hint(Method::ResourcesRead, r.server(), Some(limit)) {
                     v["ttlMs"] = json!(h.ttl_ms);
                     v["cacheScope"] = json!(if h.private { "private" } else { "public" });
                 }
@@ -508,22 +504,21 @@ async fn resources_read(r: &Req) -> Reply {
     }
 }
 
-fn subscribe(r: &Req) -> Result<Value, ErrorObject> {
+fn subscribe(r: &Req, on: bool) -> Result<Value, ErrorObject> {
     let uri = r.str_param("uri")?.to_owned();
     let mut set = r
         .session
         .subscribed
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    let changed = if r.req.method == "resources/subscribe" {
+    let changed = if on {
         set.insert(uri.clone())
     } else {
         set.remove(&uri)
     };
     drop(set);
     if changed {
-        r.server()
-            .watch_resource(&uri, r.req.method == "resources/subscribe");
+        r.server().watch_resource(&uri, on);
     }
     Ok(json!({}))
 }

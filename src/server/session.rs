@@ -12,7 +12,7 @@ use super::outbound::{ClientRequester, Outbound};
 use super::slot::Slot;
 use super::{Change, Server};
 use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Response};
-use crate::protocol::{LogLevel, ProtocolVersion};
+use crate::protocol::{LogLevel, Method, ProtocolVersion};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -193,7 +193,7 @@ impl Session {
         // occupy one of the slots that bound work in progress, and it ends
         // gracefully (with a final result) when the session winds down, so
         // it does not share the shutdown token.
-        let bounded = !matches!(req.method.as_str(), "subscriptions/listen");
+        let bounded = Method::parse(&req.method).is_none_or(Method::takes_slot);
         let queued = if bounded {
             match self.queue.clone().acquire_owned().await {
                 Ok(p) => Some(p),

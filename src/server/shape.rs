@@ -4,7 +4,7 @@
 
 use super::tool::{Tool, ToolResult};
 use super::Server;
-use crate::protocol::{ProtocolVersion, META_SERVER_INFO};
+use crate::protocol::{Method, ProtocolVersion, META_SERVER_INFO};
 use serde_json::{json, Map, Value};
 
 /// The modern caching hints of a result: `ttlMs` and `cacheScope`.
@@ -45,18 +45,18 @@ impl CacheHint {
 /// than [`Server::limit_list_cache`], for a read no looser than what its
 /// handler asked ([`crate::server::RequestContext::limit_cache`], `extra`).
 pub(crate) fn cache_hint(
-    method: &str,
+    method: Method,
     server: &Server,
     extra: Option<CacheHint>,
 ) -> Option<CacheHint> {
-    if !is_cacheable(method) {
+    if !method.is_cacheable() {
         return None;
     }
     let mut h = CacheHint {
         ttl_ms: server.config.list_ttl_ms,
         private: false,
     };
-    if method.ends_with("/list") {
+    if method.is_list() {
         if let Some(l) = server.list_cache_limit() {
             h = h.min(l);
         }
@@ -65,19 +65,6 @@ pub(crate) fn cache_hint(
         h = h.min(e);
     }
     Some(h)
-}
-
-/// Methods whose complete results carry `ttlMs` and `cacheScope`.
-pub(crate) fn is_cacheable(method: &str) -> bool {
-    matches!(
-        method,
-        "server/discover"
-            | "tools/list"
-            | "prompts/list"
-            | "resources/list"
-            | "resources/templates/list"
-            | "resources/read"
-    )
 }
 
 /// Add the modern per-result fields to a result object.
@@ -206,14 +193,17 @@ mod tests {
         );
         assert_eq!(CacheHint::of(&json!({"contents": []})), None);
         let server = crate::server::ServerBuilder::new("t", "1").build();
-        assert_eq!(cache_hint("tools/call", &server, None), None);
-        assert_eq!(cache_hint("tools/list", &server, None), Some(ours));
+        assert_eq!(cache_hint(Method::ToolsCall, &server, None), None);
+        assert_eq!(cache_hint(Method::ToolsList, &server, None), Some(ours));
         server.limit_list_cache(Some(up));
-        assert_eq!(cache_hint("tools/list", &server, None), Some(ours.min(up)));
-        // Only lists are limited by the list hint; a read by its own.
-        assert_eq!(cache_hint("resources/read", &server, None), Some(ours));
         assert_eq!(
-            cache_hint("resources/read", &server, Some(up)),
+            cache_hint(Method::ToolsList, &server, None),
+            Some(ours.min(up))
+        );
+        // Only lists are limited by the list hint; a read by its own.
+        assert_eq!(cache_hint(Method::ResourcesRead, &server, None), Some(ours));
+        assert_eq!(
+            cache_hint(Method::ResourcesRead, &server, Some(up)),
             Some(ours.min(up))
         );
         let v = modern_result(json!({"contents": []}), &server, Some(ours.min(up)));
