@@ -6,8 +6,9 @@
 //! the session's negotiated legacy version, or refused with an error that
 //! tells the client how to open.
 
-use super::handlers::{self, Req};
+use super::handlers;
 use super::outbound::Outbound;
+use super::request::{Reply, Req};
 use super::session::Session;
 use super::shape;
 use crate::jsonrpc::{code, ErrorObject, Request};
@@ -18,25 +19,6 @@ use crate::protocol::{
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
-
-/// What to answer.
-pub(crate) enum Reply {
-    /// A result object.
-    Result(Value),
-    /// An error.
-    Error(ErrorObject),
-    /// No response (e.g. a subscription ended by cancellation).
-    Silent,
-}
-
-impl From<Result<Value, ErrorObject>> for Reply {
-    fn from(r: Result<Value, ErrorObject>) -> Self {
-        match r {
-            Ok(v) => Reply::Result(v),
-            Err(e) => Reply::Error(e),
-        }
-    }
-}
 
 /// Handle one request.
 pub(crate) async fn handle(

@@ -13,6 +13,7 @@ mod handlers;
 pub mod mrtr;
 mod outbound;
 mod provider;
+mod request;
 mod roots_cache;
 mod schema;
 mod session;

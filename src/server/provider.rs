@@ -9,13 +9,8 @@
 //! `resources/list`, then the provider's.
 
 use super::context::RequestContext;
-use super::dispatch::Reply;
-use super::handlers::{cursor, feature_error, run, Req};
-use super::mrtr::MrtrState;
 use super::tool::{BoxFuture, ToolError};
 use super::Change;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
 use serde_json::{json, Value};
 use std::future::Future;
 use std::sync::Arc;
@@ -150,34 +145,4 @@ impl Drop for WatchGuard {
             self.server.watch_resource(u, false);
         }
     }
-}
-
-/// One page of `resources/list`: the fixed resources (`fixed`), then the
-/// provider's, under one cursor (the position in that joined list).
-pub(crate) async fn list_page(r: &Req, p: ResourceProvider, fixed: Vec<Value>) -> Reply {
-    let start = match cursor(r, "r") {
-        Ok(s) => s,
-        Err(e) => return Reply::Error(e),
-    };
-    let size = r.server().config.page_size.max(1);
-    let mut items: Vec<Value> = fixed.iter().skip(start).take(size).cloned().collect();
-    // A page filled by fixed resources says more follow: the provider's may.
-    let mut more = items.len() == size;
-    if items.len() < size {
-        let offset = start.saturating_sub(fixed.len());
-        let ctx = r.context(MrtrState::default());
-        let timeout = r.server().config.default_timeout;
-        match run((p.list)(offset, size - items.len(), ctx.clone()), timeout).await {
-            Ok(page) => {
-                items.extend(page.resources.iter().map(ResourceInfo::to_value));
-                more = page.more;
-            }
-            Err(e) => return feature_error(r, &ctx, "Listing resources", e),
-        }
-    }
-    let mut v = json!({ "resources": items });
-    if more {
-        v["nextCursor"] = json!(B64.encode(format!("r:{}", start + items.len())));
-    }
-    Reply::Result(v)
 }

@@ -9,6 +9,7 @@
 
 use super::dispatch;
 use super::outbound::{ClientRequester, Outbound};
+use super::request::Reply;
 use super::slot::Slot;
 use super::{Change, Server};
 use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Response};
@@ -300,9 +301,9 @@ impl Session {
             biased;
             _ = cancel.cancelled() => None,
             r = dispatch::handle(self, req, out, cancel.clone()) => match r {
-                dispatch::Reply::Result(v) => Some(Response::ok(id, v)),
-                dispatch::Reply::Error(e) => Some(Response::err(Some(id), e)),
-                dispatch::Reply::Silent => None,
+                Reply::Result(v) => Some(Response::ok(id, v)),
+                Reply::Error(e) => Some(Response::err(Some(id), e)),
+                Reply::Silent => None,
             },
         }
     }
