@@ -3,8 +3,8 @@
 
 A module is a file (src/server/x.rs) or a directory (src/server/x/, its files
 counted as one). An edge A -> B is a `super::B`, `super::super::B` or
-`crate::server::B` path in A outside its tests, or a use of an item that
-src/server/mod.rs itself defines (counted as the module `mod`).
+`crate::server::B` path in A outside its tests, or a path to an item that
+src/server/mod.rs re-exports from B (or defines itself: the module `mod`).
 
 Usage: python3 scripts/module-cycles.py [src/server]
 """
@@ -28,7 +28,12 @@ for dirpath, _, names in os.walk(root):
 
 modules = set(files)
 mod_text = "".join(t for _, t in files.get("mod", []))
-mod_items = set(re.findall(r"^pub(?:\([a-z]+\))? (?:struct|enum|type|fn|trait) (\w+)", mod_text, re.M))
+# What src/server/mod.rs names: its own items, and what it re-exports
+# (`pub use x::{A, B}` makes `super::A` an edge to x).
+owner = {n: "mod" for n in re.findall(r"^pub(?:\([a-z]+\))? (?:struct|enum|type|fn|trait) (\w+)", mod_text, re.M)}
+for src_mod, names in re.findall(r"pub(?:\([a-z]+\))? use (\w+)::\{?([\w\s,]+)\}?;", mod_text):
+    for n in re.findall(r"\w+", names):
+        owner[n] = src_mod
 
 edges = {m: set() for m in modules}
 for m, parts in files.items():
@@ -59,8 +64,8 @@ for m, parts in files.items():
                 edges[m].add(target)
             elif m != "mod":
                 for name in names:
-                    if name in mod_items:
-                        edges[m].add("mod")
+                    if name in owner and owner[name] != m:
+                        edges[m].add(owner[name])
 
 for m in sorted(edges):
     print(f"{m:12} -> {', '.join(sorted(edges[m])) or '-'}")

@@ -5,10 +5,10 @@
 //! client's capabilities, and [`RequestContext::input`] to ask the client for
 //! input (elicitation, sampling, roots) in either protocol era.
 
+use super::cache::CacheHint;
+use super::error::ToolError;
 use super::mrtr::{InputRequest, MrtrState, PendingInput};
 use super::outbound::{ClientRequester, Outbound};
-use super::shape::CacheHint;
-use super::tool::ToolError;
 use crate::jsonrpc::{ErrorObject, Notification, RequestId};
 use crate::protocol::{LogLevel, Method, ProtocolVersion};
 use serde_json::{json, Map, Value};

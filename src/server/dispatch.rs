@@ -9,8 +9,8 @@
 use super::handlers;
 use super::outbound::Outbound;
 use super::request::{Reply, Req};
-use super::session::Session;
 use super::shape;
+use super::state::Session;
 use crate::jsonrpc::{code, ErrorObject, Request};
 use crate::protocol::{
     LogLevel, Method, ProtocolVersion, META_CLIENT_CAPABILITIES, META_LOG_LEVEL,

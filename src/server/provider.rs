@@ -9,8 +9,7 @@
 //! `resources/list`, then the provider's.
 
 use super::context::RequestContext;
-use super::tool::{BoxFuture, ToolError};
-use super::Change;
+use super::error::{BoxFuture, ToolError};
 use serde_json::{json, Value};
 use std::future::Future;
 use std::sync::Arc;
@@ -103,46 +102,15 @@ impl ResourceProvider {
     }
 }
 
-impl super::Server {
-    /// Tell the resource provider (if any) and the subscribe hook (the hub)
-    /// that `uri` gained or lost a subscriber: a legacy `resources/subscribe`
-    /// or a modern listen stream; sessions and streams that end let go.
-    pub(crate) fn watch_resource(&self, uri: &str, on: bool) {
-        let watch = {
-            let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
-            reg.provider.as_ref().and_then(|p| p.watch.clone())
-        };
-        if let Some(w) = watch {
-            w(uri, on, &Notifier(self.changes.clone()));
-        }
-        // The hub follows upstream resources through the same events.
-        self.run_subscribe_hook(uri, on);
-    }
-}
-
-/// Unwatches the URIs of a `subscriptions/listen` stream when it ends,
-/// however it ends.
-pub(crate) struct WatchGuard {
-    pub server: Arc<super::Server>,
-    pub uris: Vec<String>,
-}
-
-impl WatchGuard {
-    pub(crate) fn new(server: Arc<super::Server>, mut uris: Vec<String>) -> Self {
-        // One stream follows a URI once, however often its filter names it.
-        uris.sort();
-        uris.dedup();
-        for u in &uris {
-            server.watch_resource(u, true);
-        }
-        WatchGuard { server, uris }
-    }
-}
-
-impl Drop for WatchGuard {
-    fn drop(&mut self) {
-        for u in &self.uris {
-            self.server.watch_resource(u, false);
-        }
-    }
+/// A change the server announces to interested clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The tool list changed.
+    Tools,
+    /// The prompt list changed.
+    Prompts,
+    /// The resource list changed.
+    Resources,
+    /// The resource with this URI changed.
+    ResourceUpdated(String),
 }

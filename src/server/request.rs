@@ -4,10 +4,10 @@
 //! reply, and paging lists.
 
 use super::context::{ContextParts, RequestContext};
+use super::error::{BoxFuture, ToolError};
 use super::mrtr::{request_digest, MrtrState, PendingInput, StateError};
 use super::outbound::Outbound;
-use super::session::Session;
-use super::tool::{BoxFuture, ToolError};
+use super::state::Session;
 use super::Server;
 use crate::jsonrpc::{ErrorObject, Request};
 use crate::protocol::{LogLevel, Method, ProtocolVersion};

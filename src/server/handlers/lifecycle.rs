@@ -2,7 +2,7 @@
 //! both announce, and `logging/setLevel` (legacy).
 
 use super::super::request::Req;
-use super::super::session::{LegacyState, Session};
+use super::super::state::{LegacyState, Session};
 use super::super::Server;
 use crate::jsonrpc::{ErrorObject, Request};
 use crate::protocol::{LogLevel, ProtocolVersion};

@@ -1,11 +1,12 @@
 //! `subscriptions/listen` (modern): a stream of the changes a client opted into.
 
-use super::super::provider::WatchGuard;
+use super::super::engine::Server;
 use super::super::request::{Reply, Req};
 use super::super::Change;
 use crate::jsonrpc::{ErrorObject, Notification};
 use crate::protocol::META_SUBSCRIPTION_ID;
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// `subscriptions/listen` (modern): acknowledge, then forward the opted-in
 /// changes until the client cancels or the server shuts down.
@@ -99,4 +100,31 @@ pub(super) async fn listen(r: Req) -> Reply {
         }
     }
     Reply::Result(json!({ "_meta": { META_SUBSCRIPTION_ID: sub_id } }))
+}
+
+/// Unwatches the URIs of a `subscriptions/listen` stream when it ends,
+/// however it ends.
+struct WatchGuard {
+    server: Arc<Server>,
+    uris: Vec<String>,
+}
+
+impl WatchGuard {
+    fn new(server: Arc<Server>, mut uris: Vec<String>) -> Self {
+        // One stream follows a URI once, however often its filter names it.
+        uris.sort();
+        uris.dedup();
+        for u in &uris {
+            server.watch_resource(u, true);
+        }
+        WatchGuard { server, uris }
+    }
+}
+
+impl Drop for WatchGuard {
+    fn drop(&mut self) {
+        for u in &self.uris {
+            self.server.watch_resource(u, false);
+        }
+    }
 }

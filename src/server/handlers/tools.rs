@@ -1,8 +1,9 @@
 //! `tools/list` and `tools/call`.
 
+use super::super::error::ToolError;
 use super::super::request::{input_required, page, run, Reply, Req, RunError};
 use super::super::shape;
-use super::super::tool::{ToolError, ToolResult};
+use super::super::tool::ToolResult;
 use crate::jsonrpc::ErrorObject;
 use serde_json::Value;
 
