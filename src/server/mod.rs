@@ -13,7 +13,7 @@ mod engine;
 mod error;
 pub(crate) mod features;
 mod handlers;
-pub mod mrtr;
+mod mrtr;
 mod outbound;
 mod provider;
 mod request;
@@ -32,7 +32,7 @@ pub use error::{BoxFuture, ToolError};
 pub use features::{
     Prompt, PromptArgument, PromptMessage, PromptResult, Resource, ResourceTemplate,
 };
-pub use mrtr::InputRequest;
+pub use mrtr::{state_key_from_secret, InputRequest, PendingInput};
 pub use outbound::{ClientRequester, Outbound};
 pub use provider::{
     Change, ListHandler, Notifier, ResourceInfo, ResourcePage, ResourceProvider, WatchHandler,

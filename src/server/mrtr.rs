@@ -204,7 +204,8 @@ impl StateSigner {
 
     /// A signer without a key: what [`StateSigner::random`] gives when the
     /// OS has no randomness. Its states are never accepted.
-    pub fn without_key(ttl_secs: u64) -> Self {
+    #[cfg(test)]
+    fn without_key(ttl_secs: u64) -> Self {
         StateSigner {
             key: None,
             ttl_secs,
