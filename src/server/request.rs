@@ -147,6 +147,24 @@ impl Req {
     }
 }
 
+/// The parameters of a call by name: `tools/call`, `prompts/get`.
+pub(crate) struct NamedCall {
+    /// The tool's or prompt's name.
+    pub name: String,
+    /// Its arguments (an empty object when absent or null).
+    pub arguments: Map<String, Value>,
+}
+
+impl NamedCall {
+    /// Read `name` (a string, required) and `arguments` (an object, optional).
+    pub(crate) fn parse(r: &Req) -> Result<Self, ErrorObject> {
+        Ok(NamedCall {
+            name: r.str_param("name")?.to_owned(),
+            arguments: r.obj_param("arguments")?,
+        })
+    }
+}
+
 /// Why a handler produced no value.
 pub(crate) enum RunError {
     Handler(ToolError),

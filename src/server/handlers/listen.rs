@@ -8,44 +8,72 @@ use crate::protocol::META_SUBSCRIPTION_ID;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
+/// What a listen stream opted into: its `notifications` parameter.
+struct Filter {
+    tools: bool,
+    prompts: bool,
+    resources: bool,
+    /// The resources whose updates it follows.
+    uris: Vec<String>,
+}
+
+impl Filter {
+    fn parse(r: &Req) -> Result<Self, ErrorObject> {
+        let filter = r.obj_param("notifications")?;
+        if !r.params().contains_key("notifications") {
+            return Err(ErrorObject::invalid_params(
+                "Missing required parameter \"notifications\"",
+            ));
+        }
+        let flag = |k: &str| filter.get(k).and_then(Value::as_bool).unwrap_or(false);
+        Ok(Filter {
+            tools: flag("toolsListChanged"),
+            prompts: flag("promptsListChanged"),
+            resources: flag("resourcesListChanged"),
+            uris: filter
+                .get("resourceSubscriptions")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|u| u.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+    }
+
+    /// The acknowledged filter: the opted-in kinds only.
+    fn ack(tools: bool, prompts: bool, resources: bool, uris: &[String]) -> Map<String, Value> {
+        let mut ack = Map::new();
+        for (on, key) in [
+            (tools, "toolsListChanged"),
+            (prompts, "promptsListChanged"),
+            (resources, "resourcesListChanged"),
+        ] {
+            if on {
+                ack.insert(key.into(), json!(true));
+            }
+        }
+        if !uris.is_empty() {
+            ack.insert("resourceSubscriptions".into(), json!(uris));
+        }
+        ack
+    }
+}
+
 /// `subscriptions/listen` (modern): acknowledge, then forward the opted-in
 /// changes until the client cancels or the server shuts down.
 pub(super) async fn listen(r: Req) -> Reply {
-    let filter = match r.obj_param("notifications") {
+    let Filter {
+        tools,
+        prompts,
+        resources,
+        uris,
+    } = match Filter::parse(&r) {
         Ok(f) => f,
         Err(e) => return Reply::Error(e),
     };
-    if !r.params().contains_key("notifications") {
-        return Reply::Error(ErrorObject::invalid_params(
-            "Missing required parameter \"notifications\"",
-        ));
-    }
-    let flag = |k: &str| filter.get(k).and_then(Value::as_bool).unwrap_or(false);
-    let tools = flag("toolsListChanged");
-    let prompts = flag("promptsListChanged");
-    let resources = flag("resourcesListChanged");
-    let uris: Vec<String> = filter
-        .get("resourceSubscriptions")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|u| u.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut ack = Map::new();
-    if tools {
-        ack.insert("toolsListChanged".into(), json!(true));
-    }
-    if prompts {
-        ack.insert("promptsListChanged".into(), json!(true));
-    }
-    if resources {
-        ack.insert("resourcesListChanged".into(), json!(true));
-    }
-    if !uris.is_empty() {
-        ack.insert("resourceSubscriptions".into(), json!(uris));
-    }
+    let ack = Filter::ack(tools, prompts, resources, &uris);
     let sub_id = serde_json::to_value(&r.req.id).unwrap_or_default();
     let tagged = |method: &str, mut params: Map<String, Value>| Notification {
         method: method.into(),

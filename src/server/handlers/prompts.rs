@@ -1,7 +1,7 @@
 //! `prompts/list` and `prompts/get`.
 
 use super::super::features::PromptResult;
-use super::super::request::{feature_error, page, run, Reply, Req};
+use super::super::request::{feature_error, page, run, NamedCall, Reply, Req};
 use crate::jsonrpc::ErrorObject;
 use crate::protocol::ProtocolVersion;
 use serde_json::{json, Value};
@@ -19,12 +19,11 @@ pub(super) fn prompts_list(r: &Req) -> Result<Value, ErrorObject> {
 }
 
 pub(super) async fn prompts_get(r: &Req) -> Reply {
-    let name = match r.str_param("name") {
-        Ok(n) => n.to_owned(),
-        Err(e) => return Reply::Error(e),
-    };
-    let args = match r.obj_param("arguments") {
-        Ok(a) => a,
+    let NamedCall {
+        name,
+        arguments: args,
+    } = match NamedCall::parse(r) {
+        Ok(c) => c,
         Err(e) => return Reply::Error(e),
     };
     let prompt = {

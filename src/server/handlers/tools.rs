@@ -1,7 +1,7 @@
 //! `tools/list` and `tools/call`.
 
 use super::super::error::ToolError;
-use super::super::request::{input_required, page, run, Reply, Req, RunError};
+use super::super::request::{input_required, page, run, NamedCall, Reply, Req, RunError};
 use super::super::shape;
 use super::super::tool::ToolResult;
 use crate::jsonrpc::ErrorObject;
@@ -23,12 +23,11 @@ pub(super) fn tools_list(r: &Req) -> Result<Value, ErrorObject> {
 }
 
 pub(super) async fn tools_call(r: &Req) -> Reply {
-    let name = match r.str_param("name") {
-        Ok(n) => n.to_owned(),
-        Err(e) => return Reply::Error(e),
-    };
-    let args = match r.obj_param("arguments") {
-        Ok(a) => a,
+    let NamedCall {
+        name,
+        arguments: args,
+    } = match NamedCall::parse(r) {
+        Ok(c) => c,
         Err(e) => return Reply::Error(e),
     };
     let Some(tool) = r.server().tool(&name) else {
