@@ -5,6 +5,28 @@
 //! [`Session`] per connection (one per stdio process, one per legacy HTTP
 //! session, one shared stateless session for modern HTTP requests) and feed
 //! it messages.
+//!
+//! ## Layout
+//!
+//! Each module imports only modules listed after it (checked by
+//! `scripts/module-cycles.py`); this file only declares and re-exports.
+//!
+//! - `session`: the runner: admission, one task per request, in-flight
+//!   slots, batches, notifications from the client.
+//! - `dispatch`: the era of each request and the method's availability in it.
+//! - `handlers/`: one file per method family (`lifecycle`, `tools`,
+//!   `resources`, `prompts`, `completion`, `listen`); `route` is the one
+//!   `match` over [`Method`](crate::protocol::Method).
+//! - `request`: the kernel handlers share: `Req`, `Reply`, running a handler
+//!   (timeout, panic guard), failures as replies, the pager.
+//! - `state`: a [`Session`]'s state (negotiated era, in-flight table,
+//!   subscriptions, where legacy notifications go).
+//! - `engine`: the [`Server`], its builder and configuration.
+//! - `shape`: results shaped for the client's revision.
+//! - `tool`, `features`, `provider`: tools, prompts and resources, dynamic
+//!   resources and [`Change`]s.
+//! - `context`, `outbound`, `error`, `cache`, `mrtr`, `slot`, `roots_cache`:
+//!   what a handler gets and returns, and the leaves under them.
 
 mod cache;
 mod context;
