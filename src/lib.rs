@@ -64,6 +64,7 @@ pub mod protocol;
 #[cfg_attr(docsrs, doc(cfg(any(feature = "tools", feature = "hub"))))]
 pub mod secrets;
 pub mod server;
+mod sync;
 #[cfg(feature = "tools")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tools")))]
 pub mod tools;

@@ -16,6 +16,7 @@ use crate::protocol::{
     LogLevel, Method, ProtocolVersion, META_CLIENT_CAPABILITIES, META_LOG_LEVEL,
     META_PROTOCOL_VERSION,
 };
+use crate::sync::RwLockExt;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -48,11 +49,7 @@ pub(crate) async fn handle(
         Method::Ping => return Reply::Result(json!({})),
         _ => {}
     }
-    let legacy = session
-        .legacy
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let legacy = session.legacy.read_unpoisoned().clone();
     let Some(state) = legacy else {
         return Reply::Error(
             ErrorObject::invalid_params(format!(

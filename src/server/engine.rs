@@ -10,6 +10,7 @@ use super::provider::{Change, Notifier, ResourceProvider};
 use super::tool::{valid_tool_name, Tool};
 use crate::jsonrpc::Limits;
 use crate::protocol::Implementation;
+use crate::sync::RwLockExt;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -133,20 +134,13 @@ impl Server {
 
     /// Add or replace a tool at run time; clients that asked are told.
     pub fn add_tool(&self, tool: Tool) {
-        self.registry
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .add_tool(tool);
+        self.registry.write_unpoisoned().add_tool(tool);
         let _ = self.changes.send(Change::Tools);
     }
 
     /// Remove a tool at run time; `false` if there was none by that name.
     pub fn remove_tool(&self, name: &str) -> bool {
-        let removed = self
-            .registry
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove_tool(name);
+        let removed = self.registry.write_unpoisoned().remove_tool(name);
         if removed {
             let _ = self.changes.send(Change::Tools);
         }
@@ -156,7 +150,7 @@ impl Server {
     /// Add or replace a prompt at run time; clients that asked are told.
     pub fn add_prompt(&self, prompt: Prompt) {
         {
-            let mut reg = self.registry.write().unwrap_or_else(|e| e.into_inner());
+            let mut reg = self.registry.write_unpoisoned();
             match reg.prompts.iter().position(|p| p.name == prompt.name) {
                 Some(i) => reg.prompts[i] = prompt,
                 None => reg.prompts.push(prompt),
@@ -170,23 +164,23 @@ impl Server {
     /// `hint` (`None`: the configured `list_ttl_ms`, public). The hub sets
     /// this from its upstreams' own list hints.
     pub fn limit_list_cache(&self, hint: Option<CacheHint>) {
-        *self.list_cache.write().unwrap_or_else(|e| e.into_inner()) = hint;
+        *self.list_cache.write_unpoisoned() = hint;
     }
 
     pub(crate) fn list_cache_limit(&self) -> Option<CacheHint> {
-        *self.list_cache.read().unwrap_or_else(|e| e.into_inner())
+        *self.list_cache.read_unpoisoned()
     }
 
     /// Whether a prompt with this name is registered.
     pub fn has_prompt(&self, name: &str) -> bool {
-        let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
+        let reg = self.registry.read_unpoisoned();
         reg.prompts.iter().any(|p| p.name == name)
     }
 
     /// Remove a prompt at run time; `false` if there was none by that name.
     pub fn remove_prompt(&self, name: &str) -> bool {
         let removed = {
-            let mut reg = self.registry.write().unwrap_or_else(|e| e.into_inner());
+            let mut reg = self.registry.write_unpoisoned();
             let before = reg.prompts.len();
             reg.prompts.retain(|p| p.name != name);
             reg.prompts.len() != before
@@ -200,7 +194,7 @@ impl Server {
     /// Add or replace (by URI) a resource at run time; clients that asked are told.
     pub fn add_resource(&self, r: Resource) {
         {
-            let mut reg = self.registry.write().unwrap_or_else(|e| e.into_inner());
+            let mut reg = self.registry.write_unpoisoned();
             match reg.resources.iter().position(|x| x.uri == r.uri) {
                 Some(i) => reg.resources[i] = r,
                 None => reg.resources.push(r),
@@ -212,7 +206,7 @@ impl Server {
     /// Add or replace (by URI template) a resource template at run time.
     pub fn add_resource_template(&self, t: ResourceTemplate) {
         {
-            let mut reg = self.registry.write().unwrap_or_else(|e| e.into_inner());
+            let mut reg = self.registry.write_unpoisoned();
             match reg
                 .templates
                 .iter()
@@ -229,7 +223,7 @@ impl Server {
     /// run time; `false` if there was none.
     pub fn remove_resource(&self, uri: &str) -> bool {
         let removed = {
-            let mut reg = self.registry.write().unwrap_or_else(|e| e.into_inner());
+            let mut reg = self.registry.write_unpoisoned();
             let before = reg.resources.len() + reg.templates.len();
             reg.resources.retain(|x| x.uri != uri);
             reg.templates.retain(|x| x.uri_template != uri);
@@ -244,41 +238,30 @@ impl Server {
     /// Whether a resource with this URI, or a template with this URI
     /// template, is registered.
     pub fn has_resource(&self, uri: &str) -> bool {
-        let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
+        let reg = self.registry.read_unpoisoned();
         reg.resources.iter().any(|x| x.uri == uri)
             || reg.templates.iter().any(|x| x.uri_template == uri)
     }
 
     /// Set the hook run before listings (see [`ListHook`]).
     pub fn set_list_hook(&self, hook: ListHook) {
-        *self.list_hook.write().unwrap_or_else(|e| e.into_inner()) = Some(hook);
+        *self.list_hook.write_unpoisoned() = Some(hook);
     }
 
     /// Set the hook told about resource subscriptions (see [`SubscribeHook`]).
     pub fn set_subscribe_hook(&self, hook: SubscribeHook) {
-        *self
-            .subscribe_hook
-            .write()
-            .unwrap_or_else(|e| e.into_inner()) = Some(hook);
+        *self.subscribe_hook.write_unpoisoned() = Some(hook);
     }
 
     pub(crate) fn run_subscribe_hook(&self, uri: &str, on: bool) {
-        let hook = self
-            .subscribe_hook
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let hook = self.subscribe_hook.read_unpoisoned().clone();
         if let Some(h) = hook {
             h(uri, on);
         }
     }
 
     pub(crate) async fn run_list_hook(&self) {
-        let hook = self
-            .list_hook
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let hook = self.list_hook.read_unpoisoned().clone();
         if let Some(h) = hook {
             h().await;
         }
@@ -287,8 +270,7 @@ impl Server {
     /// Names of the registered tools, in listing order.
     pub fn tool_names(&self) -> Vec<String> {
         self.registry
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .read_unpoisoned()
             .tools
             .iter()
             .map(|t| t.name.clone())
@@ -297,7 +279,7 @@ impl Server {
 
     /// A registered tool by name.
     pub fn tool(&self, name: &str) -> Option<Tool> {
-        let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
+        let reg = self.registry.read_unpoisoned();
         reg.tool_index.get(name).map(|&i| reg.tools[i].clone())
     }
 
@@ -438,7 +420,7 @@ impl Server {
     /// or a modern listen stream; sessions and streams that end let go.
     pub(crate) fn watch_resource(&self, uri: &str, on: bool) {
         let watch = {
-            let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
+            let reg = self.registry.read_unpoisoned();
             reg.provider.as_ref().and_then(|p| p.watch.clone())
         };
         if let Some(w) = watch {

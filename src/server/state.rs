@@ -11,6 +11,7 @@ use super::roots_cache::RootsCache;
 use super::slot::Slot;
 use crate::jsonrpc::{Notification, RequestId};
 use crate::protocol::{LogLevel, ProtocolVersion};
+use crate::sync::{MutexExt, RwLockExt};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -88,11 +89,7 @@ impl Session {
 
     /// The legacy protocol version negotiated by `initialize`, if any.
     pub fn legacy_version(&self) -> Option<ProtocolVersion> {
-        self.legacy
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .map(|l| l.version)
+        self.legacy.read_unpoisoned().as_ref().map(|l| l.version)
     }
 
     /// Number of requests being handled.
@@ -101,7 +98,7 @@ impl Session {
     }
 
     pub(super) fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<RequestId, Running>> {
-        self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
+        self.in_flight.lock_unpoisoned()
     }
 
     /// The client requester for the request `id`: it releases the
@@ -161,16 +158,13 @@ impl Session {
     /// Where legacy server-initiated notifications (list changes, resource
     /// updates) go: stdout on stdio, the GET stream on HTTP.
     pub fn set_legacy_outbound(self: &Arc<Self>, out: Outbound) {
-        *self.legacy_out.lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
+        *self.legacy_out.lock_unpoisoned() = Some(out);
     }
 
     /// The outbound set by [`Session::set_legacy_outbound`], if any (its
     /// receiver may be gone: sending then fails).
     pub fn legacy_outbound(&self) -> Option<Outbound> {
-        self.legacy_out
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.legacy_out.lock_unpoisoned().clone()
     }
 
     /// Start forwarding the server's change announcements to a legacy client.
@@ -195,12 +189,7 @@ impl Session {
                     Change::Prompts => ("notifications/prompts/list_changed", json!({})),
                     Change::Resources => ("notifications/resources/list_changed", json!({})),
                     Change::ResourceUpdated(uri) => {
-                        if !session
-                            .subscribed
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .contains(&uri)
-                        {
+                        if !session.subscribed.lock_unpoisoned().contains(&uri) {
                             continue;
                         }
                         ("notifications/resources/updated", json!({ "uri": uri }))
@@ -210,11 +199,7 @@ impl Session {
                     method: method.into(),
                     params: params.as_object().cloned().unwrap_or_default(),
                 };
-                let out = session
-                    .legacy_out
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .clone();
+                let out = session.legacy_out.lock_unpoisoned().clone();
                 if let Some(out) = out {
                     out.send_notification(&n).await;
                 }

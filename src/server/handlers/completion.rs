@@ -2,6 +2,7 @@
 
 use super::super::request::Req;
 use crate::jsonrpc::ErrorObject;
+use crate::sync::RwLockExt;
 use serde_json::{json, Value};
 
 pub(super) fn complete(r: &Req) -> Result<Value, ErrorObject> {
@@ -16,11 +17,7 @@ pub(super) fn complete(r: &Req) -> Result<Value, ErrorObject> {
             )
         })?;
     let arg_value = argument.get("value").and_then(Value::as_str).unwrap_or("");
-    let reg = r
-        .server()
-        .registry
-        .read()
-        .unwrap_or_else(|e| e.into_inner());
+    let reg = r.server().registry.read_unpoisoned();
     let completer = match reference.get("type").and_then(Value::as_str) {
         Some("ref/prompt") => {
             let name = reference.get("name").and_then(Value::as_str).unwrap_or("");

@@ -6,11 +6,12 @@ use super::super::state::{LegacyState, Session};
 use super::super::Server;
 use crate::jsonrpc::{ErrorObject, Request};
 use crate::protocol::{LogLevel, ProtocolVersion};
+use crate::sync::RwLockExt;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
 fn capabilities(server: &Server, version: ProtocolVersion) -> Value {
-    let reg = server.registry.read().unwrap_or_else(|e| e.into_inner());
+    let reg = server.registry.read_unpoisoned();
     let mut caps = Map::new();
     caps.insert("tools".into(), json!({"listChanged": true}));
     if !reg.resources.is_empty() || !reg.templates.is_empty() || reg.provider.is_some() {
@@ -58,7 +59,7 @@ pub(crate) fn initialize(session: &Arc<Session>, req: &Request) -> Result<Value,
     if let Some(info) = req.params.get("clientInfo") {
         log::info!("legacy client {} connected with protocol {version}", info);
     }
-    *session.legacy.write().unwrap_or_else(|e| e.into_inner()) = Some(LegacyState {
+    *session.legacy.write_unpoisoned() = Some(LegacyState {
         version,
         client_capabilities: caps,
         log_level: None,
@@ -101,13 +102,7 @@ pub(super) fn set_level(r: &Req) -> Result<Value, ErrorObject> {
         .and_then(Value::as_str)
         .and_then(LogLevel::parse)
         .ok_or_else(|| ErrorObject::invalid_params("\"level\" must be one of debug, info, notice, warning, error, critical, alert, emergency"))?;
-    if let Some(state) = r
-        .session
-        .legacy
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_mut()
-    {
+    if let Some(state) = r.session.legacy.write_unpoisoned().as_mut() {
         state.log_level = Some(level);
     }
     Ok(json!({}))

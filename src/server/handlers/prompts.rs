@@ -4,15 +4,12 @@ use super::super::features::PromptResult;
 use super::super::request::{feature_error, page, run, NamedCall, Reply, Req};
 use crate::jsonrpc::ErrorObject;
 use crate::protocol::ProtocolVersion;
+use crate::sync::RwLockExt;
 use serde_json::{json, Value};
 
 pub(super) fn prompts_list(r: &Req) -> Result<Value, ErrorObject> {
     let items: Vec<Value> = {
-        let reg = r
-            .server()
-            .registry
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
+        let reg = r.server().registry.read_unpoisoned();
         reg.prompts.iter().map(|x| x.to_value()).collect()
     };
     page(r, "p", "prompts", items)
@@ -27,11 +24,7 @@ pub(super) async fn prompts_get(r: &Req) -> Reply {
         Err(e) => return Reply::Error(e),
     };
     let prompt = {
-        let reg = r
-            .server()
-            .registry
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
+        let reg = r.server().registry.read_unpoisoned();
         reg.prompts.iter().find(|p| p.name == name).cloned()
     };
     let Some(prompt) = prompt else {

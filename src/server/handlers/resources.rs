@@ -7,15 +7,12 @@ use super::super::request::{cursor, feature_error, next_cursor, page, run, Reply
 use super::super::shape;
 use crate::jsonrpc::{code, ErrorObject};
 use crate::protocol::Method;
+use crate::sync::{MutexExt, RwLockExt};
 use serde_json::{json, Value};
 
 pub(super) async fn resources_list(r: &Req) -> Reply {
     let (items, provider): (Vec<Value>, _) = {
-        let reg = r
-            .server()
-            .registry
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
+        let reg = r.server().registry.read_unpoisoned();
         let items = reg
             .resources
             .iter()
@@ -31,11 +28,7 @@ pub(super) async fn resources_list(r: &Req) -> Reply {
 
 pub(super) fn templates_list(r: &Req) -> Result<Value, ErrorObject> {
     let items: Vec<Value> = {
-        let reg = r
-            .server()
-            .registry
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
+        let reg = r.server().registry.read_unpoisoned();
         reg.templates
             .iter()
             .map(|x| x.to_value(r.version))
@@ -50,11 +43,7 @@ pub(super) async fn resources_read(r: &Req) -> Reply {
         Err(e) => return Reply::Error(e),
     };
     let reader = {
-        let reg = r
-            .server()
-            .registry
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
+        let reg = r.server().registry.read_unpoisoned();
         reg.resources
             .iter()
             .find(|x| x.uri == uri)
@@ -99,11 +88,7 @@ pub(super) async fn resources_read(r: &Req) -> Reply {
 
 pub(super) fn subscribe(r: &Req, on: bool) -> Result<Value, ErrorObject> {
     let uri = r.str_param("uri")?.to_owned();
-    let mut set = r
-        .session
-        .subscribed
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+    let mut set = r.session.subscribed.lock_unpoisoned();
     let changed = if on {
         set.insert(uri.clone())
     } else {

@@ -5,15 +5,12 @@ use super::super::request::{input_required, page, run, NamedCall, Reply, Req, Ru
 use super::super::shape;
 use super::super::tool::ToolResult;
 use crate::jsonrpc::ErrorObject;
+use crate::sync::RwLockExt;
 use serde_json::Value;
 
 pub(super) fn tools_list(r: &Req) -> Result<Value, ErrorObject> {
     let items: Vec<Value> = {
-        let reg = r
-            .server()
-            .registry
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
+        let reg = r.server().registry.read_unpoisoned();
         reg.tools
             .iter()
             .map(|t| shape::tool_for(t, r.version))

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::protocol::Method;
+use crate::sync::MutexExt;
 
 pub(super) async fn post(
     state: &Arc<State>,
@@ -534,11 +535,7 @@ fn json_answer(
                 r.headers_mut().insert("mcp-session-id", v);
             }
         } else {
-            state
-                .sessions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&id);
+            state.sessions.lock_unpoisoned().remove(&id);
         }
     }
     r

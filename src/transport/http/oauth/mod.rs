@@ -38,6 +38,7 @@ pub use server::{OAuthConfig, ResourceServer};
 use super::{error_response, security::constant_time_eq, Resp, State};
 use crate::jsonrpc::ErrorObject;
 use crate::protocol::Method;
+use crate::sync::MutexExt;
 use hyper::header::{HeaderValue, WWW_AUTHENTICATE};
 use hyper::{HeaderMap, StatusCode};
 
@@ -230,7 +231,7 @@ pub(super) fn session_refusal(
 ) -> Option<Resp> {
     let (id, grant) = (session?, grant?);
     let owner = {
-        let map = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let map = state.sessions.lock_unpoisoned();
         map.get(id)?.owner.clone()
     };
     if owner.as_deref().is_none_or(|o| o == grant.subject) {
