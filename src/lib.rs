@@ -13,7 +13,8 @@
 //! - [`hub`]: upstream MCP servers re-exported as `remote_*` tools (feature
 //!   `hub`).
 //! - [`jsonrpc`]: JSON-RPC 2.0 messages, parsing with limits, error codes.
-//! - [`protocol`]: MCP vocabulary: revisions, `_meta` keys, content blocks.
+//! - [`protocol`]: MCP vocabulary: revisions, request methods
+//!   ([`protocol::Method`]), `_meta` keys, content blocks.
 //! - [`server`]: the engine: registry of tools/resources/prompts, sessions,
 //!   per-era dispatch, request context (cancellation, progress, logging,
 //!   client input), multi round-trip requests.
@@ -63,6 +64,7 @@ pub mod protocol;
 #[cfg_attr(docsrs, doc(cfg(any(feature = "tools", feature = "hub"))))]
 pub mod secrets;
 pub mod server;
+mod sync;
 #[cfg(feature = "tools")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tools")))]
 pub mod tools;

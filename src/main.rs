@@ -150,7 +150,7 @@ const SECRET_VARS: [&str; 2] = ["LMCP_AUTH_TOKEN", "LMCP_STATE_KEY"];
 
 /// The requestState key from --state-key-file or LMCP_STATE_KEY.
 fn state_key(cli: &Cli) -> Result<Option<[u8; 32]>, String> {
-    use lmcp::server::mrtr::state_key_from_secret;
+    use lmcp::server::state_key_from_secret;
     if let Some(path) = &cli.state_key_file {
         let secret = std::fs::read(path)
             .map_err(|e| format!("cannot read the state key file {}: {e}", path.display()))?;

@@ -118,7 +118,7 @@ fn main() {
         .and_then(|i| args.get(i + 1))
     {
         let secret = std::fs::read(path).expect("--state-key-file: readable file");
-        let key = lmcp::server::mrtr::state_key_from_secret(&secret).expect("--state-key-file");
+        let key = lmcp::server::state_key_from_secret(&secret).expect("--state-key-file");
         builder = builder.request_state_key(key);
     }
     let server = builder

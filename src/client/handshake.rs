@@ -4,6 +4,7 @@
 
 use super::{Client, ClientError, PROBE_TIMEOUT};
 use crate::jsonrpc::code;
+use crate::protocol::Method;
 use crate::protocol::ProtocolVersion;
 use serde_json::{json, Map, Value};
 use std::time::Duration;
@@ -66,7 +67,10 @@ impl Client {
     async fn discover(&self, timeout: Duration) -> Result<ServerHello, ClientError> {
         let mut params = Map::new();
         params.insert("_meta".into(), self.modern_meta(ProtocolVersion::MODERN));
-        match self.raw_request("server/discover", params, timeout).await {
+        match self
+            .raw_request(Method::Discover.as_str(), params, timeout)
+            .await
+        {
             Ok(r) => {
                 let supported: Vec<&str> = r["supportedVersions"]
                     .as_array()
@@ -114,7 +118,7 @@ impl Client {
         });
         let r = self
             .raw_request(
-                "initialize",
+                Method::Initialize.as_str(),
                 params.as_object().cloned().unwrap_or_default(),
                 Duration::from_secs(30),
             )

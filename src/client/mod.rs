@@ -26,6 +26,7 @@ pub use stdio::StdioSpawn;
 const TRANSPORT_MARK: &str = "lmcp/transport";
 
 use crate::jsonrpc::{code, ErrorObject, Message, Notification, Request, RequestId, Response};
+use crate::protocol::Method;
 use crate::protocol::{
     ProtocolVersion, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PROTOCOL_VERSION,
 };
@@ -215,7 +216,7 @@ impl Client {
                 }
             }
             Message::Request(req) => {
-                if req.method == "ping" {
+                if Method::parse(&req.method) == Some(Method::Ping) {
                     let _ = self
                         .inner
                         .tx
@@ -408,7 +409,7 @@ impl Client {
 
     /// Every tool of the server (following pagination).
     pub async fn list_tools(&self) -> Result<Vec<Value>, ClientError> {
-        self.list_all("tools/list", "tools").await
+        self.list_all(Method::ToolsList.as_str(), "tools").await
     }
 
     /// Every item of a paginated list method (`tools/list`, `prompts/list`,
@@ -486,7 +487,7 @@ impl Client {
         p.insert("name".into(), json!(name));
         p.insert("arguments".into(), arguments);
         self.with_meta(&mut p);
-        self.tracked_request("tools/call", p, timeout, progress)
+        self.tracked_request(Method::ToolsCall.as_str(), p, timeout, progress)
             .await
     }
 }

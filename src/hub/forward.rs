@@ -6,6 +6,7 @@
 use super::{lock, Upstream};
 use crate::client::{Client, ClientError, Era, ServerRequest};
 use crate::jsonrpc::{code, ErrorObject, Notification};
+use crate::protocol::Method;
 use crate::protocol::{Content, ToolAnnotations, META_CLIENT_CAPABILITIES};
 use crate::server::{InputRequest, RequestContext, Tool, ToolError, ToolResult};
 use serde_json::{json, Value};
@@ -64,7 +65,7 @@ async fn forward(
     let mut params = serde_json::Map::new();
     params.insert("name".into(), json!(name));
     params.insert("arguments".into(), Value::Object(args));
-    relay(up, "tools/call", params, ctx)
+    relay(up, Method::ToolsCall.as_str(), params, ctx)
         .await
         .map(|v| tool_result_from(&v))
 }

@@ -5,6 +5,7 @@ use super::registry::{exports, note_list_hint, retire, REGISTER};
 use super::{lock, Upstream};
 use crate::client::Client;
 use crate::protocol::Content;
+use crate::protocol::Method;
 use crate::server::{
     Prompt, PromptArgument, PromptMessage, PromptResult, RequestContext, Server, ToolError,
 };
@@ -21,7 +22,7 @@ pub(super) async fn refresh(
 ) -> Result<(), String> {
     let (prompts, hint) = if has_prompts {
         client
-            .list_all_hinted("prompts/list", "prompts")
+            .list_all_hinted(Method::PromptsList.as_str(), "prompts")
             .await
             .map_err(|e| format!("prompts/list failed: {e}"))?
     } else {
@@ -30,7 +31,7 @@ pub(super) async fn refresh(
     let Some(server) = server.upgrade() else {
         return Ok(());
     };
-    note_list_hint(up, &server, "prompts/list", hint);
+    note_list_hint(up, &server, Method::PromptsList.as_str(), hint);
     let _one_at_a_time = lock(&REGISTER);
     let mine = lock(&up.prompts).clone();
     let taken = |exported: &str| {
@@ -90,7 +91,7 @@ async fn get(
     let mut p = Map::new();
     p.insert("name".into(), json!(name));
     p.insert("arguments".into(), Value::Object(args));
-    let r = super::forward::relay(up, "prompts/get", p, ctx).await?;
+    let r = super::forward::relay(up, Method::PromptsGet.as_str(), p, ctx).await?;
     Ok(prompt_result_from(&r))
 }
 

@@ -5,6 +5,7 @@
 use super::forward::remote_tool;
 use super::{lock, set_status, Upstream};
 use crate::client::Client;
+use crate::protocol::Method;
 use crate::server::{CacheHint, Server};
 use serde_json::Value;
 use std::sync::{Arc, Mutex, Weak};
@@ -38,13 +39,13 @@ pub(super) async fn refresh_tools(
     server: &Weak<Server>,
 ) -> Result<(), String> {
     let (tools, hint) = client
-        .list_all_hinted("tools/list", "tools")
+        .list_all_hinted(Method::ToolsList.as_str(), "tools")
         .await
         .map_err(|e| format!("tools/list failed: {e}"))?;
     let Some(server) = server.upgrade() else {
         return Ok(());
     };
-    note_list_hint(up, &server, "tools/list", hint);
+    note_list_hint(up, &server, Method::ToolsList.as_str(), hint);
     let _one_at_a_time = lock(&REGISTER);
     let registered = lock(&up.registered).clone();
     let taken = |exported: &str| {

@@ -8,6 +8,7 @@
 use super::registry::{exported_name, note_list_hint, record_skipped, retire, REGISTER};
 use super::{lock, Upstream};
 use crate::client::Client;
+use crate::protocol::Method;
 use crate::protocol::ResourceContents;
 use crate::server::{CacheHint, RequestContext, Resource, ResourceTemplate, Server, ToolError};
 use serde_json::{json, Map, Value};
@@ -23,7 +24,7 @@ pub(super) async fn refresh(
 ) -> Result<(), String> {
     let ((resources, r_hint), (templates, t_hint)) = if has_resources {
         let r = client
-            .list_all_hinted("resources/list", "resources")
+            .list_all_hinted(Method::ResourcesList.as_str(), "resources")
             .await
             .map_err(|e| format!("resources/list failed: {e}"))?;
         // Templates are optional for a server with resources.
@@ -38,7 +39,7 @@ pub(super) async fn refresh(
     let Some(server) = server.upgrade() else {
         return Ok(());
     };
-    note_list_hint(up, &server, "resources/list", r_hint);
+    note_list_hint(up, &server, Method::ResourcesList.as_str(), r_hint);
     note_list_hint(up, &server, "resources/templates/list", t_hint);
     let _one_at_a_time = lock(&REGISTER);
     let mine = lock(&up.resources).clone();
@@ -110,7 +111,7 @@ async fn read(
 ) -> Result<Vec<ResourceContents>, ToolError> {
     let mut p = Map::new();
     p.insert("uri".into(), json!(uri));
-    let r = super::forward::relay(up, "resources/read", p, ctx).await?;
+    let r = super::forward::relay(up, Method::ResourcesRead.as_str(), p, ctx).await?;
     // The upstream's caching hints, made no looser by ours.
     if let Some(h) = CacheHint::of(&r) {
         ctx.limit_cache(h);

@@ -5,6 +5,7 @@
 use super::config::{HubConfig, UpstreamConfig, UpstreamTransport};
 use super::supervisor::open;
 use crate::client::{Client, Era};
+use crate::protocol::Method;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -117,12 +118,14 @@ async fn probe(up: &UpstreamConfig, report: &mut UpstreamReport) -> Result<(), S
     report.era = Some(era);
     report.protocol_version = Some(v.as_str().to_string());
     report.server = hello.server_info["name"].as_str().map(String::from);
-    report.tools = Some(count(&client, "tools/list", "tools", Some(up)).await?);
+    report.tools = Some(count(&client, Method::ToolsList.as_str(), "tools", Some(up)).await?);
     if hello.capabilities.get("prompts").is_some() {
-        report.prompts = Some(count(&client, "prompts/list", "prompts", Some(up)).await?);
+        report.prompts =
+            Some(count(&client, Method::PromptsList.as_str(), "prompts", Some(up)).await?);
     }
     if hello.capabilities.get("resources").is_some() {
-        report.resources = Some(count(&client, "resources/list", "resources", None).await?);
+        report.resources =
+            Some(count(&client, Method::ResourcesList.as_str(), "resources", None).await?);
     }
     Ok(())
 }

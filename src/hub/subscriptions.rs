@@ -12,6 +12,7 @@
 
 use super::{lock, Hub, Upstream};
 use crate::client::{Client, ClientError, Era};
+use crate::protocol::Method;
 use crate::server::features::template_match;
 use serde_json::{json, Map};
 use std::collections::BTreeSet;
@@ -127,7 +128,7 @@ impl Follower {
                     json!({ "resourceSubscriptions": uris }),
                 );
                 match client
-                    .request("subscriptions/listen", p, super::supervisor::LISTEN_FOR)
+                    .request(Method::Listen.as_str(), p, super::supervisor::LISTEN_FOR)
                     .await
                 {
                     Ok(_) => "the upstream ended its resource subscription stream".to_string(),

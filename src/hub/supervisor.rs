@@ -7,6 +7,7 @@ use super::config::{UpstreamConfig, UpstreamTransport};
 use super::registry::refresh_tools;
 use super::{lock, prompts, resources, set_status, subscriptions, Upstream};
 use crate::client::{Client, ClientError, Era, HttpConnect, StdioSpawn};
+use crate::protocol::Method;
 use crate::server::Server;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
@@ -205,7 +206,7 @@ async fn run_once(
             "notifications".into(),
             json!({"toolsListChanged": true, "resourcesListChanged": true, "promptsListChanged": true}),
         );
-        match client.request("subscriptions/listen", p, LISTEN_FOR).await {
+        match client.request(Method::Listen.as_str(), p, LISTEN_FOR).await {
             Ok(_) => "the upstream ended its subscriptions/listen stream".to_string(),
             Err(ClientError::Rpc(e)) => {
                 log::info!(

@@ -5,8 +5,10 @@
 //! dispatcher in [`crate::server`]; this module only names things.
 
 mod content;
+mod method;
 
 pub use content::{Content, ResourceContents};
+pub use method::Method;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -5,12 +5,13 @@
 //! client's capabilities, and [`RequestContext::input`] to ask the client for
 //! input (elicitation, sampling, roots) in either protocol era.
 
+use super::cache::CacheHint;
+use super::error::ToolError;
 use super::mrtr::{InputRequest, MrtrState, PendingInput};
 use super::outbound::{ClientRequester, Outbound};
-use super::shape::CacheHint;
-use super::tool::ToolError;
 use crate::jsonrpc::{ErrorObject, Notification, RequestId};
-use crate::protocol::{LogLevel, ProtocolVersion};
+use crate::protocol::{LogLevel, Method, ProtocolVersion};
+use crate::sync::MutexExt;
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
@@ -79,7 +80,7 @@ impl RequestContext {
     pub fn detached() -> Self {
         Self::new(ContextParts {
             id: RequestId::Number(0),
-            method: "tools/call".into(),
+            method: Method::ToolsCall.as_str().into(),
             version: ProtocolVersion::MODERN,
             client_capabilities: json!({}),
             cancel: CancellationToken::new(),
@@ -97,13 +98,13 @@ impl RequestContext {
     /// private wins); used by `resources/read`, e.g. to pass an upstream's
     /// hints on through the hub.
     pub fn limit_cache(&self, hint: CacheHint) {
-        let mut c = self.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let mut c = self.inner.cache.lock_unpoisoned();
         *c = Some(c.map_or(hint, |c| c.min(hint)));
     }
 
     /// The hint set by [`RequestContext::limit_cache`], if any.
     pub(crate) fn cache_limit(&self) -> Option<CacheHint> {
-        *self.inner.cache.lock().unwrap_or_else(|e| e.into_inner())
+        *self.inner.cache.lock_unpoisoned()
     }
 
     /// The JSON-RPC id of the request.
@@ -215,7 +216,7 @@ impl RequestContext {
     ///   the retry, so code before the call must be safe to repeat.
     pub async fn input(&self, request: InputRequest) -> Result<Value, ToolError> {
         let key = {
-            let mut state = self.inner.mrtr.lock().unwrap_or_else(|e| e.into_inner());
+            let mut state = self.inner.mrtr.lock_unpoisoned();
             state.next_key()
         };
         let mut v = self.inputs(vec![(key, request)]).await?;
@@ -256,7 +257,7 @@ impl RequestContext {
             }
         }
         if self.inner.version.is_modern() {
-            let state = self.inner.mrtr.lock().unwrap_or_else(|e| e.into_inner());
+            let state = self.inner.mrtr.lock_unpoisoned();
             let missing: Vec<(String, InputRequest)> = requests
                 .iter()
                 .filter(|(k, _)| state.answer(k).is_none())
@@ -329,6 +330,6 @@ impl RequestContext {
     }
 
     pub(crate) fn take_mrtr(&self) -> MrtrState {
-        std::mem::take(&mut *self.inner.mrtr.lock().unwrap_or_else(|e| e.into_inner()))
+        std::mem::take(&mut *self.inner.mrtr.lock_unpoisoned())
     }
 }

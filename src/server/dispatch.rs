@@ -6,65 +6,20 @@
 //! the session's negotiated legacy version, or refused with an error that
 //! tells the client how to open.
 
-use super::handlers::{self, Req};
+use super::handlers;
 use super::outbound::Outbound;
-use super::session::Session;
+use super::request::{Reply, Req};
 use super::shape;
+use super::state::Session;
 use crate::jsonrpc::{code, ErrorObject, Request};
 use crate::protocol::{
-    LogLevel, ProtocolVersion, META_CLIENT_CAPABILITIES, META_LOG_LEVEL, META_PROTOCOL_VERSION,
+    LogLevel, Method, ProtocolVersion, META_CLIENT_CAPABILITIES, META_LOG_LEVEL,
+    META_PROTOCOL_VERSION,
 };
+use crate::sync::RwLockExt;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
-
-/// What to answer.
-pub(crate) enum Reply {
-    /// A result object.
-    Result(Value),
-    /// An error.
-    Error(ErrorObject),
-    /// No response (e.g. a subscription ended by cancellation).
-    Silent,
-}
-
-impl From<Result<Value, ErrorObject>> for Reply {
-    fn from(r: Result<Value, ErrorObject>) -> Self {
-        match r {
-            Ok(v) => Reply::Result(v),
-            Err(e) => Reply::Error(e),
-        }
-    }
-}
-
-const MODERN_METHODS: &[&str] = &[
-    "server/discover",
-    "tools/list",
-    "tools/call",
-    "resources/list",
-    "resources/templates/list",
-    "resources/read",
-    "prompts/list",
-    "prompts/get",
-    "completion/complete",
-    "subscriptions/listen",
-];
-
-const LEGACY_METHODS: &[&str] = &[
-    "initialize",
-    "ping",
-    "tools/list",
-    "tools/call",
-    "resources/list",
-    "resources/templates/list",
-    "resources/read",
-    "resources/subscribe",
-    "resources/unsubscribe",
-    "prompts/list",
-    "prompts/get",
-    "completion/complete",
-    "logging/setLevel",
-];
 
 /// Handle one request.
 pub(crate) async fn handle(
@@ -73,18 +28,17 @@ pub(crate) async fn handle(
     out: Outbound,
     cancel: CancellationToken,
 ) -> Reply {
+    let method = Method::parse(&req.method);
     let meta = req.params.get("_meta");
     if let Some(v) = meta.and_then(|m| m.get(META_PROTOCOL_VERSION)) {
         let v = v.clone();
-        return modern(session, req, &v, out, cancel).await;
+        return modern(session, req, method, &v, out, cancel).await;
     }
-    if !MODERN_METHODS.contains(&req.method.as_str())
-        && !LEGACY_METHODS.contains(&req.method.as_str())
-    {
+    let Some(method) = method else {
         return Reply::Error(ErrorObject::method_not_found(&req.method));
-    }
-    match req.method.as_str() {
-        "initialize" => {
+    };
+    match method {
+        Method::Initialize => {
             if let Some(v) = session.legacy_version() {
                 return Reply::Error(ErrorObject::invalid_request(format!(
                     "Already initialized (protocol {v}); a session is initialized once"
@@ -92,14 +46,10 @@ pub(crate) async fn handle(
             }
             return handlers::initialize(session, &req).into();
         }
-        "ping" => return Reply::Result(json!({})),
+        Method::Ping => return Reply::Result(json!({})),
         _ => {}
     }
-    let legacy = session
-        .legacy
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let legacy = session.legacy.read_unpoisoned().clone();
     let Some(state) = legacy else {
         return Reply::Error(
             ErrorObject::invalid_params(format!(
@@ -110,11 +60,12 @@ pub(crate) async fn handle(
             .with_data(json!({"supported": ProtocolVersion::supported_strings()})),
         );
     };
-    if !LEGACY_METHODS.contains(&req.method.as_str()) {
+    if !method.in_legacy() {
         return Reply::Error(ErrorObject::method_not_found(&req.method));
     }
     let progress_token = progress_token(&req);
     let r = Req {
+        method,
         session: session.clone(),
         version: state.version,
         client_capabilities: state.client_capabilities,
@@ -138,6 +89,7 @@ fn progress_token(req: &Request) -> Option<Value> {
 async fn modern(
     session: &Arc<Session>,
     req: Request,
+    method: Option<Method>,
     version: &Value,
     out: Outbound,
     cancel: CancellationToken,
@@ -193,20 +145,19 @@ async fn modern(
             }
         },
     };
-    if !MODERN_METHODS.contains(&req.method.as_str()) {
-        let mut e = ErrorObject::method_not_found(&req.method);
-        if LEGACY_METHODS.contains(&req.method.as_str()) {
-            e.message = format!(
-                "Method not found: {} does not exist in protocol {version}",
-                req.method
-            );
+    let method = match method {
+        Some(m) if m.in_modern() => m,
+        Some(m) => {
+            let mut e = ErrorObject::method_not_found(&req.method);
+            e.message = format!("Method not found: {m} does not exist in protocol {version}");
+            return Reply::Error(e);
         }
-        return Reply::Error(e);
-    }
+        None => return Reply::Error(ErrorObject::method_not_found(&req.method)),
+    };
     let progress_token = progress_token(&req);
     let server = session.server.clone();
-    let method = req.method.clone();
     let r = Req {
+        method,
         session: session.clone(),
         version,
         client_capabilities: caps,
@@ -218,7 +169,7 @@ async fn modern(
     };
     match handlers::route(r).await {
         Reply::Result(v) => {
-            let cache = shape::cache_hint(&method, &server, None);
+            let cache = shape::cache_hint(method, &server, None);
             Reply::Result(shape::modern_result(v, &server, cache))
         }
         other => other,

@@ -1,7 +1,7 @@
 //! Resources, resource templates and prompts: the server features besides tools.
 
 use super::context::RequestContext;
-use super::tool::{BoxFuture, ToolError};
+use super::error::{BoxFuture, ToolError};
 use crate::protocol::{Content, ProtocolVersion, ResourceContents};
 use serde_json::{json, Map, Value};
 use std::future::Future;

@@ -5,474 +5,61 @@
 //! [`Session`] per connection (one per stdio process, one per legacy HTTP
 //! session, one shared stateless session for modern HTTP requests) and feed
 //! it messages.
+//!
+//! ## Layout
+//!
+//! Each module imports only modules listed after it (checked by
+//! `scripts/module-cycles.py`); this file only declares and re-exports.
+//!
+//! - `session`: the runner: admission, one task per request, in-flight
+//!   slots, batches, notifications from the client.
+//! - `dispatch`: the era of each request and the method's availability in it.
+//! - `handlers/`: one file per method family (`lifecycle`, `tools`,
+//!   `resources`, `prompts`, `completion`, `listen`); `route` is the one
+//!   `match` over [`Method`](crate::protocol::Method).
+//! - `request`: the kernel handlers share: `Req`, `Reply`, running a handler
+//!   (timeout, panic guard), failures as replies, the pager.
+//! - `state`: a [`Session`]'s state (negotiated era, in-flight table,
+//!   subscriptions, where legacy notifications go).
+//! - `engine`: the [`Server`], its builder and configuration.
+//! - `shape`: results shaped for the client's revision.
+//! - `tool`, `features`, `provider`: tools, prompts and resources, dynamic
+//!   resources and [`Change`]s.
+//! - `context`, `outbound`, `error`, `cache`, `mrtr`, `slot`, `roots_cache`:
+//!   what a handler gets and returns, and the leaves under them.
 
+mod cache;
 mod context;
 mod dispatch;
+mod engine;
+mod error;
 pub(crate) mod features;
 mod handlers;
-pub mod mrtr;
+mod mrtr;
 mod outbound;
 mod provider;
+mod request;
 mod roots_cache;
 mod schema;
 mod session;
 mod shape;
 mod slot;
+mod state;
 mod tool;
 
+pub use cache::CacheHint;
 pub use context::RequestContext;
+pub use engine::{ListHook, Server, ServerBuilder, ServerConfig, SubscribeHook};
+pub use error::{BoxFuture, ToolError};
 pub use features::{
     Prompt, PromptArgument, PromptMessage, PromptResult, Resource, ResourceTemplate,
 };
-pub use mrtr::InputRequest;
+pub use mrtr::{state_key_from_secret, InputRequest, PendingInput};
 pub use outbound::{ClientRequester, Outbound};
 pub use provider::{
-    ListHandler, Notifier, ResourceInfo, ResourcePage, ResourceProvider, WatchHandler,
+    Change, ListHandler, Notifier, ResourceInfo, ResourcePage, ResourceProvider, WatchHandler,
 };
 pub use schema::Schema;
-pub use session::{BatchRun, Session};
-pub use shape::CacheHint;
-pub use tool::{schema_for, valid_tool_name, BoxFuture, Tool, ToolError, ToolHandler, ToolResult};
-
-use crate::jsonrpc::Limits;
-use crate::protocol::Implementation;
-use mrtr::StateSigner;
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
-use tokio::sync::broadcast;
-
-/// Tunables of the engine.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// Message size and nesting limits.
-    pub limits: Limits,
-    /// Timeout of a tool call when the tool sets none.
-    pub default_timeout: Duration,
-    /// Largest number of requests handled at once per session.
-    pub max_in_flight: usize,
-    /// Page size of list results.
-    pub page_size: usize,
-    /// `ttlMs` of cacheable modern results.
-    pub list_ttl_ms: u64,
-    /// How long to wait for the client to answer a legacy server-to-client request.
-    pub client_request_timeout: Duration,
-    /// Lifetime of an MRTR `requestState`, in seconds.
-    pub request_state_ttl_secs: u64,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            limits: Limits::default(),
-            default_timeout: Duration::from_secs(300),
-            max_in_flight: 64,
-            page_size: 200,
-            list_ttl_ms: 60_000,
-            client_request_timeout: Duration::from_secs(600),
-            request_state_ttl_secs: 900,
-        }
-    }
-}
-
-/// A change the server announces to interested clients.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
-    /// The tool list changed.
-    Tools,
-    /// The prompt list changed.
-    Prompts,
-    /// The resource list changed.
-    Resources,
-    /// The resource with this URI changed.
-    ResourceUpdated(String),
-}
-
-#[derive(Default)]
-pub(crate) struct Registry {
-    pub tools: Vec<Tool>,
-    pub tool_index: HashMap<String, usize>,
-    pub resources: Vec<Resource>,
-    pub templates: Vec<ResourceTemplate>,
-    pub provider: Option<ResourceProvider>,
-    pub prompts: Vec<Prompt>,
-}
-
-impl Registry {
-    fn add_tool(&mut self, tool: Tool) {
-        match self.tool_index.get(&tool.name) {
-            Some(&i) => self.tools[i] = tool,
-            None => {
-                self.tool_index.insert(tool.name.clone(), self.tools.len());
-                self.tools.push(tool);
-            }
-        }
-    }
-    fn remove_tool(&mut self, name: &str) -> bool {
-        let Some(i) = self.tool_index.remove(name) else {
-            return false;
-        };
-        self.tools.remove(i);
-        for (idx, t) in self.tools.iter().enumerate().skip(i) {
-            self.tool_index.insert(t.name.clone(), idx);
-        }
-        true
-    }
-}
-
-/// An MCP server: what it offers and how it answers. Shared by all sessions.
-pub struct Server {
-    pub(crate) info: Implementation,
-    pub(crate) instructions: Option<String>,
-    pub(crate) config: ServerConfig,
-    pub(crate) registry: RwLock<Registry>,
-    pub(crate) signer: StateSigner,
-    pub(crate) changes: broadcast::Sender<Change>,
-    pub(crate) logging: bool,
-    pub(crate) list_hook: RwLock<Option<ListHook>>,
-    subscribe_hook: RwLock<Option<SubscribeHook>>,
-    /// Stricter caching hints for list results (see [`Server::limit_list_cache`]).
-    list_cache: RwLock<Option<CacheHint>>,
-}
-
-/// Runs before `server/discover` and each `tools/list`, `prompts/list`,
-/// `resources/list` and `resources/templates/list` (the hub uses it to
-/// start lazy upstreams on first use).
-pub type ListHook = Arc<dyn Fn() -> BoxFuture<()> + Send + Sync>;
-
-/// Told each time a client starts (`true`) or stops (`false`) following a
-/// resource URI: a legacy `resources/subscribe` / `resources/unsubscribe`
-/// (or the end of the session), a modern `subscriptions/listen` stream's
-/// `resourceSubscriptions` (when it opens / ends). Calls are balanced per
-/// URI; the hook must not block (it may run in a destructor).
-pub type SubscribeHook = Arc<dyn Fn(&str, bool) + Send + Sync>;
-
-impl std::fmt::Debug for Server {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server")
-            .field("info", &self.info)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Server {
-    /// Start building a server called `name` at `version`.
-    pub fn builder(name: impl Into<String>, version: impl Into<String>) -> ServerBuilder {
-        ServerBuilder::new(name, version)
-    }
-
-    /// The server's name and version.
-    pub fn info(&self) -> &Implementation {
-        &self.info
-    }
-
-    /// The engine's configuration.
-    pub fn config(&self) -> &ServerConfig {
-        &self.config
-    }
-
-    /// Add or replace a tool at run time; clients that asked are told.
-    pub fn add_tool(&self, tool: Tool) {
-        self.registry
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .add_tool(tool);
-        let _ = self.changes.send(Change::Tools);
-    }
-
-    /// Remove a tool at run time; `false` if there was none by that name.
-    pub fn remove_tool(&self, name: &str) -> bool {
-        let removed = self
-            .registry
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove_tool(name);
-        if removed {
-            let _ = self.changes.send(Change::Tools);
-        }
-        removed
-    }
-
-    /// Add or replace a prompt at run time; clients that asked are told.
-    pub fn add_prompt(&self, prompt: Prompt) {
-        {
-            let mut reg = self.registry.write().unwrap_or_else(|e| e.into_inner());
-            match reg.prompts.iter().position(|p| p.name == prompt.name) {
-                Some(i) => reg.prompts[i] = prompt,
-                None => reg.prompts.push(prompt),
-            }
-        }
-        let _ = self.changes.send(Change::Prompts);
-    }
-
-    /// Make the caching hints of list results (`tools/list`, `prompts/list`,
-    /// `resources/list`, `resources/templates/list`) at most as loose as
-    /// `hint` (`None`: the configured `list_ttl_ms`, public). The hub sets
-    /// this from its upstreams' own list hints.
-    pub fn limit_list_cache(&self, hint: Option<CacheHint>) {
-        *self.list_cache.write().unwrap_or_else(|e| e.into_inner()) = hint;
-    }
-
-    pub(crate) fn list_cache_limit(&self) -> Option<CacheHint> {
-        *self.list_cache.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Whether a prompt with this name is registered.
-    pub fn has_prompt(&self, name: &str) -> bool {
-        let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
-        reg.prompts.iter().any(|p| p.name == name)
-    }
-
-    /// Remove a prompt at run time; `false` if there was none by that name.
-    pub fn remove_prompt(&self, name: &str) -> bool {
-        let removed = {
-            let mut reg = self.registry.write().unwrap_or_else(|e| e.into_inner());
-            let before = reg.prompts.len();
-            reg.prompts.retain(|p| p.name != name);
-            reg.prompts.len() != before
-        };
-        if removed {
-            let _ = self.changes.send(Change::Prompts);
-        }
-        removed
-    }
-
-    /// Add or replace (by URI) a resource at run time; clients that asked are told.
-    pub fn add_resource(&self, r: Resource) {
-        {
-            let mut reg = self.registry.write().unwrap_or_else(|e| e.into_inner());
-            match reg.resources.iter().position(|x| x.uri == r.uri) {
-                Some(i) => reg.resources[i] = r,
-                None => reg.resources.push(r),
-            }
-        }
-        let _ = self.changes.send(Change::Resources);
-    }
-
-    /// Add or replace (by URI template) a resource template at run time.
-    pub fn add_resource_template(&self, t: ResourceTemplate) {
-        {
-            let mut reg = self.registry.write().unwrap_or_else(|e| e.into_inner());
-            match reg
-                .templates
-                .iter()
-                .position(|x| x.uri_template == t.uri_template)
-            {
-                Some(i) => reg.templates[i] = t,
-                None => reg.templates.push(t),
-            }
-        }
-        let _ = self.changes.send(Change::Resources);
-    }
-
-    /// Remove a resource (by URI) or resource template (by URI template) at
-    /// run time; `false` if there was none.
-    pub fn remove_resource(&self, uri: &str) -> bool {
-        let removed = {
-            let mut reg = self.registry.write().unwrap_or_else(|e| e.into_inner());
-            let before = reg.resources.len() + reg.templates.len();
-            reg.resources.retain(|x| x.uri != uri);
-            reg.templates.retain(|x| x.uri_template != uri);
-            reg.resources.len() + reg.templates.len() != before
-        };
-        if removed {
-            let _ = self.changes.send(Change::Resources);
-        }
-        removed
-    }
-
-    /// Whether a resource with this URI, or a template with this URI
-    /// template, is registered.
-    pub fn has_resource(&self, uri: &str) -> bool {
-        let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
-        reg.resources.iter().any(|x| x.uri == uri)
-            || reg.templates.iter().any(|x| x.uri_template == uri)
-    }
-
-    /// Set the hook run before listings (see [`ListHook`]).
-    pub fn set_list_hook(&self, hook: ListHook) {
-        *self.list_hook.write().unwrap_or_else(|e| e.into_inner()) = Some(hook);
-    }
-
-    /// Set the hook told about resource subscriptions (see [`SubscribeHook`]).
-    pub fn set_subscribe_hook(&self, hook: SubscribeHook) {
-        *self
-            .subscribe_hook
-            .write()
-            .unwrap_or_else(|e| e.into_inner()) = Some(hook);
-    }
-
-    pub(crate) fn run_subscribe_hook(&self, uri: &str, on: bool) {
-        let hook = self
-            .subscribe_hook
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if let Some(h) = hook {
-            h(uri, on);
-        }
-    }
-
-    pub(crate) async fn run_list_hook(&self) {
-        let hook = self
-            .list_hook
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if let Some(h) = hook {
-            h().await;
-        }
-    }
-
-    /// Names of the registered tools, in listing order.
-    pub fn tool_names(&self) -> Vec<String> {
-        self.registry
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .tools
-            .iter()
-            .map(|t| t.name.clone())
-            .collect()
-    }
-
-    /// A registered tool by name.
-    pub fn tool(&self, name: &str) -> Option<Tool> {
-        let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
-        reg.tool_index.get(name).map(|&i| reg.tools[i].clone())
-    }
-
-    /// Announce a change (e.g. a resource was updated).
-    pub fn notify_change(&self, change: Change) {
-        let _ = self.changes.send(change);
-    }
-
-    /// Subscribe to the server's change announcements.
-    pub fn subscribe_changes(&self) -> broadcast::Receiver<Change> {
-        self.changes.subscribe()
-    }
-
-    /// Open a session (one per stdio process or per legacy HTTP session).
-    pub fn session(self: &Arc<Self>) -> Arc<Session> {
-        Session::new(self.clone())
-    }
-}
-
-/// Builds a [`Server`].
-///
-/// ```
-/// use lmcp::{Server, Tool, ToolResult};
-/// let server = Server::builder("demo", "1.0")
-///     .instructions("A demo server.")
-///     .tool(Tool::new("hello", "Say hello", |_args, _ctx| async { Ok(ToolResult::text("hello")) }))
-///     .build();
-/// assert_eq!(server.tool_names(), ["hello"]);
-/// ```
-pub struct ServerBuilder {
-    info: Implementation,
-    instructions: Option<String>,
-    config: ServerConfig,
-    registry: Registry,
-    signer: Option<StateSigner>,
-    logging: bool,
-}
-
-impl ServerBuilder {
-    /// A builder for a server called `name` at `version`.
-    pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
-        ServerBuilder {
-            info: Implementation {
-                name: name.into(),
-                version: version.into(),
-                title: None,
-            },
-            instructions: None,
-            config: ServerConfig::default(),
-            registry: Registry::default(),
-            signer: None,
-            logging: true,
-        }
-    }
-    /// Natural-language guidance for the model about this server.
-    pub fn instructions(mut self, text: impl Into<String>) -> Self {
-        self.instructions = Some(text.into());
-        self
-    }
-    /// Set the display title of the server.
-    pub fn title(mut self, title: impl Into<String>) -> Self {
-        self.info.title = Some(title.into());
-        self
-    }
-    /// Replace the configuration.
-    pub fn config(mut self, config: ServerConfig) -> Self {
-        self.config = config;
-        self
-    }
-    /// Register a tool (a later tool of the same name replaces the earlier).
-    ///
-    /// # Panics
-    /// If the name breaks the spec's rules (1–128 of `A-Za-z0-9_-.`): a
-    /// programming error best caught at start-up.
-    pub fn tool(mut self, tool: Tool) -> Self {
-        assert!(
-            valid_tool_name(&tool.name),
-            "invalid tool name {:?}: use 1-128 of A-Z a-z 0-9 _ - .",
-            tool.name
-        );
-        self.registry.add_tool(tool);
-        self
-    }
-    /// Register several tools.
-    pub fn tools(self, tools: impl IntoIterator<Item = Tool>) -> Self {
-        tools.into_iter().fold(self, |b, t| b.tool(t))
-    }
-    /// Register a resource.
-    pub fn resource(mut self, r: Resource) -> Self {
-        self.registry.resources.push(r);
-        self
-    }
-    /// Register a resource template.
-    pub fn resource_template(mut self, t: ResourceTemplate) -> Self {
-        self.registry.templates.push(t);
-        self
-    }
-    /// Add resources listed on demand (after the fixed ones) and hear of
-    /// subscriptions to them; replaces an earlier provider.
-    pub fn resource_provider(mut self, p: ResourceProvider) -> Self {
-        self.registry.provider = Some(p);
-        self
-    }
-    /// Register a prompt.
-    pub fn prompt(mut self, p: Prompt) -> Self {
-        self.registry.prompts.push(p);
-        self
-    }
-    /// Use a fixed key for MRTR `requestState` (to share state across instances).
-    pub fn request_state_key(mut self, key: [u8; 32]) -> Self {
-        self.signer = Some(StateSigner::with_key(
-            key,
-            self.config.request_state_ttl_secs,
-        ));
-        self
-    }
-    /// Whether to advertise the (deprecated in 2026-07-28) logging capability.
-    pub fn logging(mut self, on: bool) -> Self {
-        self.logging = on;
-        self
-    }
-    /// Finish.
-    pub fn build(self) -> Arc<Server> {
-        let ttl = self.config.request_state_ttl_secs;
-        Arc::new(Server {
-            info: self.info,
-            instructions: self.instructions,
-            config: self.config,
-            registry: RwLock::new(self.registry),
-            signer: self.signer.unwrap_or_else(|| StateSigner::random(ttl)),
-            changes: broadcast::channel(64).0,
-            logging: self.logging,
-            list_hook: RwLock::new(None),
-            subscribe_hook: RwLock::new(None),
-            list_cache: RwLock::new(None),
-        })
-    }
-}
+pub use session::BatchRun;
+pub use state::Session;
+pub use tool::{schema_for, valid_tool_name, Tool, ToolHandler, ToolResult};

@@ -204,7 +204,8 @@ impl StateSigner {
 
     /// A signer without a key: what [`StateSigner::random`] gives when the
     /// OS has no randomness. Its states are never accepted.
-    pub fn without_key(ttl_secs: u64) -> Self {
+    #[cfg(test)]
+    fn without_key(ttl_secs: u64) -> Self {
         StateSigner {
             key: None,
             ttl_secs,
@@ -251,11 +252,12 @@ impl StateSigner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::Method;
 
     #[test]
     fn without_a_key_no_state_is_accepted() {
         let s = StateSigner::without_key(60);
-        let d = request_digest("tools/call", &json!({"name": "x"}));
+        let d = request_digest(Method::ToolsCall.as_str(), &json!({"name": "x"}));
         let state = s.seal(&d, &Map::new());
         assert_eq!(s.open(&state, &d), Err(StateError::NoKey));
         // Not even one signed with the all-zero key a naive fallback would use.
@@ -269,10 +271,10 @@ mod tests {
         let s = StateSigner::random(60);
         let mut r = Map::new();
         r.insert("lmcp-0".into(), json!({"action": "accept"}));
-        let d = request_digest("tools/call", &json!({"name": "x"}));
+        let d = request_digest(Method::ToolsCall.as_str(), &json!({"name": "x"}));
         let state = s.seal(&d, &r);
         assert_eq!(s.open(&state, &d).unwrap(), r);
-        let other = request_digest("tools/call", &json!({"name": "y"}));
+        let other = request_digest(Method::ToolsCall.as_str(), &json!({"name": "y"}));
         assert_eq!(s.open(&state, &other), Err(StateError::WrongRequest));
         let mut tampered = state.clone();
         tampered.insert(3, 'A');

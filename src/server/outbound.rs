@@ -7,6 +7,7 @@
 
 use super::slot::Slot;
 use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Response};
+use crate::sync::MutexExt;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -162,7 +163,7 @@ impl ClientRequester {
         &self,
     ) -> std::sync::MutexGuard<'_, HashMap<RequestId, oneshot::Sender<Result<Value, ErrorObject>>>>
     {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+        self.pending.lock_unpoisoned()
     }
 }
 
@@ -173,9 +174,6 @@ struct PendingGuard<'a> {
 
 impl Drop for PendingGuard<'_> {
     fn drop(&mut self) {
-        self.pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.id);
+        self.pending.lock_unpoisoned().remove(&self.id);
     }
 }

@@ -9,13 +9,7 @@
 //! `resources/list`, then the provider's.
 
 use super::context::RequestContext;
-use super::dispatch::Reply;
-use super::handlers::{cursor, feature_error, run, Req};
-use super::mrtr::MrtrState;
-use super::tool::{BoxFuture, ToolError};
-use super::Change;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
+use super::error::{BoxFuture, ToolError};
 use serde_json::{json, Value};
 use std::future::Future;
 use std::sync::Arc;
@@ -108,76 +102,15 @@ impl ResourceProvider {
     }
 }
 
-impl super::Server {
-    /// Tell the resource provider (if any) and the subscribe hook (the hub)
-    /// that `uri` gained or lost a subscriber: a legacy `resources/subscribe`
-    /// or a modern listen stream; sessions and streams that end let go.
-    pub(crate) fn watch_resource(&self, uri: &str, on: bool) {
-        let watch = {
-            let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
-            reg.provider.as_ref().and_then(|p| p.watch.clone())
-        };
-        if let Some(w) = watch {
-            w(uri, on, &Notifier(self.changes.clone()));
-        }
-        // The hub follows upstream resources through the same events.
-        self.run_subscribe_hook(uri, on);
-    }
-}
-
-/// Unwatches the URIs of a `subscriptions/listen` stream when it ends,
-/// however it ends.
-pub(crate) struct WatchGuard {
-    pub server: Arc<super::Server>,
-    pub uris: Vec<String>,
-}
-
-impl WatchGuard {
-    pub(crate) fn new(server: Arc<super::Server>, mut uris: Vec<String>) -> Self {
-        // One stream follows a URI once, however often its filter names it.
-        uris.sort();
-        uris.dedup();
-        for u in &uris {
-            server.watch_resource(u, true);
-        }
-        WatchGuard { server, uris }
-    }
-}
-
-impl Drop for WatchGuard {
-    fn drop(&mut self) {
-        for u in &self.uris {
-            self.server.watch_resource(u, false);
-        }
-    }
-}
-
-/// One page of `resources/list`: the fixed resources (`fixed`), then the
-/// provider's, under one cursor (the position in that joined list).
-pub(crate) async fn list_page(r: &Req, p: ResourceProvider, fixed: Vec<Value>) -> Reply {
-    let start = match cursor(r, "r") {
-        Ok(s) => s,
-        Err(e) => return Reply::Error(e),
-    };
-    let size = r.server().config.page_size.max(1);
-    let mut items: Vec<Value> = fixed.iter().skip(start).take(size).cloned().collect();
-    // A page filled by fixed resources says more follow: the provider's may.
-    let mut more = items.len() == size;
-    if items.len() < size {
-        let offset = start.saturating_sub(fixed.len());
-        let ctx = r.context(MrtrState::default());
-        let timeout = r.server().config.default_timeout;
-        match run((p.list)(offset, size - items.len(), ctx.clone()), timeout).await {
-            Ok(page) => {
-                items.extend(page.resources.iter().map(ResourceInfo::to_value));
-                more = page.more;
-            }
-            Err(e) => return feature_error(r, &ctx, "Listing resources", e),
-        }
-    }
-    let mut v = json!({ "resources": items });
-    if more {
-        v["nextCursor"] = json!(B64.encode(format!("r:{}", start + items.len())));
-    }
-    Reply::Result(v)
+/// A change the server announces to interested clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The tool list changed.
+    Tools,
+    /// The prompt list changed.
+    Prompts,
+    /// The resource list changed.
+    Resources,
+    /// The resource with this URI changed.
+    ResourceUpdated(String),
 }

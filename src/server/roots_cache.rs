@@ -2,6 +2,7 @@
 //! kept until the client sends `notifications/roots/list_changed`, so tools
 //! that need the roots on every call ask the client once.
 
+use crate::sync::MutexExt;
 use serde_json::Value;
 use std::sync::Mutex;
 
@@ -15,13 +16,13 @@ pub(crate) struct RootsCache {
 impl RootsCache {
     /// The cached result, or the generation to store a fresh one under.
     pub(crate) fn get(&self) -> Result<Value, u64> {
-        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let st = self.state.lock_unpoisoned();
         st.1.clone().ok_or(st.0)
     }
 
     /// Keep `v`, fetched during generation `gen`, unless the roots changed since.
     pub(crate) fn put(&self, gen: u64, v: Value) {
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = self.state.lock_unpoisoned();
         if st.0 == gen {
             st.1 = Some(v);
         }
@@ -29,7 +30,7 @@ impl RootsCache {
 
     /// The client's roots changed: forget them.
     pub(crate) fn invalidate(&self) {
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = self.state.lock_unpoisoned();
         st.0 += 1;
         st.1 = None;
     }

@@ -2,61 +2,29 @@
 //! (`resultType`, server identity, caching hints) and per-revision field
 //! filtering of tools and tool results.
 
+use super::cache::CacheHint;
 use super::tool::{Tool, ToolResult};
 use super::Server;
-use crate::protocol::{ProtocolVersion, META_SERVER_INFO};
+use crate::protocol::{Method, ProtocolVersion, META_SERVER_INFO};
 use serde_json::{json, Map, Value};
-
-/// The modern caching hints of a result: `ttlMs` and `cacheScope`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CacheHint {
-    /// How long the result may be reused, in milliseconds.
-    pub ttl_ms: u64,
-    /// `cacheScope: "private"`: only for the user who asked.
-    pub private: bool,
-}
-
-impl CacheHint {
-    /// The stricter of two hints: the smaller ttl; private if either is.
-    pub fn min(self, other: CacheHint) -> CacheHint {
-        CacheHint {
-            ttl_ms: self.ttl_ms.min(other.ttl_ms),
-            private: self.private || other.private,
-        }
-    }
-
-    /// The hints a result carries, if it carries any: a missing `ttlMs`
-    /// does not limit the ttl, a missing `cacheScope` is public.
-    pub fn of(result: &Value) -> Option<CacheHint> {
-        let ttl = result.get("ttlMs").and_then(Value::as_u64);
-        let scope = result.get("cacheScope").and_then(Value::as_str);
-        if ttl.is_none() && scope.is_none() {
-            return None;
-        }
-        Some(CacheHint {
-            ttl_ms: ttl.unwrap_or(u64::MAX),
-            private: scope == Some("private"),
-        })
-    }
-}
 
 /// The caching hints of a complete modern result of `method`, if it has
 /// any: the configured `list_ttl_ms`, public — for lists made no looser
 /// than [`Server::limit_list_cache`], for a read no looser than what its
 /// handler asked ([`crate::server::RequestContext::limit_cache`], `extra`).
 pub(crate) fn cache_hint(
-    method: &str,
+    method: Method,
     server: &Server,
     extra: Option<CacheHint>,
 ) -> Option<CacheHint> {
-    if !is_cacheable(method) {
+    if !method.is_cacheable() {
         return None;
     }
     let mut h = CacheHint {
         ttl_ms: server.config.list_ttl_ms,
         private: false,
     };
-    if method.ends_with("/list") {
+    if method.is_list() {
         if let Some(l) = server.list_cache_limit() {
             h = h.min(l);
         }
@@ -65,19 +33,6 @@ pub(crate) fn cache_hint(
         h = h.min(e);
     }
     Some(h)
-}
-
-/// Methods whose complete results carry `ttlMs` and `cacheScope`.
-pub(crate) fn is_cacheable(method: &str) -> bool {
-    matches!(
-        method,
-        "server/discover"
-            | "tools/list"
-            | "prompts/list"
-            | "resources/list"
-            | "resources/templates/list"
-            | "resources/read"
-    )
 }
 
 /// Add the modern per-result fields to a result object.
@@ -206,14 +161,17 @@ mod tests {
         );
         assert_eq!(CacheHint::of(&json!({"contents": []})), None);
         let server = crate::server::ServerBuilder::new("t", "1").build();
-        assert_eq!(cache_hint("tools/call", &server, None), None);
-        assert_eq!(cache_hint("tools/list", &server, None), Some(ours));
+        assert_eq!(cache_hint(Method::ToolsCall, &server, None), None);
+        assert_eq!(cache_hint(Method::ToolsList, &server, None), Some(ours));
         server.limit_list_cache(Some(up));
-        assert_eq!(cache_hint("tools/list", &server, None), Some(ours.min(up)));
-        // Only lists are limited by the list hint; a read by its own.
-        assert_eq!(cache_hint("resources/read", &server, None), Some(ours));
         assert_eq!(
-            cache_hint("resources/read", &server, Some(up)),
+            cache_hint(Method::ToolsList, &server, None),
+            Some(ours.min(up))
+        );
+        // Only lists are limited by the list hint; a read by its own.
+        assert_eq!(cache_hint(Method::ResourcesRead, &server, None), Some(ours));
+        assert_eq!(
+            cache_hint(Method::ResourcesRead, &server, Some(up)),
             Some(ours.min(up))
         );
         let v = modern_result(json!({"contents": []}), &server, Some(ours.min(up)));

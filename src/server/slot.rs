@@ -9,6 +9,7 @@
 //! cancelled, timed-out or dropped wait leaves the semaphore exactly as it
 //! found it.
 
+use crate::sync::MutexExt;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -44,7 +45,7 @@ impl Slot {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<OwnedSemaphorePermit>> {
-        self.permit.lock().unwrap_or_else(|e| e.into_inner())
+        self.permit.lock_unpoisoned()
     }
 }
 

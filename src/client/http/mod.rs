@@ -26,6 +26,7 @@ mod sse;
 mod target;
 
 use super::{Client, ClientError};
+use crate::protocol::Method as RpcMethod;
 use connection::send;
 use http_body_util::BodyExt;
 use hyper::{Method, StatusCode};
@@ -193,15 +194,14 @@ async fn on_outgoing(shared: &Arc<Shared>, line: String) {
             extra.push(("mcp-protocol-version".into(), v.clone()));
             if let Some(m) = &method {
                 extra.push(("mcp-method".into(), header_value(m)));
-                let name = match m.as_str() {
-                    "tools/call" | "prompts/get" => msg["params"]["name"].as_str(),
-                    "resources/read" => msg["params"]["uri"].as_str(),
-                    _ => None,
-                };
+                let parsed = RpcMethod::parse(m);
+                let name = parsed
+                    .and_then(RpcMethod::name_param)
+                    .and_then(|field| msg["params"][field].as_str());
                 if let Some(n) = name {
                     extra.push(("mcp-name".into(), header_value(n)));
                 }
-                if m == "tools/call" {
+                if parsed == Some(RpcMethod::ToolsCall) {
                     extra.extend(param_headers(shared, &msg["params"]));
                 }
             }
@@ -209,8 +209,9 @@ async fn on_outgoing(shared: &Arc<Shared>, line: String) {
         (None, Some(v)) => extra.push(("mcp-protocol-version".into(), v.clone())),
         (None, None) => {}
     }
-    let is_initialize = method.as_deref() == Some("initialize");
-    let is_tools_list = method.as_deref() == Some("tools/list");
+    let parsed = method.as_deref().and_then(RpcMethod::parse);
+    let is_initialize = parsed == Some(RpcMethod::Initialize);
+    let is_tools_list = parsed == Some(RpcMethod::ToolsList);
     let is_initialized = method.as_deref() == Some("notifications/initialized");
     let sh = shared.clone();
     let key = id.as_ref().map(Value::to_string);

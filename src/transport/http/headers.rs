@@ -2,6 +2,7 @@
 //! `Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`) against the JSON-RPC body.
 
 use crate::jsonrpc::{code, ErrorObject, Request};
+use crate::protocol::Method;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use hyper::HeaderMap;
@@ -62,11 +63,7 @@ pub fn check_standard(h: &HeaderMap, req: &Request, body_version: &str) -> Resul
             req.method
         )));
     }
-    let name_field = match req.method.as_str() {
-        "tools/call" | "prompts/get" => Some("name"),
-        "resources/read" => Some("uri"),
-        _ => None,
-    };
+    let name_field = Method::parse(&req.method).and_then(Method::name_param);
     if let Some(field) = name_field {
         let raw = header(h, "mcp-name").ok_or_else(|| {
             mismatch(format!(

@@ -32,6 +32,7 @@ use security::*;
 use crate::jsonrpc::{code, ErrorObject, Message, Response as RpcResponse};
 use crate::protocol::{ProtocolVersion, META_PROTOCOL_VERSION};
 use crate::server::{Outbound, Server, Session};
+use crate::sync::MutexExt;
 use body::Body;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -161,7 +162,7 @@ impl State {
     /// idle one when `max_sessions` are open; an error when all are busy.
     fn open_session(&self, id: String, entry: LegacySession) -> Result<(), ErrorObject> {
         let evicted = {
-            let mut map = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+            let mut map = self.sessions.lock_unpoisoned();
             let mut evicted = None;
             if map.len() >= self.opts.max_sessions.max(1) {
                 let lru = map
@@ -272,8 +273,7 @@ where
     state.modern.shutdown();
     let sessions: Vec<Arc<Session>> = state
         .sessions
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+        .lock_unpoisoned()
         .drain()
         .map(|(_, s)| s.session)
         .collect();
@@ -334,8 +334,7 @@ pub async fn serve(
     state.modern.end_subscriptions();
     let sessions: Vec<Arc<Session>> = state
         .sessions
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+        .lock_unpoisoned()
         .values()
         .map(|s| s.session.clone())
         .collect();
@@ -383,7 +382,7 @@ async fn reap_sessions(state: Arc<State>) {
     loop {
         tokio::time::sleep(Duration::from_secs(30).min(idle)).await;
         let expired: Vec<Arc<Session>> = {
-            let mut map = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
+            let mut map = state.sessions.lock_unpoisoned();
             let dead: Vec<String> = map
                 .iter()
                 .filter(|(_, s)| s.last_seen.elapsed() > idle && s.idle())

@@ -2,6 +2,8 @@
 //! batches, and running the request with a JSON or SSE answer.
 
 use super::*;
+use crate::protocol::Method;
+use crate::sync::MutexExt;
 
 pub(super) async fn post(
     state: &Arc<State>,
@@ -100,7 +102,8 @@ pub(super) async fn post(
         if let Err(e) = headers::check_standard(&headers, &r, &v) {
             return error_response(StatusCode::BAD_REQUEST, Some(r.id.clone()), e);
         }
-        if r.method == "tools/call" {
+        let method = Method::parse(&r.method);
+        if method == Some(Method::ToolsCall) {
             let name = r.params.get("name").and_then(|n| n.as_str()).unwrap_or("");
             if let Some(tool) = state.server.tool(name) {
                 let args = r.params.get("arguments").cloned().unwrap_or_default();
@@ -117,12 +120,14 @@ pub(super) async fn post(
         let meta = &r.params["_meta"];
         let streams = meta.get("progressToken").is_some()
             || meta.get("io.modelcontextprotocol/logLevel").is_some()
-            || r.method == "subscriptions/listen"
+            || method.is_some_and(Method::always_streams)
             || !accept.contains("application/json") && accept.contains("text/event-stream");
         return run(
             state,
             Run {
-                slots: (r.method != "subscriptions/listen").then(|| state.modern_slots.clone()),
+                slots: method
+                    .is_none_or(Method::takes_slot)
+                    .then(|| state.modern_slots.clone()),
                 session: state.modern.clone(),
                 req: r,
                 sse: streams,
@@ -135,7 +140,8 @@ pub(super) async fn post(
         .await;
     }
     // Legacy.
-    let is_init = matches!(&msg, Message::Request(r) if r.method == "initialize");
+    let is_init =
+        matches!(&msg, Message::Request(r) if Method::parse(&r.method) == Some(Method::Initialize));
     let session = match (is_init, &session_id, msg) {
         (true, _, Message::Request(r)) => {
             let Some(id) = new_session_id() else {
@@ -266,10 +272,8 @@ pub(super) async fn post(
             {
                 return refused;
             }
-            let streams = matches!(
-                r.method.as_str(),
-                "tools/call" | "prompts/get" | "resources/read"
-            ) && accept.contains("text/event-stream");
+            let streams = Method::parse(&r.method).is_some_and(Method::may_stream)
+                && accept.contains("text/event-stream");
             run(
                 state,
                 Run {
@@ -424,9 +428,11 @@ pub(super) async fn run(state: &Arc<State>, run: Run<'_>) -> Resp {
         grant,
     } = run;
     // A token's `tools/list` shows only the tools its scopes allow.
-    let list_filter = grant.filter(|_| req.method == "tools/list").cloned();
+    let list_filter = grant
+        .filter(|_| Method::parse(&req.method) == Some(Method::ToolsList))
+        .cloned();
     let filter = move |mut r: RpcResponse| {
-        oauth::filter_answer(list_filter.as_ref(), "tools/list", &mut r);
+        oauth::filter_answer(list_filter.as_ref(), Some(Method::ToolsList), &mut r);
         r
     };
     let slot = match slots {
@@ -529,11 +535,7 @@ fn json_answer(
                 r.headers_mut().insert("mcp-session-id", v);
             }
         } else {
-            state
-                .sessions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&id);
+            state.sessions.lock_unpoisoned().remove(&id);
         }
     }
     r

@@ -3,6 +3,7 @@
 //! preflight).
 
 use super::*;
+use crate::sync::MutexExt;
 
 pub(super) async fn route(
     state: &Arc<State>,
@@ -69,12 +70,7 @@ pub(super) async fn route(
                     "DELETE needs an Mcp-Session-Id header\n",
                 );
             };
-            match state
-                .sessions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&id)
-            {
+            match state.sessions.lock_unpoisoned().remove(&id) {
                 Some(s) => {
                     s.session.shutdown();
                     plain(StatusCode::NO_CONTENT, "")
@@ -122,7 +118,7 @@ fn allow_headers(h: &hyper::HeaderMap) -> String {
 
 /// The legacy session `id` names and its in-flight slots, marked as used now.
 pub(super) fn legacy_session(state: &State, id: &str) -> Option<(Arc<Session>, Arc<Semaphore>)> {
-    let mut map = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
+    let mut map = state.sessions.lock_unpoisoned();
     let s = map.get_mut(id)?;
     s.last_seen = Instant::now();
     Some((s.session.clone(), s.slots.clone()))
@@ -146,7 +142,7 @@ pub(super) fn get_stream(
         return plain(StatusCode::NOT_FOUND, "unknown or expired session\n");
     };
     let streams = {
-        let map = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let map = state.sessions.lock_unpoisoned();
         map.get(&id).map(|s| s.streams.clone()).unwrap_or_default()
     };
     let accepts = req

@@ -4,6 +4,7 @@
 //! most every [`REFRESH_EVERY`]; failed fetches are retried no sooner.
 
 use super::fetch::{Fetcher, Url};
+use crate::sync::MutexExt;
 use jsonwebtoken::jwk::Jwk;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
@@ -51,7 +52,7 @@ impl Keys {
     }
 
     fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+        self.cache.lock_unpoisoned()
     }
 
     /// The issuer's metadata, discovered on first use.

@@ -37,6 +37,8 @@ pub use server::{OAuthConfig, ResourceServer};
 
 use super::{error_response, security::constant_time_eq, Resp, State};
 use crate::jsonrpc::ErrorObject;
+use crate::protocol::Method;
+use crate::sync::MutexExt;
 use hyper::header::{HeaderValue, WWW_AUTHENTICATE};
 use hyper::{HeaderMap, StatusCode};
 
@@ -179,12 +181,13 @@ pub(super) fn scope_refusal(
 ) -> Option<Resp> {
     let grant = grant?;
     let tool = params.get("name").and_then(|n| n.as_str());
-    let needed = scopes::request_level(method, tool);
+    let parsed = Method::parse(method);
+    let needed = scopes::request_level(parsed, tool);
     if needed <= grant.level {
         return None;
     }
     let what = match tool {
-        Some(n) if method == "tools/call" => format!("tool {n}"),
+        Some(n) if parsed == Some(Method::ToolsCall) => format!("tool {n}"),
         _ => method.to_owned(),
     };
     log::warn!(
@@ -228,7 +231,7 @@ pub(super) fn session_refusal(
 ) -> Option<Resp> {
     let (id, grant) = (session?, grant?);
     let owner = {
-        let map = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let map = state.sessions.lock_unpoisoned();
         map.get(id)?.owner.clone()
     };
     if owner.as_deref().is_none_or(|o| o == grant.subject) {
@@ -289,7 +292,10 @@ pub(super) fn filter_batch(
     }
     for a in answers.iter_mut() {
         let asked = items.iter().find(|i| {
-            i.get("method").and_then(|m| m.as_str()) == Some("tools/list")
+            i.get("method")
+                .and_then(|m| m.as_str())
+                .and_then(Method::parse)
+                == Some(Method::ToolsList)
                 && a.id
                     .as_ref()
                     .and_then(|id| serde_json::to_value(id).ok())
@@ -297,7 +303,7 @@ pub(super) fn filter_batch(
                     == i.get("id")
         });
         if asked.is_some() {
-            filter_answer(grant, "tools/list", a);
+            filter_answer(grant, Some(Method::ToolsList), a);
         }
     }
 }
@@ -305,10 +311,10 @@ pub(super) fn filter_batch(
 /// Drop the tools `grant` may not call from a `tools/list` answer.
 pub(super) fn filter_answer(
     grant: Option<&Grant>,
-    method: &str,
+    method: Option<Method>,
     resp: &mut crate::jsonrpc::Response,
 ) {
-    if let (Some(g), "tools/list", Ok(result)) = (grant, method, resp.outcome.as_mut()) {
+    if let (Some(g), Some(Method::ToolsList), Ok(result)) = (grant, method, resp.outcome.as_mut()) {
         scopes::filter_tool_list(result, g.level);
     }
 }

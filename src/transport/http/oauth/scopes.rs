@@ -10,6 +10,7 @@
 //! table does not know (the hub's re-exported tools, an embedder's own),
 //! since lmcp cannot tell what those do.
 
+use crate::protocol::Method;
 use serde_json::Value;
 
 /// The scope that reads.
@@ -87,12 +88,22 @@ pub fn tool_level(name: &str) -> Level {
 /// The level a request needs: its tool's for `tools/call`, `lmcp:read` for
 /// resources, prompts and completions, none for the rest (`tools/list` is
 /// filtered instead).
-pub fn request_level(method: &str, tool: Option<&str>) -> Level {
+pub fn request_level(method: Option<Method>, tool: Option<&str>) -> Level {
+    use Method::*;
     match method {
-        "tools/call" => tool_level(tool.unwrap_or("")),
-        "completion/complete" | "subscriptions/listen" => Level::Read,
-        m if m.starts_with("resources/") || m.starts_with("prompts/") => Level::Read,
-        _ => Level::None,
+        Some(ToolsCall) => tool_level(tool.unwrap_or("")),
+        Some(
+            Complete
+            | Listen
+            | ResourcesList
+            | ResourceTemplatesList
+            | ResourcesRead
+            | ResourcesSubscribe
+            | ResourcesUnsubscribe
+            | PromptsList
+            | PromptsGet,
+        ) => Level::Read,
+        Some(Initialize | Ping | Discover | ToolsList | SetLogLevel) | None => Level::None,
     }
 }
 
@@ -111,6 +122,7 @@ pub fn filter_tool_list(result: &mut Value, level: Level) {
 mod tests {
     use super::*;
     use serde_json::json;
+    use Method::*;
 
     #[test]
     fn levels_nest() {
@@ -131,11 +143,14 @@ mod tests {
         assert_eq!(tool_level("shell"), Level::Exec);
         assert_eq!(tool_level("shell_bg_kill"), Level::Exec);
         assert_eq!(tool_level("remote_ev_echo"), Level::Exec);
-        assert_eq!(request_level("tools/call", Some("edit_file")), Level::Write);
-        assert_eq!(request_level("resources/read", None), Level::Read);
-        assert_eq!(request_level("prompts/get", None), Level::Read);
-        assert_eq!(request_level("tools/list", None), Level::None);
-        assert_eq!(request_level("tools/call", None), Level::Exec);
+        assert_eq!(
+            request_level(Some(ToolsCall), Some("edit_file")),
+            Level::Write
+        );
+        assert_eq!(request_level(Some(ResourcesRead), None), Level::Read);
+        assert_eq!(request_level(Some(PromptsGet), None), Level::Read);
+        assert_eq!(request_level(Some(ToolsList), None), Level::None);
+        assert_eq!(request_level(Some(ToolsCall), None), Level::Exec);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::introspect::{introspect, ClientCredentials};
 use super::keys::Keys;
 use super::scopes::{Level, ALL_SCOPES};
 use super::{jwt, Grant, Refusal};
+use crate::sync::MutexExt;
 use crate::transport::http::{json_response, plain, Resp};
 use hyper::header::{HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Method, StatusCode};
@@ -221,7 +222,7 @@ impl ResourceServer {
         use sha2::{Digest, Sha256};
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         {
-            let mut cache = self.introspected.lock().unwrap_or_else(|e| e.into_inner());
+            let mut cache = self.introspected.lock_unpoisoned();
             match cache.get(&digest) {
                 Some((g, until)) if *until > Instant::now() => return Ok(g.clone()),
                 Some(_) => {
@@ -272,7 +273,7 @@ impl ResourceServer {
             .map(|e| Duration::from_secs(e.saturating_sub(now_unix)))
             .unwrap_or(INTROSPECTION_TTL)
             .min(INTROSPECTION_TTL);
-        let mut cache = self.introspected.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = self.introspected.lock_unpoisoned();
         if cache.len() >= INTROSPECTION_CACHE {
             let now = Instant::now();
             cache.retain(|_, (_, until)| *until > now);

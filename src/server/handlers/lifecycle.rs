@@ -1,0 +1,109 @@
+//! `initialize` (legacy), `server/discover` (modern), the capabilities
+//! both announce, and `logging/setLevel` (legacy).
+
+use super::super::request::Req;
+use super::super::state::{LegacyState, Session};
+use super::super::Server;
+use crate::jsonrpc::{ErrorObject, Request};
+use crate::protocol::{LogLevel, ProtocolVersion};
+use crate::sync::RwLockExt;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+fn capabilities(server: &Server, version: ProtocolVersion) -> Value {
+    let reg = server.registry.read_unpoisoned();
+    let mut caps = Map::new();
+    caps.insert("tools".into(), json!({"listChanged": true}));
+    if !reg.resources.is_empty() || !reg.templates.is_empty() || reg.provider.is_some() {
+        let mut res = json!({"listChanged": true});
+        if !version.is_modern() {
+            res["subscribe"] = json!(true);
+        }
+        caps.insert("resources".into(), res);
+    }
+    if !reg.prompts.is_empty() {
+        caps.insert("prompts".into(), json!({"listChanged": true}));
+    }
+    if server.logging {
+        caps.insert("logging".into(), json!({}));
+    }
+    if version >= ProtocolVersion::V2025_03_26 {
+        caps.insert("completions".into(), json!({}));
+    }
+    Value::Object(caps)
+}
+
+/// `initialize` (legacy): negotiate the version and open the session.
+pub(crate) fn initialize(session: &Arc<Session>, req: &Request) -> Result<Value, ErrorObject> {
+    let requested = match req.params.get("protocolVersion") {
+        Some(Value::String(s)) => s.clone(),
+        _ => {
+            return Err(ErrorObject::invalid_params(
+                "initialize needs a string \"protocolVersion\"",
+            ))
+        }
+    };
+    let caps = match req.params.get("capabilities") {
+        None => json!({}),
+        Some(c @ Value::Object(_)) => c.clone(),
+        Some(_) => {
+            return Err(ErrorObject::invalid_params(
+                "\"capabilities\" must be an object",
+            ))
+        }
+    };
+    let version = match ProtocolVersion::parse(&requested) {
+        Some(v) if !v.is_modern() => v,
+        _ => ProtocolVersion::LATEST_LEGACY,
+    };
+    if let Some(info) = req.params.get("clientInfo") {
+        log::info!("legacy client {} connected with protocol {version}", info);
+    }
+    *session.legacy.write_unpoisoned() = Some(LegacyState {
+        version,
+        client_capabilities: caps,
+        log_level: None,
+    });
+    session.watch_changes();
+    let server = &session.server;
+    let mut info = serde_json::to_value(&server.info).unwrap_or_default();
+    if !version.has_structured_content() {
+        if let Value::Object(m) = &mut info {
+            m.remove("title");
+        }
+    }
+    let mut result = json!({
+        "protocolVersion": version.as_str(),
+        "capabilities": capabilities(server, version),
+        "serverInfo": info,
+    });
+    if let Some(i) = &server.instructions {
+        result["instructions"] = json!(i);
+    }
+    Ok(result)
+}
+
+pub(super) fn discover(r: &Req) -> Value {
+    let server = r.server();
+    let mut v = json!({
+        "supportedVersions": ProtocolVersion::supported_strings(),
+        "capabilities": capabilities(server, r.version),
+    });
+    if let Some(i) = &server.instructions {
+        v["instructions"] = json!(i);
+    }
+    v
+}
+
+pub(super) fn set_level(r: &Req) -> Result<Value, ErrorObject> {
+    let level = r
+        .params()
+        .get("level")
+        .and_then(Value::as_str)
+        .and_then(LogLevel::parse)
+        .ok_or_else(|| ErrorObject::invalid_params("\"level\" must be one of debug, info, notice, warning, error, critical, alert, emergency"))?;
+    if let Some(state) = r.session.legacy.write_unpoisoned().as_mut() {
+        state.log_level = Some(level);
+    }
+    Ok(json!({}))
+}

@@ -1,0 +1,67 @@
+//! `tools/list` and `tools/call`.
+
+use super::super::error::ToolError;
+use super::super::request::{input_required, page, run, NamedCall, Reply, Req, RunError};
+use super::super::shape;
+use super::super::tool::ToolResult;
+use crate::jsonrpc::ErrorObject;
+use crate::sync::RwLockExt;
+use serde_json::Value;
+
+pub(super) fn tools_list(r: &Req) -> Result<Value, ErrorObject> {
+    let items: Vec<Value> = {
+        let reg = r.server().registry.read_unpoisoned();
+        reg.tools
+            .iter()
+            .map(|t| shape::tool_for(t, r.version))
+            .collect()
+    };
+    page(r, "t", "tools", items)
+}
+
+pub(super) async fn tools_call(r: &Req) -> Reply {
+    let NamedCall {
+        name,
+        arguments: args,
+    } = match NamedCall::parse(r) {
+        Ok(c) => c,
+        Err(e) => return Reply::Error(e),
+    };
+    let Some(tool) = r.server().tool(&name) else {
+        return Reply::Error(ErrorObject::invalid_params(format!("Unknown tool: {name}")));
+    };
+    if let Err(msg) = tool.validate(&args) {
+        return Reply::Result(shape::tool_result_for(&ToolResult::error(msg), r.version));
+    }
+    let mrtr = match r.mrtr_state() {
+        Ok(s) => s,
+        Err(e) => return Reply::Error(e),
+    };
+    let ctx = r.context(mrtr);
+    let timeout = tool.timeout.unwrap_or(r.server().config.default_timeout);
+    let fut = (tool.handler)(args, ctx.clone());
+    let result = match run(fut, timeout).await {
+        Ok(res) => res,
+        Err(RunError::Handler(ToolError::Tool(m))) => ToolResult::error(m),
+        Err(RunError::Handler(ToolError::Protocol(e))) => return Reply::Error(e),
+        Err(RunError::Handler(ToolError::InputRequired(p))) => {
+            if r.version.is_modern() {
+                return Reply::Result(input_required(r, &ctx, p));
+            }
+            return Reply::Error(ErrorObject::internal(
+                "tool asked for input in a way this protocol cannot carry",
+            ));
+        }
+        Err(RunError::Timeout(d)) => ToolResult::error(format!(
+            "Tool '{name}' timed out after {} ms and was stopped",
+            d.as_millis()
+        )),
+        Err(RunError::Panic(m)) => {
+            log::error!("tool {name} panicked: {m}");
+            return Reply::Error(ErrorObject::internal(format!(
+                "Tool '{name}' failed: handler panicked: {m}"
+            )));
+        }
+    };
+    Reply::Result(shape::tool_result_for(&result, r.version))
+}
