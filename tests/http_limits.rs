@@ -293,3 +293,35 @@ fn a_foreign_host_is_refused_on_a_loopback_bind() {
     assert_eq!(status_with_host(s.port, "localhost"), 202);
     assert_eq!(status_with_host(s.port, "evil.example"), 403);
 }
+
+/// Issue 19: a request whose handler awaits before failing (lmcp reads a
+/// file resource on a blocking thread) still keeps its status when it asked
+/// for a stream: resources/read of a missing file with a progress token is
+/// 400 + -32602 as JSON, not a 200 event stream.
+#[test]
+fn a_streamed_request_that_fails_after_an_await_keeps_its_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let lmcp = PathBuf::from(env!("CARGO_BIN_EXE_lmcp"));
+    let s = start_http(lmcp, &["--root", root.to_str().unwrap()]);
+    let uri = format!("file://{}/missing.txt", root.display());
+    let mut m = meta(json!({}));
+    m["progressToken"] = json!("p");
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "resources/read",
+        "params": {"uri": uri, "_meta": m}});
+    let h = [
+        JSON,
+        ACCEPT,
+        ("MCP-Protocol-Version", MODERN),
+        ("Mcp-Method", "resources/read"),
+        ("Mcp-Name", uri.as_str()),
+    ];
+    let r = send(s.port, "POST", &h, &body.to_string());
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json"),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.status_code(MODERN), (400, Some(-32602)), "{}", r.body);
+}
