@@ -2,7 +2,8 @@
 //! applies to modern requests over HTTP, `--max-sessions` evicts the least
 //! recently used idle legacy session, the bearer scheme is case-insensitive,
 //! ambiguous `Origin` headers are refused; and (issue 19) a streamed
-//! request that fails up front keeps its HTTP status.
+//! request that fails up front keeps its HTTP status, a foreign `Host` is
+//! refused, and -32022 never offers the version asked for.
 
 mod support;
 
@@ -324,4 +325,28 @@ fn a_streamed_request_that_fails_after_an_await_keeps_its_status() {
         r.body
     );
     assert_eq!(r.status_code(MODERN), (400, Some(-32602)), "{}", r.body);
+}
+
+/// Issue 19: a stateless request naming a legacy revision is refused with
+/// -32022 whose `supported` does not list that revision (it is served only
+/// through `initialize`).
+#[test]
+fn unsupported_version_never_lists_the_version_asked_for() {
+    let s = start_http(support::example("everything"), &[]);
+    let mut m = meta(json!({}));
+    m["io.modelcontextprotocol/protocolVersion"] = json!(LEGACY);
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": m}});
+    let h = [
+        JSON,
+        ACCEPT,
+        ("MCP-Protocol-Version", LEGACY),
+        ("Mcp-Method", "tools/list"),
+    ];
+    let r = send(s.port, "POST", &h, &body.to_string());
+    assert_eq!(r.status_code(MODERN), (400, Some(-32022)), "{}", r.body);
+    let data = &r.json()["error"]["data"];
+    assert_eq!(data["requested"], LEGACY, "{data}");
+    let supported = data["supported"].as_array().expect("a list");
+    assert!(supported.contains(&json!(MODERN)), "{data}");
+    assert!(!supported.contains(&json!(LEGACY)), "{data}");
 }

@@ -163,10 +163,15 @@ async fn modern(
                     },
                 )
                 .with_data(json!({
-                    "supported": ProtocolVersion::supported_strings(),
+                    // Never the version asked for: a legacy one is served,
+                    // but only through initialize, not statelessly.
+                    "supported": ProtocolVersion::supported_strings()
+                        .into_iter()
+                        .filter(|v| *v != requested)
+                        .collect::<Vec<_>>(),
                     "requested": requested,
                 })),
-            )
+            );
         }
     };
     let caps = match meta.get(META_CLIENT_CAPABILITIES) {
