@@ -11,7 +11,8 @@
 //!   requests ride on the request's SSE stream and the client POSTs the answers.
 //!   A request's stream is resumable (`GET` + `Last-Event-ID`, `replay.rs`):
 //!   a dropped connection does not cancel its request.
-//! - Security: loopback `Origin`s only by default (403 otherwise), optional
+//! - Security: loopback `Host` names only on a loopback bind and loopback
+//!   `Origin`s only by default (403 otherwise), optional
 //!   bearer token (401), body limit (413), header-read (10 s) and body-read
 //!   (`body_timeout`, 408) timeouts, connection and in-flight caps (503).
 
