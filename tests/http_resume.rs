@@ -160,3 +160,60 @@ fn a_resumed_legacy_stream_gets_its_result_after_the_first_connection_dropped() 
         assert_eq!(status, want, "{id}");
     }
 }
+
+/// A dropped legacy stream nobody resumes within `--sse-replay-secs` has its
+/// request cancelled (the `shell` command would run 30 s) and its events
+/// dropped: a late resume is refused with 410.
+#[test]
+fn a_stream_nobody_resumes_within_the_window_is_cancelled() {
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lmcp"))
+        .args(["--http", "127.0.0.1:0", "--sse-replay-secs", "1"])
+        .args(["--log-level", "debug"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, lines) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let next = |what: &str| loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("no stderr line {what:?}"));
+        if line.contains(what) {
+            break line;
+        }
+    };
+    let port: u16 = next("listening on http://127.0.0.1:")
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap();
+    let sid = initialize(port);
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "shell", "arguments": {"command": "sleep 30"},
+                   "_meta": {"progressToken": "p"}}});
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: {REV}\r\nMcp-Session-Id: {sid}\r\n"
+    );
+    let (status, mut first) = open(port, &head, &call.to_string());
+    assert_eq!(status, 200);
+    let prime = next_event(&mut first).expect("a priming event");
+    let id = prime.id.expect("an id");
+    first.get_ref().shutdown(Shutdown::Both).unwrap();
+    drop(first);
+    next("not resumed within 1s: its request was cancelled");
+    let get = format!(
+        "GET /mcp HTTP/1.1\r\nConnection: close\r\nAccept: text/event-stream\r\nMCP-Protocol-Version: {REV}\r\nMcp-Session-Id: {sid}\r\nLast-Event-ID: {id}\r\n"
+    );
+    assert_eq!(open(port, &get, "").0, 410);
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -339,7 +339,6 @@ pub(super) fn produce<F>(
                     break;
                 }
                 _ = log.unread_for(window), if !abandoned => {
-                    log::debug!("legacy stream not resumed within {window:?}: its request is cancelled");
                     abandoned = true;
                     cancel.cancel();
                 }
@@ -350,6 +349,12 @@ pub(super) fn produce<F>(
             log.unread_for(window).await;
         }
         replays.forget(log.stream);
+        if abandoned {
+            log::debug!(
+                "legacy stream {} not resumed within {window:?}: its request was cancelled and its events dropped",
+                log.stream
+            );
+        }
     });
 }
 
