@@ -118,7 +118,8 @@ pub(crate) async fn handle(
         session: session.clone(),
         version: state.version,
         client_capabilities: state.client_capabilities,
-        log_level: state.log_level,
+        // `.logging(false)`: no notifications/message, whatever was asked.
+        log_level: state.log_level.filter(|_| session.server.logging),
         progress_token,
         out,
         cancel,
@@ -215,7 +216,7 @@ async fn modern(
         session: session.clone(),
         version,
         client_capabilities: caps,
-        log_level,
+        log_level: log_level.filter(|_| server.logging),
         progress_token,
         out,
         cancel,
