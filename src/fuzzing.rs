@@ -196,6 +196,10 @@ pub fn http_reply(data: &[u8]) -> (Vec<u8>, bool) {
             keep_alive: Duration::from_millis(100),
             sse_stall: Duration::from_millis(100),
             shutdown_grace: Duration::from_millis(100),
+            // Any Host name: the corpus's inputs (`Host: x`) must reach the
+            // service; the Host header is still parsed on every input.
+            allowed_hosts: vec!["*".into()],
+            sse_replay: Duration::from_millis(100),
             ..HttpOptions::default()
         };
         let serving = tokio::spawn(serve_one_connection(

@@ -289,6 +289,16 @@ fn main() -> ExitCode {
         oauth,
         path: cli.http_path.clone(),
         allowed_origins: cli.allow_origin.clone(),
+        allowed_hosts: cli
+            .allow_host
+            .iter()
+            .cloned()
+            .chain(
+                cli.public_url
+                    .as_deref()
+                    .and_then(lmcp::transport::http::url_host),
+            )
+            .collect(),
         auth_token: token,
         max_body_bytes: cli.max_body_bytes,
         max_connections: cli.max_connections,
@@ -296,6 +306,7 @@ fn main() -> ExitCode {
         max_sessions: cli.max_sessions,
         body_timeout: Duration::from_secs(cli.http_body_timeout_secs),
         session_idle: Duration::from_secs(cli.session_idle_secs),
+        sse_replay: Duration::from_secs(cli.sse_replay_secs),
         shutdown_grace: Duration::from_millis(cli.shutdown_grace_ms),
         ..HttpOptions::default()
     };

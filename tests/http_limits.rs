@@ -2,7 +2,8 @@
 //! applies to modern requests over HTTP, `--max-sessions` evicts the least
 //! recently used idle legacy session, the bearer scheme is case-insensitive,
 //! ambiguous `Origin` headers are refused; and (issue 19) a streamed
-//! request that fails up front keeps its HTTP status.
+//! request that fails up front keeps its HTTP status, a foreign `Host` is
+//! refused, and -32022 never offers the version asked for.
 
 mod support;
 
@@ -192,4 +193,160 @@ fn a_streamed_request_that_fails_up_front_keeps_its_status() {
     );
     assert_eq!(r.status, 400, "{}", r.body);
     r.checked(MODERN);
+    // A log level streams as well as a progress token does.
+    let mut logged = meta(json!({}));
+    logged["io.modelcontextprotocol/logLevel"] = json!("debug");
+    // Issue 19: -32022, -32021 and -32602 keep their 400 however the
+    // handler gets there (the version check, an input request, a prompt
+    // that does not exist).
+    let mut old = m.clone();
+    old["io.modelcontextprotocol/protocolVersion"] = json!("1900-01-01");
+    let tool = |name: &str, meta: &Value| json!({"name": name, "arguments": {}, "_meta": meta});
+    let cases = [
+        ("tools/call", "echo", tool("echo", &old), -32022),
+        ("tools/call", "ask_name", tool("ask_name", &m), -32021),
+        ("tools/call", "ask_name", tool("ask_name", &logged), -32021),
+        (
+            "prompts/get",
+            "no_such_prompt",
+            tool("no_such_prompt", &m),
+            -32602,
+        ),
+        (
+            "prompts/get",
+            "no_such_prompt",
+            tool("no_such_prompt", &logged),
+            -32602,
+        ),
+    ];
+    for (i, (method, name, params, code)) in cases.into_iter().enumerate() {
+        let version = params["_meta"]["io.modelcontextprotocol/protocolVersion"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let h = [
+            JSON,
+            ACCEPT,
+            ("MCP-Protocol-Version", version.as_str()),
+            ("Mcp-Method", method),
+            ("Mcp-Name", name),
+        ];
+        let body = json!({"jsonrpc": "2.0", "id": 10 + i, "method": method, "params": params});
+        let r = send(s.port, "POST", &h, &body.to_string());
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/json"),
+            "{method} {name} ({code}): {}",
+            r.body
+        );
+        assert_eq!(r.status_code(MODERN), (400, Some(code)), "{}", r.body);
+    }
+}
+
+/// POST a notification with this `Host` header; the status.
+fn status_with_host(port: u16, host: &str) -> u16 {
+    use std::io::Write;
+    let body = r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}"#;
+    let mut raw = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    raw.set_read_timeout(Some(std::time::Duration::from_secs(15)))
+        .unwrap();
+    write!(
+        raw,
+        "POST /mcp HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let r = support::raw_http::read_reply(raw);
+    if r.status == 403 {
+        assert_eq!(r.status_code(MODERN), (403, Some(-32600)), "{}", r.body);
+        assert!(r.body.contains("--allow-host"), "{}", r.body);
+    }
+    r.status
+}
+
+/// Issue 19: DNS rebinding. On a loopback bind a foreign `Host` is refused
+/// (403); loopback names pass on any port; `--allow-host` adds a name.
+#[test]
+fn a_foreign_host_is_refused_on_a_loopback_bind() {
+    let lmcp = PathBuf::from(env!("CARGO_BIN_EXE_lmcp"));
+    let s = start_http(lmcp.clone(), &[]);
+    for host in [
+        "127.0.0.1",
+        "localhost:9",
+        "LOCALHOST",
+        "[::1]:8080",
+        "app.localhost:3000",
+        "127.0.0.2:1",
+    ] {
+        assert_eq!(status_with_host(s.port, host), 202, "{host}");
+    }
+    for host in [
+        "evil.example",
+        "evil.example:80",
+        "localhost.evil.example",
+        "10.0.0.1",
+        "mcp.internal:8080",
+    ] {
+        assert_eq!(status_with_host(s.port, host), 403, "{host}");
+    }
+    let s = start_http(lmcp, &["--allow-host", "MCP.internal"]);
+    assert_eq!(status_with_host(s.port, "mcp.internal:8080"), 202);
+    assert_eq!(status_with_host(s.port, "localhost"), 202);
+    assert_eq!(status_with_host(s.port, "evil.example"), 403);
+}
+
+/// Issue 19: a request whose handler awaits before failing (lmcp reads a
+/// file resource on a blocking thread) still keeps its status when it asked
+/// for a stream: resources/read of a missing file with a progress token is
+/// 400 + -32602 as JSON, not a 200 event stream.
+#[test]
+fn a_streamed_request_that_fails_after_an_await_keeps_its_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let lmcp = PathBuf::from(env!("CARGO_BIN_EXE_lmcp"));
+    let s = start_http(lmcp, &["--root", root.to_str().unwrap()]);
+    let uri = format!("file://{}/missing.txt", root.display());
+    let mut m = meta(json!({}));
+    m["progressToken"] = json!("p");
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "resources/read",
+        "params": {"uri": uri, "_meta": m}});
+    let h = [
+        JSON,
+        ACCEPT,
+        ("MCP-Protocol-Version", MODERN),
+        ("Mcp-Method", "resources/read"),
+        ("Mcp-Name", uri.as_str()),
+    ];
+    let r = send(s.port, "POST", &h, &body.to_string());
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json"),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.status_code(MODERN), (400, Some(-32602)), "{}", r.body);
+}
+
+/// Issue 19: a stateless request naming a legacy revision is refused with
+/// -32022 whose `supported` does not list that revision (it is served only
+/// through `initialize`).
+#[test]
+fn unsupported_version_never_lists_the_version_asked_for() {
+    let s = start_http(support::example("everything"), &[]);
+    let mut m = meta(json!({}));
+    m["io.modelcontextprotocol/protocolVersion"] = json!(LEGACY);
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": m}});
+    let h = [
+        JSON,
+        ACCEPT,
+        ("MCP-Protocol-Version", LEGACY),
+        ("Mcp-Method", "tools/list"),
+    ];
+    let r = send(s.port, "POST", &h, &body.to_string());
+    assert_eq!(r.status_code(MODERN), (400, Some(-32022)), "{}", r.body);
+    let data = &r.json()["error"]["data"];
+    assert_eq!(data["requested"], LEGACY, "{data}");
+    let supported = data["supported"].as_array().expect("a list");
+    assert!(supported.contains(&json!(MODERN)), "{data}");
+    assert!(!supported.contains(&json!(LEGACY)), "{data}");
 }

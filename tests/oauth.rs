@@ -515,7 +515,7 @@ fn bad_tokens_are_refused_and_run_nothing() {
     let mut q = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
     write!(
         q,
-        "POST /mcp?access_token={good} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+        "POST /mcp?access_token={good} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
     )
     .unwrap();
     let r = raw_http::read_reply(q);

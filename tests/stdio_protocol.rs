@@ -1145,3 +1145,32 @@ fn harness_schema_validation_catches_violations() {
     let r = json!({"resultType":"complete","content":[{"text":"x"}]});
     assert!(!schema_errors(Era::Modern, "CallToolResult", &r).is_empty());
 }
+
+/// Issue 19: `.logging(false)` stops `notifications/message` too, in both
+/// eras, whatever level the client asks for (the messages would precede
+/// the response on stdout: none seen by then means none sent).
+#[test]
+fn logging_off_sends_no_log_messages() {
+    let server = lmcp::Server::builder("quiet", "1.0")
+        .logging(false)
+        .tool(lmcp::Tool::new("chatty", "logs", |_a, ctx| async move {
+            ctx.log(lmcp::LogLevel::Error, "chatty", json!("hello"))
+                .await;
+            Ok(lmcp::ToolResult::text("done"))
+        }))
+        .build();
+    let mut p = Peer::in_process(server);
+    let mut meta = meta_with(json!({}));
+    meta["io.modelcontextprotocol/logLevel"] = json!("debug");
+    let r = p.modern(
+        "tools/call",
+        json!({"name": "chatty", "arguments": {}, "_meta": meta}),
+    );
+    assert_eq!(first_text(&r), "done", "{r}");
+    p.initialize(LATEST_LEGACY, json!({}));
+    let _ = p.call("logging/setLevel", json!({"level": "debug"}));
+    let r = p.call("tools/call", json!({"name": "chatty", "arguments": {}}));
+    assert_eq!(first_text(&r), "done", "{r}");
+    let logged = p.seen_where(|m| m["method"] == "notifications/message");
+    assert!(logged.is_empty(), "{logged:?}");
+}

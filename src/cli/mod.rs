@@ -78,6 +78,11 @@ pub struct Cli {
     #[arg(help_heading = heading::HTTP, long, value_name = "ORIGIN")]
     pub allow_origin: Vec<String>,
 
+    /// HTTP: also accept this name in the Host header (on a loopback bind only
+    /// loopback names are, against DNS rebinding; `*` accepts any). Repeatable.
+    #[arg(help_heading = heading::HTTP, long, value_name = "NAME")]
+    pub allow_host: Vec<String>,
+
     /// HTTP: require `Authorization: Bearer <token>`, the token read from FILE
     /// (or set LMCP_AUTH_TOKEN).
     #[arg(help_heading = heading::HTTP, long, value_name = "FILE")]
@@ -132,6 +137,12 @@ pub struct Cli {
     /// HTTP: legacy sessions idle this long are ended, in seconds.
     #[arg(help_heading = heading::HTTP, long, default_value_t = 1800, value_name = "SECS")]
     pub session_idle_secs: u64,
+
+    /// HTTP: how long a legacy request's event stream stays resumable
+    /// (GET + Last-Event-ID) after its connection drops, in seconds; the
+    /// request is cancelled when nobody resumes it by then.
+    #[arg(help_heading = heading::HTTP, long, default_value_t = 60, value_name = "SECS")]
+    pub sse_replay_secs: u64,
 
     /// Log level on stderr: off, error, warn, info, debug, trace.
     #[arg(help_heading = heading::SERVER, long, default_value = "warn", value_name = "LEVEL")]

@@ -69,7 +69,8 @@ pub(crate) async fn handle(
         session: session.clone(),
         version: state.version,
         client_capabilities: state.client_capabilities,
-        log_level: state.log_level,
+        // `.logging(false)`: no notifications/message, whatever was asked.
+        log_level: state.log_level.filter(|_| session.server.logging),
         progress_token,
         out,
         cancel,
@@ -115,10 +116,15 @@ async fn modern(
                     },
                 )
                 .with_data(json!({
-                    "supported": ProtocolVersion::supported_strings(),
+                    // Never the version asked for: a legacy one is served,
+                    // but only through initialize, not statelessly.
+                    "supported": ProtocolVersion::supported_strings()
+                        .into_iter()
+                        .filter(|v| *v != requested)
+                        .collect::<Vec<_>>(),
                     "requested": requested,
                 })),
-            )
+            );
         }
     };
     let caps = match meta.get(META_CLIENT_CAPABILITIES) {
@@ -161,7 +167,7 @@ async fn modern(
         session: session.clone(),
         version,
         client_capabilities: caps,
-        log_level,
+        log_level: log_level.filter(|_| server.logging),
         progress_token,
         out,
         cancel,

@@ -109,3 +109,76 @@ async def test_http_cancelled_call_gets_no_response(server, tap_log, mode):
         assert any(m.get("method") == "notifications/cancelled" and m["params"]["requestId"] == cancelled_id for m in sent)
     answered = [e for e in entries if e.get("cancelled")]
     assert not answered, f"the cancelled call was answered: {answered}"
+
+
+class _CutAfterProgress:
+    """An httpx2 transport (a proxy in the test): the first streamed
+    `sleep` call's event stream is cut once a progress event has passed, its
+    connection closed; every GET's Last-Event-ID is recorded."""
+
+    def __init__(self, inner):
+        self.inner, self.cut, self.resumed = inner, False, []
+
+    async def handle_async_request(self, request):
+        import httpx2
+
+        body = request.content if request.method == "POST" else b""
+        if request.method == "GET" and "last-event-id" in request.headers:
+            self.resumed.append(request.headers["last-event-id"])
+        resp = await self.inner.handle_async_request(request)
+        streamed = resp.headers.get("content-type", "").startswith("text/event-stream")
+        if self.cut or not streamed or b'"sleep"' not in body:
+            return resp
+        self.cut = True
+        inner = resp.stream
+
+        class Cut(httpx2.AsyncByteStream):
+            async def __aiter__(self):
+                seen = b""
+                async for chunk in inner:
+                    yield chunk
+                    seen += chunk
+                    if b"notifications/progress" in seen and seen.endswith(b"\n\n"):
+                        break
+                await inner.aclose()
+
+            async def aclose(self):
+                await inner.aclose()
+
+        return httpx2.Response(status_code=resp.status_code, headers=resp.headers, stream=Cut(), extensions=resp.extensions)
+
+    async def aclose(self):
+        await self.inner.aclose()
+
+
+async def test_http_legacy_call_resumes_after_its_stream_is_cut(http_url, tap_log):
+    """Issue 19: the SDK's legacy client, whose call's event stream a proxy
+    cuts mid-call, reconnects with GET + Last-Event-ID and gets the result
+    (the cut did not cancel the call)."""
+    from contextlib import asynccontextmanager
+
+    import httpx2
+    from http_tap import TapTransport
+    from mcp.client.streamable_http import streamable_http_client
+
+    tap = TapTransport(tap_log)
+    cutter = _CutAfterProgress(tap.inner)
+    tap.inner = cutter
+
+    @asynccontextmanager
+    async def transport():
+        async with httpx2.AsyncClient(transport=tap, timeout=httpx2.Timeout(30, read=300)) as client:
+            async with streamable_http_client(http_url, http_client=client) as streams:
+                yield streams
+
+    seen = []
+
+    async def on_progress(p, total, message):
+        seen.append(p)
+
+    async with Client(transport(), mode="legacy") as c:
+        assert c.protocol_version == "2025-11-25"
+        r = await c.call_tool("sleep", {"ms": 1500}, progress_callback=on_progress)
+        assert r.content[0].text == "slept 1500 ms", r
+    assert cutter.cut and cutter.resumed, (cutter.cut, cutter.resumed)
+    assert seen

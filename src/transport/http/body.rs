@@ -26,6 +26,9 @@ pub enum Body {
         /// `rx` is drained the body fails (hyper then closes the connection)
         /// instead of ending as if complete.
         cut: CancellationToken,
+        /// Fired once the stream's end has been handed to the connection
+        /// (every event before it written out), not when cut or dropped.
+        end: Option<tokio::sync::oneshot::Sender<()>>,
     },
 }
 
@@ -67,8 +70,14 @@ impl HttpBody for Body {
     ) -> Poll<Option<Result<Frame<Bytes>, StreamCut>>> {
         match self.get_mut() {
             Body::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            Body::Sse { rx, cut, .. } => match rx.poll_recv(cx) {
+            Body::Sse { rx, cut, end, .. } => match rx.poll_recv(cx) {
                 Poll::Ready(None) if cut.is_cancelled() => Poll::Ready(Some(Err(StreamCut))),
+                Poll::Ready(None) => {
+                    if let Some(end) = end.take() {
+                        let _ = end.send(());
+                    }
+                    Poll::Ready(None)
+                }
                 p => p.map(|o| o.map(|b| Ok(Frame::data(b)))),
             },
         }

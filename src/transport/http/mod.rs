@@ -9,7 +9,10 @@
 //!   `Mcp-Session-Id`; later requests name it; `DELETE` ends it; a GET opens
 //!   the session's stream for server-initiated notifications; server-to-client
 //!   requests ride on the request's SSE stream and the client POSTs the answers.
-//! - Security: loopback `Origin`s only by default (403 otherwise), optional
+//!   A request's stream is resumable (`GET` + `Last-Event-ID`, `replay.rs`):
+//!   a dropped connection does not cancel its request.
+//! - Security: loopback `Host` names only on a loopback bind and loopback
+//!   `Origin`s only by default (403 otherwise), optional
 //!   bearer token (401), body limit (413), header-read (10 s) and body-read
 //!   (`body_timeout`, 408) timeouts, connection and in-flight caps (503).
 
@@ -18,6 +21,7 @@ mod fd_limit;
 pub(crate) mod headers;
 pub mod oauth;
 mod post;
+mod replay;
 mod respond;
 mod route;
 mod security;
@@ -27,6 +31,7 @@ pub use fd_limit::raise_open_file_limit;
 use post::*;
 use respond::*;
 use route::*;
+pub use security::url_host;
 use security::*;
 
 use crate::jsonrpc::{code, ErrorObject, Message, Response as RpcResponse};
@@ -55,6 +60,12 @@ pub struct HttpOptions {
     /// Extra allowed `Origin`s (exact match; `*` allows any). Loopback
     /// origins are always allowed.
     pub allowed_origins: Vec<String>,
+    /// Extra host names accepted in the `Host` header (`*` allows any). On
+    /// a loopback bind only loopback names (`localhost`, 127.0.0.0/8,
+    /// `[::1]`, any port) are accepted besides these, against DNS
+    /// rebinding (403 otherwise); on other binds any name is, unless this
+    /// list is set.
+    pub allowed_hosts: Vec<String>,
     /// Bearer token required on every request, if set.
     pub auth_token: Option<String>,
     /// OAuth 2.1 resource server: access tokens of this authorization
@@ -84,6 +95,10 @@ pub struct HttpOptions {
     /// cancelled. A client that stops reading holds a bounded buffer, and
     /// only for this long.
     pub sse_stall: Duration,
+    /// How long a legacy request's stream stays resumable after its
+    /// connection drops (`GET` + `Last-Event-ID`): the request runs on
+    /// meanwhile, and is cancelled when nobody has resumed by then.
+    pub sse_replay: Duration,
     /// How long in-flight requests may finish at shutdown.
     pub shutdown_grace: Duration,
 }
@@ -93,6 +108,7 @@ impl Default for HttpOptions {
         HttpOptions {
             path: "/mcp".into(),
             allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
             auth_token: None,
             #[cfg(feature = "oauth")]
             oauth: None,
@@ -104,6 +120,7 @@ impl Default for HttpOptions {
             session_idle: Duration::from_secs(30 * 60),
             keep_alive: Duration::from_secs(15),
             sse_stall: Duration::from_secs(60),
+            sse_replay: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(10),
         }
     }
@@ -116,6 +133,8 @@ struct LegacySession {
     streams: Arc<std::sync::atomic::AtomicUsize>,
     /// The session's `--max-in-flight` slots.
     slots: Arc<Semaphore>,
+    /// Its requests' resumable streams.
+    replays: Arc<replay::Replays>,
     /// The subject of the token that opened it, when tokens are checked:
     /// another subject's token may not use it.
     owner: Option<String>,
@@ -153,6 +172,9 @@ struct State {
     modern_slots: Arc<Semaphore>,
     /// Cancelled at shutdown: ends the legacy sessions' GET streams.
     streams_stop: CancellationToken,
+    /// Bound to a loopback address: `Host` must be a loopback name (or an
+    /// allowed one).
+    loopback_bind: bool,
 }
 
 type Resp = Response<Body>;
@@ -190,13 +212,14 @@ impl State {
 }
 
 impl State {
-    fn new(server: Arc<Server>, opts: HttpOptions) -> Arc<State> {
+    fn new(server: Arc<Server>, opts: HttpOptions, loopback_bind: bool) -> Arc<State> {
         Arc::new(State {
             modern: server.session(),
             sessions: Mutex::new(HashMap::new()),
             in_flight: Arc::new(Semaphore::new(opts.max_in_flight.max(1))),
             modern_slots: Arc::new(Semaphore::new(server.config().max_in_flight.max(1))),
             streams_stop: CancellationToken::new(),
+            loopback_bind,
             server,
             opts,
         })
@@ -259,7 +282,7 @@ pub async fn serve_one_connection<I>(server: Arc<Server>, opts: HttpOptions, io:
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let state = State::new(server, opts);
+    let state = State::new(server, opts, true);
     let peer = SocketAddr::from(([127, 0, 0, 1], 0));
     serve_connection(
         state.clone(),
@@ -289,7 +312,8 @@ pub async fn serve(
     opts: HttpOptions,
     stop: CancellationToken,
 ) {
-    let state = State::new(server, opts);
+    let loopback_bind = listener.local_addr().map_or(true, |a| a.ip().is_loopback());
+    let state = State::new(server, opts, loopback_bind);
     let conns = Arc::new(Semaphore::new(state.opts.max_connections.max(1)));
     let reaper = tokio::spawn(reap_sessions(state.clone()));
     let conn_stop = CancellationToken::new();

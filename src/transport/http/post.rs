@@ -135,6 +135,7 @@ pub(super) async fn post(
                 new_session: None,
                 permit,
                 grant,
+                replays: None,
             },
         )
         .await;
@@ -160,6 +161,7 @@ pub(super) async fn post(
                 last_seen: Instant::now(),
                 streams: Arc::default(),
                 slots: slots.clone(),
+                replays: Arc::default(),
                 owner: grant.map(|g| g.subject.clone()),
             };
             if let Err(busy) = state.open_session(id.clone(), entry) {
@@ -177,6 +179,7 @@ pub(super) async fn post(
                     new_session: Some(id),
                     permit,
                     grant,
+                    replays: None,
                 },
             )
             .await;
@@ -211,6 +214,7 @@ pub(super) async fn post(
                     new_session: None,
                     permit,
                     grant,
+                    replays: None,
                 },
             )
             .await;
@@ -228,7 +232,7 @@ pub(super) async fn post(
             )
         }
     };
-    let ((session, slots), msg) = session;
+    let ((session, slots, replays), msg) = session;
     // MCP-Protocol-Version on a legacy session. The transport's rule: with
     // the header absent "and no other way to identify the version", assume
     // 2025-03-26. Over HTTP a session exists only from its `initialize`
@@ -285,6 +289,7 @@ pub(super) async fn post(
                     new_session: None,
                     permit,
                     grant,
+                    replays: Some(replays),
                 },
             )
             .await
@@ -302,7 +307,7 @@ pub(super) async fn batch(
     session_id: Option<String>,
     grant: Option<&oauth::Grant>,
 ) -> Resp {
-    let Some((session, _)) = session_id.and_then(|id| legacy_session(state, &id)) else {
+    let Some((session, ..)) = session_id.and_then(|id| legacy_session(state, &id)) else {
         return error_response(
             StatusCode::BAD_REQUEST,
             None,
@@ -344,13 +349,12 @@ pub(super) async fn batch(
 /// A message a legacy request produced while its answer is plain JSON (the
 /// client's `Accept` lacked `text/event-stream`), so it has no stream of
 /// its own. Notifications about the request (progress, log) are dropped:
-/// the client chose not to stream them, and the GET stream is meant for
-/// messages unrelated to running requests. A server-to-client request
-/// (sampling, elicitation, roots) cannot be dropped, or the handler would
-/// wait for an answer until its timeout: it goes to the session's GET
-/// stream when one is open (the client POSTs the answer as usual), and
-/// otherwise is answered at once, on the client's behalf, with an error
-/// the handler sees and reports.
+/// the client chose not to stream them. A server-to-client request
+/// (sampling, elicitation, roots) is request-related, so it never goes on
+/// the session's GET stream (that stream is for messages unrelated to any
+/// running request); and it cannot be dropped, or the handler would wait
+/// for an answer until its timeout. It is answered at once, on the
+/// client's behalf, with an error the handler sees and reports.
 async fn reroute_legacy(session: &Arc<Session>, line: String) {
     let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
         return;
@@ -361,17 +365,11 @@ async fn reroute_legacy(session: &Arc<Session>, line: String) {
     let Ok(id) = serde_json::from_value::<crate::jsonrpc::RequestId>(id.clone()) else {
         return;
     };
-    let method = method.to_owned();
-    if let Some(out) = session.legacy_outbound() {
-        if out.send_line(line).await {
-            return;
-        }
-    }
-    log::debug!("{method}: no stream reaches the client; refused on its behalf");
+    log::debug!("{method}: the request has no stream to the client; refused on its behalf");
     let refusal = RpcResponse::err(
         Some(id),
         ErrorObject::internal(format!(
-            "{method} cannot reach the client: its request was answered as JSON (no text/event-stream in Accept) and the session has no open GET stream"
+            "{method} cannot reach the client: its request was answered as JSON; send the request with Accept: application/json, text/event-stream so that it can ask the client on its own event stream"
         )),
     );
     session
@@ -405,6 +403,10 @@ pub(super) struct Run<'a> {
     /// The token's grant, when tokens are checked: its scopes filter a
     /// `tools/list` answer.
     pub grant: Option<&'a oauth::Grant>,
+    /// The legacy session's resumable streams: a streamed answer that does
+    /// not finish at once goes through a replay log there (its dropped
+    /// connection does not cancel it).
+    pub replays: Option<Arc<replay::Replays>>,
 }
 
 type CallFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Option<RpcResponse>> + Send>>;
@@ -426,6 +428,7 @@ pub(super) async fn run(state: &Arc<State>, run: Run<'_>) -> Resp {
         permit,
         slots,
         grant,
+        replays,
     } = run;
     // A token's `tools/list` shows only the tools its scopes allow.
     let list_filter = grant
@@ -461,9 +464,8 @@ pub(super) async fn run(state: &Arc<State>, run: Run<'_>) -> Resp {
         while let Ok(line) = rx.try_recv() {
             queued.push(line);
         }
-        let failed_up_front = modern
-            && queued.is_empty()
-            && matches!(&resp, Some(r) if matches!(&r.outcome, Err(e) if modern_status(e.code) != StatusCode::OK));
+        let failed_up_front =
+            modern && queued.is_empty() && resp.as_ref().is_some_and(failed_with_status);
         if sse && !failed_up_front {
             drop((permit, slot));
             return stream::complete(queued.into_iter().chain(resp.map(|r| r.to_json())));
@@ -476,15 +478,36 @@ pub(super) async fn run(state: &Arc<State>, run: Run<'_>) -> Resp {
         drop(slot);
         return json_answer(state, resp, modern, new_session);
     }
-    let task = tokio::spawn(call);
-    if !sse {
-        struct CancelOnDrop(CancellationToken);
-        impl Drop for CancelOnDrop {
-            fn drop(&mut self) {
-                self.0.cancel();
+    let mut task = tokio::spawn(call);
+    let mut first = Vec::new();
+    if sse && modern {
+        // The stream is chosen only once there is something to stream (a
+        // first message, or a keep-alive interval without any): a request
+        // that fails before that keeps its HTTP status (400, 404), as when
+        // it fails at once.
+        let guard = CancelOnDrop(Some(cancel.clone()));
+        let finished = tokio::select! {
+            r = &mut task => Some(r.ok().flatten().map(&filter)),
+            Some(line) = rx.recv() => {
+                first.push(line);
+                None
             }
+            _ = tokio::time::sleep(state.opts.keep_alive) => None,
+        };
+        guard.disarm();
+        if let Some(resp) = finished {
+            while let Ok(line) = rx.try_recv() {
+                first.push(line);
+            }
+            drop((permit, slot));
+            if first.is_empty() && resp.as_ref().is_some_and(failed_with_status) {
+                return json_answer(state, resp, modern, new_session);
+            }
+            return stream::complete(first.into_iter().chain(resp.map(|r| r.to_json())));
         }
-        let _guard = CancelOnDrop(cancel);
+    }
+    if !sse {
+        let _guard = CancelOnDrop(Some(cancel));
         tokio::pin!(task);
         let resp = loop {
             tokio::select! {
@@ -497,16 +520,73 @@ pub(super) async fn run(state: &Arc<State>, run: Run<'_>) -> Resp {
         drop((permit, slot));
         return json_answer(state, resp, modern, new_session);
     }
+    let finish = async move { task.await.ok().flatten().map(filter).map(|r| r.to_json()) };
+    if let Some(replays) = replays.filter(|_| !modern) {
+        let log = replays.open();
+        if session
+            .legacy_version()
+            .is_some_and(|v| v >= ProtocolVersion::V2025_11_25)
+        {
+            log.prime();
+        }
+        let reader = replay::attach(
+            log.clone(),
+            0,
+            replay::ReaderOptions {
+                keep_alive: state.opts.keep_alive,
+                stall: state.opts.sse_stall,
+            },
+        );
+        replay::produce(
+            replays,
+            log,
+            rx,
+            finish,
+            cancel,
+            state.opts.sse_replay,
+            Box::new((permit, slot)),
+        );
+        return reader.unwrap_or_else(|e| {
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+                ErrorObject::internal(e.to_string()),
+            )
+        });
+    }
     let pump = stream::Pump {
+        first,
         rx,
         keep_alive: state.opts.keep_alive,
         stall: state.opts.sse_stall,
         stop: cancel,
         hold: Box::new((permit, slot)),
     };
-    stream::spawn(pump, async move {
-        task.await.ok().flatten().map(filter).map(|r| r.to_json())
-    })
+    stream::spawn(pump, finish)
+}
+
+/// Cancels a request when dropped (its connection went away), unless
+/// disarmed first.
+struct CancelOnDrop(Option<CancellationToken>);
+
+impl CancelOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = &self.0 {
+            c.cancel();
+        }
+    }
+}
+
+/// A modern answer that is an error with an HTTP status of its own (400,
+/// 404): it must go out as JSON with that status, never in a 200 stream.
+fn failed_with_status(r: &RpcResponse) -> bool {
+    matches!(&r.outcome, Err(e) if modern_status(e.code) != StatusCode::OK)
 }
 
 /// The JSON answer to a request (202 when it has none), with the status its

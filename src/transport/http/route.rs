@@ -14,6 +14,13 @@ pub(super) async fn route(
     if path == "/healthz" && req.method() == Method::GET {
         return plain(StatusCode::OK, "ok\n");
     }
+    if let Some(why) = state.host_refusal(req.headers()) {
+        return error_response(
+            StatusCode::FORBIDDEN,
+            None,
+            ErrorObject::invalid_request(why),
+        );
+    }
     if let Some(r) = oauth::metadata_route(state, req.method(), path) {
         return r;
     }
@@ -116,12 +123,16 @@ fn allow_headers(h: &hyper::HeaderMap) -> String {
     allowed
 }
 
-/// The legacy session `id` names and its in-flight slots, marked as used now.
-pub(super) fn legacy_session(state: &State, id: &str) -> Option<(Arc<Session>, Arc<Semaphore>)> {
+/// The legacy session `id` names, its in-flight slots and its resumable
+/// streams, marked as used now.
+pub(super) fn legacy_session(
+    state: &State,
+    id: &str,
+) -> Option<(Arc<Session>, Arc<Semaphore>, Arc<replay::Replays>)> {
     let mut map = state.sessions.lock_unpoisoned();
     let s = map.get_mut(id)?;
     s.last_seen = Instant::now();
-    Some((s.session.clone(), s.slots.clone()))
+    Some((s.session.clone(), s.slots.clone(), s.replays.clone()))
 }
 
 pub(super) fn get_stream(
@@ -138,7 +149,7 @@ pub(super) fn get_stream(
             .insert(ALLOW, HeaderValue::from_static("POST, DELETE, OPTIONS"));
         return r;
     };
-    let Some((session, _)) = legacy_session(state, &id) else {
+    let Some((session, _, replays)) = legacy_session(state, &id) else {
         return plain(StatusCode::NOT_FOUND, "unknown or expired session\n");
     };
     let streams = {
@@ -156,9 +167,31 @@ pub(super) fn get_stream(
             "GET needs Accept: text/event-stream\n",
         );
     }
+    // A resume: the rest of the request stream that event belongs to.
+    if let Some(last) = req.headers().get("last-event-id") {
+        let found = last
+            .to_str()
+            .map_err(|_| replay::ResumeError::Malformed)
+            .and_then(|id| replays.find(id));
+        let opts = replay::ReaderOptions {
+            keep_alive: state.opts.keep_alive,
+            stall: state.opts.sse_stall,
+        };
+        return match found.and_then(|(log, from)| replay::attach(log, from, opts)) {
+            Ok(r) => r,
+            Err(e) => {
+                let status = match e {
+                    replay::ResumeError::Malformed => StatusCode::BAD_REQUEST,
+                    replay::ResumeError::Gone => StatusCode::GONE,
+                };
+                error_response(status, None, ErrorObject::invalid_request(e.to_string()))
+            }
+        };
+    }
     let (out, rx) = Outbound::channel(64);
     session.set_legacy_outbound(out);
     let pump = stream::Pump {
+        first: Vec::new(),
         rx,
         keep_alive: state.opts.keep_alive,
         stall: state.opts.sse_stall,

@@ -19,6 +19,8 @@ use tokio_util::sync::CancellationToken;
 
 /// How one SSE stream is fed and bounded.
 pub(super) struct Pump {
+    /// Messages already taken from `rx`, sent first.
+    pub first: Vec<String>,
     /// Messages (serialised JSON-RPC) to send as events, in order.
     pub rx: mpsc::Receiver<String>,
     /// Interval of keep-alive comments.
@@ -57,6 +59,7 @@ where
     F: Future<Output = Option<String>> + Send + 'static,
 {
     let Pump {
+        first,
         mut rx,
         keep_alive,
         stall,
@@ -69,6 +72,12 @@ where
     let body_stop = stop.clone();
     tokio::spawn(async move {
         let _hold = hold;
+        for line in first {
+            if !send_chunk(&btx, sse_event(&line), stall).await {
+                stop.cancel();
+                return;
+            }
+        }
         tokio::pin!(finish);
         let first = tokio::time::Instant::now() + keep_alive;
         let mut tick = tokio::time::interval_at(first, keep_alive);
@@ -118,6 +127,7 @@ where
         rx: brx,
         cancel: body_stop,
         cut,
+        end: None,
     });
     sse_headers(r.headers_mut());
     r
