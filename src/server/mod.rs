@@ -45,6 +45,7 @@ mod session;
 mod shape;
 mod slot;
 mod state;
+mod task_store;
 mod tool;
 
 pub use cache::CacheHint;
@@ -62,4 +63,5 @@ pub use provider::{
 pub use schema::Schema;
 pub use session::BatchRun;
 pub use state::Session;
+pub use task_store::{TaskLimits, TaskOutcome, TaskStatus, TaskStore};
 pub use tool::{schema_for, valid_tool_name, Tool, ToolHandler, ToolResult};
