@@ -7,6 +7,7 @@ use super::error::BoxFuture;
 use super::features::{Prompt, Resource, ResourceTemplate};
 use super::mrtr::StateSigner;
 use super::provider::{Change, Notifier, ResourceProvider};
+use super::task_store::{TaskLimits, TaskStore};
 use super::tool::{valid_tool_name, Tool};
 use crate::jsonrpc::Limits;
 use crate::protocol::Implementation;
@@ -94,6 +95,8 @@ pub struct Server {
     subscribe_hook: RwLock<Option<SubscribeHook>>,
     /// Stricter caching hints for list results (see [`Server::limit_list_cache`]).
     list_cache: RwLock<Option<CacheHint>>,
+    /// The tasks of task-augmented calls (Tasks extension).
+    pub(crate) tasks: Arc<TaskStore>,
 }
 
 /// Runs before `server/discover` and each `tools/list`, `prompts/list`,
@@ -410,6 +413,7 @@ impl ServerBuilder {
             list_hook: RwLock::new(None),
             subscribe_hook: RwLock::new(None),
             list_cache: RwLock::new(None),
+            tasks: Arc::new(TaskStore::new(TaskLimits::default())),
         })
     }
 }

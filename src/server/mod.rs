@@ -64,4 +64,4 @@ pub use schema::Schema;
 pub use session::BatchRun;
 pub use state::Session;
 pub use task_store::{TaskLimits, TaskOutcome, TaskStatus, TaskStore};
-pub use tool::{schema_for, valid_tool_name, Tool, ToolHandler, ToolResult};
+pub use tool::{schema_for, valid_tool_name, TaskSupport, Tool, ToolHandler, ToolResult};

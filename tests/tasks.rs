@@ -1,0 +1,211 @@
+//! The Tasks extension (`io.modelcontextprotocol/tasks`, modern era) over
+//! stdio: task-augmented `tools/call`, `tasks/get`, `tasks/cancel`,
+//! `tasks/update`, capability checks. Every line the server writes is
+//! checked against the 2026-07-28 schema by the peer; the task shapes,
+//! which the core schema does not define, are checked here.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const TASKS: &str = "io.modelcontextprotocol/tasks";
+
+fn with_tasks(params: Value) -> Value {
+    with_meta(params, meta_with(json!({"extensions": {TASKS: {}}})))
+}
+
+/// A server with a slow tool per task support, and a flag set when the slow
+/// optional tool's work is dropped before it finished.
+fn server(dropped: Arc<AtomicBool>) -> Arc<lmcp::Server> {
+    struct OnDrop(Arc<AtomicBool>);
+    impl Drop for OnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let slow = |ms: u64, dropped: Option<Arc<AtomicBool>>| {
+        move |args: serde_json::Map<String, Value>, _ctx: lmcp::RequestContext| {
+            let guard = dropped.clone().map(OnDrop);
+            async move {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                std::mem::forget(guard);
+                if args.get("fail").is_some() {
+                    return Err(lmcp::ToolError::Protocol(
+                        lmcp::jsonrpc::ErrorObject::internal("asked to fail"),
+                    ));
+                }
+                Ok(lmcp::ToolResult::text("done"))
+            }
+        }
+    };
+    lmcp::Server::builder("tasks", "1.0")
+        .tool(
+            lmcp::Tool::new("opt", "optional", slow(300, Some(dropped)))
+                .task_support(lmcp::TaskSupport::Optional),
+        )
+        .tool(
+            lmcp::Tool::new("req", "required", slow(10, None))
+                .task_support(lmcp::TaskSupport::Required),
+        )
+        .tool(lmcp::Tool::new("never", "forbidden", slow(10, None)))
+        .build()
+}
+
+/// The fields every `Task` has, with their types.
+fn assert_task(t: &Value) {
+    assert!(t["taskId"].as_str().is_some_and(|s| s.len() >= 32), "{t}");
+    assert!(
+        [
+            "working",
+            "input_required",
+            "completed",
+            "failed",
+            "cancelled"
+        ]
+        .contains(&t["status"].as_str().unwrap_or("")),
+        "{t}"
+    );
+    for k in ["createdAt", "lastUpdatedAt"] {
+        assert!(t[k].as_str().is_some_and(|s| s.ends_with('Z')), "{k}: {t}");
+    }
+    assert!(t["ttlMs"].is_u64() && t["pollIntervalMs"].is_u64(), "{t}");
+}
+
+fn poll_until_terminal(p: &mut Peer, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = p.call("tasks/get", with_tasks(json!({"taskId": id})));
+        let t = result(&r).clone();
+        assert_eq!(t["resultType"], "complete", "{t}");
+        assert_task(&t);
+        if t["status"] != "working" {
+            return t;
+        }
+        assert!(Instant::now() < deadline, "task never finished: {t}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn discover_advertises_the_extension() {
+    let mut p = Peer::in_process(server(Arc::default()));
+    let r = p.modern("server/discover", json!({}));
+    assert_eq!(
+        result(&r)["capabilities"]["extensions"][TASKS],
+        json!({}),
+        "{r}"
+    );
+}
+
+#[test]
+fn an_optional_tool_runs_as_a_task_polled_to_completion() {
+    let mut p = Peer::in_process(server(Arc::default()));
+    let r = p.call(
+        "tools/call",
+        with_tasks(json!({"name": "opt", "arguments": {}})),
+    );
+    let created = result(&r).clone();
+    assert_eq!(created["resultType"], "task", "{created}");
+    assert_eq!(created["status"], "working");
+    assert_task(&created);
+    let id = created["taskId"].as_str().unwrap();
+    let done = poll_until_terminal(&mut p, id);
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["result"]["content"][0]["text"], "done");
+    assert!(schema_errors(
+        Era::Modern,
+        "CallToolResult",
+        &json!({"resultType": "complete", "content": done["result"]["content"]})
+    )
+    .is_empty());
+    // Without the extension the same tool answers synchronously.
+    let r = p.modern("tools/call", json!({"name": "opt", "arguments": {}}));
+    assert_eq!(first_text(&r), "done", "{r}");
+    // A forbidden tool never makes a task.
+    let r = p.call(
+        "tools/call",
+        with_tasks(json!({"name": "never", "arguments": {}})),
+    );
+    assert_eq!(first_text(&r), "done", "{r}");
+}
+
+#[test]
+fn a_json_rpc_error_fails_the_task() {
+    let mut p = Peer::in_process(server(Arc::default()));
+    let r = p.call(
+        "tools/call",
+        with_tasks(json!({"name": "req", "arguments": {"fail": true}})),
+    );
+    let id = result(&r)["taskId"].as_str().unwrap().to_string();
+    let t = poll_until_terminal(&mut p, &id);
+    assert_eq!(t["status"], "failed", "{t}");
+    assert_eq!(t["error"]["code"], -32603);
+    assert_eq!(t["error"]["message"], "asked to fail");
+}
+
+#[test]
+fn a_required_tool_needs_the_extension() {
+    let mut p = Peer::in_process(server(Arc::default()));
+    let r = p.modern("tools/call", json!({"name": "req", "arguments": {}}));
+    assert_eq!(error_code(&r), -32021, "{r}");
+    assert_eq!(
+        r["error"]["data"]["requiredCapabilities"]["extensions"][TASKS],
+        json!({})
+    );
+    // So do the tasks/* methods.
+    let r = p.modern("tasks/get", json!({"taskId": "x"}));
+    assert_eq!(error_code(&r), -32021, "{r}");
+}
+
+#[test]
+fn cancel_stops_the_work() {
+    let dropped = Arc::new(AtomicBool::new(false));
+    let mut p = Peer::in_process(server(dropped.clone()));
+    let r = p.call(
+        "tools/call",
+        with_tasks(json!({"name": "opt", "arguments": {}})),
+    );
+    let id = result(&r)["taskId"].as_str().unwrap().to_string();
+    let r = p.call("tasks/cancel", with_tasks(json!({"taskId": id})));
+    assert_eq!(result(&r)["resultType"], "complete", "{r}");
+    let t = poll_until_terminal(&mut p, &id);
+    assert_eq!(t["status"], "cancelled", "{t}");
+    assert!(t.get("result").is_none());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !dropped.load(Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "the tool's work kept running");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn unknown_tasks_are_invalid_params() {
+    let mut p = Peer::in_process(server(Arc::default()));
+    for m in ["tasks/get", "tasks/cancel"] {
+        let r = p.call(
+            m,
+            with_tasks(json!({"taskId": "0123456789abcdef0123456789abcdef"})),
+        );
+        assert_eq!(error_code(&r), -32602, "{m}: {r}");
+    }
+    let r = p.call(
+        "tasks/update",
+        with_tasks(json!({"taskId": "nope", "inputResponses": {}})),
+    );
+    assert_eq!(error_code(&r), -32602, "{r}");
+    // A known task acknowledges an update (no key is outstanding: ignored).
+    let r = p.call(
+        "tools/call",
+        with_tasks(json!({"name": "opt", "arguments": {}})),
+    );
+    let id = result(&r)["taskId"].as_str().unwrap().to_string();
+    let r = p.call(
+        "tasks/update",
+        with_tasks(json!({"taskId": id, "inputResponses": {"k": {"action": "accept"}}})),
+    );
+    assert_eq!(result(&r)["resultType"], "complete", "{r}");
+}
