@@ -209,3 +209,62 @@ fn unknown_tasks_are_invalid_params() {
     );
     assert_eq!(result(&r)["resultType"], "complete", "{r}");
 }
+
+/// Issue 20: the binary's `shell` runs as a task for a client that asks,
+/// polled to completion; a cancelled one loses its process group.
+#[test]
+fn shell_as_a_task_completes_and_cancel_kills_its_process_group() {
+    let mut p = Peer::lmcp();
+    let r = p.call(
+        "tools/call",
+        with_tasks(json!({"name": "shell", "arguments": {"command": "sleep 1; echo done"}})),
+    );
+    let created = result(&r).clone();
+    assert_eq!(created["resultType"], "task", "{created}");
+    assert_task(&created);
+    let t = poll_until_terminal(&mut p, created["taskId"].as_str().unwrap());
+    assert_eq!(t["status"], "completed", "{t}");
+    assert!(
+        t["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("done"),
+        "{t}"
+    );
+    assert_eq!(t["result"]["structuredContent"]["exit_code"], 0, "{t}");
+
+    let dir = std::env::temp_dir().join(format!("lmcp-task-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pid_file = dir.join("pid");
+    let cmd = format!("sleep 30 & echo $! > {}; wait", pid_file.display());
+    let r = p.call(
+        "tools/call",
+        with_tasks(json!({"name": "shell", "arguments": {"command": cmd}})),
+    );
+    let id = result(&r)["taskId"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let pid = loop {
+        if let Ok(s) = std::fs::read_to_string(&pid_file) {
+            if let Ok(pid) = s.trim().parse::<u32>() {
+                break pid;
+            }
+        }
+        assert!(Instant::now() < deadline, "the command never started");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let proc_dir = std::path::PathBuf::from(format!("/proc/{pid}"));
+    assert!(proc_dir.exists());
+    let r = p.call("tasks/cancel", with_tasks(json!({"taskId": id})));
+    assert_eq!(result(&r)["resultType"], "complete", "{r}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // Gone, or a zombie nobody reaps (its parent was killed too).
+    while proc_dir.exists()
+        && !std::fs::read_to_string(proc_dir.join("stat")).is_ok_and(|s| s.contains(") Z "))
+    {
+        assert!(Instant::now() < deadline, "sleep {pid} survived the cancel");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let t = poll_until_terminal(&mut p, &id);
+    assert_eq!(t["status"], "cancelled", "{t}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

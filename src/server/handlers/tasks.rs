@@ -27,12 +27,12 @@ fn declared(r: &Req) -> bool {
             .is_some_and(Value::is_object)
 }
 
-/// The identity a task is bound to. The engine does not yet receive the
-/// token subject of an HTTP request, so every client of a server shares one
-/// identity for now (exact on stdio, one client per process); ids stay
-/// unguessable.
-fn owner(_r: &Req) -> String {
-    String::new()
+/// The identity a task is bound to: the caller the transport named (the
+/// token subject over HTTP). Without one (stdio: one client per process;
+/// HTTP without tokens) all callers share the empty identity, and the
+/// unguessable id is what keeps a task to the client that got it.
+fn owner(r: &Req) -> String {
+    r.caller.clone().unwrap_or_default()
 }
 
 fn missing_capability() -> ErrorObject {
