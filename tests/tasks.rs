@@ -52,6 +52,22 @@ fn server(dropped: Arc<AtomicBool>) -> Arc<lmcp::Server> {
                 .task_support(lmcp::TaskSupport::Required),
         )
         .tool(lmcp::Tool::new("never", "forbidden", slow(10, None)))
+        .tool(
+            lmcp::Tool::new("ask", "asks two questions", |_a, ctx| async move {
+                let form = |m: &str| {
+                    lmcp::server::InputRequest::Elicit(json!({"mode": "form", "message": m,
+                        "requestedSchema": {"type": "object", "properties": {}}}))
+                };
+                let r = ctx
+                    .inputs(vec![("a".into(), form("A?")), ("b".into(), form("B?"))])
+                    .await?;
+                Ok(lmcp::ToolResult::text(format!(
+                    "{} {}",
+                    r[0]["action"], r[1]["action"]
+                )))
+            })
+            .task_support(lmcp::TaskSupport::Optional),
+        )
         .build()
 }
 
@@ -75,6 +91,7 @@ fn assert_task(t: &Value) {
     assert!(t["ttlMs"].is_u64() && t["pollIntervalMs"].is_u64(), "{t}");
 }
 
+/// Polls `tasks/get` until the task leaves `working`.
 fn poll_until_terminal(p: &mut Peer, id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -82,6 +99,7 @@ fn poll_until_terminal(p: &mut Peer, id: &str) -> Value {
         let t = result(&r).clone();
         assert_eq!(t["resultType"], "complete", "{t}");
         assert_task(&t);
+        // Terminal, or waiting for the client (which the caller handles).
         if t["status"] != "working" {
             return t;
         }
@@ -267,4 +285,46 @@ fn shell_as_a_task_completes_and_cancel_kills_its_process_group() {
     let t = poll_until_terminal(&mut p, &id);
     assert_eq!(t["status"], "cancelled", "{t}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Input inside a task: `input_required` with `inputRequests` on
+/// `tasks/get`, answered (partly, then fully) with `tasks/update`; the
+/// task then completes with what the answers gave.
+#[test]
+fn a_task_waits_for_input_given_with_tasks_update() {
+    let mut p = Peer::in_process(server(Arc::default()));
+    let caps = json!({"elicitation": {}, "extensions": {TASKS: {}}});
+    let call = with_meta(
+        json!({"name": "ask", "arguments": {}}),
+        meta_with(caps.clone()),
+    );
+    let r = p.call("tools/call", call);
+    let id = result(&r)["taskId"].as_str().unwrap().to_string();
+    let t = poll_until_terminal(&mut p, &id);
+    assert_eq!(t["status"], "input_required", "{t}");
+    let keys: Vec<&String> = t["inputRequests"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["a", "b"]);
+    assert_eq!(t["inputRequests"]["a"]["method"], "elicitation/create");
+    let update = |answers: Value| {
+        with_meta(
+            json!({"taskId": id, "inputResponses": answers}),
+            meta_with(caps.clone()),
+        )
+    };
+    let r = p.call(
+        "tasks/update",
+        update(json!({"a": {"action": "accept"}, "zz": {}})),
+    );
+    assert_eq!(result(&r)["resultType"], "complete", "{r}");
+    let t = result(&p.call("tasks/get", with_tasks(json!({"taskId": id})))).clone();
+    assert_eq!(t["status"], "input_required", "{t}");
+    assert_eq!(t["inputRequests"].as_object().unwrap().len(), 1, "{t}");
+    assert!(t["inputRequests"].get("b").is_some(), "{t}");
+    p.call("tasks/update", update(json!({"b": {"action": "decline"}})));
+    let t = poll_until_terminal(&mut p, &id);
+    assert_eq!(t["status"], "completed", "{t}");
+    assert_eq!(
+        t["result"]["content"][0]["text"], "\"accept\" \"decline\"",
+        "{t}"
+    );
 }

@@ -17,6 +17,7 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 /// How long tasks live and how much the store keeps.
@@ -48,6 +49,9 @@ impl Default for TaskLimits {
 pub enum TaskStatus {
     /// The work is running.
     Working,
+    /// The work waits for the client's answers (`inputRequests`, answered
+    /// with `tasks/update`).
+    InputRequired,
     /// The work finished with a result (`result`).
     Completed,
     /// The work ended with a JSON-RPC error (`error`).
@@ -61,6 +65,7 @@ impl TaskStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             TaskStatus::Working => "working",
+            TaskStatus::InputRequired => "input_required",
             TaskStatus::Completed => "completed",
             TaskStatus::Failed => "failed",
             TaskStatus::Cancelled => "cancelled",
@@ -69,7 +74,7 @@ impl TaskStatus {
 
     /// Whether the status can no longer change.
     pub fn is_terminal(self) -> bool {
-        self != TaskStatus::Working
+        !matches!(self, TaskStatus::Working | TaskStatus::InputRequired)
     }
 }
 
@@ -94,6 +99,18 @@ struct Entry {
     payload: Option<(&'static str, Value)>,
     bytes: usize,
     cancel: CancellationToken,
+    /// While `input_required`: what the work waits for.
+    waiting: Option<Waiting>,
+}
+
+/// The input a task waits for.
+struct Waiting {
+    /// `inputRequests`, by key.
+    requests: Map<String, Value>,
+    /// Answers received so far (a partial `tasks/update`).
+    answers: Map<String, Value>,
+    /// Hands the answers to the work once every request has one.
+    resume: oneshot::Sender<Map<String, Value>>,
 }
 
 #[derive(Default)]
@@ -147,6 +164,7 @@ impl TaskStore {
             payload: None,
             bytes: 0,
             cancel,
+            waiting: None,
         };
         let wire = self.wire(&id, &entry, false);
         inner.tasks.insert(id, entry);
@@ -206,10 +224,65 @@ impl TaskStore {
             e.payload = Some(("error", serde_json::to_value(&err).unwrap_or_default()));
             e.bytes = 0;
         }
+        e.waiting = None;
         e.updated = SystemTime::now();
         let added = e.bytes;
         inner.bytes += added;
         true
+    }
+
+    /// Task `id` waits for the client's answers to `requests` (its status
+    /// becomes `input_required`); the receiver gets them all once
+    /// `tasks/update` has supplied every one. `None` when the task is
+    /// gone or already terminal.
+    pub fn await_input(
+        &self,
+        id: &str,
+        requests: Map<String, Value>,
+    ) -> Option<oneshot::Receiver<Map<String, Value>>> {
+        let mut inner = self.inner.lock_unpoisoned();
+        let e = inner
+            .tasks
+            .get_mut(id)
+            .filter(|e| !e.status.is_terminal())?;
+        let (resume, rx) = oneshot::channel();
+        e.status = TaskStatus::InputRequired;
+        e.status_message = Some("waiting for the client's input".into());
+        e.updated = SystemTime::now();
+        e.waiting = Some(Waiting {
+            requests,
+            answers: Map::new(),
+            resume,
+        });
+        Some(rx)
+    }
+
+    /// `tasks/update` of task `id` by `owner`: keeps the answers to requests
+    /// still outstanding (others are ignored); once all are answered the
+    /// work resumes and the task is `working` again. `None` when there is
+    /// no such task for this owner.
+    pub fn give_input(&self, owner: &str, id: &str, responses: Map<String, Value>) -> Option<()> {
+        let mut inner = self.inner.lock_unpoisoned();
+        self.purge(&mut inner);
+        let e = inner.tasks.get_mut(id).filter(|e| e.owner == owner)?;
+        let Some(w) = e.waiting.as_mut() else {
+            return Some(());
+        };
+        for (k, v) in responses {
+            if w.requests.contains_key(&k) {
+                w.answers.insert(k, v);
+            }
+        }
+        if w.answers.len() == w.requests.len() {
+            if let Some(w) = e.waiting.take() {
+                // The work may be gone (cancelled): nothing to resume then.
+                let _ = w.resume.send(w.answers);
+            }
+            e.status = TaskStatus::Working;
+            e.status_message = None;
+            e.updated = SystemTime::now();
+        }
+        Some(())
     }
 
     /// Cancels task `id` of `owner`: its work is stopped and it becomes
@@ -221,6 +294,7 @@ impl TaskStore {
         let e = inner.tasks.get_mut(id).filter(|e| e.owner == owner)?;
         if !e.status.is_terminal() {
             e.cancel.cancel();
+            e.waiting = None;
             e.status = TaskStatus::Cancelled;
             e.status_message = Some("cancelled by the client".into());
             e.updated = SystemTime::now();
@@ -268,6 +342,15 @@ impl TaskStore {
         if detailed {
             if let Some((k, v)) = &e.payload {
                 m.insert((*k).into(), v.clone());
+            }
+            if let Some(w) = &e.waiting {
+                let open: Map<String, Value> = w
+                    .requests
+                    .iter()
+                    .filter(|(k, _)| !w.answers.contains_key(*k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                m.insert("inputRequests".into(), Value::Object(open));
             }
         }
         Value::Object(m)

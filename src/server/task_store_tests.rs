@@ -131,3 +131,34 @@ fn rfc3339_formats_known_instants() {
     assert_eq!(rfc3339(t), "2025-11-25T10:30:00.123Z");
     assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
 }
+
+#[test]
+fn input_required_until_every_request_is_answered() {
+    let s = TaskStore::new(limits(60_000, 8, 1 << 20));
+    let id = id_of(&s.create("c", CancellationToken::new()).unwrap());
+    let requests = json!({"a": {"method": "elicitation/create"}, "b": {"method": "roots/list"}});
+    let mut rx = s
+        .await_input(&id, requests.as_object().unwrap().clone())
+        .unwrap();
+    let t = s.get("c", &id).unwrap();
+    assert_eq!(t["status"], "input_required");
+    assert_eq!(t["inputRequests"], requests);
+    // Another identity cannot answer; unknown keys are ignored.
+    assert!(s.give_input("x", &id, Map::new()).is_none());
+    let partial = json!({"a": {"action": "accept"}, "zzz": 1});
+    s.give_input("c", &id, partial.as_object().unwrap().clone())
+        .unwrap();
+    let t = s.get("c", &id).unwrap();
+    assert_eq!(t["status"], "input_required");
+    assert_eq!(t["inputRequests"], json!({"b": {"method": "roots/list"}}));
+    assert!(rx.try_recv().is_err());
+    let rest = json!({"b": {"roots": []}});
+    s.give_input("c", &id, rest.as_object().unwrap().clone())
+        .unwrap();
+    assert_eq!(s.get("c", &id).unwrap()["status"], "working");
+    let answers = rx.try_recv().unwrap();
+    assert_eq!(
+        Value::Object(answers),
+        json!({"a": {"action": "accept"}, "b": {"roots": []}})
+    );
+}

@@ -1,6 +1,6 @@
 //! The Tasks extension (`io.modelcontextprotocol/tasks`, modern era):
 //! task-augmented `tools/call` and `tasks/get`, `tasks/update`,
-//! `tasks/cancel`. The state lives in the server's task store
+//! `tasks/cancel`, input inside a task (`input_required`). The state lives in the server's task store
 //! (`task_store.rs`); this file starts the work and answers the methods.
 
 use super::super::context::{ContextParts, RequestContext};
@@ -63,54 +63,62 @@ pub(super) fn start(r: &Req, tool: &Tool, args: Map<String, Value>) -> Result<Va
     let token = CancellationToken::new();
     let task = server.tasks.create(&owner(r), token.clone())?;
     let id = task["taskId"].as_str().unwrap_or_default().to_string();
-    // Progress and log notifications are not carried by tasks; input
-    // requests would need `input_required` tasks, not offered yet.
-    let ctx = RequestContext::new(ContextParts {
-        id: r.req.id.clone(),
-        method: r.method.as_str().into(),
-        version: r.version,
-        client_capabilities: r.client_capabilities.clone(),
-        cancel: token.clone(),
-        progress_token: None,
-        log_level: None,
-        out: Outbound::discard(),
-        requester: None,
-        mrtr: MrtrState::default(),
-        roots_cache: None,
-    });
+    // Progress and log notifications are not carried by tasks; input goes
+    // through `input_required` and `tasks/update`.
+    let (rid, method, version, caps) = (
+        r.req.id.clone(),
+        r.method.as_str().to_string(),
+        r.version,
+        r.client_capabilities.clone(),
+    );
+    let context = move |cancel: CancellationToken, answers: Map<String, Value>| {
+        RequestContext::new(ContextParts {
+            id: rid.clone(),
+            method: method.clone(),
+            version,
+            client_capabilities: caps.clone(),
+            cancel,
+            progress_token: None,
+            log_level: None,
+            out: Outbound::discard(),
+            requester: None,
+            mrtr: MrtrState::with_responses(answers),
+            roots_cache: None,
+        })
+    };
     let timeout = tool.timeout.unwrap_or(server.config.default_timeout);
-    let fut = (tool.handler)(args, ctx);
-    let (name, version) = (tool.name.clone(), r.version);
+    let (handler, name) = (tool.handler.clone(), tool.name.clone());
     tokio::spawn(async move {
-        let outcome = tokio::select! {
-            // Dropping the handler's future stops its work (process groups
-            // are killed on drop); the store already says `cancelled`.
-            _ = token.cancelled() => return,
-            res = run(fut, timeout) => res,
-        };
-        let outcome = match outcome {
-            Ok(res) => TaskOutcome::Result(shape::tool_result_for(&res, version)),
-            Err(RunError::Handler(ToolError::Tool(m))) => {
-                TaskOutcome::Result(shape::tool_result_for(&ToolResult::error(m), version))
-            }
-            Err(RunError::Handler(ToolError::Protocol(e))) => TaskOutcome::Error(e),
-            Err(RunError::Handler(ToolError::InputRequired(_))) => {
-                TaskOutcome::Error(ErrorObject::internal(
-                    "the tool asked for client input, which tasks do not carry yet",
-                ))
-            }
-            Err(RunError::Timeout(d)) => TaskOutcome::Result(shape::tool_result_for(
-                &ToolResult::error(format!(
-                    "Tool '{name}' timed out after {} ms and was stopped",
-                    d.as_millis()
-                )),
-                version,
-            )),
-            Err(RunError::Panic(m)) => {
-                log::error!("tool {name} panicked: {m}");
-                TaskOutcome::Error(ErrorObject::internal(format!(
-                    "Tool '{name}' failed: handler panicked: {m}"
-                )))
+        let mut answers = Map::new();
+        let outcome = loop {
+            let fut = handler(args.clone(), context(token.clone(), answers.clone()));
+            let res = tokio::select! {
+                // Dropping the handler's future stops its work (process
+                // groups are killed on drop); the store already says
+                // `cancelled`.
+                _ = token.cancelled() => return,
+                res = run(fut, timeout) => res,
+            };
+            let pending = match res {
+                Err(RunError::Handler(ToolError::InputRequired(p))) => p,
+                other => break outcome_of(other, &name, version),
+            };
+            // Like an MRTR retry: the handler runs again with every answer
+            // so far once the client has answered all it asked.
+            let requests = pending
+                .requests
+                .iter()
+                .map(|(k, r)| (k.clone(), r.to_value()))
+                .collect();
+            let Some(rx) = server.tasks.await_input(&id, requests) else {
+                return;
+            };
+            tokio::select! {
+                _ = token.cancelled() => return,
+                got = rx => match got {
+                    Ok(m) => answers.extend(m),
+                    Err(_) => return,
+                },
             }
         };
         server.tasks.finish(&id, outcome);
@@ -118,6 +126,37 @@ pub(super) fn start(r: &Req, tool: &Tool, args: Map<String, Value>) -> Result<Va
     let mut task = task;
     task["resultType"] = json!("task");
     Ok(task)
+}
+
+/// How a run of a task's handler ended, as the task records it.
+fn outcome_of(
+    res: Result<ToolResult, RunError>,
+    name: &str,
+    version: crate::protocol::ProtocolVersion,
+) -> TaskOutcome {
+    match res {
+        Ok(res) => TaskOutcome::Result(shape::tool_result_for(&res, version)),
+        Err(RunError::Handler(ToolError::Tool(m))) => {
+            TaskOutcome::Result(shape::tool_result_for(&ToolResult::error(m), version))
+        }
+        Err(RunError::Handler(ToolError::Protocol(e))) => TaskOutcome::Error(e),
+        Err(RunError::Handler(ToolError::InputRequired(_))) => TaskOutcome::Error(
+            ErrorObject::internal("the tool asked for input outside of its task"),
+        ),
+        Err(RunError::Timeout(d)) => TaskOutcome::Result(shape::tool_result_for(
+            &ToolResult::error(format!(
+                "Tool '{name}' timed out after {} ms and was stopped",
+                d.as_millis()
+            )),
+            version,
+        )),
+        Err(RunError::Panic(m)) => {
+            log::error!("tool {name} panicked: {m}");
+            TaskOutcome::Error(ErrorObject::internal(format!(
+                "Tool '{name}' failed: handler panicked: {m}"
+            )))
+        }
+    }
 }
 
 /// The `taskId` of a `tasks/*` request from a client that declared the
@@ -140,13 +179,16 @@ pub(super) fn get(r: &Req) -> Result<Value, ErrorObject> {
     r.server().tasks.get(&owner(r), id).ok_or_else(not_found)
 }
 
-/// `tasks/update`: acknowledged for a known task. No task waits for input
-/// yet, so every response is for a key that is not outstanding and is
-/// ignored, as the extension asks.
+/// `tasks/update`: answers to the task's outstanding `inputRequests`
+/// (answers to other keys are ignored, as the extension asks);
+/// acknowledged with an empty result.
 pub(super) fn update(r: &Req) -> Result<Value, ErrorObject> {
     let id = task_id(r)?;
-    r.obj_param("inputResponses")?;
-    r.server().tasks.get(&owner(r), id).ok_or_else(not_found)?;
+    let responses = r.obj_param("inputResponses")?;
+    r.server()
+        .tasks
+        .give_input(&owner(r), id, responses)
+        .ok_or_else(not_found)?;
     Ok(json!({}))
 }
 
