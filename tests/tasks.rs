@@ -20,7 +20,7 @@ fn with_tasks(params: Value) -> Value {
 
 /// A server with a slow tool per task support, and a flag set when the slow
 /// optional tool's work is dropped before it finished.
-fn server(dropped: Arc<AtomicBool>) -> Arc<lmcp::Server> {
+fn builder(dropped: Arc<AtomicBool>) -> lmcp::ServerBuilder {
     struct OnDrop(Arc<AtomicBool>);
     impl Drop for OnDrop {
         fn drop(&mut self) {
@@ -68,7 +68,10 @@ fn server(dropped: Arc<AtomicBool>) -> Arc<lmcp::Server> {
             })
             .task_support(lmcp::TaskSupport::Optional),
         )
-        .build()
+}
+
+fn server(dropped: Arc<AtomicBool>) -> Arc<lmcp::Server> {
+    builder(dropped).build()
 }
 
 /// The fields every `Task` has, with their types.
@@ -327,4 +330,34 @@ fn a_task_waits_for_input_given_with_tasks_update() {
         t["result"]["content"][0]["text"], "\"accept\" \"decline\"",
         "{t}"
     );
+}
+
+/// A task lives for the TTL the embedder set; after it, `tasks/get` finds
+/// nothing (-32602) and the work is stopped.
+#[test]
+fn an_expired_task_is_gone() {
+    let dropped = Arc::new(AtomicBool::new(false));
+    let limits = lmcp::server::TaskLimits {
+        ttl: Duration::from_millis(150),
+        ..Default::default()
+    };
+    let server = builder(dropped.clone()).task_limits(limits).build();
+    let mut p = Peer::in_process(server);
+    let r = p.call(
+        "tools/call",
+        with_tasks(json!({"name": "opt", "arguments": {}})),
+    );
+    let created = result(&r).clone();
+    assert_eq!(created["ttlMs"], 150, "{created}");
+    std::thread::sleep(Duration::from_millis(200));
+    let r = p.call(
+        "tasks/get",
+        with_tasks(json!({"taskId": created["taskId"]})),
+    );
+    assert_eq!(error_code(&r), -32602, "{r}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !dropped.load(Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "the expired task's work went on");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

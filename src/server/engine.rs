@@ -314,6 +314,7 @@ pub struct ServerBuilder {
     registry: Registry,
     signer: Option<StateSigner>,
     logging: bool,
+    task_limits: TaskLimits,
 }
 
 impl ServerBuilder {
@@ -330,6 +331,7 @@ impl ServerBuilder {
             registry: Registry::default(),
             signer: None,
             logging: true,
+            task_limits: TaskLimits::default(),
         }
     }
     /// Natural-language guidance for the model about this server.
@@ -399,6 +401,12 @@ impl ServerBuilder {
         self.logging = on;
         self
     }
+    /// How long the tasks of task-augmented calls live and how many tasks
+    /// and result bytes the server keeps (Tasks extension).
+    pub fn task_limits(mut self, limits: TaskLimits) -> Self {
+        self.task_limits = limits;
+        self
+    }
     /// Finish.
     pub fn build(self) -> Arc<Server> {
         let ttl = self.config.request_state_ttl_secs;
@@ -413,7 +421,7 @@ impl ServerBuilder {
             list_hook: RwLock::new(None),
             subscribe_hook: RwLock::new(None),
             list_cache: RwLock::new(None),
-            tasks: Arc::new(TaskStore::new(TaskLimits::default())),
+            tasks: Arc::new(TaskStore::new(self.task_limits)),
         })
     }
 }
