@@ -73,7 +73,7 @@ pub mod transport;
 pub use protocol::{Content, LogLevel, ProtocolVersion};
 pub use server::{
     Prompt, PromptResult, RequestContext, Resource, ResourceTemplate, Schema, Server,
-    ServerBuilder, ServerConfig, Tool, ToolError, ToolResult,
+    ServerBuilder, ServerConfig, TaskSupport, Tool, ToolError, ToolResult,
 };
 
 /// The README's Rust examples, compiled and run as doctests.

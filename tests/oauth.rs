@@ -205,7 +205,7 @@ fn start(k: &Keys) -> Lmcp {
         })
     };
     let server = Server::builder("oauth-test", "0")
-        .tool(tool("shell"))
+        .tool(tool("shell").task_support(lmcp::TaskSupport::Optional))
         .tool(tool("read_file"))
         .tool(tool("write_file"))
         .build();
@@ -608,4 +608,75 @@ fn legacy_sessions_are_bound_to_the_subject() {
         .contains("insufficient_scope"));
     assert_eq!(s.runs.load(Ordering::SeqCst), 1);
     assert_eq!(send(&alice, "DELETE", "").status, 204);
+}
+
+/// A modern request declaring the Tasks extension, with `Mcp-Name` set as
+/// the extension asks (`taskId` for `tasks/*`).
+fn tasks_request(port: u16, token: &str, method: &str, params: Value) -> Value {
+    let mut params = params;
+    params["_meta"] = meta(json!({"extensions": {"io.modelcontextprotocol/tasks": {}}}));
+    let name = params
+        .get("taskId")
+        .or_else(|| params.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+    let auth = format!("Bearer {token}");
+    let h = [
+        JSON,
+        ACCEPT,
+        ("MCP-Protocol-Version", MODERN),
+        ("Mcp-Method", method),
+        ("Mcp-Name", name.as_str()),
+        ("Authorization", auth.as_str()),
+    ];
+    let r = raw_http::send(port, "POST", &h, &body);
+    assert_eq!(
+        r.status,
+        if r.json().get("error").is_some() {
+            r.status
+        } else {
+            200
+        }
+    );
+    let v = r.json();
+    let errors = check(MODERN, "JSONRPCMessage", &v);
+    assert!(errors.is_empty(), "{v} violates the schema: {errors:?}");
+    v
+}
+
+/// Issue 20: a task is bound to the token subject that created it; another
+/// subject's token finds nothing (as for an unknown id) and cannot cancel it.
+#[test]
+fn tasks_are_bound_to_the_subject() {
+    let k = keys();
+    let s = start(&k);
+    let alice = es256(&k, &s.claims("alice", "lmcp:exec"));
+    let bob = es256(&k, &s.claims("bob", "lmcp:exec"));
+    let created = tasks_request(
+        s.port,
+        &alice,
+        "tools/call",
+        json!({"name": "shell", "arguments": {}}),
+    );
+    assert_eq!(created["result"]["resultType"], "task", "{created}");
+    let id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    for m in ["tasks/get", "tasks/cancel"] {
+        let r = tasks_request(s.port, &bob, m, json!({"taskId": id}));
+        assert_eq!(r["error"]["code"], -32602, "{m} by another subject: {r}");
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let r = tasks_request(s.port, &alice, "tasks/get", json!({"taskId": id}));
+        let t = &r["result"];
+        assert_eq!(t["taskId"], id.as_str(), "{r}");
+        if t["status"] == "completed" {
+            assert_eq!(t["result"]["content"][0]["text"], "ran", "{r}");
+            break;
+        }
+        assert_eq!(t["status"], "working", "{r}");
+        assert!(std::time::Instant::now() < deadline, "never completed: {r}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }

@@ -5,6 +5,7 @@
 //! `cargo run --example everything -- --stdio` (or `--http ADDR`).
 
 mod conformance;
+mod tasks;
 
 use lmcp::protocol::ResourceContents;
 use lmcp::server::{PromptMessage, ResourceTemplate};
@@ -176,7 +177,7 @@ fn main() {
                     .collect()
             }),
         );
-    let server = conformance::add_modern(conformance::add(server)).build();
+    let server = tasks::add(conformance::add_modern(conformance::add(server))).build();
     let _ = conformance::SERVER.set(std::sync::Arc::downgrade(&server));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

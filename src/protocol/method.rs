@@ -40,6 +40,12 @@ pub enum Method {
     SetLogLevel,
     /// `subscriptions/listen` (modern).
     Listen,
+    /// `tasks/get` (modern, Tasks extension).
+    TasksGet,
+    /// `tasks/update` (modern, Tasks extension).
+    TasksUpdate,
+    /// `tasks/cancel` (modern, Tasks extension).
+    TasksCancel,
 }
 
 /// Every method with its wire name, the one place names are mapped.
@@ -59,6 +65,9 @@ const NAMES: &[(Method, &str)] = &[
     (Method::Complete, "completion/complete"),
     (Method::SetLogLevel, "logging/setLevel"),
     (Method::Listen, "subscriptions/listen"),
+    (Method::TasksGet, "tasks/get"),
+    (Method::TasksUpdate, "tasks/update"),
+    (Method::TasksCancel, "tasks/cancel"),
 ];
 
 impl Method {
@@ -87,7 +96,15 @@ impl Method {
 
     /// Whether the legacy, handshake-based revisions have it.
     pub fn in_legacy(self) -> bool {
-        !matches!(self, Method::Discover | Method::Listen)
+        !matches!(self, Method::Discover | Method::Listen) && !self.is_task()
+    }
+
+    /// Whether it is one of the Tasks extension's methods (`tasks/...`).
+    pub fn is_task(self) -> bool {
+        matches!(
+            self,
+            Method::TasksGet | Method::TasksUpdate | Method::TasksCancel
+        )
     }
 
     /// Whether a complete modern result carries caching hints (`ttlMs`,
@@ -138,6 +155,7 @@ impl Method {
         match self {
             Method::ToolsCall | Method::PromptsGet => Some("name"),
             Method::ResourcesRead => Some("uri"),
+            Method::TasksGet | Method::TasksUpdate | Method::TasksCancel => Some("taskId"),
             _ => None,
         }
     }
@@ -181,7 +199,10 @@ mod tests {
                 "prompts/list",
                 "prompts/get",
                 "completion/complete",
-                "subscriptions/listen"
+                "subscriptions/listen",
+                "tasks/get",
+                "tasks/update",
+                "tasks/cancel"
             ]
         );
         let legacy: Vec<_> = NAMES

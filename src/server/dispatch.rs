@@ -27,12 +27,13 @@ pub(crate) async fn handle(
     req: Request,
     out: Outbound,
     cancel: CancellationToken,
+    caller: Option<String>,
 ) -> Reply {
     let method = Method::parse(&req.method);
     let meta = req.params.get("_meta");
     if let Some(v) = meta.and_then(|m| m.get(META_PROTOCOL_VERSION)) {
         let v = v.clone();
-        return modern(session, req, method, &v, out, cancel).await;
+        return modern(session, req, method, &v, out, cancel, caller).await;
     }
     let Some(method) = method else {
         return Reply::Error(ErrorObject::method_not_found(&req.method));
@@ -74,6 +75,7 @@ pub(crate) async fn handle(
         progress_token,
         out,
         cancel,
+        caller,
         req,
     };
     handlers::route(r).await
@@ -94,6 +96,7 @@ async fn modern(
     version: &Value,
     out: Outbound,
     cancel: CancellationToken,
+    caller: Option<String>,
 ) -> Reply {
     let meta = &req.params["_meta"];
     let Some(requested) = version.as_str() else {
@@ -171,6 +174,7 @@ async fn modern(
         progress_token,
         out,
         cancel,
+        caller,
         req,
     };
     match handlers::route(r).await {

@@ -7,6 +7,7 @@ use super::error::BoxFuture;
 use super::features::{Prompt, Resource, ResourceTemplate};
 use super::mrtr::StateSigner;
 use super::provider::{Change, Notifier, ResourceProvider};
+use super::task_store::{TaskLimits, TaskStore};
 use super::tool::{valid_tool_name, Tool};
 use crate::jsonrpc::Limits;
 use crate::protocol::Implementation;
@@ -94,6 +95,8 @@ pub struct Server {
     subscribe_hook: RwLock<Option<SubscribeHook>>,
     /// Stricter caching hints for list results (see [`Server::limit_list_cache`]).
     list_cache: RwLock<Option<CacheHint>>,
+    /// The tasks of task-augmented calls (Tasks extension).
+    pub(crate) tasks: Arc<TaskStore>,
 }
 
 /// Runs before `server/discover` and each `tools/list`, `prompts/list`,
@@ -311,6 +314,7 @@ pub struct ServerBuilder {
     registry: Registry,
     signer: Option<StateSigner>,
     logging: bool,
+    task_limits: TaskLimits,
 }
 
 impl ServerBuilder {
@@ -327,6 +331,7 @@ impl ServerBuilder {
             registry: Registry::default(),
             signer: None,
             logging: true,
+            task_limits: TaskLimits::default(),
         }
     }
     /// Natural-language guidance for the model about this server.
@@ -396,6 +401,12 @@ impl ServerBuilder {
         self.logging = on;
         self
     }
+    /// How long the tasks of task-augmented calls live and how many tasks
+    /// and result bytes the server keeps (Tasks extension).
+    pub fn task_limits(mut self, limits: TaskLimits) -> Self {
+        self.task_limits = limits;
+        self
+    }
     /// Finish.
     pub fn build(self) -> Arc<Server> {
         let ttl = self.config.request_state_ttl_secs;
@@ -410,6 +421,7 @@ impl ServerBuilder {
             list_hook: RwLock::new(None),
             subscribe_hook: RwLock::new(None),
             list_cache: RwLock::new(None),
+            tasks: Arc::new(TaskStore::new(self.task_limits)),
         })
     }
 }

@@ -15,7 +15,7 @@
 //!   slots, batches, notifications from the client.
 //! - `dispatch`: the era of each request and the method's availability in it.
 //! - `handlers/`: one file per method family (`lifecycle`, `tools`,
-//!   `resources`, `prompts`, `completion`, `listen`); `route` is the one
+//!   `resources`, `prompts`, `completion`, `listen`, `tasks`); `route` is the one
 //!   `match` over [`Method`](crate::protocol::Method).
 //! - `request`: the kernel handlers share: `Req`, `Reply`, running a handler
 //!   (timeout, panic guard), failures as replies, the pager.
@@ -25,8 +25,9 @@
 //! - `shape`: results shaped for the client's revision.
 //! - `tool`, `features`, `provider`: tools, prompts and resources, dynamic
 //!   resources and [`Change`]s.
-//! - `context`, `outbound`, `error`, `cache`, `mrtr`, `slot`, `roots_cache`:
-//!   what a handler gets and returns, and the leaves under them.
+//! - `context`, `outbound`, `error`, `cache`, `mrtr`, `slot`, `roots_cache`,
+//!   `task_store`: what a handler gets and returns, and the leaves under
+//!   them (`task_store` keeps the Tasks extension's tasks).
 
 mod cache;
 mod context;
@@ -45,6 +46,7 @@ mod session;
 mod shape;
 mod slot;
 mod state;
+mod task_store;
 mod tool;
 
 pub use cache::CacheHint;
@@ -62,4 +64,5 @@ pub use provider::{
 pub use schema::Schema;
 pub use session::BatchRun;
 pub use state::Session;
-pub use tool::{schema_for, valid_tool_name, Tool, ToolHandler, ToolResult};
+pub use task_store::{TaskLimits, TaskOutcome, TaskStatus, TaskStore};
+pub use tool::{schema_for, valid_tool_name, TaskSupport, Tool, ToolHandler, ToolResult};

@@ -52,6 +52,8 @@ pub(crate) struct Req {
     pub progress_token: Option<Value>,
     pub out: Outbound,
     pub cancel: CancellationToken,
+    /// Who sent it, when the transport knows (the token subject over HTTP).
+    pub caller: Option<String>,
     pub req: Request,
 }
 

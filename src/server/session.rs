@@ -202,11 +202,24 @@ impl Session {
         out: Outbound,
         cancel: CancellationToken,
     ) -> Option<Response> {
+        self.call_as(req, out, cancel, None).await
+    }
+
+    /// Like [`Session::call`] for the client identified as `caller` (over
+    /// HTTP, the subject of its token): the tasks it creates are bound to
+    /// that identity, and only that identity sees them.
+    pub async fn call_as(
+        self: &Arc<Self>,
+        req: Request,
+        out: Outbound,
+        cancel: CancellationToken,
+        caller: Option<String>,
+    ) -> Option<Response> {
         let id = req.id.clone();
         tokio::select! {
             biased;
             _ = cancel.cancelled() => None,
-            r = dispatch::handle(self, req, out, cancel.clone()) => match r {
+            r = dispatch::handle(self, req, out, cancel.clone(), caller) => match r {
                 Reply::Result(v) => Some(Response::ok(id, v)),
                 Reply::Error(e) => Some(Response::err(Some(id), e)),
                 Reply::Silent => None,

@@ -122,8 +122,25 @@ pub struct Tool {
     /// Whether arguments are checked against the input schema before the
     /// handler runs (off for tools that forward to another validator).
     pub validate_arguments: bool,
+    /// Whether a call may run as a task (Tasks extension).
+    pub task_support: TaskSupport,
     validator: Arc<OnceLock<Result<jsonschema::Validator, String>>>,
     header_params: Arc<OnceLock<Vec<HeaderParam>>>,
+}
+
+/// Whether calls of a tool run as tasks (the Tasks extension): the
+/// `execution.taskSupport` of the tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TaskSupport {
+    /// Always answered synchronously (the default).
+    #[default]
+    Forbidden,
+    /// Run as a task when the client declares the extension, synchronously
+    /// otherwise.
+    Optional,
+    /// Only as a task: a client that does not declare the extension gets
+    /// `-32021` (missing required client capability).
+    Required,
 }
 
 impl std::fmt::Debug for Tool {
@@ -169,6 +186,7 @@ impl Tool {
             timeout: None,
             handler: Arc::new(move |args, ctx| Box::pin(handler(args, ctx))),
             validate_arguments: true,
+            task_support: TaskSupport::Forbidden,
             validator: Arc::new(OnceLock::new()),
             header_params: Arc::new(OnceLock::new()),
         }
@@ -276,6 +294,12 @@ impl Tool {
     /// Hint: the tool reaches an open world (network, processes).
     pub fn open_world(mut self, open: bool) -> Self {
         self.annotations.open_world_hint = Some(open);
+        self
+    }
+    /// Whether a call of this tool may run as a task (Tasks extension,
+    /// `io.modelcontextprotocol/tasks`) for a client that declares it.
+    pub fn task_support(mut self, support: TaskSupport) -> Self {
+        self.task_support = support;
         self
     }
     /// Set the per-tool timeout.

@@ -13,7 +13,7 @@
 //! the background-job tools of [`crate::tools::jobs`].
 
 use crate::protocol::LogLevel;
-use crate::server::{RequestContext, Tool, ToolError, ToolResult};
+use crate::server::{RequestContext, TaskSupport, Tool, ToolError, ToolResult};
 use crate::tools::jobs::JobManager;
 use crate::tools::process::describe_status;
 use crate::tools::process::exec::{ProcessGroup, Stream};
@@ -407,6 +407,9 @@ pub fn shell_tool(config: Arc<ShellConfig>, jobs: Option<Arc<JobManager>>) -> To
         },
     )
     .title("Run a shell command")
+    // A client declaring the Tasks extension gets a task it can poll and
+    // cancel (cancelling drops the call, which kills its process group).
+    .task_support(TaskSupport::Optional)
     .output_schema(stored!("shell.output", ShellOutput))
     .destructive()
     .open_world(true)

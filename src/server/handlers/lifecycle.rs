@@ -4,6 +4,8 @@
 use super::super::request::Req;
 use super::super::state::{LegacyState, Session};
 use super::super::Server;
+use super::super::TaskSupport;
+use super::tasks::TASKS_EXTENSION;
 use crate::jsonrpc::{ErrorObject, Request};
 use crate::protocol::{LogLevel, ProtocolVersion};
 use crate::sync::RwLockExt;
@@ -29,6 +31,14 @@ fn capabilities(server: &Server, version: ProtocolVersion) -> Value {
     }
     if version >= ProtocolVersion::V2025_03_26 {
         caps.insert("completions".into(), json!({}));
+    }
+    if version.is_modern()
+        && reg
+            .tools
+            .iter()
+            .any(|t| t.task_support != TaskSupport::Forbidden)
+    {
+        caps.insert("extensions".into(), json!({ TASKS_EXTENSION: {} }));
     }
     Value::Object(caps)
 }

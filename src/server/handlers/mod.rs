@@ -7,6 +7,7 @@ mod lifecycle;
 mod listen;
 mod prompts;
 mod resources;
+mod tasks;
 mod tools;
 
 pub(crate) use lifecycle::initialize;
@@ -35,6 +36,9 @@ pub(crate) async fn route(r: Req) -> Reply {
         Method::Complete => completion::complete(&r).into(),
         Method::SetLogLevel => lifecycle::set_level(&r).into(),
         Method::Listen => listen::listen(r).await,
+        Method::TasksGet => tasks::get(&r).into(),
+        Method::TasksUpdate => tasks::update(&r).into(),
+        Method::TasksCancel => tasks::cancel(&r).into(),
         Method::Ping => Reply::Result(json!({})),
         // Answered by the dispatcher, which holds the session.
         Method::Initialize => Reply::Error(ErrorObject::method_not_found(r.method.as_str())),

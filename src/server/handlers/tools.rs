@@ -33,6 +33,11 @@ pub(super) async fn tools_call(r: &Req) -> Reply {
     if let Err(msg) = tool.validate(&args) {
         return Reply::Result(shape::tool_result_for(&ToolResult::error(msg), r.version));
     }
+    match super::tasks::runs_as_task(r, &tool) {
+        Ok(true) => return super::tasks::start(r, &tool, args).into(),
+        Ok(false) => {}
+        Err(e) => return Reply::Error(e),
+    }
     let mrtr = match r.mrtr_state() {
         Ok(s) => s,
         Err(e) => return Reply::Error(e),

@@ -447,11 +447,12 @@ pub(super) async fn run(state: &Arc<State>, run: Run<'_>) -> Resp {
     };
     let (out, mut rx) = Outbound::channel(64);
     let cancel = CancellationToken::new();
+    let caller = grant.map(|g| g.subject.clone());
     let mut call: CallFuture = {
         let (session, cancel) = (session.clone(), cancel.clone());
         Box::pin(async move {
             if modern {
-                session.call(req, out, cancel).await
+                session.call_as(req, out, cancel, caller).await
             } else {
                 session.call_tracked(req, out, cancel).await
             }

@@ -86,7 +86,7 @@ pub fn tool_level(name: &str) -> Level {
 }
 
 /// The level a request needs: its tool's for `tools/call`, `lmcp:read` for
-/// resources, prompts and completions, none for the rest (`tools/list` is
+/// resources, prompts, completions and tasks, none for the rest (`tools/list` is
 /// filtered instead).
 pub fn request_level(method: Option<Method>, tool: Option<&str>) -> Level {
     use Method::*;
@@ -101,7 +101,11 @@ pub fn request_level(method: Option<Method>, tool: Option<&str>) -> Level {
             | ResourcesSubscribe
             | ResourcesUnsubscribe
             | PromptsList
-            | PromptsGet,
+            | PromptsGet
+            // A task's state: its call was authorised when it was created.
+            | TasksGet
+            | TasksUpdate
+            | TasksCancel,
         ) => Level::Read,
         Some(Initialize | Ping | Discover | ToolsList | SetLogLevel) | None => Level::None,
     }

@@ -1,0 +1,203 @@
+//! The Tasks extension (`io.modelcontextprotocol/tasks`, modern era):
+//! task-augmented `tools/call` and `tasks/get`, `tasks/update`,
+//! `tasks/cancel`, input inside a task (`input_required`). The state lives in the server's task store
+//! (`task_store.rs`); this file starts the work and answers the methods.
+
+use super::super::context::{ContextParts, RequestContext};
+use super::super::error::ToolError;
+use super::super::mrtr::MrtrState;
+use super::super::outbound::Outbound;
+use super::super::request::{run, Req, RunError};
+use super::super::shape;
+use super::super::task_store::TaskOutcome;
+use super::super::tool::{TaskSupport, Tool, ToolResult};
+use crate::jsonrpc::{code, ErrorObject};
+use serde_json::{json, Map, Value};
+use tokio_util::sync::CancellationToken;
+
+/// The extension's identifier, in capabilities.
+pub(crate) const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
+
+/// Whether the request's client capabilities declare the extension.
+fn declared(r: &Req) -> bool {
+    r.version.is_modern()
+        && r.client_capabilities
+            .get("extensions")
+            .and_then(|e| e.get(TASKS_EXTENSION))
+            .is_some_and(Value::is_object)
+}
+
+/// The identity a task is bound to: the caller the transport named (the
+/// token subject over HTTP). Without one (stdio: one client per process;
+/// HTTP without tokens) all callers share the empty identity, and the
+/// unguessable id is what keeps a task to the client that got it.
+fn owner(r: &Req) -> String {
+    r.caller.clone().unwrap_or_default()
+}
+
+fn missing_capability() -> ErrorObject {
+    ErrorObject::new(
+        code::MISSING_CLIENT_CAPABILITY,
+        "Missing required client capability",
+    )
+    .with_data(json!({"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}}))
+}
+
+/// What `tools/call` does with `tool` for this request: `Ok(true)` run it
+/// as a task, `Ok(false)` run it synchronously, `Err` refuse the call.
+pub(super) fn runs_as_task(r: &Req, tool: &Tool) -> Result<bool, ErrorObject> {
+    match tool.task_support {
+        TaskSupport::Forbidden => Ok(false),
+        // A retry carrying input responses finishes its MRTR exchange
+        // synchronously before any task exists (as the extension advises).
+        TaskSupport::Optional => Ok(declared(r) && !r.params().contains_key("inputResponses")),
+        TaskSupport::Required if declared(r) => Ok(!r.params().contains_key("inputResponses")),
+        TaskSupport::Required => Err(missing_capability()),
+    }
+}
+
+/// Creates a task for a call of `tool` and starts its work in the
+/// background; the answer is the `CreateTaskResult`.
+pub(super) fn start(r: &Req, tool: &Tool, args: Map<String, Value>) -> Result<Value, ErrorObject> {
+    let server = r.session.server().clone();
+    let token = CancellationToken::new();
+    let task = server.tasks.create(&owner(r), token.clone())?;
+    let id = task["taskId"].as_str().unwrap_or_default().to_string();
+    // Progress and log notifications are not carried by tasks; input goes
+    // through `input_required` and `tasks/update`.
+    let (rid, method, version, caps) = (
+        r.req.id.clone(),
+        r.method.as_str().to_string(),
+        r.version,
+        r.client_capabilities.clone(),
+    );
+    let context = move |cancel: CancellationToken, answers: Map<String, Value>| {
+        RequestContext::new(ContextParts {
+            id: rid.clone(),
+            method: method.clone(),
+            version,
+            client_capabilities: caps.clone(),
+            cancel,
+            progress_token: None,
+            log_level: None,
+            out: Outbound::discard(),
+            requester: None,
+            mrtr: MrtrState::with_responses(answers),
+            roots_cache: None,
+        })
+    };
+    let timeout = tool.timeout.unwrap_or(server.config.default_timeout);
+    let (handler, name) = (tool.handler.clone(), tool.name.clone());
+    tokio::spawn(async move {
+        let mut answers = Map::new();
+        let outcome = loop {
+            let fut = handler(args.clone(), context(token.clone(), answers.clone()));
+            let res = tokio::select! {
+                // Dropping the handler's future stops its work (process
+                // groups are killed on drop); the store already says
+                // `cancelled`.
+                _ = token.cancelled() => return,
+                res = run(fut, timeout) => res,
+            };
+            let pending = match res {
+                Err(RunError::Handler(ToolError::InputRequired(p))) => p,
+                other => break outcome_of(other, &name, version),
+            };
+            // Like an MRTR retry: the handler runs again with every answer
+            // so far once the client has answered all it asked.
+            let requests = pending
+                .requests
+                .iter()
+                .map(|(k, r)| (k.clone(), r.to_value()))
+                .collect();
+            let Some(rx) = server.tasks.await_input(&id, requests) else {
+                return;
+            };
+            tokio::select! {
+                _ = token.cancelled() => return,
+                got = rx => match got {
+                    Ok(m) => answers.extend(m),
+                    Err(_) => return,
+                },
+            }
+        };
+        server.tasks.finish(&id, outcome);
+    });
+    let mut task = task;
+    task["resultType"] = json!("task");
+    Ok(task)
+}
+
+/// How a run of a task's handler ended, as the task records it.
+fn outcome_of(
+    res: Result<ToolResult, RunError>,
+    name: &str,
+    version: crate::protocol::ProtocolVersion,
+) -> TaskOutcome {
+    match res {
+        Ok(res) => TaskOutcome::Result(shape::tool_result_for(&res, version)),
+        Err(RunError::Handler(ToolError::Tool(m))) => {
+            TaskOutcome::Result(shape::tool_result_for(&ToolResult::error(m), version))
+        }
+        Err(RunError::Handler(ToolError::Protocol(e))) => TaskOutcome::Error(e),
+        Err(RunError::Handler(ToolError::InputRequired(_))) => TaskOutcome::Error(
+            ErrorObject::internal("the tool asked for input outside of its task"),
+        ),
+        Err(RunError::Timeout(d)) => TaskOutcome::Result(shape::tool_result_for(
+            &ToolResult::error(format!(
+                "Tool '{name}' timed out after {} ms and was stopped",
+                d.as_millis()
+            )),
+            version,
+        )),
+        Err(RunError::Panic(m)) => {
+            log::error!("tool {name} panicked: {m}");
+            TaskOutcome::Error(ErrorObject::internal(format!(
+                "Tool '{name}' failed: handler panicked: {m}"
+            )))
+        }
+    }
+}
+
+/// The `taskId` of a `tasks/*` request from a client that declared the
+/// extension.
+fn task_id(r: &Req) -> Result<&str, ErrorObject> {
+    if !declared(r) {
+        return Err(missing_capability());
+    }
+    r.str_param("taskId")
+}
+
+fn not_found() -> ErrorObject {
+    ErrorObject::invalid_params("Failed to retrieve task: Task not found")
+}
+
+/// `tasks/get`: the task's current state, with its result or error once
+/// terminal.
+pub(super) fn get(r: &Req) -> Result<Value, ErrorObject> {
+    let id = task_id(r)?;
+    r.server().tasks.get(&owner(r), id).ok_or_else(not_found)
+}
+
+/// `tasks/update`: answers to the task's outstanding `inputRequests`
+/// (answers to other keys are ignored, as the extension asks);
+/// acknowledged with an empty result.
+pub(super) fn update(r: &Req) -> Result<Value, ErrorObject> {
+    let id = task_id(r)?;
+    let responses = r.obj_param("inputResponses")?;
+    r.server()
+        .tasks
+        .give_input(&owner(r), id, responses)
+        .ok_or_else(not_found)?;
+    Ok(json!({}))
+}
+
+/// `tasks/cancel`: stops the task's work; acknowledged with an empty result.
+pub(super) fn cancel(r: &Req) -> Result<Value, ErrorObject> {
+    let id = task_id(r)?;
+    r.server()
+        .tasks
+        .cancel(&owner(r), id)
+        .ok_or_else(not_found)?;
+    Ok(json!({}))
+}
