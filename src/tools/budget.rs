@@ -157,6 +157,27 @@ pub fn visible_controls(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// The next number of output bytes to keep when an answer that keeps `kept`
+/// bytes measured `size` against `budget`, of which `fixed` is what it costs
+/// with nothing kept: `kept` scaled by the room left over what the kept bytes
+/// cost, always smaller than `kept`, and 0 on the `last` round so that the
+/// fitting loops of shell and job answers end.
+pub(crate) fn shrink_kept(
+    kept: usize,
+    size: usize,
+    fixed: usize,
+    budget: usize,
+    last: bool,
+) -> usize {
+    if last {
+        return 0;
+    }
+    let room = budget.saturating_sub(fixed) as u128;
+    let cost = size.saturating_sub(fixed).max(1) as u128;
+    let next = (kept as u128 * room / cost) as usize;
+    next.min(kept.saturating_sub(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -237,14 +237,13 @@ fn fitted_output(
             .max()
             .unwrap_or(0);
         let max_shown = max.min(shown);
-        let room = budget.saturating_sub(fixed) as u128;
-        let cost = size.saturating_sub(fixed).max(1) as u128;
-        let next = (max_shown as u128 * room / cost) as usize;
-        max = if round + 1 == FIT_ROUNDS {
-            0
-        } else {
-            next.min(max_shown.saturating_sub(1))
-        };
+        max = crate::tools::budget::shrink_kept(
+            max_shown,
+            size,
+            fixed,
+            budget,
+            round + 1 == FIT_ROUNDS,
+        );
     }
     let (text, v, _) = measure(0);
     (text, v)

@@ -74,14 +74,8 @@ pub(crate) fn fit(mut o: ShellOutput, budget: usize) -> Result<(String, Value), 
             return Ok((text, value));
         }
         // Output costs (size - fixed) for `keep` bytes kept: scale down.
-        let room = budget.saturating_sub(fixed) as u128;
-        let cost = size.saturating_sub(fixed).max(1) as u128;
-        let next = (keep as u128 * room / cost) as usize;
-        keep = if round + 1 == MAX_ROUNDS {
-            0
-        } else {
-            next.min(keep.saturating_sub(1))
-        };
+        keep =
+            crate::tools::budget::shrink_kept(keep, size, fixed, budget, round + 1 == MAX_ROUNDS);
     }
     let (text, value, _) = measure(&o)?;
     Ok((text, value))
