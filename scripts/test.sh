@@ -13,7 +13,7 @@ fi
 step() { printf '\n==> %s\n' "$*"; }
 
 step "build (release: binary, examples)"
-cargo build --release --all-targets
+cargo build --release --all-targets --features fuzzing
 
 step "feature combinations (the engine alone, each feature on its own; debug)"
 # An embedder's `default-features = false` build and each feature alone must
@@ -28,7 +28,7 @@ timeout -k 10 900 cargo test --lib --no-default-features
 timeout -k 10 900 cargo test --lib --no-default-features --features hub hub::config
 
 step "cargo test (release)"
-timeout -k 10 1800 cargo test --release
+timeout -k 10 1800 cargo test --release --features fuzzing
 
 step "web binary (fetch and web_search are in the default build; tests/py/test_web.py uses LMCP_WEB_BIN)"
 mkdir -p target/web

@@ -53,6 +53,7 @@ pub mod cli;
 #[cfg_attr(docsrs, doc(cfg(feature = "hub")))]
 pub mod client;
 #[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 #[cfg(feature = "hub")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hub")))]
@@ -65,6 +66,7 @@ pub mod protocol;
 pub mod secrets;
 pub mod server;
 mod sync;
+mod time;
 #[cfg(feature = "tools")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tools")))]
 pub mod tools;

@@ -17,10 +17,10 @@
 //! by offset, signals.
 
 use crate::server::ToolError;
+use crate::time::rfc3339;
 use crate::tools::process::exec::{signal_group, ProcessGroup, Stream};
 use crate::tools::process::output::{Ring, RingRead};
 use crate::tools::process::{describe_status, ShellConfig};
-use crate::tools::system::rfc3339;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use serde_json::{json, Value};

@@ -1,8 +1,9 @@
 //! `ping`: a health check that answers at once with `pong`, the server's
 //! time and its uptime.
 use crate::server::{Tool, ToolResult};
+use crate::time::rfc3339;
 use crate::tools::schemas::stored;
-use crate::tools::system::{mark_start, rfc3339, server_uptime};
+use crate::tools::system::{mark_start, server_uptime};
 use serde_json::json;
 use std::time::SystemTime;
 

@@ -45,7 +45,7 @@ fn on_timeout_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 /// Arguments of `shell`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ShellArgs {
+pub(crate) struct ShellArgs {
     /// The command line, run by the configured shell (`sh -c` by default).
     pub command: String,
     /// Working directory (default: the server's default directory).
@@ -73,7 +73,7 @@ pub struct ShellArgs {
 
 /// What a `shell` call produced (its `structuredContent`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
-pub struct ShellOutput {
+pub(crate) struct ShellOutput {
     /// Exit code, or null when a signal ended the command.
     pub exit_code: Option<i32>,
     /// Name of the signal that ended the command (e.g. `SIGKILL`), if any.
@@ -171,7 +171,7 @@ impl Streamer {
 const ESCAPED_DRAIN: Duration = Duration::from_millis(500);
 
 /// Run a `shell` call to the end (exit or timeout).
-pub async fn run(
+pub(crate) async fn run(
     config: &ShellConfig,
     args: ShellArgs,
     ctx: &RequestContext,
@@ -344,7 +344,7 @@ pub async fn run(
 }
 
 /// The readable text block of a `shell` result.
-pub fn render_text(o: &ShellOutput) -> String {
+pub(crate) fn render_text(o: &ShellOutput) -> String {
     let mut s = match (&o.exit_code, &o.signal) {
         _ if o.job.is_some() => format!(
             "still running after {} ms: left running as background job {} (on_timeout: background); \

@@ -14,6 +14,7 @@ mod audio;
 #[cfg(feature = "web")]
 pub(crate) mod for_fetch;
 pub(crate) mod for_read;
+#[cfg(feature = "fuzzing")]
 pub(crate) mod fuzz;
 mod image;
 mod ods_scan;

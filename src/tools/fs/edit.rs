@@ -231,6 +231,7 @@ pub(crate) struct Applied {
 
 /// Apply `edits` to `original` matching exactly, preserving CRLF line
 /// endings; the whole result or the first failure.
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn apply_edits(original: &str, edits: &[Edit]) -> Result<String, FsError> {
     apply_edits_with(original, edits, Whitespace::Exact).map(|a| a.text)
 }

@@ -19,7 +19,7 @@
 mod client;
 mod extract;
 pub mod fetch;
-pub mod guard;
+pub(crate) mod guard;
 mod robots;
 pub mod search;
 

@@ -277,8 +277,8 @@ async fn serve_connection<I>(
 /// service of [`serve`], without a listener, and with half-close on so that
 /// a client that writes its whole byte stream and then shuts its write side
 /// still gets every answer.
-#[doc(hidden)]
-pub async fn serve_one_connection<I>(server: Arc<Server>, opts: HttpOptions, io: I)
+#[cfg(feature = "fuzzing")]
+pub(crate) async fn serve_one_connection<I>(server: Arc<Server>, opts: HttpOptions, io: I)
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
