@@ -13,127 +13,23 @@
 //! apart from an ordinary file.
 
 use rustix::fs::{Mode, OFlags};
-use std::fmt;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
+mod error;
+mod uri;
+
+pub use error::RootsError;
+pub use uri::{client_root_uris, expand_home, file_uri_to_path};
+
 /// A set of canonical root directories paths are confined to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Roots {
     dirs: Vec<PathBuf>,
 }
-
-/// Why a path or a root was refused.
-#[derive(Debug)]
-pub enum RootsError {
-    /// No root was given.
-    NoRoots,
-    /// A configured root does not exist or cannot be resolved.
-    RootMissing {
-        /// The root as given.
-        root: PathBuf,
-        /// The underlying error.
-        source: io::Error,
-    },
-    /// A configured root is not a directory.
-    RootNotDir(PathBuf),
-    /// The path contains a NUL byte.
-    NulByte,
-    /// The path is empty.
-    EmptyPath,
-    /// The path resolves outside every root.
-    Outside {
-        /// The path as the user gave it.
-        path: String,
-        /// The allowed roots.
-        roots: String,
-    },
-    /// The path does not exist.
-    NotFound {
-        /// The path as the user gave it.
-        path: String,
-        /// The allowed roots.
-        roots: String,
-    },
-    /// The path exists but is not a directory.
-    NotADirectory(String),
-    /// A `..` follows a directory that does not exist yet.
-    BadComponent(String),
-    /// The path is a symlink whose target does not exist.
-    DanglingSymlink(String),
-    /// The path names a root itself, where a file inside one is needed.
-    IsRoot(String),
-    /// None of the client's roots overlaps the server's roots.
-    NoOverlap {
-        /// The client's roots.
-        client: String,
-        /// The server's roots.
-        roots: String,
-    },
-    /// The path is a FIFO, socket or device, which the file tools refuse
-    /// (reading one could block forever or never end).
-    Special {
-        /// The path as the user gave it.
-        path: String,
-        /// What it is ("a FIFO", ...).
-        kind: &'static str,
-    },
-    /// The client offered no usable root (with `--roots-from-client`).
-    NoClientRoots(String),
-    /// Another I/O error.
-    Io {
-        /// The path concerned.
-        path: String,
-        /// The underlying error.
-        source: io::Error,
-    },
-}
-
-impl fmt::Display for RootsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RootsError::NoRoots => write!(f, "no root directory configured: pass at least one --root DIR"),
-            RootsError::RootMissing { root, source } => write!(
-                f,
-                "root {} cannot be used ({source}): create it or pass an existing directory to --root",
-                root.display()
-            ),
-            RootsError::RootNotDir(r) => write!(f, "root {} is not a directory: pass a directory to --root", r.display()),
-            RootsError::NulByte => write!(f, "path contains a NUL byte: remove it"),
-            RootsError::EmptyPath => write!(f, "path is empty: give a file path inside the allowed roots"),
-            RootsError::Outside { path, roots } => write!(
-                f,
-                "access denied: {path} resolves outside the allowed roots ({roots}); `..` and symlinks may not leave them. Use a path inside one of the roots"
-            ),
-            RootsError::NotFound { path, roots } => write!(
-                f,
-                "{path} does not exist (relative paths start at the first root; allowed roots: {roots})"
-            ),
-            RootsError::NotADirectory(p) => write!(f, "{p} is not a directory"),
-            RootsError::BadComponent(p) => write!(f, "{p}: `..` after a directory that does not exist; give a direct path"),
-            RootsError::DanglingSymlink(p) => write!(f, "{p} is a symlink whose target does not exist; refusing to follow it"),
-            RootsError::IsRoot(p) => write!(f, "{p} is a root itself; name a file or directory inside it"),
-            RootsError::NoOverlap { client, roots } => write!(
-                f,
-                "access denied: none of the client's roots ({client}) lies inside or contains the server's roots ({roots})"
-            ),
-            RootsError::Special { path, kind } => write!(
-                f,
-                "{path} is {kind}, not a regular file or directory; the file tools do not open FIFOs, sockets or devices"
-            ),
-            RootsError::NoClientRoots(c) => write!(
-                f,
-                "the client offers no usable root ({c}); roots come from the client (--roots-from-client): add a root in the client, or start lmcp with --root DIR"
-            ),
-            RootsError::Io { path, source } => write!(f, "{path}: {source}"),
-        }
-    }
-}
-
-impl std::error::Error for RootsError {}
 
 impl Roots {
     /// Canonicalise `dirs` into a root set; each must be an existing directory.
@@ -594,66 +490,5 @@ impl Roots {
     }
 }
 
-/// `~` or `~/rest` as a path under the home directory (`$HOME`); `None`
-/// for any other path (and when `$HOME` is unset or relative). The result is
-/// checked against the roots like any other path.
-pub fn expand_home(user: &str) -> Option<PathBuf> {
-    let rest = if user == "~" {
-        ""
-    } else {
-        user.strip_prefix("~/")?
-    };
-    let home = PathBuf::from(std::env::var_os("HOME")?);
-    if !home.is_absolute() {
-        return None;
-    }
-    Some(if rest.is_empty() {
-        home
-    } else {
-        home.join(rest)
-    })
-}
-
-/// The roots a `roots/list` result names, as URIs.
-pub fn client_root_uris(list_result: &serde_json::Value) -> Vec<String> {
-    list_result
-        .get("roots")
-        .and_then(|r| r.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r.get("uri").and_then(|u| u.as_str()).map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The local path of a `file://` URI (percent-decoded), if it is one.
-pub fn file_uri_to_path(uri: &str) -> Option<PathBuf> {
-    let rest = uri.strip_prefix("file://")?;
-    let rest = rest.strip_prefix("localhost").unwrap_or(rest);
-    if !rest.starts_with('/') {
-        return None;
-    }
-    let bytes = rest.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    if out.contains(&0) {
-        return None;
-    }
-    use std::os::unix::ffi::OsStringExt;
-    Some(PathBuf::from(std::ffi::OsString::from_vec(out)))
-}
-
 #[cfg(test)]
-#[path = "roots_tests.rs"]
 mod tests;
