@@ -12,18 +12,48 @@ use crate::sync::RwLockExt;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
+/// Most resource URIs one session follows at once: through legacy
+/// `resources/subscribe`, and in each modern `subscriptions/listen` filter.
+/// Past it a subscription is refused (-32602), so a client cannot grow a
+/// session without bound.
+pub(crate) const MAX_RESOURCE_SUBSCRIPTIONS: usize = 1024;
+
+/// Which kinds of change notification `server` can send: what
+/// `capabilities` announces and what a listen acknowledgement may echo.
+#[derive(Clone, Copy)]
+pub(super) struct Offers {
+    /// Resources (and so `resources/list_changed` and resource updates).
+    pub(super) resources: bool,
+    /// Prompts (and so `prompts/list_changed`).
+    pub(super) prompts: bool,
+}
+
+impl Offers {
+    pub(super) fn of(server: &Server) -> Offers {
+        let reg = server.registry.read_unpoisoned();
+        Offers {
+            resources: !reg.resources.is_empty()
+                || !reg.templates.is_empty()
+                || reg.provider.is_some(),
+            prompts: !reg.prompts.is_empty(),
+        }
+    }
+}
+
 fn capabilities(server: &Server, version: ProtocolVersion) -> Value {
+    let offers = Offers::of(server);
     let reg = server.registry.read_unpoisoned();
     let mut caps = Map::new();
     caps.insert("tools".into(), json!({"listChanged": true}));
-    if !reg.resources.is_empty() || !reg.templates.is_empty() || reg.provider.is_some() {
-        let mut res = json!({"listChanged": true});
-        if !version.is_modern() {
-            res["subscribe"] = json!(true);
-        }
-        caps.insert("resources".into(), res);
+    if offers.resources {
+        // Legacy clients subscribe with resources/subscribe, modern ones
+        // with subscriptions/listen's resourceSubscriptions.
+        caps.insert(
+            "resources".into(),
+            json!({"listChanged": true, "subscribe": true}),
+        );
     }
-    if !reg.prompts.is_empty() {
+    if offers.prompts {
         caps.insert("prompts".into(), json!({"listChanged": true}));
     }
     if server.logging {

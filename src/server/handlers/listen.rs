@@ -3,6 +3,7 @@
 use super::super::engine::Server;
 use super::super::request::{Reply, Req};
 use super::super::Change;
+use super::lifecycle::{Offers, MAX_RESOURCE_SUBSCRIPTIONS};
 use crate::jsonrpc::{ErrorObject, Notification};
 use crate::protocol::META_SUBSCRIPTION_ID;
 use serde_json::{json, Map, Value};
@@ -26,19 +27,35 @@ impl Filter {
             ));
         }
         let flag = |k: &str| filter.get(k).and_then(Value::as_bool).unwrap_or(false);
+        let mut uris: Vec<String> = filter
+            .get("resourceSubscriptions")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|u| u.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        // One stream follows a URI once, however often its filter names it.
+        uris.sort();
+        uris.dedup();
+        if uris.len() > MAX_RESOURCE_SUBSCRIPTIONS {
+            return Err(ErrorObject::invalid_params(format!(
+                "resourceSubscriptions names {} resources; one stream follows at most \
+                 {MAX_RESOURCE_SUBSCRIPTIONS}: split them over several listens or follow fewer",
+                uris.len()
+            )));
+        }
+        // Only what this server can send is honoured (and acknowledged).
+        let offers = Offers::of(r.server());
+        if !offers.resources {
+            uris.clear();
+        }
         Ok(Filter {
             tools: flag("toolsListChanged"),
-            prompts: flag("promptsListChanged"),
-            resources: flag("resourcesListChanged"),
-            uris: filter
-                .get("resourceSubscriptions")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|u| u.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            prompts: offers.prompts && flag("promptsListChanged"),
+            resources: offers.resources && flag("resourcesListChanged"),
+            uris,
         })
     }
 
@@ -138,10 +155,7 @@ struct WatchGuard {
 }
 
 impl WatchGuard {
-    fn new(server: Arc<Server>, mut uris: Vec<String>) -> Self {
-        // One stream follows a URI once, however often its filter names it.
-        uris.sort();
-        uris.dedup();
+    fn new(server: Arc<Server>, uris: Vec<String>) -> Self {
         for u in &uris {
             server.watch_resource(u, true);
         }

@@ -5,6 +5,7 @@ use super::super::mrtr::MrtrState;
 use super::super::provider::{ResourceInfo, ResourceProvider};
 use super::super::request::{cursor, feature_error, next_cursor, page, run, Reply, Req};
 use super::super::shape;
+use super::lifecycle::MAX_RESOURCE_SUBSCRIPTIONS;
 use crate::jsonrpc::{code, ErrorObject};
 use crate::protocol::Method;
 use crate::sync::{MutexExt, RwLockExt};
@@ -89,6 +90,12 @@ pub(super) async fn resources_read(r: &Req) -> Reply {
 pub(super) fn subscribe(r: &Req, on: bool) -> Result<Value, ErrorObject> {
     let uri = r.str_param("uri")?.to_owned();
     let mut set = r.session.subscribed.lock_unpoisoned();
+    if on && set.len() >= MAX_RESOURCE_SUBSCRIPTIONS && !set.contains(&uri) {
+        return Err(ErrorObject::invalid_params(format!(
+            "this session already follows {MAX_RESOURCE_SUBSCRIPTIONS} resources, the most it may: \
+             unsubscribe (resources/unsubscribe) from ones you no longer need first"
+        )));
+    }
     let changed = if on {
         set.insert(uri.clone())
     } else {
