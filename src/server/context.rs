@@ -240,21 +240,34 @@ impl RequestContext {
     ) -> Result<Vec<Value>, ToolError> {
         for (_, request) in &requests {
             let needed = request.required_capability();
-            if !self.has_client_capability(needed) && !self.inner.version.is_modern() {
+            let sub = request.required_sub_capability();
+            let declared = self.inner.client_capabilities.get(needed);
+            let has = declared.is_some_and(|v| !v.is_null())
+                && sub.is_none_or(|s| {
+                    declared
+                        .and_then(|v| v.get(s))
+                        .is_some_and(|v| !v.is_null())
+                });
+            if has {
+                continue;
+            }
+            let (name, required) = match sub {
+                Some(s) => (format!("{needed}.{s}"), json!({needed: {s: {}}})),
+                None => (needed.to_owned(), json!({needed: {}})),
+            };
+            if !self.inner.version.is_modern() {
                 // -32021 exists only in the modern era: tell the model instead.
                 return Err(ToolError::Tool(format!(
-                    "This tool needs the client capability '{needed}', which this client did not declare"
+                    "This tool needs the client capability '{name}', which this client did not declare"
                 )));
             }
-            if !self.has_client_capability(needed) {
-                return Err(ToolError::Protocol(
-                    ErrorObject::new(
-                        crate::jsonrpc::code::MISSING_CLIENT_CAPABILITY,
-                        format!("This request needs the client capability '{needed}', which the client did not declare"),
-                    )
-                    .with_data(json!({"requiredCapabilities": {needed: {}}})),
-                ));
-            }
+            return Err(ToolError::Protocol(
+                ErrorObject::new(
+                    crate::jsonrpc::code::MISSING_CLIENT_CAPABILITY,
+                    format!("This request needs the client capability '{name}', which the client did not declare"),
+                )
+                .with_data(json!({ "requiredCapabilities": required })),
+            ));
         }
         if self.inner.version.is_modern() {
             let state = self.inner.mrtr.lock_unpoisoned();
@@ -282,6 +295,12 @@ impl RequestContext {
             if self.inner.version < ProtocolVersion::V2025_11_25 {
                 // `mode` (form/url elicitation) arrived in 2025-11-25.
                 params.remove("mode");
+            } else if request.required_sub_capability() == Some("url")
+                && !params.contains_key("elicitationId")
+            {
+                // The legacy era requires an id on URL elicitations (the
+                // modern one has none, e.g. one relayed from a modern upstream).
+                params.insert("elicitationId".into(), json!(elicitation_id()));
             }
             let v = requester
                 .request(
@@ -332,4 +351,16 @@ impl RequestContext {
     pub(crate) fn take_mrtr(&self) -> MrtrState {
         std::mem::take(&mut *self.inner.mrtr.lock_unpoisoned())
     }
+}
+
+/// A fresh id for a URL elicitation sent to a legacy client.
+fn elicitation_id() -> String {
+    let mut b = [0u8; 16];
+    if getrandom::fill(&mut b).is_err() {
+        // Unique within this process is enough for an id the client echoes.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return format!("elicitation-{n}");
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }

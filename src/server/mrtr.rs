@@ -53,6 +53,25 @@ impl InputRequest {
             InputRequest::Roots => "roots",
         }
     }
+    /// The part of [`Self::required_capability`] the request needs
+    /// beyond the capability itself: `url` for a URL-mode elicitation,
+    /// `tools` for sampling that offers tools. Form elicitation and plain
+    /// sampling need only the top-level capability.
+    pub fn required_sub_capability(&self) -> Option<&'static str> {
+        match self {
+            InputRequest::Elicit(p) if p.get("mode").and_then(Value::as_str) == Some("url") => {
+                Some("url")
+            }
+            InputRequest::Sampling(p)
+                if p.get("tools")
+                    .and_then(Value::as_array)
+                    .is_some_and(|t| !t.is_empty()) =>
+            {
+                Some("tools")
+            }
+            _ => None,
+        }
+    }
     /// The `InputRequest` object of the wire (`{method, params}`).
     pub fn to_value(&self) -> Value {
         let params = self.params();
