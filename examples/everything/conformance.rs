@@ -48,6 +48,7 @@ fn tools() -> Vec<Tool> {
                     uri: "test://embedded-resource".into(),
                     mime_type: Some("text/plain".into()),
                     text: "This is an embedded resource content.".into(),
+                    meta: None,
                 })]))
         }),
         Tool::new("test_multiple_content_types", "Returns several content kinds.", |_a, _c| async {
@@ -58,6 +59,7 @@ fn tools() -> Vec<Tool> {
                         uri: "test://mixed-content-resource".into(),
                         mime_type: Some("application/json".into()),
                         text: r#"{"test":"data","value":123}"#.into(),
+                        meta: None,
                     }),
             ]))
         }),
@@ -171,7 +173,7 @@ pub fn add(b: ServerBuilder) -> ServerBuilder {
         .resource(Resource::text("test://static-text", "static-text", "text/plain", "This is the content of the static text resource.").description("Static text"))
         .resource(
             Resource::new("test://static-binary", "static-binary", |uri, _| async move {
-                Ok(vec![ResourceContents::Blob { uri, mime_type: Some("image/png".into()), blob: PNG.into() }])
+                Ok(vec![ResourceContents::Blob { uri, mime_type: Some("image/png".into()), blob: PNG.into(), meta: None }])
             })
             .mime_type("image/png")
             .description("Static binary"),
@@ -181,7 +183,7 @@ pub fn add(b: ServerBuilder) -> ServerBuilder {
             ResourceTemplate::new("test://template/{id}/data", "template", |uri, _| async move {
                 let id = uri.trim_start_matches("test://template/").trim_end_matches("/data").to_owned();
                 let text = json!({"id": id, "templateTest": true, "data": format!("Data for ID: {id}")}).to_string();
-                Ok(vec![ResourceContents::Text { uri, mime_type: Some("application/json".into()), text }])
+                Ok(vec![ResourceContents::Text { uri, mime_type: Some("application/json".into()), text, meta: None }])
             })
             .description("Template with an id"),
         )
@@ -208,6 +210,7 @@ pub fn add(b: ServerBuilder) -> ServerBuilder {
                                     uri,
                                     mime_type: Some("text/plain".into()),
                                     text: "Embedded resource content for testing.".into(),
+                                    meta: None,
                                 }),
                         },
                         PromptMessage { role: "user".into(), content: Content::text("Please process the embedded resource above.") },

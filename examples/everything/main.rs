@@ -141,6 +141,7 @@ fn main() {
                     uri,
                     mime_type: Some("text/plain".into()),
                     text: format!("Item {id}"),
+                    meta: None,
                 }])
             })
             .description("Items by id")

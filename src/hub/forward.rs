@@ -50,6 +50,8 @@ pub(super) fn remote_tool(
     for icon in def["icons"].as_array().into_iter().flatten() {
         tool = tool.icon(icon.clone());
     }
+    // Passed on unchanged (an MCP Apps view renders from the host's side).
+    tool.meta = def.get("_meta").and_then(Value::as_object).cloned();
     tool
 }
 

@@ -67,6 +67,8 @@ fn remote_prompt(
     });
     prompt.title = def["title"].as_str().map(String::from);
     prompt.description = def["description"].as_str().map(String::from);
+    prompt.icons = def["icons"].as_array().cloned().unwrap_or_default();
+    prompt.meta = def.get("_meta").and_then(Value::as_object).cloned();
     prompt.arguments = def["arguments"]
         .as_array()
         .into_iter()

@@ -69,6 +69,7 @@ pub(super) async fn refresh(
         res.mime_type = r["mimeType"].as_str().map(String::from);
         res.icons = r["icons"].as_array().cloned().unwrap_or_default();
         res.annotations = r.get("annotations").filter(|a| a.is_object()).cloned();
+        res.meta = r.get("_meta").and_then(Value::as_object).cloned();
         server.add_resource(res);
         uris.push(uri.to_owned());
     }
@@ -94,6 +95,7 @@ pub(super) async fn refresh(
         rt.mime_type = t["mimeType"].as_str().map(String::from);
         rt.icons = t["icons"].as_array().cloned().unwrap_or_default();
         rt.annotations = t.get("annotations").filter(|a| a.is_object()).cloned();
+        rt.meta = t.get("_meta").and_then(Value::as_object).cloned();
         server.add_resource_template(rt);
         uris.push(tpl.to_owned());
     }

@@ -17,6 +17,9 @@ pub enum ResourceContents {
         mime_type: Option<String>,
         /// The text.
         text: String,
+        /// Metadata (`_meta`), passed on unchanged.
+        #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+        meta: Option<Value>,
     },
     /// Binary contents, base64-encoded.
     Blob {
@@ -27,6 +30,9 @@ pub enum ResourceContents {
         mime_type: Option<String>,
         /// Base64 data.
         blob: String,
+        /// Metadata (`_meta`), passed on unchanged.
+        #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+        meta: Option<Value>,
     },
 }
 
@@ -42,6 +48,9 @@ pub enum Content {
         /// Annotations.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         annotations: Option<Value>,
+        /// Metadata (`_meta`), passed on unchanged.
+        #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+        meta: Option<Value>,
     },
     /// An image, base64-encoded.
     Image {
@@ -53,6 +62,9 @@ pub enum Content {
         /// Annotations.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         annotations: Option<Value>,
+        /// Metadata (`_meta`), passed on unchanged.
+        #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+        meta: Option<Value>,
     },
     /// Audio, base64-encoded (2025-03-26 and later).
     Audio {
@@ -64,6 +76,9 @@ pub enum Content {
         /// Annotations.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         annotations: Option<Value>,
+        /// Metadata (`_meta`), passed on unchanged.
+        #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+        meta: Option<Value>,
     },
     /// A link to a resource (2025-06-18 and later).
     ResourceLink {
@@ -86,6 +101,9 @@ pub enum Content {
         /// Annotations.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         annotations: Option<Value>,
+        /// Metadata (`_meta`), passed on unchanged.
+        #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+        meta: Option<Value>,
     },
     /// A resource embedded in the result.
     Resource {
@@ -94,6 +112,9 @@ pub enum Content {
         /// Annotations.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         annotations: Option<Value>,
+        /// Metadata (`_meta`), passed on unchanged.
+        #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+        meta: Option<Value>,
     },
 }
 
@@ -103,6 +124,7 @@ impl Content {
         Content::Text {
             text: text.into(),
             annotations: None,
+            meta: None,
         }
     }
 
@@ -112,6 +134,7 @@ impl Content {
             data: data.into(),
             mime_type: mime_type.into(),
             annotations: None,
+            meta: None,
         }
     }
 
@@ -121,6 +144,7 @@ impl Content {
             data: data.into(),
             mime_type: mime_type.into(),
             annotations: None,
+            meta: None,
         }
     }
 
@@ -129,6 +153,7 @@ impl Content {
         Content::Resource {
             resource,
             annotations: None,
+            meta: None,
         }
     }
 
@@ -142,6 +167,7 @@ impl Content {
             mime_type: None,
             size: None,
             annotations: None,
+            meta: None,
         }
     }
 
@@ -181,6 +207,7 @@ mod tests {
                 mime_type: Some("text/plain".into()),
                 size: None,
                 annotations: None,
+                meta: None,
             },
             _ => unreachable!(),
         };
@@ -196,6 +223,7 @@ mod tests {
             uri: "x:y".into(),
             mime_type: None,
             text: "t".into(),
+            meta: None,
         });
         assert_eq!(
             serde_json::to_value(&emb).unwrap(),

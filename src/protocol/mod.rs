@@ -116,8 +116,21 @@ pub struct Implementation {
     /// Version string.
     pub version: String,
     /// Display name.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// What it is, for people (2025-11-25 and later).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Icons, as `Icon` objects (2025-11-25 and later).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub icons: Vec<serde_json::Value>,
+    /// Its home page (2025-11-25 and later).
+    #[serde(
+        rename = "websiteUrl",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub website_url: Option<String>,
 }
 
 /// Syslog-style severity of a log message (RFC 5424), least severe first.

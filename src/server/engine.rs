@@ -325,6 +325,9 @@ impl ServerBuilder {
                 name: name.into(),
                 version: version.into(),
                 title: None,
+                description: None,
+                icons: Vec::new(),
+                website_url: None,
             },
             instructions: None,
             config: ServerConfig::default(),
@@ -342,6 +345,22 @@ impl ServerBuilder {
     /// Set the display title of the server.
     pub fn title(mut self, title: impl Into<String>) -> Self {
         self.info.title = Some(title.into());
+        self
+    }
+    /// Set the server's description for people (`serverInfo.description`).
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.info.description = Some(text.into());
+        self
+    }
+    /// Add an icon of the server (an `Icon` object: `src`, optional
+    /// `mimeType`, `sizes`, `theme`).
+    pub fn icon(mut self, icon: serde_json::Value) -> Self {
+        self.info.icons.push(icon);
+        self
+    }
+    /// Set the server's home page (`serverInfo.websiteUrl`).
+    pub fn website_url(mut self, url: impl Into<String>) -> Self {
+        self.info.website_url = Some(url.into());
         self
     }
     /// Replace the configuration.

@@ -39,6 +39,8 @@ pub struct Resource {
     pub icons: Vec<Value>,
     /// Annotations (`audience`, `priority`, `lastModified`), as given.
     pub annotations: Option<Value>,
+    /// Metadata (`_meta`, e.g. an MCP Apps `ui` entry), listed as given.
+    pub meta: Option<Map<String, Value>>,
     /// Reader.
     pub read: ReadHandler,
 }
@@ -58,6 +60,7 @@ impl Resource {
             mime_type: None,
             icons: Vec::new(),
             annotations: None,
+            meta: None,
             read: Arc::new(move |u, c| Box::pin(read(u, c))),
         }
     }
@@ -75,6 +78,7 @@ impl Resource {
                 uri,
                 mime_type: Some(mime_s.clone()),
                 text: text.clone(),
+                meta: None,
             };
             async move { Ok(vec![contents]) }
         })
@@ -95,12 +99,23 @@ impl Resource {
         self.title = Some(t.into());
         self
     }
+    /// Add an icon (an `Icon` object: `src`, optional `mimeType`, `sizes`, `theme`).
+    pub fn icon(mut self, icon: Value) -> Self {
+        self.icons.push(icon);
+        self
+    }
+    /// Set the listing's `_meta` (e.g. `{"ui": {...}}` for an MCP Apps resource).
+    pub fn meta(mut self, meta: Map<String, Value>) -> Self {
+        self.meta = Some(meta);
+        self
+    }
     pub(crate) fn to_value(&self, version: ProtocolVersion) -> Value {
         let mut v = json!({"uri": self.uri, "name": self.name});
         put_opt(&mut v, "title", &self.title);
         put_opt(&mut v, "description", &self.description);
         put_opt(&mut v, "mimeType", &self.mime_type);
         put_extras(&mut v, version, &self.icons, &self.annotations);
+        put_meta(&mut v, &self.meta);
         v
     }
 }
@@ -123,6 +138,8 @@ pub struct ResourceTemplate {
     pub icons: Vec<Value>,
     /// Annotations (`audience`, `priority`, `lastModified`), as given.
     pub annotations: Option<Value>,
+    /// Metadata (`_meta`, e.g. an MCP Apps `ui` entry), listed as given.
+    pub meta: Option<Map<String, Value>>,
     /// Reader, given the concrete URI.
     pub read: ReadHandler,
     /// Completion of template variables.
@@ -144,6 +161,7 @@ impl ResourceTemplate {
             mime_type: None,
             icons: Vec::new(),
             annotations: None,
+            meta: None,
             read: Arc::new(move |u, c| Box::pin(read(u, c))),
             complete: None,
         }
@@ -166,12 +184,18 @@ impl ResourceTemplate {
     pub fn matches(&self, uri: &str) -> bool {
         template_match(&self.uri_template, uri)
     }
+    /// Set the listing's `_meta`.
+    pub fn meta(mut self, meta: Map<String, Value>) -> Self {
+        self.meta = Some(meta);
+        self
+    }
     pub(crate) fn to_value(&self, version: ProtocolVersion) -> Value {
         let mut v = json!({"uriTemplate": self.uri_template, "name": self.name});
         put_opt(&mut v, "title", &self.title);
         put_opt(&mut v, "description", &self.description);
         put_opt(&mut v, "mimeType", &self.mime_type);
         put_extras(&mut v, version, &self.icons, &self.annotations);
+        put_meta(&mut v, &self.meta);
         v
     }
 }
@@ -248,6 +272,10 @@ pub struct Prompt {
     pub description: Option<String>,
     /// Arguments.
     pub arguments: Vec<PromptArgument>,
+    /// Icons (listed to clients of 2025-11-25 and later).
+    pub icons: Vec<Value>,
+    /// Metadata (`_meta`, e.g. an MCP Apps `ui` entry), listed as given.
+    pub meta: Option<Map<String, Value>>,
     /// Renderer.
     pub get: PromptHandler,
     /// Argument completion.
@@ -266,6 +294,8 @@ impl Prompt {
             title: None,
             description: None,
             arguments: Vec::new(),
+            icons: Vec::new(),
+            meta: None,
             get: Arc::new(move |a, c| Box::pin(get(a, c))),
             complete: None,
         }
@@ -292,8 +322,20 @@ impl Prompt {
         self.complete = Some(Arc::new(f));
         self
     }
-    pub(crate) fn to_value(&self) -> Value {
+    /// Add an icon (an `Icon` object: `src`, optional `mimeType`, `sizes`, `theme`).
+    pub fn icon(mut self, icon: Value) -> Self {
+        self.icons.push(icon);
+        self
+    }
+    /// Set the listing's `_meta`.
+    pub fn meta(mut self, meta: Map<String, Value>) -> Self {
+        self.meta = Some(meta);
+        self
+    }
+    pub(crate) fn to_value(&self, version: ProtocolVersion) -> Value {
         let mut v = json!({"name": self.name});
+        put_extras(&mut v, version, &self.icons, &None);
+        put_meta(&mut v, &self.meta);
         put_opt(&mut v, "title", &self.title);
         put_opt(&mut v, "description", &self.description);
         if !self.arguments.is_empty() {
@@ -319,6 +361,13 @@ fn put_extras(v: &mut Value, version: ProtocolVersion, icons: &[Value], ann: &Op
     }
     if let Some(a) = ann {
         v["annotations"] = a.clone();
+    }
+}
+
+/// `_meta` of a listing, when it has one.
+fn put_meta(v: &mut Value, meta: &Option<Map<String, Value>>) {
+    if let Some(m) = meta {
+        v["_meta"] = Value::Object(m.clone());
     }
 }
 

@@ -84,6 +84,9 @@ pub(crate) fn tool_for(tool: &Tool, version: ProtocolVersion) -> Value {
     if version.has_icons() && !tool.icons.is_empty() {
         m.insert("icons".into(), Value::Array(tool.icons.clone()));
     }
+    if let Some(meta) = &tool.meta {
+        m.insert("_meta".into(), Value::Object(meta.clone()));
+    }
     Value::Object(m)
 }
 

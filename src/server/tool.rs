@@ -115,6 +115,8 @@ pub struct Tool {
     pub annotations: ToolAnnotations,
     /// Icons (2025-11-25 and later), as `Icon` objects.
     pub icons: Vec<Value>,
+    /// Metadata (`_meta`, e.g. an MCP Apps `ui` entry), listed as given.
+    pub meta: Option<Map<String, Value>>,
     /// Per-tool timeout; `None` uses the server default.
     pub timeout: Option<Duration>,
     /// The handler.
@@ -183,6 +185,7 @@ impl Tool {
             output_schema: None,
             annotations: ToolAnnotations::default(),
             icons: Vec::new(),
+            meta: None,
             timeout: None,
             handler: Arc::new(move |args, ctx| Box::pin(handler(args, ctx))),
             validate_arguments: true,
@@ -316,6 +319,12 @@ impl Tool {
     /// Add an icon (an `Icon` object: `src`, optional `mimeType`, `sizes`, `theme`).
     pub fn icon(mut self, icon: Value) -> Self {
         self.icons.push(icon);
+        self
+    }
+    /// Set the listing's `_meta` (e.g. `{"ui": {"resourceUri": "ui://..."}}`
+    /// for a tool with an MCP Apps view).
+    pub fn meta(mut self, meta: Map<String, Value>) -> Self {
+        self.meta = Some(meta);
         self
     }
 

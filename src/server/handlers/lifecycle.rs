@@ -107,8 +107,14 @@ pub(crate) fn initialize(session: &Arc<Session>, req: &Request) -> Result<Value,
     session.watch_changes();
     let server = &session.server;
     let mut info = serde_json::to_value(&server.info).unwrap_or_default();
-    if !version.has_structured_content() {
-        if let Value::Object(m) = &mut info {
+    if let Value::Object(m) = &mut info {
+        if !version.has_icons() {
+            // description, icons and websiteUrl arrived in 2025-11-25.
+            m.remove("description");
+            m.remove("icons");
+            m.remove("websiteUrl");
+        }
+        if !version.has_structured_content() {
             m.remove("title");
         }
     }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 pub(super) fn prompts_list(r: &Req) -> Result<Value, ErrorObject> {
     let items: Vec<Value> = {
         let reg = r.server().registry.read_unpoisoned();
-        reg.prompts.iter().map(|x| x.to_value()).collect()
+        reg.prompts.iter().map(|x| x.to_value(r.version)).collect()
     };
     page(r, "p", "prompts", items)
 }

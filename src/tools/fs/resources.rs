@@ -198,6 +198,7 @@ fn read_blocking(roots: &Roots, uri: &str, max: u64) -> Result<Vec<ResourceConte
             uri: uri.to_owned(),
             mime_type: Some(mime.unwrap_or("text/plain").to_owned()),
             text,
+            meta: None,
         }]),
         (_, Ok(text)) => Ok(vec![blob(uri, mime, text.as_bytes())]),
         (_, Err(e)) => Ok(vec![blob(uri, mime, e.as_bytes())]),
@@ -209,6 +210,7 @@ fn blob(uri: &str, mime: Option<&str>, data: &[u8]) -> ResourceContents {
         uri: uri.to_owned(),
         mime_type: Some(mime.unwrap_or("application/octet-stream").to_owned()),
         blob: base64::engine::general_purpose::STANDARD.encode(data),
+        meta: None,
     }
 }
 
