@@ -580,24 +580,29 @@ async def test_listings_pass_through_unchanged(hub, params, tmp_path):
         up_tools = {t.name: t for t in (await up.list_tools()).tools}
         up_res = {str(r.uri): r for r in (await up.list_resources()).resources}
         up_tpl = {t.uri_template: t for t in (await up.list_resource_templates()).resource_templates}
+        up_prompts = {p.name: p for p in (await up.list_prompts()).prompts}
     async with Client(hub({"pys": py_stdio(tmp_path)})) as c:
+        prompts = {p.name: p for p in (await c.list_prompts()).prompts}
         tools = {t.name: t for t in (await c.list_tools()).tools}
         res = {str(r.uri): r for r in (await c.list_resources()).resources}
         tpl = {t.uri_template: t for t in (await c.list_resource_templates()).resource_templates}
     mine, theirs = tools["remote_pys_add"], up_tools["add"]
-    assert theirs.title and theirs.annotations and theirs.icons and theirs.output_schema  # the fixture has them all
+    assert theirs.title and theirs.annotations and theirs.icons and theirs.output_schema and theirs.meta  # the fixture has them all
     assert mine.description == f"[pys] {theirs.description}"
-    for field in ("title", "input_schema", "output_schema", "annotations", "icons"):
+    for field in ("title", "input_schema", "output_schema", "annotations", "icons", "meta"):
         assert getattr(mine, field) == getattr(theirs, field), field
     mine, theirs = res["note://hello"], up_res["note://hello"]
-    assert theirs.icons and theirs.annotations and theirs.title
+    assert theirs.icons and theirs.annotations and theirs.title and theirs.meta
     assert mine.name == "remote_pys_hello"
-    for field in ("title", "description", "mime_type", "icons", "annotations"):
+    for field in ("title", "description", "mime_type", "icons", "annotations", "meta"):
         assert getattr(mine, field) == getattr(theirs, field), field
     mine, theirs = tpl["note://items/{item}"], up_tpl["note://items/{item}"]
     assert theirs.title == "Item note"
     for field in ("title", "description", "mime_type"):
         assert getattr(mine, field) == getattr(theirs, field), field
+    mine, theirs = prompts["remote_pys_greet"], up_prompts["greet"]
+    assert theirs.icons
+    assert mine.icons == theirs.icons
 
 
 async def test_upstream_cache_hints_are_kept(hub, tmp_path):

@@ -10,7 +10,8 @@ ask (elicits a name), sample (asks the client's LLM: sampling/createMessage), ro
 client's roots/list), grow (adds a tool at run time, so the tool list changes), touch (announces
 a resource update). Prompts: greet, welcome
 (asks a name first). Resources: note://hello, note://items/{item}, note://ask/{topic} (asks a name
-first). `add` and note://hello carry a title, annotations and icons, note://items/{item} a title.
+first). `add` and note://hello carry a title, annotations, icons and `_meta` (an MCP Apps `ui` entry),
+note://items/{item} a title, greet an icon.
 
 UPSTREAM_EXTRA_TOOL / UPSTREAM_EXTRA_PROMPT name one more tool / prompt (echoing its text), for
 tests of exported names that collide across upstreams.
@@ -47,6 +48,7 @@ ICON = Icon(src="data:image/png;base64,iVBORw0KGgo=", mime_type="image/png", siz
     title="Addition",
     annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
     icons=[ICON],
+    meta={"ui": {"resourceUri": "ui://add/view.html"}},
 )
 def add(a: int, b: int) -> int:
     """Add two integers."""
@@ -85,6 +87,7 @@ async def slow(ctx: Context, steps: int = 3, hang: bool = False, die: bool = Fal
     title="Hello note",
     icons=[ICON],
     annotations=Annotations(audience=["user"], priority=0.5),
+    meta={"ui": {"prefersBorder": True}},
 )
 def hello() -> str:
     """A fixed note."""
@@ -97,7 +100,7 @@ def item(item: str) -> str:
     return f"item {item}"
 
 
-@app.prompt()
+@app.prompt(icons=[ICON])
 def greet(name: str) -> str:
     """Greet someone."""
     return f"Please greet {name} warmly."
