@@ -12,6 +12,10 @@ fi
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Every lmcp the tests start checks its tools' structuredContent against
+# their outputSchema (a mismatch answers -32603): release binaries included.
+export LMCP_VALIDATE_OUTPUT=1
+
 step "build (release: binary, examples)"
 cargo build --release --all-targets --features fuzzing
 

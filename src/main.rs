@@ -266,6 +266,9 @@ fn main() -> ExitCode {
         },
         default_timeout: Duration::from_millis(cli.timeout_ms),
         max_in_flight: cli.max_in_flight,
+        // A testing aid: every built-in tool's structured result checked.
+        validate_output: cfg!(debug_assertions)
+            || std::env::var_os("LMCP_VALIDATE_OUTPUT").is_some(),
         ..ServerConfig::default()
     };
     let token = match token {

@@ -426,11 +426,19 @@ fn subscriptions_listen_acknowledges_and_ends_gracefully() {
         json!({"toolsListChanged": true})
     );
     p.close_stdin();
-    let (r, _) = p.response(id);
+    let (r, before) = p.response(id);
     assert_eq!(
         r["result"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
         id
     );
+    // On stdio a stream the server ends is also closed with a cancellation
+    // naming the listen request.
+    let cancelled: Vec<Value> = before
+        .into_iter()
+        .filter(|m| m["method"] == "notifications/cancelled")
+        .collect();
+    assert_eq!(cancelled.len(), 1, "{cancelled:?}");
+    assert_eq!(cancelled[0]["params"]["requestId"], id);
     assert_eq!(p.wait_exit(), Some(0));
 }
 

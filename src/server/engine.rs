@@ -34,6 +34,12 @@ pub struct ServerConfig {
     pub client_request_timeout: Duration,
     /// Lifetime of an MRTR `requestState`, in seconds.
     pub request_state_ttl_secs: u64,
+    /// Check each tool's `structuredContent` against its `outputSchema`
+    /// before answering; a result that does not match is a bug in the tool
+    /// and answers -32603 naming the mismatch. On in debug builds; the
+    /// `lmcp` binary also turns it on when `LMCP_VALIDATE_OUTPUT` is set
+    /// (its tests do).
+    pub validate_output: bool,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +52,7 @@ impl Default for ServerConfig {
             list_ttl_ms: 60_000,
             client_request_timeout: Duration::from_secs(600),
             request_state_ttl_secs: 900,
+            validate_output: cfg!(debug_assertions),
         }
     }
 }

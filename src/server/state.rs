@@ -54,6 +54,9 @@ pub struct Session {
     pub(super) end_subscriptions: CancellationToken,
     pub(super) legacy_out: Mutex<Option<Outbound>>,
     pub(crate) roots: Arc<RootsCache>,
+    /// Whether every request's messages share one channel (stdio), where a
+    /// listen the server ends is also closed with `notifications/cancelled`.
+    one_channel: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Session {
@@ -79,6 +82,7 @@ impl Session {
             end_subscriptions: CancellationToken::new(),
             legacy_out: Mutex::new(None),
             roots: Arc::default(),
+            one_channel: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -159,6 +163,18 @@ impl Session {
     /// updates) go: stdout on stdio, the GET stream on HTTP.
     pub fn set_legacy_outbound(self: &Arc<Self>, out: Outbound) {
         *self.legacy_out.lock_unpoisoned() = Some(out);
+    }
+
+    /// Mark this session as one whose requests all share one channel (the
+    /// stdio transport does).
+    pub(crate) fn set_one_channel(&self) {
+        self.one_channel
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether every request's messages share one channel (stdio).
+    pub(crate) fn is_one_channel(&self) -> bool {
+        self.one_channel.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The outbound set by [`Session::set_legacy_outbound`], if any (its

@@ -127,6 +127,7 @@ pub struct Tool {
     /// Whether a call may run as a task (Tasks extension).
     pub task_support: TaskSupport,
     validator: Arc<OnceLock<Result<jsonschema::Validator, String>>>,
+    output_validator: Arc<OnceLock<Result<jsonschema::Validator, String>>>,
     header_params: Arc<OnceLock<Vec<HeaderParam>>>,
 }
 
@@ -191,6 +192,7 @@ impl Tool {
             validate_arguments: true,
             task_support: TaskSupport::Forbidden,
             validator: Arc::new(OnceLock::new()),
+            output_validator: Arc::new(OnceLock::new()),
             header_params: Arc::new(OnceLock::new()),
         }
     }
@@ -266,6 +268,7 @@ impl Tool {
     /// Set the output schema (a `serde_json::Value` or a [`Schema`]).
     pub fn output_schema(mut self, schema: impl Into<Schema>) -> Self {
         self.output_schema = Some(schema.into());
+        self.output_validator = Arc::new(OnceLock::new());
         self
     }
     /// Derive the output schema from a type.
@@ -346,32 +349,53 @@ impl Tool {
             jsonschema::validator_for(&self.input_schema.to_value())
                 .map_err(|e| format!("the tool's input schema is invalid: {e}"))
         });
-        let validator = match validator {
-            Ok(v) => v,
-            Err(e) => return Err(e.clone()),
+        violations(validator, &Value::Object(args.clone()))
+            .map_err(|e| format!("Invalid arguments for tool '{}': {e}", self.name))
+    }
+
+    /// Check a result's `structuredContent` against the output schema (none
+    /// declared: anything goes); `Err` lists the violations.
+    pub fn validate_output(&self, structured: &Value) -> Result<(), String> {
+        let Some(schema) = &self.output_schema else {
+            return Ok(());
         };
-        let instance = Value::Object(args.clone());
-        let errors: Vec<String> = validator
-            .iter_errors(&instance)
-            .take(10)
-            .map(|e| {
-                let path = e.instance_path().to_string();
-                if path.is_empty() {
-                    e.to_string()
-                } else {
-                    format!("{path}: {e}")
-                }
-            })
-            .collect();
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "Invalid arguments for tool '{}': {}",
-                self.name,
-                errors.join("; ")
-            ))
-        }
+        let validator = self.output_validator.get_or_init(|| {
+            jsonschema::validator_for(&schema.to_value())
+                .map_err(|e| format!("the tool's output schema is invalid: {e}"))
+        });
+        violations(validator, structured).map_err(|e| {
+            format!(
+                "Tool '{}' returned structuredContent that does not match its outputSchema \
+                 (a bug in the tool): {e}",
+                self.name
+            )
+        })
+    }
+}
+
+/// Up to ten violations of `instance`, each with its path, or the reason
+/// the schema itself could not be compiled.
+fn violations(
+    validator: &Result<jsonschema::Validator, String>,
+    instance: &Value,
+) -> Result<(), String> {
+    let validator = validator.as_ref().map_err(Clone::clone)?;
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .take(10)
+        .map(|e| {
+            let path = e.instance_path().to_string();
+            if path.is_empty() {
+                e.to_string()
+            } else {
+                format!("{path}: {e}")
+            }
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
     }
 }
 

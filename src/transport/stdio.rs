@@ -231,6 +231,7 @@ pub async fn serve<R, W>(
     let closed = CancellationToken::new();
     let writer = spawn_writer(output, out_rx, closed.clone());
     session.set_legacy_outbound(out.clone());
+    session.set_one_channel();
     loop {
         tokio::select! {
             item = in_rx.recv() => match item {
@@ -476,6 +477,7 @@ mod nonblocking {
         let (out, mut out_rx) = Outbound::channel(opts.queue);
         let closed = CancellationToken::new();
         session.set_legacy_outbound(out.clone());
+        session.set_one_channel();
         let pipes = Arc::new(pipes);
         let writer = {
             let pipes = pipes.clone();

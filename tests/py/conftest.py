@@ -9,6 +9,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LMCP = Path(os.environ.get("LMCP_BIN", ROOT / "target/release/lmcp"))
+# Every lmcp started here checks its tools' structured results against their
+# outputSchema (a mismatch answers -32603), as scripts/test.sh also sets.
+os.environ.setdefault("LMCP_VALIDATE_OUTPUT", "1")
 EVERYTHING = Path(os.environ.get("LMCP_EVERYTHING", ROOT / "target/release/examples/everything"))
 TAP = Path(__file__).with_name("tap.py")
 

@@ -120,7 +120,18 @@ pub(super) async fn listen(r: Req) -> Reply {
     // Tell the subscribe hook while the stream lives (also when it is dropped).
     loop {
         let change = tokio::select! {
-            _ = shutdown.cancelled() => break,
+            _ = shutdown.cancelled() => {
+                if r.session.is_one_channel() {
+                    // On stdio the stream is also ended with a cancellation
+                    // naming the listen request (the spec's one server use).
+                    let mut p = Map::new();
+                    p.insert("requestId".into(), sub_id.clone());
+                    p.insert("reason".into(), json!("the server ended the subscription"));
+                    let n = Notification { method: "notifications/cancelled".into(), params: p };
+                    r.out.send_notification(&n).await;
+                }
+                break;
+            }
             c = rx.recv() => c,
         };
         let n = match change {

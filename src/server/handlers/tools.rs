@@ -68,5 +68,13 @@ pub(super) async fn tools_call(r: &Req) -> Reply {
             )));
         }
     };
+    if r.server().config.validate_output && !result.is_error {
+        if let Some(structured) = &result.structured {
+            if let Err(msg) = tool.validate_output(structured) {
+                log::error!("{msg}");
+                return Reply::Error(ErrorObject::internal(msg));
+            }
+        }
+    }
     Reply::Result(shape::tool_result_for(&result, r.version))
 }
