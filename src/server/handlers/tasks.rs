@@ -35,7 +35,7 @@ fn declared(r: &Req) -> bool {
 /// token subject over HTTP). Without one (stdio: one client per process;
 /// HTTP without tokens) all callers share the empty identity, and the
 /// unguessable id is what keeps a task to the client that got it.
-fn owner(r: &Req) -> String {
+pub(super) fn owner(r: &Req) -> String {
     r.caller.clone().unwrap_or_default()
 }
 
@@ -56,9 +56,13 @@ pub(super) enum Mode {
     Task,
     /// Inline until the handler calls `continue_as_task` (MRTR input first).
     InlineFirst,
+    /// As a legacy (2025-11-25) task: the answer is `{task}`.
+    LegacyTask,
 }
 
-/// How `tools/call` runs `tool` for this request, or the error refusing it.
+/// How `tools/call` runs `tool` for this request (modern era; see
+/// `tasks_legacy::mode` for 2025-11-25 clients with tasks), or the error
+/// refusing it.
 pub(super) fn mode(r: &Req, tool: &Tool) -> Result<Mode, ErrorObject> {
     let task = match tool.task_support {
         TaskSupport::Forbidden => return Ok(Mode::Sync),
@@ -131,13 +135,13 @@ fn adopt(r: &Req, name: &str, work: Running) -> Result<Value, ErrorObject> {
 }
 
 /// A store's new task as the `CreateTaskResult` answering the call.
-fn created(mut task: Value) -> Value {
+pub(super) fn created(mut task: Value) -> Value {
     task["resultType"] = json!("task");
     task
 }
 
 /// Creates a task for a call of `tool` and starts its work in the
-/// background; the answer is the `CreateTaskResult`.
+/// background; returns the new task as the store has it.
 pub(super) fn start(r: &Req, tool: &Tool, args: Map<String, Value>) -> Result<Value, ErrorObject> {
     let server = r.session.server().clone();
     let token = CancellationToken::new();
@@ -203,11 +207,11 @@ pub(super) fn start(r: &Req, tool: &Tool, args: Map<String, Value>) -> Result<Va
         };
         server.tasks.finish(&id, outcome);
     });
-    Ok(created(task))
+    Ok(task)
 }
 
 /// How a run of a task's handler ended, as the task records it.
-fn outcome_of(
+pub(super) fn outcome_of(
     res: Result<ToolResult, RunError>,
     name: &str,
     version: crate::protocol::ProtocolVersion,

@@ -7,7 +7,7 @@ use super::super::tool::ToolResult;
 use super::tasks::{Inline, Mode};
 use crate::jsonrpc::ErrorObject;
 use crate::sync::RwLockExt;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 pub(super) fn tools_list(r: &Req) -> Result<Value, ErrorObject> {
@@ -35,8 +35,22 @@ pub(super) async fn tools_call(r: &Req) -> Reply {
     if let Err(msg) = tool.validate(&args) {
         return Reply::Result(shape::tool_result_for(&ToolResult::error(msg), r.version));
     }
-    let mode = match super::tasks::mode(r, &tool) {
-        Ok(Mode::Task) => return super::tasks::start(r, &tool, args).into(),
+    let mode = if super::tasks_legacy::has_tasks(r) {
+        super::tasks_legacy::mode(r, &tool)
+    } else {
+        super::tasks::mode(r, &tool)
+    };
+    let mode = match mode {
+        Ok(Mode::Task) => {
+            return super::tasks::start(r, &tool, args)
+                .map(super::tasks::created)
+                .into()
+        }
+        Ok(Mode::LegacyTask) => {
+            return super::tasks::start(r, &tool, args)
+                .map(|t| json!({"task": super::tasks_legacy::task(&t)}))
+                .into()
+        }
         Ok(m) => m,
         Err(e) => return Reply::Error(e),
     };
