@@ -9,7 +9,8 @@ which the core schema does not define, are checked field by field here).
 - a task cancelled mid-way: its process group is gone;
 - a task that needs the client's input (`input_required`, `tasks/update`);
 - an expired task (the fixture's `--task-ttl-ms`): `tasks/get` finds nothing;
-- a legacy task fetched with the blocking `tasks/result`.
+- a legacy task fetched with the blocking `tasks/result`;
+- a hub call to an upstream, wrapped in a local task.
 
 A task id of another identity is refused over HTTP with tokens: that needs
 an authorization server and is covered by tests/oauth.rs."""
@@ -201,3 +202,12 @@ def test_a_legacy_task_and_its_blocking_result(raw):
     assert res["_meta"]["io.modelcontextprotocol/related-task"]["taskId"] == task["taskId"], res
     listed = c.call("tasks/list", {})["result"]["tasks"]
     assert [t["status"] for t in listed] == ["completed"], listed
+
+
+def test_a_hub_call_runs_in_a_local_task(raw):
+    c = raw(LMCP, "--stdio", "--upstream", f"ev={EVERYTHING} --stdio", "--hub-boot-wait-ms", "30000")
+    args = {"seconds": 0.3, "label": "up"}
+    tid = created(c.modern("tools/call", {"name": "remote_ev_slow_compute", "arguments": args}))
+    t = poll(c, tid)
+    assert t["status"] == "completed", t
+    assert t["result"]["content"][0]["text"] == "computed up", t
