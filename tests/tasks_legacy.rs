@@ -155,6 +155,8 @@ fn task_support_and_declarations_are_enforced() {
     let (mut p, _) = peer(false);
     let r = p.call("tasks/list", json!({}));
     assert_eq!(error_code(&r), -32601, "{r}");
+    let r = p.call("tools/call", json!({"name": "req", "arguments": {}}));
+    assert_eq!(error_code(&r), -32601, "{r}");
     // Without the declaration `task` is ignored: the call answers directly.
     let r = p.call(
         "tools/call",

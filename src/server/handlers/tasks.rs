@@ -68,6 +68,17 @@ pub(super) fn mode(r: &Req, tool: &Tool) -> Result<Mode, ErrorObject> {
         TaskSupport::Forbidden => return Ok(Mode::Sync),
         TaskSupport::Optional => declared(r),
         TaskSupport::Required if declared(r) => true,
+        // -32021 exists only in the modern era.
+        TaskSupport::Required if !r.version.is_modern() => {
+            return Err(ErrorObject::new(
+                code::METHOD_NOT_FOUND,
+                format!(
+                    "Tool '{}' runs only as a task: use protocol 2025-11-25 with the \"tasks\" \
+                     capability in initialize and call it with \"task\": {{}}",
+                    tool.name
+                ),
+            ))
+        }
         TaskSupport::Required => return Err(missing_capability()),
     };
     Ok(match task {
