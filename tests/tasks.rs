@@ -68,6 +68,19 @@ fn builder(dropped: Arc<AtomicBool>) -> lmcp::ServerBuilder {
             })
             .task_support(lmcp::TaskSupport::Optional),
         )
+        .tool(
+            lmcp::Tool::new("named", "asks a name, then a task", |_a, ctx| async move {
+                let ask = lmcp::server::InputRequest::Elicit(json!({"mode": "form",
+                    "message": "Name?", "requestedSchema": {"type": "object", "properties": {}}}));
+                let r = ctx.input_keyed("user_name", ask).await?;
+                let became = ctx.continue_as_task();
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let name = r["content"]["name"].as_str().unwrap_or("?");
+                Ok(lmcp::ToolResult::text(format!("{name} task={became}")))
+            })
+            .task_support(lmcp::TaskSupport::Optional)
+            .input_before_task(),
+        )
 }
 
 fn server(dropped: Arc<AtomicBool>) -> Arc<lmcp::Server> {
@@ -360,4 +373,47 @@ fn an_expired_task_is_gone() {
         assert!(Instant::now() < deadline, "the expired task's work went on");
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// MRTR before the task (`Tool::input_before_task`): the first round is an
+/// `input_required` result without a task; the retry with the answer becomes
+/// a task (no `requestState`, no `inputRequests`) whose result carries the
+/// answer. Without the extension the same tool answers synchronously.
+#[test]
+fn input_gathered_by_mrtr_before_the_task_reaches_its_result() {
+    let mut p = Peer::in_process(server(Arc::default()));
+    let caps = json!({"elicitation": {}, "extensions": {TASKS: {}}});
+    let call = |extra: Value, caps: &Value| {
+        let mut params = json!({"name": "named", "arguments": {}});
+        params
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        with_meta(params, meta_with(caps.clone()))
+    };
+    let r = p.call("tools/call", call(json!({}), &caps));
+    let round1 = result(&r).clone();
+    assert_eq!(round1["resultType"], "input_required", "{round1}");
+    assert!(round1.get("taskId").is_none(), "{round1}");
+    assert!(
+        round1["inputRequests"].get("user_name").is_some(),
+        "{round1}"
+    );
+    let answer = json!({
+        "inputResponses": {"user_name": {"action": "accept", "content": {"name": "Alice"}}},
+        "requestState": round1["requestState"],
+    });
+    let r = p.call("tools/call", call(answer.clone(), &caps));
+    let created = result(&r).clone();
+    assert_eq!(created["resultType"], "task", "{created}");
+    assert_task(&created);
+    for k in ["requestState", "inputRequests", "content"] {
+        assert!(created.get(k).is_none(), "{k}: {created}");
+    }
+    let t = poll_until_terminal(&mut p, created["taskId"].as_str().unwrap());
+    assert_eq!(t["status"], "completed", "{t}");
+    assert_eq!(t["result"]["content"][0]["text"], "Alice task=true", "{t}");
+    // A client without the extension gets the tool's result directly.
+    let r = p.call("tools/call", call(answer, &json!({"elicitation": {}})));
+    assert_eq!(result(&r)["content"][0]["text"], "Alice task=false", "{r}");
 }

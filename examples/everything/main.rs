@@ -95,7 +95,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     lmcp::logging::init(log::LevelFilter::Warn);
     if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("usage: everything [--stdio] [--http ADDR] [--max-in-flight N] [--state-key-file FILE]\nA fixture MCP server for lmcp's tests and benchmarks.");
+        println!("usage: everything [--stdio] [--http ADDR] [--max-in-flight N] [--state-key-file FILE] [--task-ttl-ms N]\nA fixture MCP server for lmcp's tests and benchmarks.");
         return;
     }
     let http = args.iter().position(|a| a == "--http").map(|i| {
@@ -113,6 +113,16 @@ fn main() {
         config.max_in_flight = n;
     }
     let mut builder = Server::builder("everything", env!("CARGO_PKG_VERSION")).config(config);
+    if let Some(ms) = args
+        .iter()
+        .position(|a| a == "--task-ttl-ms")
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+    {
+        builder = builder.task_limits(lmcp::server::TaskLimits {
+            ttl: std::time::Duration::from_millis(ms),
+            ..Default::default()
+        });
+    }
     if let Some(path) = args
         .iter()
         .position(|a| a == "--state-key-file")

@@ -23,7 +23,9 @@ fn seconds(args: &serde_json::Map<String, Value>) -> Duration {
 /// Adds `greet` (synchronous only), `slow_compute`, `protocol_error_job`,
 /// `confirm_delete` and `multi_input` (tasks for clients that declare the
 /// extension; the last two wait for the client's input inside the task) and
-/// `failing_job` (only as a task: -32021 for other clients).
+/// `failing_job` (only as a task: -32021 for other clients) and
+/// `test_tool_with_task` (asks for `user_name` through MRTR, then becomes a
+/// task that greets the user).
 pub fn add(b: ServerBuilder) -> ServerBuilder {
     b.tool(Tool::new(
         "greet",
@@ -101,5 +103,24 @@ pub fn add(b: ServerBuilder) -> ServerBuilder {
             },
         )
         .task_support(TaskSupport::Optional),
+    )
+    .tool(
+        Tool::new(
+            "test_tool_with_task",
+            "Asks for `user_name`, then greets the user as a task.",
+            |_a, ctx| async move {
+                let ask = InputRequest::Elicit(json!({
+                    "mode": "form",
+                    "message": "What is your name?",
+                    "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}},
+                }));
+                let r = ctx.input_keyed("user_name", ask).await?;
+                ctx.continue_as_task();
+                let name = r["content"]["name"].as_str().unwrap_or("stranger");
+                Ok(ToolResult::text(format!("Hello, {name}!")))
+            },
+        )
+        .task_support(TaskSupport::Required)
+        .input_before_task(),
     )
 }

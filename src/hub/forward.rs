@@ -1,14 +1,15 @@
 //! Forwarding a call of a `remote_*` tool to its upstream: arguments,
 //! progress, cancellation (dropping the call cancels it upstream), timeout,
 //! and the modern input rounds (MRTR) relayed to our client. [`relay`] does
-//! the same for `prompts/get` and `resources/read`.
+//! the same for `prompts/get` and `resources/read`. A client with tasks gets
+//! a local task wrapping the forwarded call.
 
 use super::{lock, Upstream};
 use crate::client::{Client, ClientError, Era, ServerRequest};
 use crate::jsonrpc::{code, ErrorObject, Notification};
 use crate::protocol::Method;
 use crate::protocol::{Content, ToolAnnotations, META_CLIENT_CAPABILITIES};
-use crate::server::{InputRequest, RequestContext, Tool, ToolError, ToolResult};
+use crate::server::{InputRequest, RequestContext, TaskSupport, Tool, ToolError, ToolResult};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +35,11 @@ pub(super) fn remote_tool(
             .unwrap_or_else(|| json!({"type": "object"})),
     )
     .timeout(timeout + Duration::from_secs(1))
-    .skip_validation();
+    .skip_validation()
+    // For clients with tasks the forwarded call runs inside a local task
+    // (the upstream sees an ordinary call; cancelling the task drops the
+    // call, which cancels it upstream).
+    .task_support(TaskSupport::Optional);
     if let Some(t) = def["title"].as_str() {
         tool = tool.title(t);
     }

@@ -40,12 +40,16 @@ pub enum Method {
     SetLogLevel,
     /// `subscriptions/listen` (modern).
     Listen,
-    /// `tasks/get` (modern, Tasks extension).
+    /// `tasks/get` (modern Tasks extension; legacy 2025-11-25 tasks).
     TasksGet,
     /// `tasks/update` (modern, Tasks extension).
     TasksUpdate,
-    /// `tasks/cancel` (modern, Tasks extension).
+    /// `tasks/cancel` (modern Tasks extension; legacy 2025-11-25 tasks).
     TasksCancel,
+    /// `tasks/result` (legacy 2025-11-25 tasks).
+    TasksResult,
+    /// `tasks/list` (legacy 2025-11-25 tasks).
+    TasksList,
 }
 
 /// Every method with its wire name, the one place names are mapped.
@@ -68,6 +72,8 @@ const NAMES: &[(Method, &str)] = &[
     (Method::TasksGet, "tasks/get"),
     (Method::TasksUpdate, "tasks/update"),
     (Method::TasksCancel, "tasks/cancel"),
+    (Method::TasksResult, "tasks/result"),
+    (Method::TasksList, "tasks/list"),
 ];
 
 impl Method {
@@ -90,20 +96,33 @@ impl Method {
         use Method::*;
         !matches!(
             self,
-            Initialize | Ping | ResourcesSubscribe | ResourcesUnsubscribe | SetLogLevel
+            Initialize
+                | Ping
+                | ResourcesSubscribe
+                | ResourcesUnsubscribe
+                | SetLogLevel
+                | TasksResult
+                | TasksList
         )
     }
 
     /// Whether the legacy, handshake-based revisions have it.
     pub fn in_legacy(self) -> bool {
-        !matches!(self, Method::Discover | Method::Listen) && !self.is_task()
+        !matches!(
+            self,
+            Method::Discover | Method::Listen | Method::TasksUpdate
+        )
     }
 
     /// Whether it is one of the Tasks extension's methods (`tasks/...`).
     pub fn is_task(self) -> bool {
         matches!(
             self,
-            Method::TasksGet | Method::TasksUpdate | Method::TasksCancel
+            Method::TasksGet
+                | Method::TasksUpdate
+                | Method::TasksCancel
+                | Method::TasksResult
+                | Method::TasksList
         )
     }
 
@@ -210,7 +229,8 @@ mod tests {
             .filter(|(m, _)| m.in_legacy())
             .map(|(_, n)| *n)
             .collect();
-        assert_eq!(legacy.len(), 13);
+        assert_eq!(legacy.len(), 17);
+        assert!(legacy.contains(&"tasks/result") && !legacy.contains(&"tasks/update"));
         assert!(!legacy.contains(&"server/discover"));
         assert!(Method::ResourcesRead.is_cacheable() && !Method::ResourcesRead.is_list());
         assert!(!Method::ToolsCall.is_cacheable());

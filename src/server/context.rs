@@ -14,6 +14,7 @@ use crate::protocol::{LogLevel, Method, ProtocolVersion};
 use crate::sync::MutexExt;
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 /// What a handler knows about the request it serves. Cheap to clone.
@@ -37,6 +38,9 @@ struct Inner {
     /// Stricter caching hints for this request's result (see
     /// [`RequestContext::limit_cache`]).
     cache: Mutex<Option<CacheHint>>,
+    /// Set while a call may still turn into a task (see
+    /// [`RequestContext::continue_as_task`]).
+    escalation: Mutex<Option<oneshot::Sender<()>>>,
 }
 
 /// The pieces a transport or the dispatcher fills in to build a context.
@@ -71,6 +75,7 @@ impl RequestContext {
                 mrtr: Mutex::new(p.mrtr),
                 roots_cache: p.roots_cache,
                 cache: Mutex::new(None),
+                escalation: Mutex::new(None),
             }),
         }
     }
@@ -346,6 +351,24 @@ impl RequestContext {
         let v = self.input(InputRequest::Roots).await?;
         cache.put(generation, v.clone());
         Ok(v)
+    }
+
+    /// Turns the call into a task from here on (Tasks extension), for a
+    /// tool built with [`Tool::input_before_task`](super::tool::Tool::input_before_task):
+    /// the client gets a `CreateTaskResult` now and the rest of the handler
+    /// runs as the task, whose result is what the handler returns. Call it
+    /// once the input gathered through MRTR (`input`, `input_keyed`) is
+    /// complete; the task itself cannot ask for more. Returns whether the
+    /// call became a task; elsewhere (other tools, clients without the
+    /// extension) it does nothing and the call stays synchronous.
+    pub fn continue_as_task(&self) -> bool {
+        let tx = self.inner.escalation.lock_unpoisoned().take();
+        tx.is_some_and(|tx| tx.send(()).is_ok())
+    }
+
+    /// Lets [`RequestContext::continue_as_task`] signal `tx`.
+    pub(crate) fn arm_escalation(&self, tx: oneshot::Sender<()>) {
+        *self.inner.escalation.lock_unpoisoned() = Some(tx);
     }
 
     pub(crate) fn take_mrtr(&self) -> MrtrState {

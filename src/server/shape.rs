@@ -3,7 +3,7 @@
 //! filtering of tools and tool results.
 
 use super::cache::CacheHint;
-use super::tool::{Tool, ToolResult};
+use super::tool::{TaskSupport, Tool, ToolResult};
 use super::Server;
 use crate::protocol::{Method, ProtocolVersion, META_SERVER_INFO};
 use serde_json::{json, Map, Value};
@@ -86,6 +86,15 @@ pub(crate) fn tool_for(tool: &Tool, version: ProtocolVersion) -> Value {
     }
     if let Some(meta) = &tool.meta {
         m.insert("_meta".into(), Value::Object(meta.clone()));
+    }
+    // 2025-11-25 tasks: which calls may (or must) be task-augmented.
+    let support = match tool.task_support {
+        TaskSupport::Forbidden => None,
+        TaskSupport::Optional => Some("optional"),
+        TaskSupport::Required => Some("required"),
+    };
+    if let (true, Some(s)) = (version == ProtocolVersion::V2025_11_25, support) {
+        m.insert("execution".into(), json!({ "taskSupport": s }));
     }
     Value::Object(m)
 }

@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
 /// How long tasks live and how much the store keeps.
@@ -124,6 +124,8 @@ struct Inner {
 pub struct TaskStore {
     limits: TaskLimits,
     inner: Mutex<Inner>,
+    /// Woken whenever a task ends (finished, cancelled, expired).
+    ended: Notify,
 }
 
 impl TaskStore {
@@ -132,6 +134,7 @@ impl TaskStore {
         TaskStore {
             limits,
             inner: Mutex::default(),
+            ended: Notify::new(),
         }
     }
 
@@ -229,6 +232,7 @@ impl TaskStore {
         e.updated = SystemTime::now();
         let added = e.bytes;
         inner.bytes += added;
+        self.ended.notify_waiters();
         true
     }
 
@@ -287,20 +291,52 @@ impl TaskStore {
     }
 
     /// Cancels task `id` of `owner`: its work is stopped and it becomes
-    /// `cancelled` unless it already ended. `None` when there is no such task
-    /// for this owner.
-    pub fn cancel(&self, owner: &str, id: &str) -> Option<()> {
+    /// `cancelled` unless it already ended. Returns whether it was still
+    /// running, or `None` when there is no such task for this owner.
+    pub fn cancel(&self, owner: &str, id: &str) -> Option<bool> {
         let mut inner = self.inner.lock_unpoisoned();
         self.purge(&mut inner);
         let e = inner.tasks.get_mut(id).filter(|e| e.owner == owner)?;
-        if !e.status.is_terminal() {
-            e.cancel.cancel();
-            e.waiting = None;
-            e.status = TaskStatus::Cancelled;
-            e.status_message = Some("cancelled by the client".into());
-            e.updated = SystemTime::now();
+        if e.status.is_terminal() {
+            return Some(false);
         }
-        Some(())
+        e.cancel.cancel();
+        e.waiting = None;
+        e.status = TaskStatus::Cancelled;
+        e.status_message = Some("cancelled by the client".into());
+        e.updated = SystemTime::now();
+        self.ended.notify_waiters();
+        Some(true)
+    }
+
+    /// The tasks of `owner` (wire form, without results), oldest first.
+    pub fn list(&self, owner: &str) -> Vec<Value> {
+        let mut inner = self.inner.lock_unpoisoned();
+        self.purge(&mut inner);
+        let mut mine: Vec<(&String, &Entry)> = inner
+            .tasks
+            .iter()
+            .filter(|(_, e)| e.owner == owner)
+            .collect();
+        mine.sort_by_key(|(k, e)| (e.born, *k));
+        mine.iter().map(|(k, e)| self.wire(k, e, false)).collect()
+    }
+
+    /// Waits until task `id` of `owner` is terminal and returns it (detailed
+    /// wire form), or `None` when there is no such task (or it expired
+    /// meanwhile).
+    pub async fn wait_terminal(&self, owner: &str, id: &str) -> Option<Value> {
+        loop {
+            let ended = self.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            let t = self.get(owner, id)?;
+            if t["status"] != "working" && t["status"] != "input_required" {
+                return Some(t);
+            }
+            // Expiry is noticed on access: look again at least this often.
+            let _ = tokio::time::timeout(self.limits.poll_interval, ended).await;
+        }
     }
 
     /// How many tasks and result bytes it holds now.
@@ -322,6 +358,7 @@ impl TaskStore {
             if let Some(e) = inner.tasks.remove(&k) {
                 e.cancel.cancel();
                 inner.bytes -= e.bytes;
+                self.ended.notify_waiters();
             }
         }
     }

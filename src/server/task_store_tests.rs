@@ -67,7 +67,7 @@ fn cancel_stops_the_work_and_wins_over_a_late_result() {
     let s = TaskStore::new(limits(60_000, 8, 1 << 20));
     let token = CancellationToken::new();
     let id = id_of(&s.create("c", token.clone()).unwrap());
-    assert_eq!(s.cancel("c", &id), Some(()));
+    assert_eq!(s.cancel("c", &id), Some(true));
     assert!(token.is_cancelled());
     assert!(!s.finish(&id, TaskOutcome::Result(json!({"content": []}))));
     let t = s.get("c", &id).unwrap();
@@ -76,7 +76,7 @@ fn cancel_stops_the_work_and_wins_over_a_late_result() {
     // Cancelling a finished task acknowledges and changes nothing.
     let done = id_of(&s.create("c", CancellationToken::new()).unwrap());
     s.finish(&done, TaskOutcome::Result(json!({"content": []})));
-    assert_eq!(s.cancel("c", &done), Some(()));
+    assert_eq!(s.cancel("c", &done), Some(false));
     assert_eq!(s.get("c", &done).unwrap()["status"], "completed");
 }
 

@@ -126,6 +126,10 @@ pub struct Tool {
     pub validate_arguments: bool,
     /// Whether a call may run as a task (Tasks extension).
     pub task_support: TaskSupport,
+    /// Whether a task-augmented call first runs inline, gathering input
+    /// through MRTR, and becomes a task only when the handler calls
+    /// [`RequestContext::continue_as_task`](super::context::RequestContext::continue_as_task).
+    pub input_before_task: bool,
     validator: Arc<OnceLock<Result<jsonschema::Validator, String>>>,
     output_validator: Arc<OnceLock<Result<jsonschema::Validator, String>>>,
     header_params: Arc<OnceLock<Vec<HeaderParam>>>,
@@ -191,6 +195,7 @@ impl Tool {
             handler: Arc::new(move |args, ctx| Box::pin(handler(args, ctx))),
             validate_arguments: true,
             task_support: TaskSupport::Forbidden,
+            input_before_task: false,
             validator: Arc::new(OnceLock::new()),
             output_validator: Arc::new(OnceLock::new()),
             header_params: Arc::new(OnceLock::new()),
@@ -306,6 +311,17 @@ impl Tool {
     /// `io.modelcontextprotocol/tasks`) for a client that declares it.
     pub fn task_support(mut self, support: TaskSupport) -> Self {
         self.task_support = support;
+        self
+    }
+    /// For a client that declares the Tasks extension, run a call inline
+    /// first: while the handler asks for input the call answers
+    /// `input_required` (MRTR) and no task exists; the task is created when
+    /// the handler calls
+    /// [`RequestContext::continue_as_task`](super::context::RequestContext::continue_as_task)
+    /// (a handler that returns before that answers synchronously). Only
+    /// matters with [`TaskSupport::Optional`] or [`TaskSupport::Required`].
+    pub fn input_before_task(mut self) -> Self {
+        self.input_before_task = true;
         self
     }
     /// Set the per-tool timeout.

@@ -143,6 +143,10 @@ fn result_def(era: Era, method: &str, result: &Value) -> Option<&'static str> {
     {
         return Some("Result");
     }
+    // 2025-11-25 tasks.
+    if era == Era::Legacy && method == "tools/call" && result.get("task").is_some() {
+        return Some("CreateTaskResult");
+    }
     Some(match method {
         "server/discover" => "DiscoverResult",
         "initialize" => "InitializeResult",
@@ -158,6 +162,10 @@ fn result_def(era: Era, method: &str, result: &Value) -> Option<&'static str> {
         "prompts/get" => "GetPromptResult",
         "completion/complete" => "CompleteResult",
         "subscriptions/listen" => "SubscriptionsListenResult",
+        "tasks/get" => "GetTaskResult",
+        "tasks/cancel" => "CancelTaskResult",
+        "tasks/list" => "ListTasksResult",
+        "tasks/result" => "GetTaskPayloadResult",
         _ => return None,
     })
 }

@@ -47,6 +47,13 @@ RESULT_DEFS = {
     "ping": "EmptyResult",
     "logging/setLevel": "EmptyResult",
 }
+# The 2025-11-25 experimental tasks.
+LEGACY_TASK_DEFS = {
+    "tasks/get": "GetTaskResult",
+    "tasks/cancel": "CancelTaskResult",
+    "tasks/list": "ListTasksResult",
+    "tasks/result": "GetTaskPayloadResult",
+}
 NOTIFICATION_DEFS = {
     "notifications/progress": "ProgressNotification",
     "notifications/message": "LoggingMessageNotification",
@@ -168,8 +175,14 @@ class Conversation:
                 d = "InputRequiredResult"
                 if era != MODERN:
                     errs.append("input_required result in a legacy conversation")
+            elif era == MODERN and (method.startswith("tasks/") or (isinstance(result, dict) and result.get("resultType") == "task")):
+                # The Tasks extension's shapes are not in the core schema:
+                # checked field by field by tests/py/test_tasks.py.
+                d = "Result"
+            elif era == LEGACY and method == "tools/call" and isinstance(result, dict) and "task" in result:
+                d = "CreateTaskResult"
             else:
-                d = RESULT_DEFS.get(method, "Result")
+                d = RESULT_DEFS.get(method, LEGACY_TASK_DEFS.get(method, "Result") if era == LEGACY else "Result")
             errs += errors_for(era, d, result)
         elif "error" in msg:
             errs += errors_for(era, "JSONRPCErrorResponse", msg)

@@ -40,7 +40,7 @@ impl Offers {
     }
 }
 
-fn capabilities(server: &Server, version: ProtocolVersion) -> Value {
+fn capabilities(server: &Server, version: ProtocolVersion, client: &Value) -> Value {
     let offers = Offers::of(server);
     let reg = server.registry.read_unpoisoned();
     let mut caps = Map::new();
@@ -69,6 +69,16 @@ fn capabilities(server: &Server, version: ProtocolVersion) -> Value {
             .any(|t| t.task_support != TaskSupport::Forbidden)
     {
         caps.insert("extensions".into(), json!({ TASKS_EXTENSION: {} }));
+    }
+    // 2025-11-25 tasks, for a client that declared them.
+    if version == ProtocolVersion::V2025_11_25
+        && client.get("tasks").is_some_and(Value::is_object)
+        && reg
+            .tools
+            .iter()
+            .any(|t| t.task_support != TaskSupport::Forbidden)
+    {
+        caps.insert("tasks".into(), super::tasks_legacy::capability());
     }
     Value::Object(caps)
 }
@@ -99,6 +109,7 @@ pub(crate) fn initialize(session: &Arc<Session>, req: &Request) -> Result<Value,
     if let Some(info) = req.params.get("clientInfo") {
         log::info!("legacy client {} connected with protocol {version}", info);
     }
+    let server_caps = capabilities(&session.server, version, &caps);
     *session.legacy.write_unpoisoned() = Some(LegacyState {
         version,
         client_capabilities: caps,
@@ -120,7 +131,7 @@ pub(crate) fn initialize(session: &Arc<Session>, req: &Request) -> Result<Value,
     }
     let mut result = json!({
         "protocolVersion": version.as_str(),
-        "capabilities": capabilities(server, version),
+        "capabilities": server_caps,
         "serverInfo": info,
     });
     if let Some(i) = &server.instructions {
@@ -133,7 +144,7 @@ pub(super) fn discover(r: &Req) -> Value {
     let server = r.server();
     let mut v = json!({
         "supportedVersions": ProtocolVersion::supported_strings(),
-        "capabilities": capabilities(server, r.version),
+        "capabilities": capabilities(server, r.version, &r.client_capabilities),
     });
     if let Some(i) = &server.instructions {
         v["instructions"] = json!(i);

@@ -8,6 +8,7 @@ mod listen;
 mod prompts;
 mod resources;
 mod tasks;
+mod tasks_legacy;
 mod tools;
 
 pub(crate) use lifecycle::initialize;
@@ -36,6 +37,10 @@ pub(crate) async fn route(r: Req) -> Reply {
         Method::Complete => completion::complete(&r).into(),
         Method::SetLogLevel => lifecycle::set_level(&r).into(),
         Method::Listen => listen::listen(r).await,
+        Method::TasksGet if !r.version.is_modern() => tasks_legacy::get(&r).into(),
+        Method::TasksCancel if !r.version.is_modern() => tasks_legacy::cancel(&r).into(),
+        Method::TasksResult => tasks_legacy::result(&r).await,
+        Method::TasksList => tasks_legacy::list(&r).into(),
         Method::TasksGet => tasks::get(&r).into(),
         Method::TasksUpdate => tasks::update(&r).into(),
         Method::TasksCancel => tasks::cancel(&r).into(),

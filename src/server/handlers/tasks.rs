@@ -1,6 +1,7 @@
 //! The Tasks extension (`io.modelcontextprotocol/tasks`, modern era):
 //! task-augmented `tools/call` and `tasks/get`, `tasks/update`,
-//! `tasks/cancel`, input inside a task (`input_required`). The state lives in the server's task store
+//! `tasks/cancel`, input inside a task (`input_required`), and MRTR input
+//! gathered before a task exists (`Tool::input_before_task`). The state lives in the server's task store
 //! (`task_store.rs`); this file starts the work and answers the methods.
 
 use super::super::context::{ContextParts, RequestContext};
@@ -13,6 +14,9 @@ use super::super::task_store::TaskOutcome;
 use super::super::tool::{TaskSupport, Tool, ToolResult};
 use crate::jsonrpc::{code, ErrorObject};
 use serde_json::{json, Map, Value};
+use std::future::Future;
+use std::pin::Pin;
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 /// The extension's identifier, in capabilities.
@@ -31,7 +35,7 @@ fn declared(r: &Req) -> bool {
 /// token subject over HTTP). Without one (stdio: one client per process;
 /// HTTP without tokens) all callers share the empty identity, and the
 /// unguessable id is what keeps a task to the client that got it.
-fn owner(r: &Req) -> String {
+pub(super) fn owner(r: &Req) -> String {
     r.caller.clone().unwrap_or_default()
 }
 
@@ -43,21 +47,112 @@ fn missing_capability() -> ErrorObject {
     .with_data(json!({"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}}))
 }
 
-/// What `tools/call` does with `tool` for this request: `Ok(true)` run it
-/// as a task, `Ok(false)` run it synchronously, `Err` refuse the call.
-pub(super) fn runs_as_task(r: &Req, tool: &Tool) -> Result<bool, ErrorObject> {
-    match tool.task_support {
-        TaskSupport::Forbidden => Ok(false),
+/// How `tools/call` runs a tool for this request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// Synchronously: the answer is the tool's result.
+    Sync,
+    /// As a task from the start: the answer is a `CreateTaskResult`.
+    Task,
+    /// Inline until the handler calls `continue_as_task` (MRTR input first).
+    InlineFirst,
+    /// As a legacy (2025-11-25) task: the answer is `{task}`.
+    LegacyTask,
+}
+
+/// How `tools/call` runs `tool` for this request (modern era; see
+/// `tasks_legacy::mode` for 2025-11-25 clients with tasks), or the error
+/// refusing it.
+pub(super) fn mode(r: &Req, tool: &Tool) -> Result<Mode, ErrorObject> {
+    let task = match tool.task_support {
+        TaskSupport::Forbidden => return Ok(Mode::Sync),
+        TaskSupport::Optional => declared(r),
+        TaskSupport::Required if declared(r) => true,
+        // -32021 exists only in the modern era.
+        TaskSupport::Required if !r.version.is_modern() => {
+            return Err(ErrorObject::new(
+                code::METHOD_NOT_FOUND,
+                format!(
+                    "Tool '{}' runs only as a task: use protocol 2025-11-25 with the \"tasks\" \
+                     capability in initialize and call it with \"task\": {{}}",
+                    tool.name
+                ),
+            ))
+        }
+        TaskSupport::Required => return Err(missing_capability()),
+    };
+    Ok(match task {
+        false => Mode::Sync,
+        true if tool.input_before_task => Mode::InlineFirst,
         // A retry carrying input responses finishes its MRTR exchange
         // synchronously before any task exists (as the extension advises).
-        TaskSupport::Optional => Ok(declared(r) && !r.params().contains_key("inputResponses")),
-        TaskSupport::Required if declared(r) => Ok(!r.params().contains_key("inputResponses")),
-        TaskSupport::Required => Err(missing_capability()),
+        true if r.params().contains_key("inputResponses") => Mode::Sync,
+        true => Mode::Task,
+    })
+}
+
+/// A handler's run, bounded by its timeout, catching panics.
+pub(super) type Running = Pin<Box<dyn Future<Output = Result<ToolResult, RunError>> + Send>>;
+
+/// How an inline run ended: the call became a task (its `CreateTaskResult`
+/// or the error creating it), or the handler returned first.
+pub(super) enum Inline {
+    Task(Result<Value, ErrorObject>),
+    Done(Result<ToolResult, RunError>),
+}
+
+/// Runs `work` inline until it ends or its handler calls
+/// `continue_as_task` (`escalated` fires): then a task is created and the
+/// rest of the work runs in the background as that task.
+pub(super) async fn inline_first(
+    r: &Req,
+    name: &str,
+    mut work: Running,
+    mut escalated: oneshot::Receiver<()>,
+) -> Inline {
+    let res = tokio::select! {
+        res = &mut work => res,
+        Ok(()) = &mut escalated => return Inline::Task(adopt(r, name, work)),
+    };
+    // It may have asked to become a task and ended within the same poll.
+    if escalated.try_recv().is_err() {
+        return Inline::Done(res);
     }
+    let server = r.session.server().clone();
+    let made = server.tasks.create(&owner(r), CancellationToken::new());
+    Inline::Task(made.map(|task| {
+        let id = task["taskId"].as_str().unwrap_or_default();
+        server.tasks.finish(id, outcome_of(res, name, r.version));
+        created(task)
+    }))
+}
+
+/// Makes `work`, already running, the work of a new task.
+fn adopt(r: &Req, name: &str, work: Running) -> Result<Value, ErrorObject> {
+    let server = r.session.server().clone();
+    let token = CancellationToken::new();
+    let task = server.tasks.create(&owner(r), token.clone())?;
+    let id = task["taskId"].as_str().unwrap_or_default().to_string();
+    let (name, version) = (name.to_string(), r.version);
+    tokio::spawn(async move {
+        let res = tokio::select! {
+            // Dropping the work stops it (process groups are killed on drop).
+            _ = token.cancelled() => return,
+            res = work => res,
+        };
+        server.tasks.finish(&id, outcome_of(res, &name, version));
+    });
+    Ok(created(task))
+}
+
+/// A store's new task as the `CreateTaskResult` answering the call.
+pub(super) fn created(mut task: Value) -> Value {
+    task["resultType"] = json!("task");
+    task
 }
 
 /// Creates a task for a call of `tool` and starts its work in the
-/// background; the answer is the `CreateTaskResult`.
+/// background; returns the new task as the store has it.
 pub(super) fn start(r: &Req, tool: &Tool, args: Map<String, Value>) -> Result<Value, ErrorObject> {
     let server = r.session.server().clone();
     let token = CancellationToken::new();
@@ -123,13 +218,11 @@ pub(super) fn start(r: &Req, tool: &Tool, args: Map<String, Value>) -> Result<Va
         };
         server.tasks.finish(&id, outcome);
     });
-    let mut task = task;
-    task["resultType"] = json!("task");
     Ok(task)
 }
 
 /// How a run of a task's handler ended, as the task records it.
-fn outcome_of(
+pub(super) fn outcome_of(
     res: Result<ToolResult, RunError>,
     name: &str,
     version: crate::protocol::ProtocolVersion,

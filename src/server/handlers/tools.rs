@@ -4,9 +4,11 @@ use super::super::error::ToolError;
 use super::super::request::{input_required, page, run, NamedCall, Reply, Req, RunError};
 use super::super::shape;
 use super::super::tool::ToolResult;
+use super::tasks::{Inline, Mode};
 use crate::jsonrpc::ErrorObject;
 use crate::sync::RwLockExt;
-use serde_json::Value;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
 
 pub(super) fn tools_list(r: &Req) -> Result<Value, ErrorObject> {
     let items: Vec<Value> = {
@@ -33,19 +35,43 @@ pub(super) async fn tools_call(r: &Req) -> Reply {
     if let Err(msg) = tool.validate(&args) {
         return Reply::Result(shape::tool_result_for(&ToolResult::error(msg), r.version));
     }
-    match super::tasks::runs_as_task(r, &tool) {
-        Ok(true) => return super::tasks::start(r, &tool, args).into(),
-        Ok(false) => {}
+    let mode = if super::tasks_legacy::has_tasks(r) {
+        super::tasks_legacy::mode(r, &tool)
+    } else {
+        super::tasks::mode(r, &tool)
+    };
+    let mode = match mode {
+        Ok(Mode::Task) => {
+            return super::tasks::start(r, &tool, args)
+                .map(super::tasks::created)
+                .into()
+        }
+        Ok(Mode::LegacyTask) => {
+            return super::tasks::start(r, &tool, args)
+                .map(|t| json!({"task": super::tasks_legacy::task(&t)}))
+                .into()
+        }
+        Ok(m) => m,
         Err(e) => return Reply::Error(e),
-    }
+    };
     let mrtr = match r.mrtr_state() {
         Ok(s) => s,
         Err(e) => return Reply::Error(e),
     };
     let ctx = r.context(mrtr);
     let timeout = tool.timeout.unwrap_or(r.server().config.default_timeout);
-    let fut = (tool.handler)(args, ctx.clone());
-    let result = match run(fut, timeout).await {
+    let res = if mode == Mode::InlineFirst {
+        let (tx, rx) = oneshot::channel();
+        ctx.arm_escalation(tx);
+        let work = Box::pin(run((tool.handler)(args, ctx.clone()), timeout));
+        match super::tasks::inline_first(r, &name, work, rx).await {
+            Inline::Task(created) => return created.into(),
+            Inline::Done(res) => res,
+        }
+    } else {
+        run((tool.handler)(args, ctx.clone()), timeout).await
+    };
+    let result = match res {
         Ok(res) => res,
         Err(RunError::Handler(ToolError::Tool(m))) => ToolResult::error(m),
         Err(RunError::Handler(ToolError::Protocol(e))) => return Reply::Error(e),

@@ -105,7 +105,9 @@ pub fn request_level(method: Option<Method>, tool: Option<&str>) -> Level {
             // A task's state: its call was authorised when it was created.
             | TasksGet
             | TasksUpdate
-            | TasksCancel,
+            | TasksCancel
+            | TasksResult
+            | TasksList,
         ) => Level::Read,
         Some(Initialize | Ping | Discover | ToolsList | SetLogLevel) | None => Level::None,
     }
