@@ -16,7 +16,7 @@
 //! client and era and offer what tasks do not: stdin, incremental output
 //! by offset, signals.
 
-use crate::server::ToolError;
+use crate::server::{InstanceId, ToolError};
 use crate::tools::process::exec::{signal_group, ProcessGroup, Stream};
 use crate::tools::process::output::{Ring, RingRead};
 use crate::tools::process::{describe_status, ShellConfig};
@@ -352,7 +352,7 @@ impl JobManager {
                 };
             }
         }
-        new_handle()
+        new_handle(self.config.instance_id.as_ref())
     }
 
     /// Start a job.
@@ -518,13 +518,12 @@ impl Drop for JobManager {
     }
 }
 
-/// An unguessable job handle: `job_` and 128 random bits in hex.
-fn new_handle() -> Result<String, ToolError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)
+/// An unguessable job handle: `job_` and 128 random bits in hex, the bits
+/// tagged `ID.` with the instance id (`job_ID.<hex>`) when there is one.
+fn new_handle(instance: Option<&InstanceId>) -> Result<String, ToolError> {
+    let id = crate::server::ids::mint(instance)
         .map_err(|e| ToolError::msg(format!("cannot make a job handle: no OS randomness ({e})")))?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("job_{hex}"))
+    Ok(format!("job_{id}"))
 }
 
 /// Reads a job's output until it ends, then records how it ended.
