@@ -206,7 +206,7 @@ pub struct Cli {
 
     /// Tag the legacy HTTP session ids, job handles and task ids this
     /// instance mints with ID (`ID.<random>`, `job_ID.<random>`), so a load
-    /// balancer routes each to its instance: 1-32 of a-z, 0-9 and `-`.
+    /// balancer routes each to its instance: 1-63 of a-z, 0-9 and `-`.
     #[arg(help_heading = heading::SERVER, long, value_name = "ID")]
     pub instance_id: Option<crate::server::InstanceId>,
 

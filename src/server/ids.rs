@@ -10,11 +10,11 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Longest accepted instance id, in bytes.
-pub const MAX_INSTANCE_ID_LEN: usize = 32;
+pub const MAX_INSTANCE_ID_LEN: usize = 63;
 
-/// The tag of one instance among several behind a load balancer: 1–32 of
+/// The tag of one instance among several behind a load balancer: 1–63 of
 /// lowercase ASCII letters, digits and `-`, not starting or ending with `-`
-/// (so it is a DNS label and an nginx `map` key as is).
+/// (a DNS label, such as a Kubernetes pod name, and an nginx upstream name as is).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct InstanceId(String);
 
@@ -33,7 +33,7 @@ pub enum InstanceIdError {
 
 impl fmt::Display for InstanceIdError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const HINT: &str = "use 1-32 lowercase letters, digits and '-', e.g. `i1` or `mcp-2`";
+        const HINT: &str = "use 1-63 lowercase letters, digits and '-', e.g. `i1` or `mcp-2`";
         match self {
             InstanceIdError::Empty => write!(f, "the instance id is empty: {HINT}"),
             InstanceIdError::TooLong(n) => write!(f, "the instance id has {n} bytes: {HINT}"),
@@ -103,7 +103,7 @@ mod tests {
 
     #[test]
     fn valid_and_invalid_ids() {
-        for ok in ["i1", "a", "mcp-2", "0", &"x".repeat(32)] {
+        for ok in ["i1", "a", "mcp-2", "0", &"x".repeat(63)] {
             assert_eq!(ok.parse::<InstanceId>().unwrap().as_str(), ok);
         }
         let bad = [
@@ -118,8 +118,8 @@ mod tests {
             assert_eq!(s.parse::<InstanceId>().unwrap_err(), e, "{s:?}");
         }
         assert_eq!(
-            "y".repeat(33).parse::<InstanceId>().unwrap_err(),
-            InstanceIdError::TooLong(33)
+            "y".repeat(64).parse::<InstanceId>().unwrap_err(),
+            InstanceIdError::TooLong(64)
         );
         assert!(InstanceIdError::BadChar('.')
             .to_string()
