@@ -468,10 +468,24 @@ impl JobManager {
     pub fn get(&self, id: &str) -> Result<Arc<Job>, ToolError> {
         self.purge();
         self.lock().get(id).cloned().ok_or_else(|| {
-            ToolError::msg(format!(
-                "no job {id:?}: ended jobs are discarded after {} s; list the jobs with shell_bg_list",
-                self.config.job_retention.as_secs()
-            ))
+            // A handle another instance minted reached this one: the
+            // balancer did not route on Mcp-Param-Job (or that instance is gone).
+            let here = self.config.instance_id.as_ref().map(|i| i.as_str());
+            let owner = id
+                .strip_prefix("job_")
+                .and_then(|rest| rest.split_once('.'))
+                .map(|(tag, _)| tag)
+                .filter(|tag| Some(*tag) != here);
+            match owner {
+                Some(tag) => ToolError::msg(format!(
+                    "no job {id:?} here: it was started by lmcp instance {tag:?}{}, which is gone or was not reached; route requests on the Mcp-Param-Job header (docs/deployment.md) or start the command again",
+                    here.map(|h| format!(" and this is {h:?}")).unwrap_or_default()
+                )),
+                None => ToolError::msg(format!(
+                    "no job {id:?}: ended jobs are discarded after {} s; list the jobs with shell_bg_list",
+                    self.config.job_retention.as_secs()
+                )),
+            }
         })
     }
 
