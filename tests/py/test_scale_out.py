@@ -126,8 +126,14 @@ class Cluster:
         return subprocess.Popen(base, stdout=subprocess.DEVNULL, stderr=open(prefix / "stderr.log", "w"))
 
     def close(self):
-        self.nginx.kill()
-        self.nginx.wait(timeout=DEADLINE)
+        # SIGTERM: the master stops its workers before it exits (SIGKILL
+        # would leave them running).
+        self.nginx.terminate()
+        try:
+            self.nginx.wait(timeout=DEADLINE)
+        except subprocess.TimeoutExpired:
+            self.nginx.kill()
+            self.nginx.wait(timeout=DEADLINE)
         for p in self.procs.values():
             if p.poll() is None:
                 p.kill()
