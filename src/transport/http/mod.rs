@@ -15,6 +15,11 @@
 //!   `Origin`s only by default (403 otherwise), optional
 //!   bearer token (401), body limit (413), header-read (10 s) and body-read
 //!   (`body_timeout`, 408) timeouts, connection and in-flight caps (503).
+//! - Shutdown ([`serve`]'s `stop`) drains: `/healthz` answers 503 at once,
+//!   new work without a session or job of this instance gets 503 before it
+//!   starts (a load balancer retries it elsewhere), in-flight requests
+//!   finish within the grace. With an instance id (`ServerBuilder::instance_id`)
+//!   every answer names it in an `Lmcp-Instance` header.
 
 mod body;
 mod fd_limit;
@@ -494,7 +499,7 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>, peer: SocketAddr) ->
         h.insert("vary", HeaderValue::from_static("Origin"));
         h.insert(
             "access-control-expose-headers",
-            HeaderValue::from_static("Mcp-Session-Id, WWW-Authenticate"),
+            HeaderValue::from_static("Mcp-Session-Id, WWW-Authenticate, Lmcp-Instance"),
         );
     }
     // Access log: no headers' values beyond the method name, never a token or a body.
