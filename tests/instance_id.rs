@@ -69,6 +69,23 @@ fn session_ids_and_job_handles_carry_the_instance_id() {
     let v = r.json();
     valid(MODERN, &v);
     assert_ne!(v["result"]["isError"], true, "{v}");
+
+    // A task-augmented call (Tasks extension): the task id is tagged too.
+    let caps = json!({"extensions": {"io.modelcontextprotocol/tasks": {}}});
+    let body = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+        "params": {"name": "shell", "arguments": {"command": "echo hi"}, "_meta": meta(caps)}});
+    let h = [
+        JSON,
+        ACCEPT,
+        ("MCP-Protocol-Version", MODERN),
+        ("Mcp-Method", "tools/call"),
+        ("Mcp-Name", "shell"),
+    ];
+    let v = send(s.port, "POST", &h, &body.to_string()).json();
+    valid(MODERN, &v);
+    assert_eq!(v["result"]["resultType"], "task", "{v}");
+    let task = v["result"]["taskId"].as_str().unwrap();
+    assert!(task.starts_with("i7.") && task.len() == 3 + 32, "{task}");
 }
 
 #[test]
