@@ -5,8 +5,9 @@ test's ports). Shows that stateless calls spread over the instances, that a
 legacy session (official Python SDK client) and a background job stay on the
 instance that minted their ids, that an MRTR retry may land on another
 instance, that a killed instance loses no stateless call and its session ends
-with 404, and that a draining instance gets no new calls while its in-flight
-call finishes.
+with 404, that a draining instance gets no new calls while its in-flight
+call finishes, and that a subscriptions/listen stream stays on its instance
+and ends with its result when that instance stops.
 
 nginx is installed with apt-get (package nginx-light) when missing and the
 test runs as root, as in CI; without root and without nginx the test is
@@ -335,3 +336,49 @@ def test_a_draining_instance_gets_no_new_calls_and_finishes_its_own(cluster, tmp
     status, rh, m = result["call"]
     assert status == 200 and "finished" in text(m), (status, m)
     assert cluster.procs[draining].wait(timeout=DEADLINE) == 0
+
+
+def test_a_listen_stream_stays_on_its_instance_and_ends_cleanly_when_it_stops(cluster):
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientInfo": {"name": "scale-out-test", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    msg = {"jsonrpc": "2.0", "id": cluster.new_id(), "method": "subscriptions/listen",
+           "params": {"notifications": {"toolsListChanged": True}, "_meta": meta}}
+    cluster.conv.client_line(msg)
+    c = http.client.HTTPConnection("127.0.0.1", cluster.port, timeout=DEADLINE)
+    h = {"content-type": "application/json", "accept": "application/json, text/event-stream",
+         "mcp-protocol-version": MODERN, "mcp-method": "subscriptions/listen"}
+    c.request("POST", "/mcp", body=json.dumps(msg), headers=h)
+    r = c.getresponse()
+    assert r.status == 200 and r.getheader("content-type", "").startswith("text/event-stream")
+    owner = r.getheader("lmcp-instance")
+
+    def event():
+        data = []
+        while True:
+            line = r.readline().decode()
+            if line in ("\n", "\r\n", ""):
+                if data or not line:
+                    return json.loads("\n".join(data)) if data else None
+                continue
+            if line.startswith("data:"):
+                data.append(line[5:].strip())
+
+    def checked(m):
+        era, errs, _ = cluster.conv.check(m)
+        cluster.log.write(json.dumps({"line": json.dumps(m), "era": era, "errors": errs}) + "\n")
+        return m
+
+    ack = checked(event())
+    assert ack["method"] == "notifications/subscriptions/acknowledged", ack
+    cluster.procs[owner].send_signal(signal.SIGTERM)
+    last = None
+    while (m := event()) is not None:
+        last = checked(m)
+    c.close()
+    # The stream ends with the listen's result, not a cut connection.
+    assert last and last.get("id") == msg["id"] and "result" in last, last
+    assert cluster.procs[owner].wait(timeout=DEADLINE) == 0
+    assert ok_ping(cluster) != owner
