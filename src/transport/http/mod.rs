@@ -398,11 +398,16 @@ pub async fn serve(
                 () = &mut idle => break,
                 r = listener.accept() => if let Ok((stream, peer)) = r {
                     let _ = stream.set_nodelay(true);
+                    let permit = conns.clone().try_acquire_owned().ok();
                     let (state, open) = (state.clone(), open_conns.clone());
                     // Each answer while draining says `Connection: close`.
                     tokio::spawn(async move {
                         let _open = open;
+                        if permit.is_none() {
+                            return refuse_connection(stream).await;
+                        }
                         serve_connection(state, stream, peer, false, false, CancellationToken::new()).await;
+                        drop(permit);
                     });
                 },
             }
