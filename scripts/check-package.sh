@@ -51,6 +51,7 @@ expect=(
   usr/share/doc/lmcp/docs/configuration.md
   usr/share/doc/lmcp/examples/hub.toml
   usr/share/doc/lmcp/examples/lmcp.env
+  usr/share/doc/lmcp/examples/nginx/lmcp-cluster.conf
 )
 for f in "${expect[@]}"; do
   [ -f "$root/$f" ] || fail "missing /$f; the package holds:$(cd "$root" && find . -type f | sort | sed 's/^\./\n  /' | tr -d '\n')"

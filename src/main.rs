@@ -343,6 +343,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    if let Some(id) = &cli.instance_id {
+        builder = builder.instance_id(id.clone());
+    }
     let server = builder.build();
     #[cfg(feature = "hub")]
     let hub_cfg = match hub_config(&cli) {

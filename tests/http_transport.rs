@@ -416,10 +416,11 @@ fn an_open_get_stream_keeps_a_legacy_session_alive() {
     drop(stream);
 }
 
-/// SIGTERM: the listening socket closes at once (new connections are
-/// refused), while a request in flight still gets its answer.
+/// SIGTERM drains (issue 21): `/healthz` answers 503 at once and new
+/// stateless work is refused with 503 before it starts (a balancer retries
+/// it elsewhere), while a request in flight still gets its answer.
 #[test]
-fn sigterm_refuses_new_connections_and_finishes_requests_in_flight() {
+fn sigterm_drains_and_finishes_requests_in_flight() {
     let mut s = start_http(
         PathBuf::from(env!("CARGO_BIN_EXE_lmcp")),
         &["--shutdown-grace-ms", "5000"],
@@ -440,10 +441,40 @@ fn sigterm_refuses_new_connections_and_finishes_requests_in_flight() {
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    let health = |port| {
+        let mut hz = TcpStream::connect(("127.0.0.1", port)).ok()?;
+        hz.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .ok()?;
+        let mut out = String::new();
+        let _ = hz.read_to_string(&mut out);
+        Some(out)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let draining = loop {
+        match health(s.port) {
+            Some(out) if out.starts_with("HTTP/1.1 503") => break out,
+            _ if std::time::Instant::now() > deadline => panic!("/healthz never said draining"),
+            _ => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    assert!(draining.contains("draining"), "{draining}");
+    assert!(draining.contains("connection: close"), "{draining}");
+    let refused = modern_call(
+        s.port,
+        2,
+        "tools/call",
+        json!({"name": "ping", "arguments": {}, "_meta": meta(json!({}))}),
+        &[("Mcp-Name", "ping")],
+    );
+    assert_eq!(refused.status, 503, "new work during shutdown");
+    let r = refused.json();
+    valid(MODERN, &r);
     assert!(
-        TcpStream::connect(("127.0.0.1", s.port)).is_err(),
-        "a new connection was accepted during shutdown"
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("shutting down"),
+        "{r}"
     );
     conn.set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();

@@ -49,6 +49,7 @@ pub fn builtin(cli: &Cli) -> Result<Builtin, String> {
         ..Default::default()
     };
     apply_shell_flags(cli, &mut shell_config)?;
+    shell_config.instance_id = cli.instance_id.clone();
     // shell's head-and-tail cut is measured against the same budget: each
     // of stdout and stderr keeps half of it unless --shell-output-bytes says otherwise.
     if let (None, Some(n)) = (cli.shell_output_bytes, cli.max_result_bytes) {

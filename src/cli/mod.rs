@@ -204,6 +204,12 @@ pub struct Cli {
     #[arg(help_heading = heading::SERVER, long, value_name = "FILE")]
     pub state_key_file: Option<std::path::PathBuf>,
 
+    /// Tag the legacy HTTP session ids, job handles and task ids this
+    /// instance mints with ID (`ID.<random>`, `job_ID.<random>`), so a load
+    /// balancer routes each to its instance: 1-63 of a-z, 0-9 and `-`.
+    #[arg(help_heading = heading::SERVER, long, value_name = "ID")]
+    pub instance_id: Option<crate::server::InstanceId>,
+
     /// The output budget: most bytes of text one read_file, search_files or
     /// list_dir answer carries (calls may ask for less with max_bytes; more
     /// is reached by offset or cursor) [default: 65536].

@@ -5,6 +5,7 @@
 use super::cache::CacheHint;
 use super::error::BoxFuture;
 use super::features::{Prompt, Resource, ResourceTemplate};
+use super::ids::InstanceId;
 use super::mrtr::StateSigner;
 use super::provider::{Change, Notifier, ResourceProvider};
 use super::task_store::{TaskLimits, TaskStore};
@@ -104,6 +105,8 @@ pub struct Server {
     list_cache: RwLock<Option<CacheHint>>,
     /// The tasks of task-augmented calls (Tasks extension).
     pub(crate) tasks: Arc<TaskStore>,
+    /// The tag of the ids this instance mints (`--instance-id`).
+    instance_id: Option<InstanceId>,
 }
 
 /// Runs before `server/discover` and each `tools/list`, `prompts/list`,
@@ -135,6 +138,12 @@ impl Server {
     /// The server's name and version.
     pub fn info(&self) -> &Implementation {
         &self.info
+    }
+
+    /// The tag this instance puts on the session and task ids it mints
+    /// (see [`ServerBuilder::instance_id`]).
+    pub fn instance_id(&self) -> Option<&InstanceId> {
+        self.instance_id.as_ref()
     }
 
     /// The engine's configuration.
@@ -322,6 +331,7 @@ pub struct ServerBuilder {
     signer: Option<StateSigner>,
     logging: bool,
     task_limits: TaskLimits,
+    instance_id: Option<InstanceId>,
 }
 
 impl ServerBuilder {
@@ -342,6 +352,7 @@ impl ServerBuilder {
             signer: None,
             logging: true,
             task_limits: TaskLimits::default(),
+            instance_id: None,
         }
     }
     /// Natural-language guidance for the model about this server.
@@ -433,6 +444,13 @@ impl ServerBuilder {
         self.task_limits = limits;
         self
     }
+    /// Tag the legacy HTTP session ids and task ids this server mints with
+    /// `id` (`id.<random>`), so that a load balancer in front of several
+    /// instances can send each request to the instance that knows its id.
+    pub fn instance_id(mut self, id: InstanceId) -> Self {
+        self.instance_id = Some(id);
+        self
+    }
     /// Finish.
     pub fn build(self) -> Arc<Server> {
         let ttl = self.config.request_state_ttl_secs;
@@ -447,7 +465,10 @@ impl ServerBuilder {
             list_hook: RwLock::new(None),
             subscribe_hook: RwLock::new(None),
             list_cache: RwLock::new(None),
-            tasks: Arc::new(TaskStore::new(self.task_limits)),
+            tasks: Arc::new(
+                TaskStore::new(self.task_limits).with_instance(self.instance_id.clone()),
+            ),
+            instance_id: self.instance_id,
         })
     }
 }

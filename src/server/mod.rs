@@ -28,6 +28,8 @@
 //! - `context`, `outbound`, `error`, `cache`, `mrtr`, `slot`, `roots_cache`,
 //!   `task_store`: what a handler gets and returns, and the leaves under
 //!   them (`task_store` keeps the Tasks extension's tasks).
+//! - [`ids`]: the `--instance-id` tag and the random ids minted with it
+//!   (sessions, job handles, tasks), a leaf.
 
 mod cache;
 mod context;
@@ -36,6 +38,7 @@ mod engine;
 mod error;
 pub(crate) mod features;
 mod handlers;
+pub mod ids;
 mod mrtr;
 mod outbound;
 mod provider;
@@ -56,6 +59,7 @@ pub use error::{BoxFuture, ToolError};
 pub use features::{
     Prompt, PromptArgument, PromptMessage, PromptResult, Resource, ResourceTemplate,
 };
+pub use ids::{InstanceId, InstanceIdError};
 pub use mrtr::{state_key_from_secret, InputRequest, PendingInput};
 pub use outbound::{ClientRequester, Outbound};
 pub use provider::{

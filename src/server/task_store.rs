@@ -1,8 +1,8 @@
 //! The task store of the Tasks extension (`io.modelcontextprotocol/tasks`):
 //! the state of task-augmented requests, kept for the client that made them.
 //!
-//! - Task ids are 128 random bits (the OS generator), so a third party
-//!   cannot guess them, and every task is bound to the identity of the
+//! - Task ids are 128 random bits (the OS generator), tagged `ID.` with the
+//!   server's `--instance-id`, so a third party cannot guess them, and every task is bound to the identity of the
 //!   client that created it: a lookup with another identity finds nothing,
 //!   exactly as an unknown id.
 //! - A task lives for its TTL from creation; expired tasks are purged on
@@ -11,6 +11,7 @@
 //!   a new task first evicts expired ones, then the oldest finished ones; a
 //!   result that does not fit even then is replaced by an error.
 
+use super::ids::InstanceId;
 use crate::jsonrpc::ErrorObject;
 use crate::sync::MutexExt;
 use crate::time::rfc3339;
@@ -126,6 +127,8 @@ pub struct TaskStore {
     inner: Mutex<Inner>,
     /// Woken whenever a task ends (finished, cancelled, expired).
     ended: Notify,
+    /// The tag of the task ids it mints.
+    instance: Option<InstanceId>,
 }
 
 impl TaskStore {
@@ -135,7 +138,14 @@ impl TaskStore {
             limits,
             inner: Mutex::default(),
             ended: Notify::new(),
+            instance: None,
         }
+    }
+
+    /// The store, minting task ids tagged `instance.` (`--instance-id`).
+    pub fn with_instance(mut self, instance: Option<InstanceId>) -> Self {
+        self.instance = instance;
+        self
     }
 
     /// The limits it applies.
@@ -147,7 +157,7 @@ impl TaskStore {
     /// fires; returns its wire form (a `Task`). Fails when the OS random
     /// generator fails or the store is full of unfinished tasks.
     pub fn create(&self, owner: &str, cancel: CancellationToken) -> Result<Value, ErrorObject> {
-        let id = new_id()?;
+        let id = new_id(self.instance.as_ref())?;
         let mut inner = self.inner.lock_unpoisoned();
         self.purge(&mut inner);
         while inner.tasks.len() >= self.limits.max_tasks.max(1) {
@@ -416,11 +426,9 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-fn new_id() -> Result<String, ErrorObject> {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b)
-        .map_err(|e| ErrorObject::internal(format!("cannot create a task id: {e}")))?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+fn new_id(instance: Option<&InstanceId>) -> Result<String, ErrorObject> {
+    super::ids::mint(instance)
+        .map_err(|e| ErrorObject::internal(format!("cannot create a task id: {e}")))
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@
 //! client and era and offer what tasks do not: stdin, incremental output
 //! by offset, signals.
 
-use crate::server::ToolError;
+use crate::server::{InstanceId, ToolError};
 use crate::time::rfc3339;
 use crate::tools::process::exec::{signal_group, ProcessGroup, Stream};
 use crate::tools::process::output::{Ring, RingRead};
@@ -352,7 +352,7 @@ impl JobManager {
                 };
             }
         }
-        new_handle()
+        new_handle(self.config.instance_id.as_ref())
     }
 
     /// Start a job.
@@ -468,10 +468,24 @@ impl JobManager {
     pub fn get(&self, id: &str) -> Result<Arc<Job>, ToolError> {
         self.purge();
         self.lock().get(id).cloned().ok_or_else(|| {
-            ToolError::msg(format!(
-                "no job {id:?}: ended jobs are discarded after {} s; list the jobs with shell_bg_list",
-                self.config.job_retention.as_secs()
-            ))
+            // A handle another instance minted reached this one: the
+            // balancer did not route on Mcp-Param-Job (or that instance is gone).
+            let here = self.config.instance_id.as_ref().map(|i| i.as_str());
+            let owner = id
+                .strip_prefix("job_")
+                .and_then(|rest| rest.split_once('.'))
+                .map(|(tag, _)| tag)
+                .filter(|tag| Some(*tag) != here);
+            match owner {
+                Some(tag) => ToolError::msg(format!(
+                    "no job {id:?} here: it was started by lmcp instance {tag:?}{}, which is gone or was not reached; route requests on the Mcp-Param-Job header (docs/deployment.md) or start the command again",
+                    here.map(|h| format!(" and this is {h:?}")).unwrap_or_default()
+                )),
+                None => ToolError::msg(format!(
+                    "no job {id:?}: ended jobs are discarded after {} s; list the jobs with shell_bg_list",
+                    self.config.job_retention.as_secs()
+                )),
+            }
         })
     }
 
@@ -518,13 +532,12 @@ impl Drop for JobManager {
     }
 }
 
-/// An unguessable job handle: `job_` and 128 random bits in hex.
-fn new_handle() -> Result<String, ToolError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)
+/// An unguessable job handle: `job_` and 128 random bits in hex, the bits
+/// tagged `ID.` with the instance id (`job_ID.<hex>`) when there is one.
+fn new_handle(instance: Option<&InstanceId>) -> Result<String, ToolError> {
+    let id = crate::server::ids::mint(instance)
         .map_err(|e| ToolError::msg(format!("cannot make a job handle: no OS randomness ({e})")))?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("job_{hex}"))
+    Ok(format!("job_{id}"))
 }
 
 /// Reads a job's output until it ends, then records how it ended.

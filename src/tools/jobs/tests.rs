@@ -540,3 +540,24 @@ async fn job_output_fits_the_output_budget_and_its_offsets_read_everything() {
         &got[same.saturating_sub(20)..(same + 40).min(got.len())]
     );
 }
+
+/// Scale-out (issue 21): handles carry the instance id, and a handle another
+/// instance minted gets an error naming both instances and the routing fix.
+#[test]
+fn handles_carry_the_instance_id_and_foreign_ones_are_named() {
+    let m = JobManager::new(Arc::new(ShellConfig {
+        instance_id: Some("i1".parse().unwrap()),
+        ..ShellConfig::default()
+    }));
+    let own = m.admit().unwrap();
+    assert!(own.starts_with("job_i1.") && own.len() == 7 + 32, "{own}");
+    let e = m.get("job_i2.0123").unwrap_err().to_string();
+    assert!(
+        e.contains("\"job_i2.0123\"") && e.contains("\"i2\"") && e.contains("Mcp-Param-Job"),
+        "{e}"
+    );
+    let e = m.get(&own).unwrap_err().to_string();
+    assert!(e.contains("ended jobs are discarded"), "{e}");
+    let e = m.get("job_00ff").unwrap_err().to_string();
+    assert!(e.contains("ended jobs are discarded"), "{e}");
+}

@@ -59,6 +59,7 @@ pub enum Streams {
 #[serde(deny_unknown_fields)]
 pub struct OutputArgs {
     /// The job handle returned by shell_bg.
+    #[schemars(extend("x-mcp-header" = "Job"))]
     pub job: String,
     /// Read stdout from this byte offset (the `stdout_offset` of the previous answer; default 0).
     #[serde(default)]
@@ -88,6 +89,7 @@ pub struct OutputArgs {
 #[serde(deny_unknown_fields)]
 pub struct InputArgs {
     /// The job handle returned by shell_bg.
+    #[schemars(extend("x-mcp-header" = "Job"))]
     pub job: String,
     /// Text to write (add a trailing newline to submit a line).
     pub input: String,
@@ -113,6 +115,7 @@ pub struct InputArgs {
 #[serde(deny_unknown_fields)]
 pub struct KillArgs {
     /// The job handle returned by shell_bg.
+    #[schemars(extend("x-mcp-header" = "Job"))]
     pub job: String,
     /// Signal to send to the job's process group (TERM, KILL, INT, HUP, QUIT,
     /// USR1, USR2). Default: TERM, then KILL after a short grace.

@@ -46,6 +46,9 @@ pub struct ShellConfig {
     /// The output budget (`--max-result-bytes`): a `shell` answer, text and
     /// structured content together, stays within it.
     pub max_result_bytes: usize,
+    /// Tags job handles `job_ID.<random>` (`--instance-id`), so a load
+    /// balancer can send a job's calls to the instance that runs it.
+    pub instance_id: Option<crate::server::InstanceId>,
 }
 
 /// What `shell` does with a command still running at its timeout.
@@ -90,6 +93,7 @@ impl Default for ShellConfig {
             sandbox: None,
             on_timeout: OnTimeout::Kill,
             max_result_bytes: crate::tools::budget::DEFAULT_MAX_RESULT_BYTES,
+            instance_id: None,
         }
     }
 }

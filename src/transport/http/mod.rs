@@ -15,6 +15,11 @@
 //!   `Origin`s only by default (403 otherwise), optional
 //!   bearer token (401), body limit (413), header-read (10 s) and body-read
 //!   (`body_timeout`, 408) timeouts, connection and in-flight caps (503).
+//! - Shutdown ([`serve`]'s `stop`) drains: `/healthz` answers 503 at once,
+//!   new work without a session or job of this instance gets 503 before it
+//!   starts (a load balancer retries it elsewhere), in-flight requests
+//!   finish within the grace. With an instance id (`ServerBuilder::instance_id`)
+//!   every answer names it in an `Lmcp-Instance` header.
 
 mod body;
 mod fd_limit;
@@ -175,6 +180,8 @@ struct State {
     /// Bound to a loopback address: `Host` must be a loopback name (or an
     /// allowed one).
     loopback_bind: bool,
+    /// Set when shutdown begins: `/healthz` answers 503 and new work is refused.
+    draining: std::sync::atomic::AtomicBool,
 }
 
 type Resp = Response<Body>;
@@ -212,6 +219,11 @@ impl State {
 }
 
 impl State {
+    /// Whether shutdown has begun (see [`serve`]).
+    fn is_draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn new(server: Arc<Server>, opts: HttpOptions, loopback_bind: bool) -> Arc<State> {
         Arc::new(State {
             modern: server.session(),
@@ -220,6 +232,7 @@ impl State {
             modern_slots: Arc::new(Semaphore::new(server.config().max_in_flight.max(1))),
             streams_stop: CancellationToken::new(),
             loopback_bind,
+            draining: false.into(),
             server,
             opts,
         })
@@ -345,14 +358,19 @@ pub async fn serve(
             drop(permit);
         });
     }
-    // Stop accepting: close the listening socket (new connections are
-    // refused, not queued) and tell every connection to finish the request
-    // it is serving and take no other. Then end subscriptions, let requests
-    // finish within the grace period, and cancel what is left. A request
-    // is finished when its in-flight permit is back (JSON answers hold it
-    // until built, SSE answers until their last event is queued) and its
-    // connection has written the answer out and closed.
-    drop(listener);
+    // Drain: `/healthz` answers 503 from now on, and new work (stateless
+    // calls, new sessions) gets a 503 before it starts, so a balancer sends
+    // it elsewhere; every connection finishes the request it is serving and
+    // takes no other. Then end subscriptions, let requests finish within
+    // the grace period, and cancel what is left. A request is finished when
+    // its in-flight permit is back (JSON answers hold it until built, SSE
+    // answers until their last event is queued) and its connection has
+    // written the answer out and closed. The socket stays open meanwhile
+    // (a health check sees "draining", not a refused connection) and is
+    // closed when the drain ends.
+    state
+        .draining
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     conn_stop.cancel();
     state.streams_stop.cancel();
     state.modern.end_subscriptions();
@@ -366,14 +384,37 @@ pub async fn serve(
         s.end_subscriptions();
     }
     let grace = state.opts.shutdown_grace;
-    let finished = tokio::time::timeout(grace, async {
+    let idle = async {
         while state.in_flight.available_permits() < state.opts.max_in_flight.max(1)
             || Arc::strong_count(&open_conns) > 1
         {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    };
+    let finished = tokio::time::timeout(grace, async {
+        tokio::pin!(idle);
+        loop {
+            tokio::select! {
+                () = &mut idle => break,
+                r = listener.accept() => if let Ok((stream, peer)) = r {
+                    let _ = stream.set_nodelay(true);
+                    let permit = conns.clone().try_acquire_owned().ok();
+                    let (state, open) = (state.clone(), open_conns.clone());
+                    // Each answer while draining says `Connection: close`.
+                    tokio::spawn(async move {
+                        let _open = open;
+                        if permit.is_none() {
+                            return refuse_connection(stream).await;
+                        }
+                        serve_connection(state, stream, peer, false, false, CancellationToken::new()).await;
+                        drop(permit);
+                    });
+                },
+            }
+        }
     })
     .await;
+    drop(listener);
     if finished.is_err() {
         log::warn!("shutdown grace of {grace:?} over: cancelling the requests still running");
     }
@@ -445,6 +486,16 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>, peer: SocketAddr) ->
         .and_then(|v| v.to_str().ok())
         .map(|m| m.chars().take(64).collect::<String>());
     let mut resp = route(state, req, origin.as_deref()).await;
+    if let Some(id) = state.server.instance_id() {
+        // Which instance answered: for operators and the scale-out test.
+        if let Ok(v) = HeaderValue::from_str(id.as_str()) {
+            resp.headers_mut().insert("lmcp-instance", v);
+        }
+    }
+    if state.is_draining() {
+        resp.headers_mut()
+            .insert("connection", HeaderValue::from_static("close"));
+    }
     if let Some(o) = origin.filter(|o| state.origin_allowed(o)) {
         let h = resp.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&o) {
@@ -453,7 +504,7 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>, peer: SocketAddr) ->
         h.insert("vary", HeaderValue::from_static("Origin"));
         h.insert(
             "access-control-expose-headers",
-            HeaderValue::from_static("Mcp-Session-Id, WWW-Authenticate"),
+            HeaderValue::from_static("Mcp-Session-Id, WWW-Authenticate, Lmcp-Instance"),
         );
     }
     // Access log: no headers' values beyond the method name, never a token or a body.

@@ -145,7 +145,7 @@ pub(super) async fn post(
         matches!(&msg, Message::Request(r) if Method::parse(&r.method) == Some(Method::Initialize));
     let session = match (is_init, &session_id, msg) {
         (true, _, Message::Request(r)) => {
-            let Some(id) = new_session_id() else {
+            let Some(id) = new_session_id(state.server.instance_id()) else {
                 return error_response(
                     StatusCode::SERVICE_UNAVAILABLE,
                     Some(r.id.clone()),

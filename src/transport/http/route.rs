@@ -12,7 +12,27 @@ pub(super) async fn route(
 ) -> Resp {
     let path = req.uri().path();
     if path == "/healthz" && req.method() == Method::GET {
-        return plain(StatusCode::OK, "ok\n");
+        // A draining instance fails its health check at once, so that a
+        // balancer stops sending it new calls while old ones finish.
+        return match state.is_draining() {
+            true => plain(StatusCode::SERVICE_UNAVAILABLE, "draining\n"),
+            false => plain(StatusCode::OK, "ok\n"),
+        };
+    }
+    if state.is_draining() && path == state.opts.path && !pinned(req.headers()) {
+        // New work (a stateless call, a new session) is refused before it
+        // starts, so a balancer may retry it on another instance; calls of
+        // this instance's legacy sessions and jobs are still served.
+        let mut r = error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            ErrorObject::internal(
+                "this lmcp instance is shutting down: retry the request (a load balancer sends it to another instance)",
+            ),
+        );
+        r.headers_mut()
+            .insert("retry-after", HeaderValue::from_static("1"));
+        return r;
     }
     if let Some(why) = state.host_refusal(req.headers()) {
         return error_response(
@@ -94,6 +114,12 @@ pub(super) async fn route(
             r
         }
     }
+}
+
+/// Whether a request names state a balancer pins to one instance: a legacy
+/// session (`Mcp-Session-Id`) or a background job (`Mcp-Param-Job`).
+fn pinned(h: &hyper::HeaderMap) -> bool {
+    h.contains_key("mcp-session-id") || h.contains_key("mcp-param-job")
 }
 
 /// Headers a browser may send (CORS preflight): the fixed ones of the

@@ -122,15 +122,17 @@ impl State {
     }
 }
 
-/// A session id of 128 random bits from the OS generator, hex-encoded;
-/// `None` when the generator fails (a guessable id is never handed out).
-pub(super) fn new_session_id() -> Option<String> {
-    let mut b = [0u8; 16];
-    if let Err(e) = getrandom::fill(&mut b) {
-        log::error!("OS random number generator unavailable ({e}); refusing to open a session");
-        return None;
+/// A session id of 128 random bits from the OS generator, hex-encoded and
+/// tagged `ID.` with the server's instance id; `None` when the generator
+/// fails (a guessable id is never handed out).
+pub(super) fn new_session_id(instance: Option<&crate::server::InstanceId>) -> Option<String> {
+    match crate::server::ids::mint(instance) {
+        Ok(id) => Some(id),
+        Err(e) => {
+            log::error!("OS random number generator unavailable ({e}); refusing to open a session");
+            None
+        }
     }
-    Some(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 #[cfg(test)]
