@@ -315,10 +315,14 @@ fn main() -> ExitCode {
     };
     let http_addr = cli.http.clone();
     let use_stdio = cli.stdio || http_addr.is_none();
-    let builder = Server::builder("lmcp", env!("CARGO_PKG_VERSION"))
+    let mut builder = Server::builder("lmcp", env!("CARGO_PKG_VERSION"))
         .title("lmcp")
+        .description("A lightweight MCP server with built-in tools")
         .instructions("lmcp: a lightweight MCP server with built-in tools.")
         .config(config);
+    for src in &cli.server_icon {
+        builder = builder.icon(serde_json::json!({ "src": src }));
+    }
     #[cfg(feature = "tools")]
     let (mut builder, jobs) = match lmcp::cli::builtin::builtin(&cli) {
         Ok(b) => (

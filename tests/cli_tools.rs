@@ -293,3 +293,47 @@ fn shell_on_timeout_background_needs_shell_bg() {
     );
     assert!(tool_names(&mut p).iter().any(|n| n == "shell_bg_output"));
 }
+
+#[test]
+fn server_icon_flag_reaches_server_info_and_a_bad_source_is_refused() {
+    let mut p = Peer::spawn(
+        lmcp_path(),
+        &[
+            "--stdio",
+            "--server-icon",
+            "https://example.test/lmcp.png",
+            "--server-icon",
+            "data:image/svg+xml;base64,PHN2Zy8+",
+        ],
+    );
+    let r = p.initialize("2025-11-25", json!({}));
+    let info = &r["result"]["serverInfo"];
+    assert_eq!(info["name"], "lmcp", "{r}");
+    assert_eq!(
+        info["icons"],
+        json!([
+            {"src": "https://example.test/lmcp.png"},
+            {"src": "data:image/svg+xml;base64,PHN2Zy8+"}
+        ]),
+        "{r}"
+    );
+    assert!(
+        info["description"].as_str().is_some_and(|d| !d.is_empty()),
+        "{r}"
+    );
+    // Older revisions do not know the fields: they are left out.
+    let mut old = Peer::spawn(
+        lmcp_path(),
+        &["--stdio", "--server-icon", "https://example.test/i.png"],
+    );
+    let r = old.initialize("2025-06-18", json!({}));
+    assert!(r["result"]["serverInfo"].get("icons").is_none(), "{r}");
+
+    let out = Command::new(lmcp_path())
+        .args(["--stdio", "--server-icon", "/etc/passwd"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("https://"), "{err}");
+}

@@ -210,6 +210,11 @@ pub struct Cli {
     #[arg(help_heading = heading::SERVER, long, value_name = "ID")]
     pub instance_id: Option<crate::server::InstanceId>,
 
+    /// An icon clients may show for this server (serverInfo.icons, protocol
+    /// 2025-11-25 and later): an https:// URL or a data: URI; repeatable.
+    #[arg(help_heading = heading::SERVER, long, value_name = "SRC", value_parser = icon_src)]
+    pub server_icon: Vec<String>,
+
     /// The output budget: most bytes of text one read_file, search_files or
     /// list_dir answer carries (calls may ask for less with max_bytes; more
     /// is reached by offset or cursor) [default: 65536].
@@ -537,6 +542,16 @@ pub const EXAMPLES: &str = concat!(
     client_entry!(),
     "\n\nEvery flag and config key: man lmcp, or docs/configuration.md."
 );
+
+/// An icon source for `--server-icon`: https:// (or http:// for a local
+/// host) or an inline data: URI.
+fn icon_src(s: &str) -> Result<String, String> {
+    if s.starts_with("https://") || s.starts_with("http://") || s.starts_with("data:image/") {
+        Ok(s.to_owned())
+    } else {
+        Err("give an https:// URL or a data:image/... URI".into())
+    }
+}
 
 #[cfg(test)]
 mod tests {
