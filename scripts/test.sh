@@ -31,6 +31,10 @@ timeout -k 10 900 cargo clippy --lib --no-default-features -- -D warnings
 timeout -k 10 900 cargo test --lib --no-default-features
 timeout -k 10 900 cargo test --lib --no-default-features --features hub hub::config
 
+step "formatting and API docs (cargo fmt; rustdoc with every feature, broken links fail)"
+cargo fmt --check
+RUSTDOCFLAGS="-D warnings" timeout -k 10 900 cargo doc --no-deps --all-features --lib
+
 step "cargo test (release)"
 timeout -k 10 1800 cargo test --release --features fuzzing
 

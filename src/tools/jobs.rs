@@ -98,7 +98,7 @@ impl Job {
     }
 
     /// Whether the job is blocked reading its stdin (Linux; see
-    /// [`stdin_wait`] for what this can and cannot see).
+    /// the `stdin_wait` module for what this can and cannot see).
     pub fn waiting_for_input(&self) -> bool {
         let open = self.stdin.try_lock().is_ok_and(|s| s.is_some());
         match &self.stdin_pipe {

@@ -3,7 +3,7 @@
 //! Built behind the cargo feature `web` (opt-in, see docs/web.md). Nothing is allocated
 //! or connected at start-up: each HTTP client is built on first use.
 //!
-//! Safety: every connection goes through the SSRF [`guard`], which refuses
+//! Safety: every connection goes through the SSRF guard (`guard`), which refuses
 //! link-local and cloud-metadata addresses always and private networks
 //! unless [`WebConfig::allow_private`] is set; it judges the resolved address
 //! of every redirect hop.

@@ -21,6 +21,7 @@
 //!   finish within the grace. With an instance id (`ServerBuilder::instance_id`)
 //!   every answer names it in an `Lmcp-Instance` header.
 
+mod answer;
 mod body;
 mod fd_limit;
 pub(crate) mod headers;
@@ -33,28 +34,24 @@ mod security;
 mod stream;
 
 pub use fd_limit::raise_open_file_limit;
-use post::*;
-use respond::*;
-use route::*;
+use respond::{error_response, plain};
+use route::route;
 pub use security::url_host;
-use security::*;
 
-use crate::jsonrpc::{code, ErrorObject, Message, Response as RpcResponse};
-use crate::protocol::{ProtocolVersion, META_PROTOCOL_VERSION};
-use crate::server::{Outbound, Server, Session};
+use crate::jsonrpc::ErrorObject;
+use crate::server::{Server, Session};
 use crate::sync::MutexExt;
 use body::Body;
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, ORIGIN};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::header::{HeaderValue, ORIGIN};
+use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 /// Options of the HTTP transport.

@@ -1,7 +1,11 @@
 //! Building responses: JSON bodies, JSON-RPC errors with their HTTP status,
 //! plain texts and SSE streams.
 
-use super::*;
+use super::body::Body;
+use super::Resp;
+use crate::jsonrpc::{code, ErrorObject, Response as RpcResponse};
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::{Response, StatusCode};
 
 pub(super) fn json_response(status: StatusCode, value: &str) -> Resp {
     let mut r = Response::new(Body::full(value.to_owned()));

@@ -2,8 +2,18 @@
 //! token checks, methods (POST, GET streams of legacy sessions, DELETE, CORS
 //! preflight).
 
-use super::*;
+use super::post::post;
+use super::respond::{error_response, plain};
+use super::{oauth, replay, stream, Resp, State, StreamGuard};
+use crate::jsonrpc::ErrorObject;
+use crate::server::{Outbound, Session};
 use crate::sync::MutexExt;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, ACCEPT, ALLOW};
+use hyper::{Method, Request, StatusCode};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::Semaphore;
 
 pub(super) async fn route(
     state: &Arc<State>,

@@ -2,7 +2,7 @@
 //! `Origin` allow-list, constant-time token comparison, unguessable
 //! session ids.
 
-use super::*;
+use super::State;
 
 /// Compare a presented token with the configured one in time that depends
 /// on neither's content nor on the configured token's length: both are

@@ -8,7 +8,7 @@
 //! - It publishes Protected Resource Metadata (RFC 9728) and answers every
 //!   401 with a `WWW-Authenticate: Bearer resource_metadata="…"` challenge
 //!   from which a client discovers everything else.
-//! - A checked token becomes a [`Grant`]: a subject (legacy sessions are
+//! - A checked token becomes a `Grant`: a subject (legacy sessions are
 //!   bound to it) and a [`Level`] from its `lmcp:*` scopes, which filters
 //!   `tools/list` and refuses other calls with 403 `insufficient_scope`.
 //! - The static token (`--auth-token-file`) keeps working beside it and
