@@ -47,10 +47,9 @@ pub(super) struct Guarded<'a, R> {
 impl<R: Read> Read for Guarded<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.cancel.is_cancelled() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::Interrupted,
-                "cancelled",
-            ));
+            // Not `Interrupted`: std's read loops retry that kind, which
+            // would spin on a cancelled call instead of ending it.
+            return Err(std::io::Error::other("cancelled"));
         }
         self.inner.read(buf)
     }

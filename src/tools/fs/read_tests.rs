@@ -349,3 +349,32 @@ async fn a_cut_line_of_replaced_characters_still_shows_its_start() {
     assert!(col > 800, "{col}");
     assert!(out.starts_with(&"\u{FFFD}".repeat(col as usize)), "{out}");
 }
+
+#[test]
+fn a_cancelled_call_stops_scanning_a_sparse_file() {
+    use super::super::read_lines::{read_tail, read_window, Window};
+    let e = env();
+    let path = e.root.join("sparse.bin");
+    let f = std::fs::File::create(&path).unwrap();
+    f.set_len(30 << 30).unwrap(); // 30 GiB of holes: no newline anywhere
+    drop(f);
+    let w = Window {
+        first: 1 << 40,
+        limit: Some(1),
+        column: 0,
+        cap: 4096,
+        budget: 4096,
+        numbers: false,
+    };
+    // The token a timed-out or cancelled call fires: every read checks it,
+    // so the skip to a far offset and the tail's read stop at once instead
+    // of scanning (a loop that did not check would read 512 MiB first).
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let mut file = std::fs::File::open(&path).unwrap();
+    let r = read_window(&mut file, 30 << 30, w, &cancel, "sparse.bin");
+    assert!(matches!(r, Err(FsError::Cancelled)), "{r:?}");
+    let mut file = std::fs::File::open(&path).unwrap();
+    let r = read_tail(&mut file, 30 << 30, 5, w, &cancel, "sparse.bin");
+    assert!(matches!(r, Err(FsError::Cancelled)), "{r:?}");
+}
