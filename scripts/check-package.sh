@@ -52,6 +52,7 @@ expect=(
   usr/share/doc/lmcp/examples/hub.toml
   usr/share/doc/lmcp/examples/lmcp.env
   usr/share/doc/lmcp/examples/nginx/lmcp-cluster.conf
+  usr/share/doc/lmcp/examples/haproxy/lmcp-cluster.cfg
 )
 for f in "${expect[@]}"; do
   [ -f "$root/$f" ] || fail "missing /$f; the package holds:$(cd "$root" && find . -type f | sort | sed 's/^\./\n  /' | tr -d '\n')"

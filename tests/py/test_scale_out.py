@@ -1,7 +1,9 @@
 """Scale-out behind a real load balancer (issue 21): three `lmcp --http
 --instance-id iN` sharing one --state-key-file, behind Debian's nginx running
-the shipped packaging/nginx/lmcp-cluster.conf (its addresses replaced by this
-test's ports). Shows that stateless calls spread over the instances, that a
+the shipped packaging/nginx/lmcp-cluster.conf, and again behind Debian's
+haproxy running the shipped packaging/haproxy/lmcp-cluster.cfg (their
+addresses replaced by this test's ports): every scenario runs behind both.
+Shows that stateless calls spread over the instances, that a
 legacy session (official Python SDK client) and a background job stay on the
 instance that minted their ids, that an MRTR retry may land on another
 instance, that a killed instance loses no stateless call and its session ends
@@ -9,9 +11,10 @@ with 404, that a draining instance gets no new calls while its in-flight
 call finishes, and that a subscriptions/listen stream stays on its instance
 and ends with its result when that instance stops.
 
-nginx is installed with apt-get (package nginx-light) when missing and the
-test runs as root, as in CI; without root and without nginx the test is
-skipped. Every server message passes the schema-validating tap."""
+nginx and haproxy are installed with apt-get (packages nginx-light and
+haproxy) when missing and the test runs as root, as in CI; without root, the
+scenarios of a balancer that is not installed are skipped. Every server
+message passes the schema-validating tap."""
 import http.client
 import json
 import os
@@ -29,24 +32,40 @@ from http_tap import tapped_http
 from tap import LEGACY, MODERN, Conversation
 
 SHIPPED = ROOT / "packaging/nginx/lmcp-cluster.conf"
+SHIPPED_HAPROXY = ROOT / "packaging/haproxy/lmcp-cluster.cfg"
+# The placeholder addresses both shipped files use.
 SHIPPED_UPSTREAMS = ["127.0.0.1:8101", "127.0.0.1:8102", "127.0.0.1:8103"]
 SHIPPED_LISTEN = "listen 127.0.0.1:8080;"
+SHIPPED_BIND = "bind 127.0.0.1:8080\n"
 DEADLINE = 20  # seconds any one wait may take
+# Each balancer: its command and the Debian package that has it.
+BALANCERS = {"nginx": ("nginx", "nginx-light"), "haproxy": ("haproxy", "haproxy")}
 
 
-def nginx_binary():
-    """nginx's path, installing nginx-light when missing and root; None otherwise."""
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+def debian_binary(command, package):
+    """`command`'s path, installing `package` when missing and root; None otherwise."""
+    sbin = Path("/usr/sbin") / command
+    found = shutil.which(command) or (str(sbin) if sbin.exists() else None)
     if found or os.geteuid() != 0:
         return found
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "nginx-light"]
+    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", package]
     r = subprocess.run(install, env=env, capture_output=True, text=True)
     if r.returncode != 0:  # the package lists may be missing or stale
         subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, check=True)
         r = subprocess.run(install, env=env, capture_output=True, text=True)
-    assert r.returncode == 0, f"apt-get install nginx-light failed:\n{r.stderr}"
-    return shutil.which("nginx") or "/usr/sbin/nginx"
+    assert r.returncode == 0, f"apt-get install {package} failed:\n{r.stderr}"
+    return shutil.which(command) or str(sbin)
+
+
+def nginx_binary():
+    """nginx's path, installing nginx-light when missing and root; None otherwise."""
+    return debian_binary(*BALANCERS["nginx"])
+
+
+def haproxy_binary():
+    """haproxy's path, installing haproxy when missing and root; None otherwise."""
+    return debian_binary(*BALANCERS["haproxy"])
 
 
 def free_port():
@@ -79,9 +98,10 @@ def healthz(port):
 
 
 class Cluster:
-    """Three instances and nginx; every message the test reads goes through the tap log."""
+    """Three instances and a balancer (nginx or haproxy); every message the
+    test reads goes through the tap log."""
 
-    def __init__(self, tmp, tap_log):
+    def __init__(self, tmp, tap_log, balancer="nginx"):
         self.tmp, self.tap_log, self.conv = tmp, tap_log, Conversation()
         self.log = open(tap_log, "a", buffering=1)
         self.lock = threading.Lock()
@@ -100,19 +120,23 @@ class Cluster:
         for port in self.ports:
             until(f"instance on {port}", lambda p=port: healthz(p) == 200)
         self.port = free_port()
-        self.nginx = self._start_nginx()
-        until("nginx", lambda: healthz(self.port) == 200)
+        self.balancer = {"nginx": self._start_nginx, "haproxy": self._start_haproxy}[balancer]()
+        until(balancer, lambda: healthz(self.port) == 200)
+
+    def _shipped(self, path, listen, new_listen):
+        """The shipped config at `path` with this test's ports in place of its placeholders."""
+        conf = path.read_text()
+        for old, port in zip(SHIPPED_UPSTREAMS, self.ports):
+            assert old in conf, f"{path.name} no longer names {old}: update this test"
+            conf = conf.replace(old, f"127.0.0.1:{port}")
+        assert conf.count(listen) == 1, f"{path.name} no longer listens on 127.0.0.1:8080 once"
+        return conf.replace(listen, new_listen)
 
     def _start_nginx(self):
         nginx = nginx_binary()
         prefix = self.tmp / "nginx"
         prefix.mkdir()
-        conf = SHIPPED.read_text()
-        for old, port in zip(SHIPPED_UPSTREAMS, self.ports):
-            assert old in conf, f"the shipped config no longer names {old}: update this test"
-            conf = conf.replace(old, f"127.0.0.1:{port}")
-        assert SHIPPED_LISTEN in conf, "the shipped config no longer listens on 127.0.0.1:8080"
-        conf = conf.replace(SHIPPED_LISTEN, f"listen 127.0.0.1:{self.port};")
+        conf = self._shipped(SHIPPED, SHIPPED_LISTEN, f"listen 127.0.0.1:{self.port};")
         (prefix / "lmcp-cluster.conf").write_text(conf)
         temp = "".join(f"    {k}_temp_path {prefix}/{k};\n" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
         (prefix / "nginx.conf").write_text(
@@ -126,15 +150,37 @@ class Cluster:
         assert t.returncode == 0, f"nginx -t refused the config:\n{t.stderr}"
         return subprocess.Popen(base, stdout=subprocess.DEVNULL, stderr=open(prefix / "stderr.log", "w"))
 
+    def _start_haproxy(self):
+        haproxy = haproxy_binary()
+        d = self.tmp / "haproxy"
+        d.mkdir()
+        # As installed on Debian, the shipped file is loaded after the
+        # package's own /etc/haproxy/haproxy.cfg: check that it is accepted
+        # there as it is (`haproxy -c` only reads the files).
+        stock = Path("/etc/haproxy/haproxy.cfg")
+        if stock.exists():
+            t = subprocess.run([haproxy, "-c", "-f", str(stock), "-f", str(SHIPPED_HAPROXY)], capture_output=True, text=True)
+            assert t.returncode == 0, f"haproxy -c refused the shipped file after {stock}:\n{t.stdout}{t.stderr}"
+        conf = self._shipped(SHIPPED_HAPROXY, SHIPPED_BIND, f"bind 127.0.0.1:{self.port}\n")
+        (d / "lmcp-cluster.cfg").write_text(conf)
+        # Here a minimal `global` in place of Debian's (no chroot, user,
+        # daemon or syslog): the log goes to stderr, kept in haproxy/stderr.log.
+        (d / "global.cfg").write_text("global\n    log stderr format raw local0 info\n")
+        base = [haproxy, "-f", str(d / "global.cfg"), "-f", str(d / "lmcp-cluster.cfg")]
+        t = subprocess.run(base + ["-c"], capture_output=True, text=True)
+        assert t.returncode == 0, f"haproxy -c refused the config:\n{t.stdout}{t.stderr}"
+        # -db: in the foreground, one process, no master; SIGTERM stops it.
+        return subprocess.Popen(base + ["-db"], stdout=subprocess.DEVNULL, stderr=open(d / "stderr.log", "w"))
+
     def close(self):
-        # SIGTERM: the master stops its workers before it exits (SIGKILL
-        # would leave them running).
-        self.nginx.terminate()
+        # SIGTERM: nginx's master stops its workers before it exits (SIGKILL
+        # would leave them running); haproxy stops at once.
+        self.balancer.terminate()
         try:
-            self.nginx.wait(timeout=DEADLINE)
+            self.balancer.wait(timeout=DEADLINE)
         except subprocess.TimeoutExpired:
-            self.nginx.kill()
-            self.nginx.wait(timeout=DEADLINE)
+            self.balancer.kill()
+            self.balancer.wait(timeout=DEADLINE)
         for p in self.procs.values():
             if p.poll() is None:
                 p.kill()
@@ -202,11 +248,13 @@ class Cluster:
         return status, rh, (msgs[-1] if msgs else None)
 
 
-@pytest.fixture
-def cluster(tmp_path, tap_log):
-    if nginx_binary() is None:
-        pytest.skip("nginx is not installed and the test is not root (it installs nginx-light as root)")
-    c = Cluster(tmp_path, tap_log)
+@pytest.fixture(params=sorted(BALANCERS))
+def cluster(request, tmp_path, tap_log):
+    """The cluster behind each balancer in turn: every scenario runs behind both."""
+    command, package = BALANCERS[request.param]
+    if debian_binary(command, package) is None:
+        pytest.skip(f"{command} is not installed and the test is not root (it installs {package} as root)")
+    c = Cluster(tmp_path, tap_log, request.param)
     yield c
     c.close()
 
@@ -235,7 +283,7 @@ async def test_a_legacy_sdk_session_stays_on_its_instance(cluster):
     async with Client(tapped_http(url, cluster.tap_log), mode="legacy") as c:
         assert c.protocol_version == LEGACY
         # Round-robin would send these to instances that never saw the
-        # session (404): they all succeed because nginx routes on the id.
+        # session (404): they all succeed because the balancer routes on the id.
         for n in range(50):
             r = await c.call_tool("shell", {"command": f"echo call-{n}"})
             assert not r.is_error and f"call-{n}" in r.content[0].text, r
