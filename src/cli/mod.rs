@@ -475,8 +475,8 @@ pub const EXAMPLES: &str = concat!(
     "\n\nEvery flag and config key: man lmcp, or docs/configuration.md."
 );
 
-/// An icon source for `--server-icon`: https:// (or http:// for a local
-/// host) or an inline data: URI.
+/// An icon source for `--server-icon`: an http:// or https:// URL (the
+/// client fetches it; https is what the help suggests) or a data:image/ URI.
 fn icon_src(s: &str) -> Result<String, String> {
     if s.starts_with("https://") || s.starts_with("http://") || s.starts_with("data:image/") {
         Ok(s.to_owned())
