@@ -1,6 +1,6 @@
 //! The stdio transport: newline-delimited JSON-RPC on stdin/stdout.
 //!
-//! One loop ([`drive`]) serves every stdio session. It reads chunks from a
+//! One loop (`drive`) serves every stdio session. It reads chunks from a
 //! byte source, splits them into lines ([`Framer`]), hands each to the
 //! session, and a writer task batches the queued answers and writes them
 //! when the queue drains. Requests run concurrently on the runtime;
@@ -8,11 +8,11 @@
 //!
 //! The source and sink differ by what stdin and stdout are:
 //! - pipes or sockets (a client launched us: the normal case) are driven
-//!   non-blocking from the runtime thread itself ([`pipes`]), so a request
+//!   non-blocking from the runtime thread itself (`pipes`), so a request
 //!   and its response never cross a thread;
 //! - anything else (a terminal, a file, the in-memory pipes of the tests
 //!   through [`serve`]) is read and written by a blocking thread each
-//!   ([`thread`]), exchanging whole chunks with the loop.
+//!   (`thread`), exchanging whole chunks with the loop.
 //!
 //! tokio's own stdio goes through the blocking pool for every call, which
 //! measured several times slower than either.
