@@ -305,6 +305,8 @@ fn main() -> ExitCode {
         auth_token: token,
         max_body_bytes: cli.max_body_bytes,
         max_connections: cli.max_connections,
+        reserved_connections: cli.reserved_connections,
+        max_connections_per_peer: cli.max_connections_per_peer,
         max_in_flight: cli.http_max_in_flight,
         max_sessions: cli.max_sessions,
         body_timeout: Duration::from_secs(cli.http_body_timeout_secs),

@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::Duration;
-use support::raw_http::{send, Reply, ACCEPT, JSON};
+use support::raw_http::{send, shell_call, Reply, ACCEPT, JSON, SHELL_HEADERS};
 use support::{check, meta, start_http, HttpServer, MODERN};
 
 fn everything() -> HttpServer {
@@ -633,93 +633,6 @@ fn mcp_param_headers_are_checked_and_allowed_by_cors() {
 
 fn lmcp_http(extra: &[&str]) -> HttpServer {
     start_http(PathBuf::from(env!("CARGO_BIN_EXE_lmcp")), extra)
-}
-
-/// A modern `shell` call running `command`; `progress` makes it SSE.
-fn shell_call(id: i64, command: &str, progress: bool) -> String {
-    let mut m = meta(json!({}));
-    if progress {
-        m["progressToken"] = json!(format!("p{id}"));
-    }
-    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-        "params": {"name": "shell", "arguments": {"command": command}, "_meta": m}})
-    .to_string()
-}
-
-const SHELL_HEADERS: [(&str, &str); 5] = [
-    JSON,
-    ACCEPT,
-    ("MCP-Protocol-Version", MODERN),
-    ("Mcp-Method", "tools/call"),
-    ("Mcp-Name", "shell"),
-];
-
-/// `--http-max-in-flight` caps requests over HTTP (503 past it, streamed
-/// answers counted until their last event); `--max-connections` caps
-/// connections (503).
-#[test]
-fn in_flight_and_connection_caps_answer_503() {
-    let s = lmcp_http(&["--http-max-in-flight", "1"]);
-    for progress in [false, true] {
-        let busy = support::raw_http::open(
-            s.port,
-            "POST",
-            &SHELL_HEADERS,
-            &shell_call(1, "sleep 1; echo done", progress),
-        );
-        std::thread::sleep(Duration::from_millis(300));
-        let r = send(
-            s.port,
-            "POST",
-            &SHELL_HEADERS,
-            &shell_call(2, "echo hi", false),
-        );
-        assert_eq!(r.status_code(MODERN), (503, Some(-32603)), "{}", r.body);
-        let done = support::raw_http::read_reply(busy);
-        assert_eq!(done.status, 200, "{}", done.body);
-        let last = if progress {
-            let events = done.events();
-            for e in &events {
-                valid(MODERN, e);
-            }
-            events.last().cloned().unwrap()
-        } else {
-            done.checked(MODERN)
-        };
-        assert_eq!(last["id"], 1, "{last}");
-        assert!(last["result"].to_string().contains("done"), "{last}");
-        // The slot is free again.
-        let r = send(
-            s.port,
-            "POST",
-            &SHELL_HEADERS,
-            &shell_call(3, "echo hi", false),
-        );
-        assert_eq!(r.status, 200, "{}", r.body);
-        r.checked(MODERN);
-    }
-
-    let s = lmcp_http(&["--max-connections", "1"]);
-    // An idle connection (no request yet) holds the only slot.
-    let idle = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    let r = send(
-        s.port,
-        "POST",
-        &SHELL_HEADERS,
-        &shell_call(4, "echo hi", false),
-    );
-    assert_eq!(r.status, 503, "{}", r.body);
-    drop(idle);
-    std::thread::sleep(Duration::from_millis(200));
-    let r = send(
-        s.port,
-        "POST",
-        &SHELL_HEADERS,
-        &shell_call(5, "echo hi", false),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.checked(MODERN);
 }
 
 /// Slowloris bodies: a client that sends its headers and then trickles (or

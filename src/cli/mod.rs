@@ -121,9 +121,23 @@ pub struct Cli {
     #[arg(help_heading = heading::HTTP, long, default_value_t = 4 * 1024 * 1024, value_name = "BYTES")]
     pub max_body_bytes: usize,
 
-    /// HTTP: most connections served at once (503 past it).
+    /// HTTP: most connections open at once. When all are taken, a new
+    /// connection ends the oldest one that has had no request accepted and
+    /// is not serving one (a slow or idle client); 503 when there is none.
     #[arg(help_heading = heading::HTTP, long, default_value_t = 512, value_name = "N")]
     pub max_connections: usize,
+
+    /// HTTP: connection slots kept for clients that have had a request
+    /// accepted (at most half of --max-connections): a flood of connections
+    /// that send no valid request never takes them.
+    #[arg(help_heading = heading::HTTP, long, default_value_t = 64, value_name = "N")]
+    pub reserved_connections: usize,
+
+    /// HTTP: most connections open at once from one address (an IPv6 /64
+    /// counts as one; loopback clients, such as a local reverse proxy, are
+    /// not counted); 503 past it. 0: no cap.
+    #[arg(help_heading = heading::HTTP, long, default_value_t = 64, value_name = "N")]
+    pub max_connections_per_peer: usize,
 
     /// HTTP: most requests in flight at once over HTTP, all clients together
     /// (503 past it; a streamed answer counts until its last event).

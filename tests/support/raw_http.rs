@@ -2,7 +2,7 @@
 //! (or break) exactly what goes over the wire: status lines, headers, chunked
 //! bodies, connections dropped half way.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -150,6 +150,11 @@ impl KeepAlive {
         }
     }
 
+    /// The connection itself, to hold open or watch.
+    pub fn into_stream(self) -> TcpStream {
+        self.stream.into_inner()
+    }
+
     /// Send one `POST /mcp` with `headers` and `body`; the whole response.
     pub fn post(&mut self, headers: &[(&str, &str)], body: &str) -> Reply {
         use std::io::BufRead;
@@ -212,3 +217,23 @@ impl KeepAlive {
         }
     }
 }
+
+/// A modern `shell` call running `command`; `progress` makes it SSE.
+pub fn shell_call(id: i64, command: &str, progress: bool) -> String {
+    let mut m = super::meta(json!({}));
+    if progress {
+        m["progressToken"] = json!(format!("p{id}"));
+    }
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": "shell", "arguments": {"command": command}, "_meta": m}})
+    .to_string()
+}
+
+/// Headers of a modern `shell` call.
+pub const SHELL_HEADERS: [(&str, &str); 5] = [
+    JSON,
+    ACCEPT,
+    ("MCP-Protocol-Version", super::MODERN),
+    ("Mcp-Method", "tools/call"),
+    ("Mcp-Name", "shell"),
+];

@@ -14,13 +14,17 @@
 //! - Security: loopback `Host` names only on a loopback bind and loopback
 //!   `Origin`s only by default (403 otherwise), optional
 //!   bearer token (401), body limit (413), header-read (10 s) and body-read
-//!   (`body_timeout`, 408) timeouts, connection and in-flight caps (503).
+//!   (`body_timeout`, 408) timeouts, connection and in-flight caps (503);
+//!   connection slots (`admission.rs`) go first to clients that have been
+//!   served: a slow-header flood displaces only itself, and one peer
+//!   address holds at most `max_connections_per_peer`.
 //! - Shutdown ([`serve`]'s `stop`) drains: `/healthz` answers 503 at once,
 //!   new work without a session or job of this instance gets 503 before it
 //!   starts (a load balancer retries it elsewhere), in-flight requests
 //!   finish within the grace. With an instance id (`ServerBuilder::instance_id`)
 //!   every answer names it in an `Lmcp-Instance` header.
 
+mod admission;
 mod answer;
 mod body;
 mod fd_limit;
@@ -34,13 +38,14 @@ mod security;
 mod stream;
 
 pub use fd_limit::raise_open_file_limit;
-use respond::{error_response, plain};
+use respond::error_response;
 use route::route;
 pub use security::url_host;
 
 use crate::jsonrpc::ErrorObject;
 use crate::server::{Server, Session};
 use crate::sync::MutexExt;
+use admission::{Admission, Refusal, Ticket};
 use body::Body;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ORIGIN};
@@ -80,8 +85,19 @@ pub struct HttpOptions {
     /// are in (slowloris bodies); past it the answer is 408 and the
     /// connection closes.
     pub body_timeout: Duration,
-    /// Most connections served at once.
+    /// Most connections served at once. When all are taken, a new
+    /// connection ends the oldest one that has had no request accepted and
+    /// is not serving one (a slow-header client), or gets 503 if there is
+    /// none.
     pub max_connections: usize,
+    /// Of `max_connections`, how many only connections with an accepted
+    /// request may hold (at most half): a flood of connections that send
+    /// no valid request never takes them.
+    pub reserved_connections: usize,
+    /// Most connections open at once from one peer address (an IPv6 /64
+    /// counts as one; loopback peers are not counted); past it 503. 0: no
+    /// per-peer cap.
+    pub max_connections_per_peer: usize,
     /// Most requests in flight at once.
     pub max_in_flight: usize,
     /// Most legacy sessions open at once: past it, `initialize` ends the
@@ -117,6 +133,8 @@ impl Default for HttpOptions {
             max_body_bytes: 4 * 1024 * 1024,
             body_timeout: Duration::from_secs(30),
             max_connections: 512,
+            reserved_connections: 64,
+            max_connections_per_peer: 64,
             max_in_flight: 1024,
             max_sessions: 4096,
             session_idle: Duration::from_secs(30 * 60),
@@ -237,43 +255,49 @@ impl State {
 }
 
 /// Serve one HTTP/1.1 connection: every request on it goes through
-/// [`handle`]; `over` (the connection cap is reached) answers 503 and closes;
-/// `conn_stop` asks for a graceful close (finish the current request);
-/// `half_close` keeps answering after the client shut its write side.
+/// [`handle`]; `ticket` is its slot (`None`: not counted), which marks the
+/// connection proven once a request is accepted and ends it when a newer
+/// connection takes the slot; `conn_stop` asks for a graceful close
+/// (finish the current request); `half_close` keeps answering after the
+/// client shut its write side.
 async fn serve_connection<I>(
     state: Arc<State>,
     io: I,
     peer: SocketAddr,
-    over: bool,
+    ticket: Option<Ticket>,
     half_close: bool,
     conn_stop: CancellationToken,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let grace = state.opts.shutdown_grace;
+    let evicted = ticket.as_ref().map(Ticket::evicted).unwrap_or_default();
+    let ticket = ticket.map(Arc::new);
     let svc = hyper::service::service_fn(move |req| {
         let state = state.clone();
+        let ticket = ticket.clone();
         async move {
-            if over {
-                return Ok::<_, std::convert::Infallible>(plain(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "too many connections\n",
-                ));
-            }
+            let serving = ticket.as_deref().map(Ticket::serving);
             let r = handle(&state, req, peer).await;
-            Ok(r)
+            if let Some(t) = &ticket {
+                if !matches!(r.status(), StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+                    t.prove();
+                }
+            }
+            drop(serving);
+            Ok::<_, std::convert::Infallible>(r)
         }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(10))
-        .keep_alive(!over)
         .half_close(half_close);
     let conn = builder.serve_connection(TokioIo::new(io), svc);
     tokio::pin!(conn);
     tokio::select! {
         r = conn.as_mut() => if let Err(e) = r { log::debug!("connection from {peer}: {e}") },
+        _ = evicted.cancelled() => log::debug!("connection from {peer} ended: its slot went to a newer connection (it had no request accepted)"),
         _ = conn_stop.cancelled() => {
             conn.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout(grace, conn).await;
@@ -298,7 +322,7 @@ where
         state.clone(),
         io,
         peer,
-        false,
+        None,
         true,
         CancellationToken::new(),
     )
@@ -324,7 +348,11 @@ pub async fn serve(
 ) {
     let loopback_bind = listener.local_addr().map_or(true, |a| a.ip().is_loopback());
     let state = State::new(server, opts, loopback_bind);
-    let conns = Arc::new(Semaphore::new(state.opts.max_connections.max(1)));
+    let slots = Admission::new(
+        state.opts.max_connections,
+        state.opts.reserved_connections,
+        state.opts.max_connections_per_peer,
+    );
     let reaper = tokio::spawn(reap_sessions(state.clone()));
     let conn_stop = CancellationToken::new();
     // One clone per connection task: shutdown waits until only this one is left.
@@ -342,17 +370,16 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        let permit = conns.clone().try_acquire_owned().ok();
+        let ticket = slots.admit(peer);
         let state = state.clone();
         let conn_stop = conn_stop.clone();
         let open = open_conns.clone();
         tokio::spawn(async move {
             let _open = open;
-            if permit.is_none() {
-                return refuse_connection(stream).await;
+            match ticket {
+                Ok(t) => serve_connection(state, stream, peer, Some(t), false, conn_stop).await,
+                Err(why) => refuse_connection(stream, why).await,
             }
-            serve_connection(state, stream, peer, false, false, conn_stop).await;
-            drop(permit);
         });
     }
     // Drain: `/healthz` answers 503 from now on, and new work (stateless
@@ -395,16 +422,15 @@ pub async fn serve(
                 () = &mut idle => break,
                 r = listener.accept() => if let Ok((stream, peer)) = r {
                     let _ = stream.set_nodelay(true);
-                    let permit = conns.clone().try_acquire_owned().ok();
+                    let ticket = slots.admit(peer);
                     let (state, open) = (state.clone(), open_conns.clone());
                     // Each answer while draining says `Connection: close`.
                     tokio::spawn(async move {
                         let _open = open;
-                        if permit.is_none() {
-                            return refuse_connection(stream).await;
+                        match ticket {
+                            Ok(t) => serve_connection(state, stream, peer, Some(t), false, CancellationToken::new()).await,
+                            Err(why) => refuse_connection(stream, why).await,
                         }
-                        serve_connection(state, stream, peer, false, false, CancellationToken::new()).await;
-                        drop(permit);
                     });
                 },
             }
@@ -422,15 +448,20 @@ pub async fn serve(
     reaper.abort();
 }
 
-/// Answer a connection past `max_connections` at once, without reading
-/// its request: a fixed 503, the write side shut, and the descriptor
-/// released after a short drain (closing with unread bytes would reset the
+/// Answer a connection that got no slot at once, without reading its
+/// request: a fixed 503, the write side shut, and the descriptor released
+/// after a short drain (closing with unread bytes would reset the
 /// connection and could discard the answer before the client reads it).
-async fn refuse_connection(mut stream: tokio::net::TcpStream) {
+async fn refuse_connection(mut stream: tokio::net::TcpStream, why: Refusal) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 21\r\n\r\ntoo many connections\n";
+    const PEER_BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 39\r\n\r\ntoo many connections from your address\n";
+    let answer = match why {
+        Refusal::Full => BUSY,
+        Refusal::PeerFull => PEER_BUSY,
+    };
     let _ = tokio::time::timeout(Duration::from_millis(200), async {
-        stream.write_all(BUSY).await?;
+        stream.write_all(answer).await?;
         stream.shutdown().await?;
         let mut sink = [0u8; 1024];
         while stream.read(&mut sink).await? > 0 {}

@@ -1,0 +1,189 @@
+//! Connection slots of the HTTP transport, over raw loopback sockets: the
+//! in-flight and connection caps (503), and a slow-header flood that
+//! displaces only itself while clients that send real requests are served.
+
+mod support;
+
+use serde_json::json;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::time::Duration;
+use support::raw_http::{read_reply, send, shell_call, KeepAlive, ACCEPT, JSON, SHELL_HEADERS};
+use support::{meta, start_http, HttpServer, MODERN};
+
+fn lmcp_http(extra: &[&str]) -> HttpServer {
+    start_http(PathBuf::from(env!("CARGO_BIN_EXE_lmcp")), extra)
+}
+
+/// A connection that sends the start of a request head and then nothing,
+/// as a slowloris client does.
+fn slow_header(port: u16) -> TcpStream {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"POST /mcp HTTP/1.1\r\nHost: 127.0").unwrap();
+    s
+}
+
+/// Whether the server closed `s` (end of stream, or a reset) within 15 s.
+fn closed_by_server(s: &mut TcpStream) -> bool {
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let mut buf = [0u8; 256];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// `--http-max-in-flight` caps requests over HTTP (503 past it, streamed
+/// answers counted until their last event); `--max-connections` caps
+/// connections: a connection that has sent no request gives its slot to a
+/// new one, and only when every slot is serving a request is a new
+/// connection answered 503.
+#[test]
+fn in_flight_and_connection_caps_answer_503() {
+    let s = lmcp_http(&["--http-max-in-flight", "1"]);
+    for progress in [false, true] {
+        let busy = support::raw_http::open(
+            s.port,
+            "POST",
+            &SHELL_HEADERS,
+            &shell_call(1, "sleep 1; echo done", progress),
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        let r = send(
+            s.port,
+            "POST",
+            &SHELL_HEADERS,
+            &shell_call(2, "echo hi", false),
+        );
+        assert_eq!(r.status_code(MODERN), (503, Some(-32603)), "{}", r.body);
+        let done = read_reply(busy);
+        assert_eq!(done.status, 200, "{}", done.body);
+        let last = if progress {
+            let events = done.events();
+            for e in &events {
+                let errors = support::check(MODERN, "JSONRPCMessage", e);
+                assert!(errors.is_empty(), "{e}: {errors:?}");
+            }
+            events.last().cloned().unwrap()
+        } else {
+            done.checked(MODERN)
+        };
+        assert_eq!(last["id"], 1, "{last}");
+        assert!(last["result"].to_string().contains("done"), "{last}");
+        // The slot is free again.
+        let r = send(
+            s.port,
+            "POST",
+            &SHELL_HEADERS,
+            &shell_call(3, "echo hi", false),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.checked(MODERN);
+    }
+
+    let s = lmcp_http(&["--max-connections", "1"]);
+    // A connection that sent no request holds the only slot: a new one
+    // takes it, and the idle one is closed.
+    let mut idle = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let r = send(
+        s.port,
+        "POST",
+        &SHELL_HEADERS,
+        &shell_call(4, "echo hi", false),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(closed_by_server(&mut idle));
+    // A connection serving a request keeps its slot: 503.
+    let busy = support::raw_http::open(
+        s.port,
+        "POST",
+        &SHELL_HEADERS,
+        &shell_call(5, "sleep 1; echo done", false),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let r = send(
+        s.port,
+        "POST",
+        &SHELL_HEADERS,
+        &shell_call(6, "echo hi", false),
+    );
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.body, "too many connections\n");
+    let done = read_reply(busy);
+    assert_eq!(done.status, 200, "{}", done.body);
+    let r = send(
+        s.port,
+        "POST",
+        &SHELL_HEADERS,
+        &shell_call(7, "echo hi", false),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.checked(MODERN);
+}
+
+/// With a token set, a flood of connections that send headers slowly, or
+/// requests without the token, takes three times the connection slots, yet
+/// every request with the token is answered, on new connections and on a
+/// keep-alive connection opened before the flood; the oldest flooding
+/// connections are closed. Before slots went to proven clients first, every
+/// request past the flood got 503.
+#[test]
+fn a_slow_header_flood_displaces_only_itself() {
+    let dir = std::env::temp_dir().join(format!("lmcp-admission-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("token");
+    std::fs::write(&file, "flood-token\n").unwrap();
+    let s = lmcp_http(&[
+        "--auth-token-file",
+        file.to_str().unwrap(),
+        "--max-connections",
+        "16",
+    ]);
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list",
+        "params": {"_meta": meta(json!({}))}})
+    .to_string();
+    let h = [
+        JSON,
+        ACCEPT,
+        ("MCP-Protocol-Version", MODERN),
+        ("Mcp-Method", "tools/list"),
+    ];
+    let mut authed = h.to_vec();
+    authed.push(("Authorization", "Bearer flood-token"));
+
+    // A client served before the flood keeps its connection.
+    let mut keep = KeepAlive::connect(s.port);
+    assert_eq!(keep.post(&authed, &body).status, 200);
+
+    let mut flood = Vec::new();
+    for i in 0..48 {
+        if i % 4 == 0 {
+            // A request without the token: 401, and the connection stays
+            // open unproven.
+            let mut k = KeepAlive::connect(s.port);
+            assert_eq!(k.post(&h, &body).status, 401);
+            flood.push(k.into_stream());
+        } else {
+            flood.push(slow_header(s.port));
+        }
+    }
+    for id in 2..22 {
+        let body = body.replace("\"id\":1", &format!("\"id\":{id}"));
+        let r = send(s.port, "POST", &authed, &body);
+        assert_eq!(r.status, 200, "request {id} during the flood: {}", r.body);
+        r.checked(MODERN);
+    }
+    let r = keep.post(&authed, &body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.checked(MODERN);
+    // The first flooding connection has long lost its slot.
+    assert!(closed_by_server(&mut flood[1]));
+    drop(flood);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
