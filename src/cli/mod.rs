@@ -4,9 +4,11 @@
 //! configuration reference `docs/configuration.md` ([`reference`](mod@reference), checked
 //! by `tests/docs_config.rs`).
 //!
-//! Parsing only: what each flag does is wired up in `src/main.rs` (the
-//! `--sandbox*` flags are gathered into one configuration here,
-//! [`Cli::sandbox_config`], checked for flags that need `--sandbox`).
+//! The flags are mapped onto the library's configuration here too, so that
+//! `src/main.rs` only builds and runs the server from them: [`config`] for
+//! the engine and the transports, `builtin` for the built-in tools (feature
+//! `tools`; its `--sandbox*` flags gathered by `Cli::sandbox_config`, which
+//! checks for flags that need `--sandbox`).
 //!
 //! A flag or subcommand of a feature compiled out does not exist (clap then
 //! refuses it as unknown): the tool and shell flags need `tools`, the hub
@@ -17,6 +19,7 @@
 pub mod builtin;
 #[cfg(feature = "hub")]
 mod commands;
+pub mod config;
 pub mod reference;
 #[cfg(feature = "tools")]
 mod sandbox;
