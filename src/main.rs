@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
-use lmcp::cli::config::{http_options, server_config, stdio_options};
+use lmcp::cli::config::{self, http_options, server_config, stdio_options};
 use lmcp::cli::Cli;
 #[cfg(feature = "hub")]
 use lmcp::cli::{ClientAction, ClientArgs, Command, HubCommand};
@@ -249,8 +249,8 @@ fn main() -> ExitCode {
     let use_stdio = cli.stdio || http_addr.is_none();
     let mut builder = Server::builder("lmcp", env!("CARGO_PKG_VERSION"))
         .title("lmcp")
-        .description("A lightweight MCP server with built-in tools")
-        .instructions("lmcp: a lightweight MCP server with built-in tools.")
+        .description(config::description())
+        .instructions(config::instructions())
         .config(engine_config);
     for src in &cli.server_icon {
         builder = builder.icon(serde_json::json!({ "src": src }));

@@ -317,8 +317,10 @@ fn server_icon_flag_reaches_server_info_and_a_bad_source_is_refused() {
         ]),
         "{r}"
     );
-    assert!(
-        info["description"].as_str().is_some_and(|d| !d.is_empty()),
+    assert_eq!(info["description"], lmcp::cli::config::description(), "{r}");
+    assert_eq!(
+        r["result"]["instructions"],
+        lmcp::cli::config::instructions(),
         "{r}"
     );
     // Older revisions do not know the fields: they are left out.

@@ -1,6 +1,7 @@
 //! From the parsed command line to the library's configuration: the
 //! [`ServerConfig`] of the engine and the [`StdioOptions`] and
-//! [`HttpOptions`] of the transports that a [`Cli`] asks for.
+//! [`HttpOptions`] of the transports that a [`Cli`] asks for, and the words
+//! the server introduces itself with ([`description`], [`instructions`]).
 //!
 //! `src/main.rs` hands these to [`Server::builder`](crate::Server::builder)
 //! and the transports and stays a shell; keeping the mapping in the library
@@ -15,6 +16,21 @@ use crate::transport::http::HttpOptions;
 use crate::transport::stdio::StdioOptions;
 use std::fmt;
 use std::time::Duration;
+
+/// What lmcp is, in the one wording its `serverInfo.description`
+/// ([`description`]) and its `instructions` ([`instructions`]) share.
+pub const SUMMARY: &str = "lightweight MCP server with built-in tools";
+
+/// `serverInfo.description`, for people choosing a server: "A " and
+/// [`SUMMARY`].
+pub fn description() -> String {
+    format!("A {SUMMARY}")
+}
+
+/// `instructions`, for the model: the server's name and [`SUMMARY`].
+pub fn instructions() -> String {
+    format!("lmcp: a {SUMMARY}.")
+}
 
 /// Why the flags cannot be turned into a configuration (clap has already
 /// refused what it can check alone).

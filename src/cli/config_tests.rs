@@ -1,7 +1,7 @@
 //! Unit tests of `config.rs`: real argument vectors parsed by clap, mapped,
 //! and the resulting fields checked one by one.
 
-use super::{http_options, server_config, stdio_options, ConfigError};
+use super::{description, http_options, instructions, server_config, stdio_options, ConfigError};
 use crate::cli::Cli;
 use crate::server::ServerConfig;
 use crate::transport::http::HttpOptions;
@@ -259,4 +259,18 @@ fn oauth_flags_without_the_feature_are_refused() {
     assert!(ConfigError::OAuthNotBuilt
         .to_string()
         .contains("without the oauth feature"));
+}
+
+#[test]
+fn description_and_instructions_share_one_wording() {
+    assert_eq!(
+        description(),
+        "A lightweight MCP server with built-in tools"
+    );
+    assert_eq!(
+        instructions(),
+        "lmcp: a lightweight MCP server with built-in tools."
+    );
+    assert!(description().ends_with(super::SUMMARY));
+    assert!(instructions().contains(super::SUMMARY));
 }
