@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
-use lmcp::cli::config::{self, http_options, server_config, stdio_options};
+use lmcp::cli::config::{self, http_options, server_config, stdio_options, task_limits};
 use lmcp::cli::Cli;
 #[cfg(feature = "hub")]
 use lmcp::cli::{ClientAction, ClientArgs, Command, HubCommand};
@@ -251,7 +251,8 @@ fn main() -> ExitCode {
         .title("lmcp")
         .description(config::description())
         .instructions(config::instructions())
-        .config(engine_config);
+        .config(engine_config)
+        .task_limits(task_limits(&cli));
     for src in &cli.server_icon {
         builder = builder.icon(serde_json::json!({ "src": src }));
     }

@@ -1,5 +1,5 @@
 //! From the parsed command line to the library's configuration: the
-//! [`ServerConfig`] of the engine and the [`StdioOptions`] and
+//! [`ServerConfig`] and [`TaskLimits`] of the engine and the [`StdioOptions`] and
 //! [`HttpOptions`] of the transports that a [`Cli`] asks for, and the words
 //! the server introduces itself with ([`description`], [`instructions`]).
 //!
@@ -11,7 +11,7 @@
 
 use super::Cli;
 use crate::jsonrpc::Limits;
-use crate::server::ServerConfig;
+use crate::server::{ServerConfig, TaskLimits};
 use crate::transport::http::HttpOptions;
 use crate::transport::stdio::StdioOptions;
 use std::fmt;
@@ -70,6 +70,19 @@ pub fn server_config(cli: &Cli) -> ServerConfig {
         default_timeout: Duration::from_millis(cli.timeout_ms),
         max_in_flight: cli.max_in_flight,
         ..ServerConfig::default()
+    }
+}
+
+/// The task store's limits (Tasks extension): `--task-ttl-secs`,
+/// `--task-poll-interval-ms`, `--max-tasks` and `--max-task-bytes`, whose
+/// defaults are [`TaskLimits::default`]'s. For
+/// [`ServerBuilder::task_limits`](crate::ServerBuilder::task_limits).
+pub fn task_limits(cli: &Cli) -> TaskLimits {
+    TaskLimits {
+        ttl: Duration::from_secs(cli.task_ttl_secs),
+        poll_interval: Duration::from_millis(cli.task_poll_interval_ms),
+        max_tasks: cli.max_tasks,
+        max_bytes: cli.max_task_bytes,
     }
 }
 

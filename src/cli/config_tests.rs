@@ -1,9 +1,11 @@
 //! Unit tests of `config.rs`: real argument vectors parsed by clap, mapped,
 //! and the resulting fields checked one by one.
 
-use super::{description, http_options, instructions, server_config, stdio_options, ConfigError};
+use super::{
+    description, http_options, instructions, server_config, stdio_options, task_limits, ConfigError,
+};
 use crate::cli::Cli;
-use crate::server::ServerConfig;
+use crate::server::{ServerConfig, TaskLimits};
 use crate::transport::http::HttpOptions;
 use clap::Parser;
 use std::time::Duration;
@@ -273,4 +275,63 @@ fn description_and_instructions_share_one_wording() {
     );
     assert!(description().ends_with(super::SUMMARY));
     assert!(instructions().contains(super::SUMMARY));
+}
+
+#[test]
+fn without_flags_the_task_limits_are_the_library_default() {
+    let t = task_limits(&parse(&[]));
+    assert_eq!(t.ttl, Duration::from_secs(3600));
+    assert_eq!(t.poll_interval, Duration::from_millis(500));
+    assert_eq!(t.max_tasks, 1024);
+    assert_eq!(t.max_bytes, 64 << 20);
+    let d = TaskLimits::default();
+    assert_eq!(t.ttl, d.ttl);
+    assert_eq!(t.poll_interval, d.poll_interval);
+    assert_eq!(t.max_tasks, d.max_tasks);
+    assert_eq!(t.max_bytes, d.max_bytes);
+}
+
+#[test]
+fn each_task_flag_sets_its_limit() {
+    let t = task_limits(&parse(&[
+        "--task-ttl-secs",
+        "90",
+        "--task-poll-interval-ms",
+        "250",
+        "--max-tasks",
+        "8",
+        "--max-task-bytes",
+        "65536",
+    ]));
+    assert_eq!(t.ttl, Duration::from_secs(90));
+    assert_eq!(t.poll_interval, Duration::from_millis(250));
+    assert_eq!(t.max_tasks, 8);
+    assert_eq!(t.max_bytes, 65536);
+    // One flag leaves the others at their defaults.
+    let t = task_limits(&parse(&["--max-tasks", "2"]));
+    assert_eq!(t.max_tasks, 2);
+    assert_eq!(t.ttl, TaskLimits::default().ttl);
+    assert_eq!(t.max_bytes, TaskLimits::default().max_bytes);
+}
+
+#[test]
+fn task_limits_of_zero_or_not_a_number_are_refused() {
+    for flag in [
+        "--task-ttl-secs",
+        "--task-poll-interval-ms",
+        "--max-tasks",
+        "--max-task-bytes",
+    ] {
+        for bad in ["0", "-1", "ten"] {
+            // `=`: a separate "-1" would read as a flag.
+            let e = Cli::try_parse_from(["lmcp".to_owned(), format!("{flag}={bad}")])
+                .expect_err(&format!("{flag} {bad} was accepted"));
+            assert_eq!(
+                e.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{flag} {bad}: {e}"
+            );
+            assert!(e.to_string().contains(flag), "{flag} {bad}: {e}");
+        }
+    }
 }

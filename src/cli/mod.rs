@@ -175,6 +175,32 @@ pub struct Cli {
     #[arg(help_heading = heading::SERVER, long, default_value_t = 64, value_name = "N")]
     pub max_in_flight: usize,
 
+    /// Tasks (task-augmented calls): how long a task and its result are kept
+    /// from its creation, in seconds (the `ttlMs` clients are told); an
+    /// expired task's work is cancelled.
+    #[arg(help_heading = heading::SERVER, long, default_value_t = 3600, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub task_ttl_secs: u64,
+
+    /// Tasks: the polling interval suggested to clients (`pollIntervalMs`),
+    /// in milliseconds.
+    #[arg(help_heading = heading::SERVER, long, default_value_t = 500, value_name = "MS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub task_poll_interval_ms: u64,
+
+    /// Tasks: most tasks kept at once, all clients together; past it a new
+    /// task evicts the oldest finished one, and is refused when none has finished.
+    #[arg(help_heading = heading::SERVER, long, default_value_t = 1024, value_name = "N",
+          value_parser = at_least_one())]
+    pub max_tasks: usize,
+
+    /// Tasks: most bytes of results and errors kept, all tasks together; past
+    /// it the oldest finished tasks are evicted, and a result that still does
+    /// not fit is replaced by an error.
+    #[arg(help_heading = heading::SERVER, long, default_value_t = 64 * 1024 * 1024,
+          value_name = "BYTES", value_parser = at_least_one())]
+    pub max_task_bytes: usize,
+
     /// File tools: a directory the tools may touch (repeatable; default the
     /// current directory). Paths outside every root are refused, symlinks included.
     #[cfg(feature = "tools")]
@@ -408,6 +434,11 @@ fn http_addr(s: &str) -> Result<String, String> {
         return Err(format!("{s:?}: give HOST:PORT, PORT or :PORT"));
     }
     Ok(s.to_owned())
+}
+
+/// A count or size of at least 1 (0 would make the limit useless).
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(1..)
 }
 
 /// Examples of the flags of feature `tools` (none without it).
