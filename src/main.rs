@@ -3,16 +3,17 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
+use lmcp::cli::config::{self, http_options, server_config, stdio_options, task_limits};
 use lmcp::cli::Cli;
 #[cfg(feature = "hub")]
 use lmcp::cli::{ClientAction, ClientArgs, Command, HubCommand};
 #[cfg(feature = "hub")]
 use lmcp::hub::{config::HubConfig, Hub};
-use lmcp::jsonrpc::Limits;
-use lmcp::server::{Server, ServerConfig};
-use lmcp::transport::http::{serve_http, HttpOptions};
-use lmcp::transport::stdio::{serve_stdio, StdioOptions};
+use lmcp::server::Server;
+use lmcp::transport::http::serve_http;
+use lmcp::transport::stdio::serve_stdio;
 use std::process::ExitCode;
+#[cfg(feature = "hub")]
 use std::time::Duration;
 
 #[cfg(feature = "hub")]
@@ -110,39 +111,6 @@ fn auth_token(cli: &Cli) -> Result<Option<String>, String> {
         .ok()
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty()))
-}
-
-/// The OAuth resource server of --oauth-issuer and --public-url (checked
-/// here; nothing is fetched before the first token arrives).
-#[cfg(feature = "oauth")]
-fn oauth_server(
-    cli: &Cli,
-) -> Result<Option<std::sync::Arc<lmcp::transport::http::oauth::ResourceServer>>, String> {
-    use lmcp::transport::http::oauth::{ClientCredentials, OAuthConfig, ResourceServer};
-    let (Some(issuer), Some(resource)) = (&cli.oauth_issuer, &cli.public_url) else {
-        return Ok(None);
-    };
-    let client_credentials = cli
-        .oauth_client_credentials_file
-        .as_deref()
-        .map(ClientCredentials::from_file)
-        .transpose()?;
-    let server = ResourceServer::new(OAuthConfig {
-        issuer: issuer.clone(),
-        resource: resource.clone(),
-        introspection_url: cli.oauth_introspection_url.clone(),
-        client_credentials,
-        ca_file: cli.oauth_ca_file.clone(),
-    })?;
-    Ok(Some(std::sync::Arc::new(server)))
-}
-
-#[cfg(not(feature = "oauth"))]
-fn oauth_server(cli: &Cli) -> Result<Option<()>, String> {
-    match cli.oauth_issuer {
-        Some(_) => Err("--oauth-issuer: this lmcp was built without the oauth feature".into()),
-        None => Ok(None),
-    }
 }
 
 /// Environment variables holding secrets, removed at start-up.
@@ -259,18 +227,10 @@ fn main() -> ExitCode {
             }
         };
     }
-    let config = ServerConfig {
-        limits: Limits {
-            max_message_bytes: cli.max_message_bytes,
-            max_depth: cli.max_depth,
-        },
-        default_timeout: Duration::from_millis(cli.timeout_ms),
-        max_in_flight: cli.max_in_flight,
-        // A testing aid: every built-in tool's structured result checked.
-        validate_output: cfg!(debug_assertions)
-            || std::env::var_os("LMCP_VALIDATE_OUTPUT").is_some(),
-        ..ServerConfig::default()
-    };
+    let mut engine_config = server_config(&cli);
+    // A testing aid: every built-in tool's structured result checked (always
+    // in debug builds).
+    engine_config.validate_output |= std::env::var_os("LMCP_VALIDATE_OUTPUT").is_some();
     let token = match token {
         Ok(t) => t,
         Err(e) => {
@@ -278,50 +238,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let oauth = match oauth_server(&cli) {
+    let http_opts = match http_options(&cli, token) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("lmcp: {e}");
             return ExitCode::from(2);
         }
     };
-    #[cfg(not(feature = "oauth"))]
-    let _ = oauth;
-    let http_opts = HttpOptions {
-        #[cfg(feature = "oauth")]
-        oauth,
-        path: cli.http_path.clone(),
-        allowed_origins: cli.allow_origin.clone(),
-        allowed_hosts: cli
-            .allow_host
-            .iter()
-            .cloned()
-            .chain(
-                cli.public_url
-                    .as_deref()
-                    .and_then(lmcp::transport::http::url_host),
-            )
-            .collect(),
-        auth_token: token,
-        max_body_bytes: cli.max_body_bytes,
-        max_connections: cli.max_connections,
-        reserved_connections: cli.reserved_connections,
-        max_connections_per_peer: cli.max_connections_per_peer,
-        max_in_flight: cli.http_max_in_flight,
-        max_sessions: cli.max_sessions,
-        body_timeout: Duration::from_secs(cli.http_body_timeout_secs),
-        session_idle: Duration::from_secs(cli.session_idle_secs),
-        sse_replay: Duration::from_secs(cli.sse_replay_secs),
-        shutdown_grace: Duration::from_millis(cli.shutdown_grace_ms),
-        ..HttpOptions::default()
-    };
     let http_addr = cli.http.clone();
     let use_stdio = cli.stdio || http_addr.is_none();
     let mut builder = Server::builder("lmcp", env!("CARGO_PKG_VERSION"))
         .title("lmcp")
-        .description("A lightweight MCP server with built-in tools")
-        .instructions("lmcp: a lightweight MCP server with built-in tools.")
-        .config(config);
+        .description(config::description())
+        .instructions(config::instructions())
+        .config(engine_config)
+        .task_limits(task_limits(&cli));
     for src in &cli.server_icon {
         builder = builder.icon(serde_json::json!({ "src": src }));
     }
@@ -361,10 +292,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let opts = StdioOptions {
-        shutdown_grace: Duration::from_millis(cli.shutdown_grace_ms),
-        ..StdioOptions::default()
-    };
+    let opts = stdio_options(&cli);
     #[cfg(feature = "hub")]
     let boot_wait = Duration::from_millis(cli.hub_boot_wait_ms);
     let mut failed = false;

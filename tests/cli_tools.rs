@@ -317,8 +317,10 @@ fn server_icon_flag_reaches_server_info_and_a_bad_source_is_refused() {
         ]),
         "{r}"
     );
-    assert!(
-        info["description"].as_str().is_some_and(|d| !d.is_empty()),
+    assert_eq!(info["description"], lmcp::cli::config::description(), "{r}");
+    assert_eq!(
+        r["result"]["instructions"],
+        lmcp::cli::config::instructions(),
         "{r}"
     );
     // Older revisions do not know the fields: they are left out.
@@ -336,4 +338,52 @@ fn server_icon_flag_reaches_server_info_and_a_bad_source_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("https://"), "{err}");
+}
+
+/// The task flags reach the binary's task store: a created task tells the
+/// TTL and polling interval given, and `--max-tasks 1` refuses a second
+/// task while the first runs, then takes one once it is cancelled.
+#[test]
+fn task_limit_flags_reach_the_task_store() {
+    let mut p = Peer::spawn(
+        lmcp_path(),
+        &[
+            "--stdio",
+            "--task-ttl-secs",
+            "42",
+            "--task-poll-interval-ms",
+            "250",
+            "--max-tasks",
+            "1",
+        ],
+    );
+    let tasks = || meta_with(json!({"extensions": {"io.modelcontextprotocol/tasks": {}}}));
+    let shell = |command: &str| {
+        with_meta(
+            json!({"name": "shell", "arguments": {"command": command}}),
+            tasks(),
+        )
+    };
+    let r = p.call("tools/call", shell("sleep 30"));
+    let first = result(&r).clone();
+    assert_eq!(first["resultType"], "task", "{first}");
+    assert_eq!(first["ttlMs"], 42_000, "{first}");
+    assert_eq!(first["pollIntervalMs"], 250, "{first}");
+
+    let r = p.call("tools/call", shell("echo second"));
+    assert_eq!(error_code(&r), -32603, "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("too many tasks")),
+        "{r}"
+    );
+
+    let r = p.call(
+        "tasks/cancel",
+        with_meta(json!({"taskId": first["taskId"]}), tasks()),
+    );
+    assert_eq!(result(&r)["resultType"], "complete", "{r}");
+    let r = p.call("tools/call", shell("echo third"));
+    assert_eq!(result(&r)["resultType"], "task", "{r}");
 }

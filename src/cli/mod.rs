@@ -4,9 +4,11 @@
 //! configuration reference `docs/configuration.md` ([`reference`](mod@reference), checked
 //! by `tests/docs_config.rs`).
 //!
-//! Parsing only: what each flag does is wired up in `src/main.rs` (the
-//! `--sandbox*` flags are gathered into one configuration here,
-//! [`Cli::sandbox_config`], checked for flags that need `--sandbox`).
+//! The flags are mapped onto the library's configuration here too, so that
+//! `src/main.rs` only builds and runs the server from them: [`config`] for
+//! the engine and the transports, `builtin` for the built-in tools (feature
+//! `tools`; its `--sandbox*` flags gathered by `Cli::sandbox_config`, which
+//! checks for flags that need `--sandbox`).
 //!
 //! A flag or subcommand of a feature compiled out does not exist (clap then
 //! refuses it as unknown): the tool and shell flags need `tools`, the hub
@@ -17,6 +19,8 @@
 pub mod builtin;
 #[cfg(feature = "hub")]
 mod commands;
+pub mod config;
+mod examples;
 pub mod reference;
 #[cfg(feature = "tools")]
 mod sandbox;
@@ -24,6 +28,7 @@ mod sandbox;
 use clap::{CommandFactory, Parser};
 #[cfg(feature = "hub")]
 pub use commands::{ClientAction, ClientArgs, Command, HubCommand};
+pub use examples::EXAMPLES;
 
 /// Help headings grouping the flags of `lmcp --help` (and the sections of
 /// the configuration reference).
@@ -185,6 +190,32 @@ pub struct Cli {
     /// requests wait. Over HTTP, --http-max-in-flight answers 503 past its cap.
     #[arg(help_heading = heading::SERVER, long, default_value_t = 64, value_name = "N")]
     pub max_in_flight: usize,
+
+    /// Tasks (task-augmented calls): how long a task and its result are kept
+    /// from its creation, in seconds (the `ttlMs` clients are told); an
+    /// expired task's work is cancelled.
+    #[arg(help_heading = heading::SERVER, long, default_value_t = 3600, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub task_ttl_secs: u64,
+
+    /// Tasks: the polling interval suggested to clients (`pollIntervalMs`),
+    /// in milliseconds.
+    #[arg(help_heading = heading::SERVER, long, default_value_t = 500, value_name = "MS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub task_poll_interval_ms: u64,
+
+    /// Tasks: most tasks kept at once, all clients together; past it a new
+    /// task evicts the oldest finished one, and is refused when none has finished.
+    #[arg(help_heading = heading::SERVER, long, default_value_t = 1024, value_name = "N",
+          value_parser = at_least_one())]
+    pub max_tasks: usize,
+
+    /// Tasks: most bytes of results and errors kept, all tasks together; past
+    /// it the oldest finished tasks are evicted, and a result that still does
+    /// not fit is replaced by an error.
+    #[arg(help_heading = heading::SERVER, long, default_value_t = 64 * 1024 * 1024,
+          value_name = "BYTES", value_parser = at_least_one())]
+    pub max_task_bytes: usize,
 
     /// File tools: a directory the tools may touch (repeatable; default the
     /// current directory). Paths outside every root are refused, symlinks included.
@@ -421,73 +452,10 @@ fn http_addr(s: &str) -> Result<String, String> {
     Ok(s.to_owned())
 }
 
-/// Examples of the flags of feature `tools` (none without it).
-#[cfg(feature = "tools")]
-macro_rules! tools_examples {
-    () => {
-        r#"  lmcp --root ~/project --read-only    file tools confined to ~/project, nothing written
-  lmcp --tools shell,read_file,search_files --log-level info
-"#
-    };
+/// A count or size of at least 1 (0 would make the limit useless).
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(1..)
 }
-#[cfg(not(feature = "tools"))]
-macro_rules! tools_examples {
-    () => {
-        ""
-    };
-}
-
-/// Examples of the flags and subcommands of feature `hub` (none without it).
-#[cfg(feature = "hub")]
-macro_rules! hub_examples {
-    () => {
-        r#"  lmcp --upstream ev="npx -y @modelcontextprotocol/server-everything"
-                                       also serve another MCP server's tools (hub)
-  lmcp --config servers.json           upstreams from a desktop client's mcpServers file
-  lmcp client --stdio lmcp tools       list the tools of an MCP server
-  lmcp client --stdio "python3 server.py" call echo '{"text": "hi"}'
-  lmcp client --http http://127.0.0.1:8080/mcp discover
-"#
-    };
-}
-#[cfg(not(feature = "hub"))]
-macro_rules! hub_examples {
-    () => {
-        ""
-    };
-}
-
-/// A desktop client's `mcpServers` entry for lmcp (with a root when the file
-/// tools exist).
-#[cfg(feature = "tools")]
-macro_rules! client_entry {
-    () => {
-        r#"  "lmcp": {"command": "lmcp", "args": ["--stdio", "--root", "/home/me/project"]}"#
-    };
-}
-#[cfg(not(feature = "tools"))]
-macro_rules! client_entry {
-    () => {
-        r#"  "lmcp": {"command": "lmcp", "args": ["--stdio"]}"#
-    };
-}
-
-/// Examples shown at the end of `lmcp --help` (and in the man page): only
-/// those of the features compiled in.
-pub const EXAMPLES: &str = concat!(
-    r#"Examples:
-  lmcp                                 serve the built-in tools on stdio
-"#,
-    tools_examples!(),
-    r#"  lmcp --http 8080                     serve Streamable HTTP at http://127.0.0.1:8080/mcp
-  lmcp --http 0.0.0.0:8080 --auth-token-file ~/.config/lmcp/token
-                                       ... on every interface, requiring Authorization: Bearer <token>
-"#,
-    hub_examples!(),
-    "\nClient configuration (an entry of a desktop client's mcpServers):\n",
-    client_entry!(),
-    "\n\nEvery flag and config key: man lmcp, or docs/configuration.md."
-);
 
 /// An icon source for `--server-icon`: an http:// or https:// URL (the
 /// client fetches it; https is what the help suggests) or a data:image/ URI.
@@ -502,27 +470,6 @@ fn icon_src(s: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Every example command of `--help` parses, with whichever features
-    /// are compiled in.
-    #[test]
-    fn every_example_parses() {
-        let mut seen = 0;
-        for line in EXAMPLES.lines() {
-            let Some(cmd) = line.strip_prefix("  lmcp") else {
-                continue;
-            };
-            // The description follows the command after a run of spaces.
-            let cmd = cmd.split("   ").next().unwrap_or_default();
-            let mut argv = vec!["lmcp".to_string()];
-            argv.extend(shlex::split(cmd).expect("example quoting"));
-            if let Err(e) = Cli::try_parse_from(&argv) {
-                panic!("example {argv:?} does not parse: {e}");
-            }
-            seen += 1;
-        }
-        assert!(seen >= 3, "too few examples found: {seen}");
-    }
 
     fn http_of(args: &[&str]) -> Result<Option<String>, clap::Error> {
         let mut argv = vec!["lmcp"];
