@@ -2,13 +2,14 @@
 //! progress, cancellation (dropping the call cancels it upstream), timeout,
 //! and the modern input rounds (MRTR) relayed to our client. [`relay`] does
 //! the same for `prompts/get` and `resources/read`. A client with tasks gets
-//! a local task wrapping the forwarded call.
+//! a local task wrapping the forwarded call; a tool that a modern upstream
+//! runs only as a task is called as one and followed (`upstream_task.rs`).
 
-use super::{lock, Upstream};
+use super::{lock, upstream_task, Upstream};
 use crate::client::{Client, ClientError, Era, ServerRequest};
 use crate::jsonrpc::{code, ErrorObject, Notification};
 use crate::protocol::Method;
-use crate::protocol::{Content, ToolAnnotations, META_CLIENT_CAPABILITIES};
+use crate::protocol::{Content, ToolAnnotations, META_CLIENT_CAPABILITIES, TASKS_EXTENSION};
 use crate::server::{InputRequest, RequestContext, TaskSupport, Tool, ToolError, ToolResult};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -37,8 +38,10 @@ pub(super) fn remote_tool(
     .timeout(timeout + Duration::from_secs(1))
     .skip_validation()
     // For clients with tasks the forwarded call runs inside a local task
-    // (the upstream sees an ordinary call; cancelling the task drops the
-    // call, which cancels it upstream).
+    // (cancelling the task drops the call, which cancels it upstream). The
+    // upstream sees an ordinary call, or a task of its own when its tool
+    // can run as one (then any client may call a tool that runs only as a
+    // task).
     .task_support(TaskSupport::Optional);
     if let Some(t) = def["title"].as_str() {
         tool = tool.title(t);
@@ -79,7 +82,9 @@ async fn forward(
 
 /// Send `method` (`tools/call`, `prompts/get`, `resources/read`) with
 /// `params` to the upstream, relaying progress, the upstream's input
-/// requests of either era and cancellation; returns the final result.
+/// requests of either era and cancellation; returns the final result. A
+/// modern upstream's tool that runs only as a task (-32021 naming the Tasks
+/// extension) is called again as a task, which is followed to its result.
 pub(super) async fn relay(
     up: &Upstream,
     method: &str,
@@ -99,7 +104,7 @@ pub(super) async fn relay(
     };
     // Modern upstreams learn per request what our client can answer (only
     // the input kinds the hub relays).
-    let caps: serde_json::Map<String, Value> = ctx
+    let mut caps: serde_json::Map<String, Value> = ctx
         .client_capabilities()
         .as_object()
         .into_iter()
@@ -107,18 +112,33 @@ pub(super) async fn relay(
         .filter(|(k, _)| matches!(k.as_str(), "elicitation" | "sampling" | "roots"))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    let modern = matches!(client.era(), Some(Era::Modern(_)));
+    let mut as_task = false;
     let mut retry = serde_json::Map::new();
     let mut relayed = 0;
     for _ in 0..MAX_INPUT_ROUNDS {
         let mut params = base.clone();
         params.extend(retry.clone());
-        if matches!(client.era(), Some(Era::Modern(_))) {
+        if modern {
             params.insert(
                 "_meta".into(),
                 json!({ META_CLIENT_CAPABILITIES: Value::Object(caps.clone()) }),
             );
         }
-        let v = call_once(up, &client, method, params, ctx, &mut relayed).await?;
+        let v = match call_once(up, &client, method, params, ctx, &mut relayed).await? {
+            Ok(v) => v,
+            // A modern upstream's tool that runs only as a task: call it
+            // again as one (the modern era lists no per-tool task support).
+            Err(ClientError::Rpc(e)) if modern && !as_task && needs_tasks(&e) => {
+                as_task = true;
+                caps.insert("extensions".into(), json!({ TASKS_EXTENSION: {} }));
+                continue;
+            }
+            Err(e) => return Err(call_error(up, ctx, e)),
+        };
+        if as_task && v["resultType"] == "task" {
+            return upstream_task::follow(up, &client, v, &caps, ctx).await;
+        }
         if v["resultType"] != "input_required" {
             return Ok(v);
         }
@@ -130,7 +150,8 @@ pub(super) async fn relay(
     )))
 }
 
-/// One round of `method`, relaying progress and legacy input requests.
+/// One round of `method`, relaying progress and legacy input requests: the
+/// upstream's answer, or the error relaying to our client ended it with.
 async fn call_once(
     up: &Upstream,
     client: &Client,
@@ -138,7 +159,7 @@ async fn call_once(
     params: serde_json::Map<String, Value>,
     ctx: &RequestContext,
     relayed: &mut usize,
-) -> Result<Value, ToolError> {
+) -> Result<Result<Value, ClientError>, ToolError> {
     let (ptx, mut prx) = mpsc::unbounded_channel();
     let progress = ctx.wants_progress().then_some(ptx);
     let (rtx, mut rrx) = mpsc::unbounded_channel();
@@ -160,20 +181,31 @@ async fn call_once(
     while let Ok(n) = prx.try_recv() {
         relay_progress(ctx, &n).await;
     }
-    match result {
-        Ok(v) => Ok(v),
+    Ok(result)
+}
+
+/// Whether an upstream's -32021 names the Tasks extension as the missing
+/// capability (its tool runs only as a task).
+fn needs_tasks(e: &ErrorObject) -> bool {
+    e.code == code::MISSING_CLIENT_CAPABILITY
+        && e.data.as_ref().is_some_and(|d| {
+            d["requiredCapabilities"]["extensions"]
+                .get(TASKS_EXTENSION)
+                .is_some()
+        })
+}
+
+/// How a failed upstream call reaches our client.
+fn call_error(up: &Upstream, ctx: &RequestContext, e: ClientError) -> ToolError {
+    match e {
         // -32021 exists only in the modern era: tell a legacy client's model.
-        Err(ClientError::Rpc(e))
-            if e.code == crate::jsonrpc::code::MISSING_CLIENT_CAPABILITY
-                && !ctx.protocol_version().is_modern() =>
+        ClientError::Rpc(e)
+            if e.code == code::MISSING_CLIENT_CAPABILITY && !ctx.protocol_version().is_modern() =>
         {
-            Err(ToolError::Tool(format!(
-                "upstream '{}': {}",
-                up.cfg.name, e.message
-            )))
+            ToolError::Tool(format!("upstream '{}': {}", up.cfg.name, e.message))
         }
-        Err(ClientError::Rpc(e)) => Err(ToolError::Protocol(e)),
-        Err(e) => Err(ToolError::Tool(format!("upstream '{}': {e}", up.cfg.name))),
+        ClientError::Rpc(e) => ToolError::Protocol(e),
+        e => ToolError::Tool(format!("upstream '{}': {e}", up.cfg.name)),
     }
 }
 
@@ -239,7 +271,7 @@ async fn relay_request(
 /// Ask our client for what a modern upstream's `InputRequiredResult` wants
 /// (through [`RequestContext::inputs`], so either era of our client works)
 /// and build the retry's `inputResponses` / `requestState`.
-async fn relay_inputs(
+pub(super) async fn relay_inputs(
     up: &Upstream,
     v: &Value,
     ctx: &RequestContext,
@@ -304,5 +336,23 @@ mod tests {
         assert_eq!(r.content[0], Content::text("hi"));
         assert!(matches!(&r.content[1], Content::Text { text, .. } if text.contains("weird")));
         assert_eq!(r.structured, Some(json!({"a": 1})));
+    }
+
+    #[test]
+    fn only_a_missing_tasks_extension_calls_again_as_a_task() {
+        let missing = |data: Value| {
+            ErrorObject::new(
+                code::MISSING_CLIENT_CAPABILITY,
+                "Missing required client capability",
+            )
+            .with_data(data)
+        };
+        assert!(needs_tasks(&missing(
+            json!({"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}})
+        )));
+        assert!(!needs_tasks(&missing(
+            json!({"requiredCapabilities": {"elicitation": {}}})
+        )));
+        assert!(!needs_tasks(&ErrorObject::internal("boom")));
     }
 }

@@ -15,6 +15,7 @@ mod resources;
 pub mod status;
 mod subscriptions;
 mod supervisor;
+mod upstream_task;
 
 use crate::client::Client;
 use crate::server::{CacheHint, Server, Tool, ToolResult};

@@ -17,6 +17,9 @@ use std::fmt;
 pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 /// The `_meta` key carrying a modern request's client capabilities.
 pub const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+/// The Tasks extension's identifier (SEP-2663), under `extensions` in
+/// capabilities.
+pub const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
 /// The `_meta` key carrying the client's identity.
 pub const META_CLIENT_INFO: &str = "io.modelcontextprotocol/clientInfo";
 /// The `_meta` key carrying a modern request's log level.

@@ -10,7 +10,11 @@ which the core schema does not define, are checked field by field here).
 - a task that needs the client's input (`input_required`, `tasks/update`);
 - an expired task (the fixture's `--task-ttl-ms`): `tasks/get` finds nothing;
 - a legacy task fetched with the blocking `tasks/result`;
-- a hub call to an upstream, wrapped in a local task.
+- a hub call to an upstream, wrapped in a local task;
+- hub calls of upstream tools that run as tasks: the hub asks the upstream
+  for a task and follows it, so a tool that runs only as a task works for
+  clients without tasks (both eras), and an upstream task's input request
+  reaches our client's task and its answer goes back upstream.
 
 A task id of another identity is refused over HTTP with tokens: that needs
 an authorization server and is covered by tests/oauth.rs."""
@@ -211,3 +215,48 @@ def test_a_hub_call_runs_in_a_local_task(raw):
     t = poll(c, tid)
     assert t["status"] == "completed", t
     assert t["result"]["content"][0]["text"] == "computed up", t
+
+
+def hub(raw):
+    return raw(LMCP, "--stdio", "--upstream", f"ev={EVERYTHING} --stdio", "--hub-boot-wait-ms", "30000")
+
+
+def test_a_hub_forwards_a_task_only_tool_to_clients_without_tasks(raw):
+    c = hub(raw)
+    # A modern client that did not declare the extension: the upstream tool
+    # runs only as a task (-32021 for such a client when called directly).
+    r = c.modern("tools/call", {"name": "remote_ev_failing_job", "arguments": {}}, caps={})
+    res = r["result"]
+    assert res.get("resultType") == "complete", r
+    assert res["isError"] is True and res["content"][0]["text"] == "the job failed", r
+    # The same tool straight from the upstream refuses that client.
+    up = raw(EVERYTHING, "--stdio")
+    direct = up.modern("tools/call", {"name": "failing_job", "arguments": {}}, caps={})
+    assert direct["error"]["code"] == -32021, direct
+
+
+def test_a_legacy_client_of_the_hub_calls_a_task_only_tool(raw):
+    c = hub(raw)
+    init = c.call("initialize", {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}})
+    assert "result" in init, init
+    c.proc.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+    c.proc.stdin.flush()
+    r = c.call("tools/call", {"name": "remote_ev_failing_job", "arguments": {}})
+    assert r["result"]["isError"] is True, r
+    assert r["result"]["content"][0]["text"] == "the job failed", r
+
+
+def test_an_upstream_task_asks_our_client_through_our_task(raw):
+    c = hub(raw)
+    caps = {"elicitation": {}, "extensions": {TASKS: {}}}
+    tid = created(c.modern("tools/call", {"name": "remote_ev_confirm_delete", "arguments": {"filename": "b.txt"}}, caps))
+    t = poll(c, tid, until=("input_required",))
+    requests = t["inputRequests"]
+    # The upstream task's own key, relayed as is.
+    assert list(requests) == ["confirm"], t
+    assert requests["confirm"]["method"] == "elicitation/create", t
+    ack = c.modern("tasks/update", {"taskId": tid, "inputResponses": {"confirm": {"action": "accept", "content": {"confirm": True}}}}, caps)
+    assert ack["result"].get("resultType") == "complete", ack
+    t = poll(c, tid)
+    assert t["status"] == "completed", t
+    assert t["result"]["content"][0]["text"] == 'b.txt: "accept"', t

@@ -19,8 +19,7 @@ use std::pin::Pin;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-/// The extension's identifier, in capabilities.
-pub(crate) const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
+pub(crate) use crate::protocol::TASKS_EXTENSION;
 
 /// Whether the request's client capabilities declare the extension.
 fn declared(r: &Req) -> bool {

@@ -1,0 +1,161 @@
+//! Following a task an upstream created for a forwarded call (the modern
+//! Tasks extension, `io.modelcontextprotocol/tasks`): when a modern
+//! upstream refuses a call because its tool runs only as a task (-32021
+//! naming the extension), the hub calls it again as a task, so such a tool
+//! works for every client of the hub, of either era and with or without
+//! tasks. [`follow`] polls `tasks/get` at the
+//! upstream's interval, relays the task's input requests to our client and
+//! answers them with `tasks/update`, and cancels the task upstream
+//! (`tasks/cancel`) when our call ends first (cancelled, timed out, or its
+//! client gone).
+
+use super::forward::relay_inputs;
+use super::Upstream;
+use crate::client::{Client, ClientError};
+use crate::jsonrpc::ErrorObject;
+use crate::protocol::META_CLIENT_CAPABILITIES;
+use crate::server::{RequestContext, ToolError};
+use serde_json::{json, Map, Value};
+use std::time::Duration;
+
+/// Bounds of the upstream's `pollIntervalMs`: no busier than this, and
+/// never slower than the upper one.
+const POLL_MIN: Duration = Duration::from_millis(20);
+const POLL_MAX: Duration = Duration::from_secs(5);
+/// How many times one task may ask for input.
+const MAX_INPUT_ROUNDS: usize = 16;
+
+/// Cancels the upstream task when dropped before [`follow`] saw it end.
+struct CancelOnDrop {
+    client: Client,
+    params: Map<String, Value>,
+    armed: bool,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (client, params) = (self.client.clone(), std::mem::take(&mut self.params));
+        rt.spawn(async move {
+            if let Err(e) = client
+                .request("tasks/cancel", params, Duration::from_secs(5))
+                .await
+            {
+                log::debug!("hub: cancelling an upstream task failed: {e}");
+            }
+        });
+    }
+}
+
+/// Follow the upstream task `created` (a `CreateTaskResult`) to its end and
+/// return its `CallToolResult`. `caps` are the client capabilities every
+/// `tasks/*` request carries (the extension among them).
+pub(super) async fn follow(
+    up: &Upstream,
+    client: &Client,
+    created: Value,
+    caps: &Map<String, Value>,
+    ctx: &RequestContext,
+) -> Result<Value, ToolError> {
+    let name = &up.cfg.name;
+    let Some(id) = created["taskId"].as_str().map(str::to_owned) else {
+        return Err(ToolError::Tool(format!(
+            "upstream '{name}' answered with a task without a taskId"
+        )));
+    };
+    let params = |extra: Option<(&str, Value)>| {
+        let mut p = Map::new();
+        p.insert("taskId".into(), json!(id));
+        p.insert(
+            "_meta".into(),
+            json!({ META_CLIENT_CAPABILITIES: Value::Object(caps.clone()) }),
+        );
+        if let Some((k, v)) = extra {
+            p.insert(k.into(), v);
+        }
+        p
+    };
+    let mut guard = CancelOnDrop {
+        client: client.clone(),
+        params: params(None),
+        armed: true,
+    };
+    let timeout = up.cfg.timeout;
+    let failed = |e: ClientError| ToolError::Tool(format!("upstream '{name}' task {id}: {e}"));
+    let mut task = created;
+    let mut rounds = 0;
+    loop {
+        match task["status"].as_str().unwrap_or("") {
+            "completed" => {
+                guard.armed = false;
+                return task.get("result").cloned().ok_or_else(|| {
+                    ToolError::Tool(format!(
+                        "upstream '{name}' completed task {id} without a result"
+                    ))
+                });
+            }
+            "failed" => {
+                guard.armed = false;
+                return Err(
+                    match task
+                        .get("error")
+                        .cloned()
+                        .map(serde_json::from_value::<ErrorObject>)
+                    {
+                        Some(Ok(e)) => ToolError::Protocol(e),
+                        _ => ToolError::Tool(format!(
+                            "upstream '{name}' task failed: {}",
+                            task["statusMessage"].as_str().unwrap_or("no reason given")
+                        )),
+                    },
+                );
+            }
+            "cancelled" => {
+                guard.armed = false;
+                return Err(ToolError::Tool(format!(
+                    "upstream '{name}' cancelled the task running this call"
+                )));
+            }
+            "input_required"
+                if task["inputRequests"]
+                    .as_object()
+                    .is_some_and(|m| !m.is_empty()) =>
+            {
+                rounds += 1;
+                if rounds > MAX_INPUT_ROUNDS {
+                    return Err(ToolError::Tool(format!(
+                        "upstream '{name}' asked for input more than {MAX_INPUT_ROUNDS} times in one task; gave up"
+                    )));
+                }
+                let mut answers = relay_inputs(up, &task, ctx).await?;
+                let responses = answers
+                    .remove("inputResponses")
+                    .unwrap_or_else(|| json!({}));
+                client
+                    .request(
+                        "tasks/update",
+                        params(Some(("inputResponses", responses))),
+                        timeout,
+                    )
+                    .await
+                    .map_err(failed)?;
+            }
+            _ => {
+                let wait = task["pollIntervalMs"]
+                    .as_u64()
+                    .map_or(Duration::from_millis(500), Duration::from_millis)
+                    .clamp(POLL_MIN, POLL_MAX);
+                tokio::time::sleep(wait).await;
+            }
+        }
+        task = client
+            .request("tasks/get", params(None), timeout)
+            .await
+            .map_err(failed)?;
+    }
+}
