@@ -13,8 +13,9 @@ which the core schema does not define, are checked field by field here).
 - a hub call to an upstream, wrapped in a local task;
 - hub calls of upstream tools that run as tasks: the hub asks the upstream
   for a task and follows it, so a tool that runs only as a task works for
-  clients without tasks (both eras), and an upstream task's input request
-  reaches our client's task and its answer goes back upstream.
+  clients without tasks (both eras), also when it asks for input before it
+  becomes a task; an upstream's input request reaches our client's task and
+  its answer goes back upstream.
 
 A task id of another identity is refused over HTTP with tokens: that needs
 an authorization server and is covered by tests/oauth.rs."""
@@ -246,7 +247,7 @@ def test_a_legacy_client_of_the_hub_calls_a_task_only_tool(raw):
     assert r["result"]["content"][0]["text"] == "the job failed", r
 
 
-def test_an_upstream_task_asks_our_client_through_our_task(raw):
+def test_an_upstream_input_request_reaches_our_clients_task(raw):
     c = hub(raw)
     caps = {"elicitation": {}, "extensions": {TASKS: {}}}
     tid = created(c.modern("tools/call", {"name": "remote_ev_confirm_delete", "arguments": {"filename": "b.txt"}}, caps))
@@ -260,3 +261,19 @@ def test_an_upstream_task_asks_our_client_through_our_task(raw):
     t = poll(c, tid)
     assert t["status"] == "completed", t
     assert t["result"]["content"][0]["text"] == 'b.txt: "accept"', t
+
+
+def test_a_task_only_tool_that_asks_first_works_through_the_hub(raw):
+    # test_tool_with_task runs only as a task and asks for a name (MRTR)
+    # before it becomes one: the hub calls it again as a task, relays the
+    # question into our client's task, and follows the upstream task.
+    c = hub(raw)
+    caps = {"elicitation": {}, "extensions": {TASKS: {}}}
+    tid = created(c.modern("tools/call", {"name": "remote_ev_test_tool_with_task", "arguments": {}}, caps))
+    t = poll(c, tid, until=("input_required",))
+    assert list(t["inputRequests"]) == ["user_name"], t
+    ack = c.modern("tasks/update", {"taskId": tid, "inputResponses": {"user_name": {"action": "accept", "content": {"name": "Ada"}}}}, caps)
+    assert ack["result"].get("resultType") == "complete", ack
+    t = poll(c, tid)
+    assert t["status"] == "completed", t
+    assert t["result"]["content"][0]["text"] == "Hello, Ada!", t
