@@ -16,10 +16,10 @@ CONFORMANCE_NEXT_PKG="@modelcontextprotocol/conformance@0.2.0-alpha.12"
 EVERYTHING_TS_PKG="@modelcontextprotocol/server-everything@2026.8.31"
 STAMP_KEY="$PY_PKGS|$NODE_PKG|$CONFORMANCE_PKG|$CONFORMANCE_NEXT_PKG|$EVERYTHING_TS_PKG"
 
-# Document producers for tests/py/test_docs.py (real PDF, DOCX, XLSX, PPTX
-# and image files made at test time), with their own stamp so adding them
+# Document producers for tests/py/test_docs.py (real PDF, DOCX, XLSX, XLS,
+# PPTX and image files made at test time), with their own stamp so adding them
 # never rebuilds the venv.
-DOC_PKGS="fpdf2==2.8.9 python-docx==1.2.0 openpyxl==3.1.5 python-pptx==1.0.2 pillow==13.0.0"
+DOC_PKGS="fpdf2==2.8.9 python-docx==1.2.0 openpyxl==3.1.5 xlwt==1.3.0 python-pptx==1.0.2 pillow==13.0.0"
 doc_producers() {
   if [ -f .peers/stamp-docs ] && [ "$(cat .peers/stamp-docs)" = "$DOC_PKGS" ]; then return; fi
   echo "peers: document producers $DOC_PKGS"

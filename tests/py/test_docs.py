@@ -1,10 +1,10 @@
 """Documents and media through read_file (feature `docs`), with real files made
-at test time by real producers (fpdf2, python-docx, openpyxl, python-pptx,
-Pillow; installed by scripts/peers.sh), over stdio and Streamable HTTP in both
+at test time by real producers (fpdf2, python-docx, openpyxl, xlwt,
+python-pptx, Pillow; installed by scripts/peers.sh), over stdio and Streamable HTTP in both
 eras, behind the schema-validating taps. Hostile inputs (a zip bomb named
 .docx, a pixel-bomb PNG, a truncated PDF, a PDF whose page tree is a cycle)
-must each give a tool error quickly, keep the server's peak RSS under a
-ceiling, and leave it answering."""
+and an .xls whose two sheets span A1:IV65536 must each give a tool error
+quickly, keep the server's peak RSS under a ceiling, and leave it answering."""
 import base64
 import csv
 import io
@@ -69,6 +69,31 @@ def make_xlsx(path):
         ws.append([f"item{i}", i, i * 1.5])
     s = wb.create_sheet("Summary")
     s["A1"], s["B1"] = "TOTAL-MARKER", 1275
+    wb.save(str(path))
+
+
+def make_xls(path, hostile=False):
+    """An Excel 97-2003 workbook written by xlwt (BIFF8 in an OLE2 file): a
+    small table with a formula and a second sheet, or (hostile) two sheets
+    each with one value at A1 and one at IV65536."""
+    import xlwt
+
+    wb = xlwt.Workbook()
+    if hostile:
+        for name in ("One", "Two"):
+            ws = wb.add_sheet(name)
+            ws.write(0, 0, 1)
+            ws.write(65535, 255, 2)
+    else:
+        ws = wb.add_sheet("Data")
+        for col, head in enumerate(["name", "qty", "price", "total"]):
+            ws.write(0, col, head)
+        for i in range(1, 6):
+            ws.write(i, 0, f"item{i}")
+            ws.write(i, 1, i)
+            ws.write(i, 2, i * 1.5)
+            ws.write(i, 3, xlwt.Formula(f"B{i + 1}*C{i + 1}"))
+        wb.add_sheet("Summary").write(0, 0, "XLS-MARKER")
     wb.save(str(path))
 
 
@@ -257,6 +282,44 @@ async def test_hostile_files(lmcp, docs, mode):
             assert took < HOSTILE_SECONDS, f"{name} took {took:.2f}s"
         # Still answering, and its peak memory stayed bounded.
         assert "MARKER-PAGE-ONE" in text(await ok(c, {"path": "report.pdf", "limit": 1}))
+        pids = server_pids(str(docs))
+        assert pids, "the server process was not found"
+        for pid in pids:
+            assert peak_rss_kb(pid) < RSS_CEILING_KB, f"peak RSS {peak_rss_kb(pid)} KiB"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_xls_workbooks(lmcp, docs, mode):
+    """Issue 22: an .xls is read as a Markdown table; one whose sheets would
+    expand to 2 x 16.7 million cells (a 5 KB file) is refused by the pre-scan
+    before calamine builds them, quickly and with the server's memory low."""
+    make_xls(docs / "book.xls")
+    make_xls(docs / "bomb.xls", hostile=True)
+    assert (docs / "bomb.xls").stat().st_size < 16 * 1024
+    async with lmcp.connect(mode, "--root", str(docs)) as c:
+        r = await ok(c, {"path": "book.xls"})
+        t = text(r)
+        assert "Sheet: Data" in t and "| | A | B | C | D |" in t, t
+        assert "| 1 | name | qty | price | total |" in t and "| 2 | item1 | 1 | 1.5 |" in t, t
+        # xlwt stores a formula without a computed result, and read_file
+        # shows the cached values: column D is there, empty.
+        assert "| 6 | item5 | 5 | 7.5 |  |" in t, t
+        s = r.structured_content
+        assert s["format"] == "xls" and [x["name"] for x in s["sheets"]] == ["Data", "Summary"]
+        assert (s["sheets"][0]["rows"], s["sheets"][0]["columns"]) == (6, 4)
+        t = text(await ok(c, {"path": "book.xls", "sheet": "Summary"}))
+        assert "XLS-MARKER" in t and "item1" not in t
+        t0 = time.monotonic()
+        r = await c.call_tool("read_file", {"path": "bomb.xls"})
+        took = time.monotonic() - t0
+        assert r.is_error, f"bomb.xls should fail: {text(r)}"
+        msg = text(r)
+        assert "would expand to" in msg and "more than the limit of 2000000" in msg, msg
+        assert "as .xlsx or .csv" in msg, msg
+        assert took < HOSTILE_SECONDS, f"bomb.xls took {took:.2f}s"
+        # Still answering, and its peak memory stayed bounded (calamine
+        # would have needed over 1 GB for the two grids).
+        assert "XLS-MARKER" in text(await ok(c, {"path": "book.xls", "sheet": 2}))
         pids = server_pids(str(docs))
         assert pids, "the server process was not found"
         for pid in pids:

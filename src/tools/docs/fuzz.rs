@@ -40,13 +40,15 @@ pub fn pdf(data: &[u8]) {
     run(Kind::Pdf, data);
 }
 
-/// The ZIP-based office formats and CSV, each tried on the same input.
+/// The ZIP-based office formats, legacy Excel (.xls: the OLE2 container,
+/// the cell pre-scan, then calamine) and CSV, each tried on the same input.
 pub fn office(data: &[u8]) {
     for kind in [
         Kind::Docx,
         Kind::Odt,
         Kind::Pptx,
         Kind::Xlsx,
+        Kind::Xls,
         Kind::Ods,
         Kind::Csv,
     ] {

@@ -22,6 +22,7 @@ mod office;
 mod pdf;
 mod sheet;
 mod slides;
+mod xls_scan;
 mod xml;
 mod zipped;
 

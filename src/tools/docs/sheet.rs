@@ -3,7 +3,9 @@
 //! index) and `range` (`A1:D20`) choose; the structured result lists the
 //! sheets and their sizes; big sheets are cut to the output cap with a note.
 //! XLSX cells are streamed (never a dense grid of the sheet's extent) and
-//! every ZIP part is size-checked before calamine reads it.
+//! every ZIP part is size-checked before calamine reads it; .ods and .xls
+//! workbooks, which calamine lays out as dense grids, are pre-scanned
+//! (`ods_scan`, `xls_scan`) and refused when those grids pass the cell limit.
 
 use super::xml::escape_cell;
 use super::zipped::Archive;
@@ -276,6 +278,19 @@ pub(crate) fn read_workbook(
                      save the sheet you need alone, or as .xlsx or .csv, and read that"
                 )));
             }
+        }
+    }
+    // calamine builds every sheet of an .xls as a dense grid (and one for
+    // the formulas) when it opens it: count those cells first.
+    if kind == Kind::Xls {
+        let n = super::xls_scan::cells(data, budget)?;
+        if n > max_cells {
+            return Err(invalid(format!(
+                "this Excel 97-2003 workbook would expand to {n} cells across its sheets \
+                 (each sheet's grid counted from its first to its last cell, formulas \
+                 included), more than the limit of {max_cells}; save the sheet you need \
+                 alone, or as .xlsx or .csv, and read that"
+            )));
         }
     }
     let bad = |e: calamine::Error| invalid(format!("this {} could not be read: {e}", kind.label()));
