@@ -127,8 +127,10 @@ fn in_flight_and_connection_caps_answer_503() {
     r.checked(MODERN);
 }
 
-/// With a token set, a flood of connections that send headers slowly, or
-/// requests without the token, takes three times the connection slots, yet
+/// With a token set, a flood of connections that send headers slowly,
+/// requests without the token, health checks or requests for unknown paths
+/// (answered before the token is checked) takes three times the connection
+/// slots, yet
 /// every request with the token is answered, on new connections and on a
 /// keep-alive connection opened before the flood; the oldest flooding
 /// connections are closed. Before slots went to proven clients first, every
@@ -169,6 +171,16 @@ fn a_slow_header_flood_displaces_only_itself() {
             let mut k = KeepAlive::connect(s.port);
             assert_eq!(k.post(&h, &body).status, 401);
             flood.push(k.into_stream());
+        } else if i % 4 == 2 {
+            // `/healthz` and unknown paths are answered before the token
+            // check: such a connection stays unproven too.
+            let mut k = KeepAlive::connect(s.port);
+            let (path, status) = match i % 8 {
+                2 => ("/healthz", 200),
+                _ => ("/nowhere", 404),
+            };
+            assert_eq!(k.request("GET", path, &[], "").status, status);
+            flood.push(k.into_stream());
         } else {
             flood.push(slow_header(s.port));
         }
@@ -182,8 +194,62 @@ fn a_slow_header_flood_displaces_only_itself() {
     let r = keep.post(&authed, &body);
     assert_eq!(r.status, 200, "{}", r.body);
     r.checked(MODERN);
-    // The first flooding connection has long lost its slot.
+    // The first flooding connections have long lost their slots: a slow
+    // header, a health check and an unknown path alike.
     assert!(closed_by_server(&mut flood[1]));
+    assert!(closed_by_server(&mut flood[2]));
+    assert!(closed_by_server(&mut flood[6]));
+    drop(flood);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Health checks and requests for unknown paths are answered before the
+/// token is checked, so they do not prove a connection: a flood of
+/// connections that each sent one of them, three times the connection
+/// slots, gives way to requests with the token. (When they counted as
+/// served, the flood held every slot and the requests with the token got
+/// 503.)
+#[test]
+fn a_health_check_flood_does_not_hold_the_slots() {
+    let dir = std::env::temp_dir().join(format!("lmcp-healthz-flood-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("token");
+    std::fs::write(&file, "hz-token\n").unwrap();
+    let s = lmcp_http(&[
+        "--auth-token-file",
+        file.to_str().unwrap(),
+        "--max-connections",
+        "16",
+    ]);
+    let mut flood = Vec::new();
+    for i in 0..48 {
+        let mut k = KeepAlive::connect(s.port);
+        let (path, status) = if i % 2 == 0 {
+            ("/healthz", 200)
+        } else {
+            ("/nowhere", 404)
+        };
+        let r = k.request("GET", path, &[], "");
+        assert_eq!(r.status, status, "flood connection {i}: {}", r.body);
+        flood.push(k.into_stream());
+    }
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list",
+        "params": {"_meta": meta(json!({}))}})
+    .to_string();
+    let authed = [
+        JSON,
+        ACCEPT,
+        ("MCP-Protocol-Version", MODERN),
+        ("Mcp-Method", "tools/list"),
+        ("Authorization", "Bearer hz-token"),
+    ];
+    for id in 2..12 {
+        let body = body.replace("\"id\":1", &format!("\"id\":{id}"));
+        let r = send(s.port, "POST", &authed, &body);
+        assert_eq!(r.status, 200, "request {id} after the flood: {}", r.body);
+        r.checked(MODERN);
+    }
+    assert!(closed_by_server(&mut flood[0]));
     drop(flood);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -157,9 +157,21 @@ impl KeepAlive {
 
     /// Send one `POST /mcp` with `headers` and `body`; the whole response.
     pub fn post(&mut self, headers: &[(&str, &str)], body: &str) -> Reply {
+        self.request("POST", "/mcp", headers, body)
+    }
+
+    /// Send one `method path` request with `headers` and `body`; the whole
+    /// response.
+    pub fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Reply {
         use std::io::BufRead;
         let mut req = format!(
-            "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n",
             body.len()
         );
         for (k, v) in headers {

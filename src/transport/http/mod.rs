@@ -256,7 +256,8 @@ impl State {
 
 /// Serve one HTTP/1.1 connection: every request on it goes through
 /// [`handle`]; `ticket` is its slot (`None`: not counted), which marks the
-/// connection proven once a request is accepted and ends it when a newer
+/// connection proven once a request reaches the endpoint past the token
+/// check (`route::Admitted`) and ends it when a newer
 /// connection takes the slot; `conn_stop` asks for a graceful close
 /// (finish the current request); `half_close` keeps answering after the
 /// client shut its write side.
@@ -280,7 +281,7 @@ async fn serve_connection<I>(
             let serving = ticket.as_deref().map(Ticket::serving);
             let r = handle(&state, req, peer).await;
             if let Some(t) = &ticket {
-                if !matches!(r.status(), StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+                if r.extensions().get::<route::Admitted>().is_some() {
                     t.prove();
                 }
             }

@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 
 pub(super) async fn route(
     state: &Arc<State>,
-    mut req: Request<Incoming>,
+    req: Request<Incoming>,
     origin: Option<&str>,
 ) -> Resp {
     let path = req.uri().path();
@@ -86,6 +86,25 @@ pub(super) async fn route(
         Ok(g) => g,
         Err(refused) => return refused,
     };
+    // Past the token check (or with no token set, at the endpoint): the
+    // connection has shown it is a real client and keeps its slot.
+    let mut r = endpoint(state, req, grant).await;
+    r.extensions_mut().insert(Admitted);
+    r
+}
+
+/// Marks a response to a request that reached the MCP endpoint past the
+/// token check: its connection counts as proven (`admission.rs`). Health
+/// checks, unknown paths and refused requests do not carry it.
+#[derive(Clone, Copy)]
+pub(super) struct Admitted;
+
+/// A request to the endpoint that passed the `Origin` and token checks.
+async fn endpoint(
+    state: &Arc<State>,
+    mut req: Request<Incoming>,
+    grant: Option<oauth::Grant>,
+) -> Resp {
     let session_id = req
         .headers()
         .get("mcp-session-id")
