@@ -38,7 +38,7 @@ done
 # them), with the reason; never one of lmcp's own gaps. Their failures are
 # not counted; any other scenario that only skips fails the run, so a new
 # skip is looked at. Format: "name: reason" per line.
-KNOWN_BROKEN="tasks-status-notifications: the suite reports SKIPPED — its harness watches the tools/call stream, not subscriptions/listen where SEP-2663 sends notifications/tasks (rewrite pending upstream)"
+KNOWN_BROKEN="tasks-status-notifications: the suite reports SKIPPED — its harness watches the tools/call stream, not subscriptions/listen where SEP-2663 sends notifications/tasks (rewrite pending upstream); lmcp sends them there, tested in tests/tasks.rs a_listen_stream_follows_task_status"
 python3 - "$OUT" "$KNOWN_BROKEN" <<'PY'
 import json, pathlib, re, sys
 out, broken = pathlib.Path(sys.argv[1]), {}

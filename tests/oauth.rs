@@ -646,6 +646,52 @@ fn tasks_request(port: u16, token: &str, method: &str, params: Value) -> Value {
     v
 }
 
+/// Opens a `subscriptions/listen` stream following task `id` with `token`;
+/// its first event (the acknowledgement) and the open stream.
+fn listen_for_task(port: u16, token: &str, id: &str) -> (Value, std::net::TcpStream) {
+    use std::io::Read;
+    let params = json!({"notifications": {"taskIds": [id]},
+        "_meta": meta(json!({"extensions": {"io.modelcontextprotocol/tasks": {}}}))});
+    let body =
+        json!({"jsonrpc": "2.0", "id": 9, "method": "subscriptions/listen", "params": params})
+            .to_string();
+    let auth = format!("Bearer {token}");
+    let h = [
+        JSON,
+        ACCEPT,
+        ("MCP-Protocol-Version", MODERN),
+        ("Mcp-Method", "subscriptions/listen"),
+        ("Authorization", auth.as_str()),
+    ];
+    let mut stream = raw_http::open(port, "POST", &h, &body);
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&got).into_owned();
+        let event = text.split("data: ").nth(1).and_then(|rest| {
+            let line = rest.split('\n').next()?;
+            serde_json::from_str::<Value>(line).ok()
+        });
+        if let Some(v) = event {
+            let errors = check(MODERN, "JSONRPCMessage", &v);
+            assert!(errors.is_empty(), "{v} violates the schema: {errors:?}");
+            assert_eq!(
+                v["method"], "notifications/subscriptions/acknowledged",
+                "{v}"
+            );
+            return (v, stream);
+        }
+        let n = stream
+            .read(&mut buf)
+            .expect("the listen stream's first event");
+        assert!(n > 0, "the listen stream ended: {text}");
+        got.extend_from_slice(&buf[..n]);
+    }
+}
+
 /// Issue 20: a task is bound to the token subject that created it; another
 /// subject's token finds nothing (as for an unknown id) and cannot cancel it.
 #[test]
@@ -666,6 +712,19 @@ fn tasks_are_bound_to_the_subject() {
         let r = tasks_request(s.port, &bob, m, json!({"taskId": id}));
         assert_eq!(r["error"]["code"], -32602, "{m} by another subject: {r}");
     }
+    // Bob cannot follow Alice's task on a listen stream either: it is left
+    // out of his acknowledgement; Alice's names it.
+    let (ack, _bob_stream) = listen_for_task(s.port, &bob, &id);
+    assert!(
+        ack["params"]["notifications"].get("taskIds").is_none(),
+        "{ack}"
+    );
+    let (ack, _alice_stream) = listen_for_task(s.port, &alice, &id);
+    assert_eq!(
+        ack["params"]["notifications"]["taskIds"],
+        json!([id]),
+        "{ack}"
+    );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let r = tasks_request(s.port, &alice, "tasks/get", json!({"taskId": id}));

@@ -417,3 +417,122 @@ fn input_gathered_by_mrtr_before_the_task_reaches_its_result() {
     let r = p.call("tools/call", call(answer, &json!({"elicitation": {}})));
     assert_eq!(result(&r)["content"][0]["text"], "Alice task=false", "{r}");
 }
+
+/// `notifications/tasks` on a `subscriptions/listen` stream: the stream
+/// follows the caller's known tasks named in `taskIds` (an unknown id is
+/// left out of the acknowledgement), sends each one's state at once and
+/// then every status change, each the detailed task `tasks/get` would give,
+/// input requests and the final result included.
+#[test]
+fn a_listen_stream_follows_task_status() {
+    let mut p = Peer::in_process(server(Arc::default()));
+    let caps = json!({"elicitation": {}, "extensions": {TASKS: {}}});
+    let call = |name: &str| {
+        with_meta(
+            json!({"name": name, "arguments": {}}),
+            meta_with(caps.clone()),
+        )
+    };
+    let opt = p.call("tools/call", call("opt"));
+    let opt = result(&opt)["taskId"].as_str().unwrap().to_string();
+    let ask = p.call("tools/call", call("ask"));
+    let ask = result(&ask)["taskId"].as_str().unwrap().to_string();
+    let sub = p.request(
+        "subscriptions/listen",
+        with_meta(
+            json!({"notifications": {"taskIds": [opt, ask, "no-such-task", opt]}}),
+            meta_with(caps.clone()),
+        ),
+    );
+    let ack = p.next();
+    assert_eq!(
+        ack["method"], "notifications/subscriptions/acknowledged",
+        "{ack}"
+    );
+    let mut both = vec![opt.clone(), ask.clone()];
+    both.sort();
+    assert_eq!(
+        ack["params"]["notifications"],
+        json!({"taskIds": both}),
+        "{ack}"
+    );
+    let status_of = |p: &mut Peer, sub: i64, id: &str, status: &str| -> Value {
+        let (id, status) = (id.to_string(), status.to_string());
+        let n = p
+            .wait_for(Duration::from_secs(10), |m| {
+                m["method"] == "notifications/tasks"
+                    && m["params"]["taskId"] == id.as_str()
+                    && m["params"]["status"] == status.as_str()
+            })
+            .unwrap_or_else(|| panic!("no notifications/tasks {status} for {id}"));
+        assert_task(&n["params"]);
+        assert_eq!(
+            n["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], sub,
+            "{n}"
+        );
+        n
+    };
+    let done = status_of(&mut p, sub, &opt, "completed");
+    assert_eq!(
+        done["params"]["result"]["content"][0]["text"], "done",
+        "{done}"
+    );
+    let waiting = status_of(&mut p, sub, &ask, "input_required");
+    let keys: Vec<&String> = waiting["params"]["inputRequests"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(keys, ["a", "b"], "{waiting}");
+    let update = with_meta(
+        json!({"taskId": ask, "inputResponses": {"a": {"action": "accept"}, "b": {"action": "decline"}}}),
+        meta_with(caps.clone()),
+    );
+    p.call("tasks/update", update);
+    let done = status_of(&mut p, sub, &ask, "completed");
+    assert_eq!(
+        done["params"]["result"]["content"][0]["text"], "\"accept\" \"decline\"",
+        "{done}"
+    );
+    // A cancelled task is told too.
+    let slow = p.call("tools/call", call("opt"));
+    let slow = result(&slow)["taskId"].as_str().unwrap().to_string();
+    let sub2 = p.request(
+        "subscriptions/listen",
+        with_meta(
+            json!({"notifications": {"taskIds": [slow]}}),
+            meta_with(caps.clone()),
+        ),
+    );
+    let ack = p
+        .wait_for(Duration::from_secs(10), |m| {
+            m["method"] == "notifications/subscriptions/acknowledged"
+                && m["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == sub2
+        })
+        .unwrap();
+    assert_eq!(ack["params"]["notifications"]["taskIds"], json!([slow]));
+    p.call("tasks/cancel", with_tasks(json!({"taskId": slow})));
+    status_of(&mut p, sub2, &slow, "cancelled");
+}
+
+/// Task status notifications need the extension declared (-32021), and
+/// `taskIds` must be an array.
+#[test]
+fn a_listen_for_tasks_needs_the_extension() {
+    let mut p = Peer::in_process(server(Arc::default()));
+    let r = p.modern(
+        "subscriptions/listen",
+        json!({"notifications": {"taskIds": ["x"]}}),
+    );
+    assert_eq!(error_code(&r), -32021, "{r}");
+    assert_eq!(
+        r["error"]["data"]["requiredCapabilities"]["extensions"][TASKS],
+        json!({}),
+        "{r}"
+    );
+    let r = p.call(
+        "subscriptions/listen",
+        with_tasks(json!({"notifications": {"taskIds": "x"}})),
+    );
+    assert_eq!(error_code(&r), -32602, "{r}");
+}

@@ -127,8 +127,10 @@ pub struct Cli {
     pub max_body_bytes: usize,
 
     /// HTTP: most connections open at once. When all are taken, a new
-    /// connection ends the oldest one that has had no request accepted and
-    /// is not serving one (a slow or idle client); 503 when there is none.
+    /// connection ends the oldest one that has had no request accepted (a
+    /// request to the MCP endpoint that passed the token check; health
+    /// checks and other paths do not count) and is not serving one (a slow
+    /// or idle client); 503 when there is none.
     #[arg(help_heading = heading::HTTP, long, default_value_t = 512, value_name = "N")]
     pub max_connections: usize,
 

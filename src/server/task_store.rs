@@ -17,9 +17,9 @@ use crate::sync::MutexExt;
 use crate::time::rfc3339;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::{broadcast, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
 /// How long tasks live and how much the store keeps.
@@ -129,7 +129,15 @@ pub struct TaskStore {
     ended: Notify,
     /// The tag of the task ids it mints.
     instance: Option<InstanceId>,
+    /// The id of every task whose status changed, for `notifications/tasks`
+    /// (`subscriptions/listen`); made by the first watcher, so a server
+    /// nobody listens to pays nothing.
+    changed: OnceLock<broadcast::Sender<String>>,
 }
+
+/// How many status changes a slow watcher may fall behind before it is
+/// told it lagged (it then looks at all its tasks again).
+const WATCH_BACKLOG: usize = 64;
 
 impl TaskStore {
     /// An empty store with these limits.
@@ -139,6 +147,7 @@ impl TaskStore {
             inner: Mutex::default(),
             ended: Notify::new(),
             instance: None,
+            changed: OnceLock::new(),
         }
     }
 
@@ -151,6 +160,25 @@ impl TaskStore {
     /// The limits it applies.
     pub fn limits(&self) -> &TaskLimits {
         &self.limits
+    }
+
+    /// A receiver of the id of every task whose status changes from now on
+    /// (input required, working again, completed, failed, cancelled). A
+    /// receiver that falls behind gets `Lagged` and should look at the
+    /// tasks it follows again with [`TaskStore::get`].
+    pub fn watch(&self) -> broadcast::Receiver<String> {
+        self.changed
+            .get_or_init(|| broadcast::channel(WATCH_BACKLOG).0)
+            .subscribe()
+    }
+
+    /// Tells the watchers, if any, that task `id` changed status.
+    fn tell(&self, id: &str) {
+        if let Some(tx) = self.changed.get() {
+            if tx.receiver_count() > 0 {
+                let _ = tx.send(id.to_string());
+            }
+        }
     }
 
     /// A new `working` task owned by `owner`, whose work stops when `cancel`
@@ -243,6 +271,7 @@ impl TaskStore {
         let added = e.bytes;
         inner.bytes += added;
         self.ended.notify_waiters();
+        self.tell(id);
         true
     }
 
@@ -269,6 +298,7 @@ impl TaskStore {
             answers: Map::new(),
             resume,
         });
+        self.tell(id);
         Some(rx)
     }
 
@@ -296,6 +326,7 @@ impl TaskStore {
             e.status = TaskStatus::Working;
             e.status_message = None;
             e.updated = SystemTime::now();
+            self.tell(id);
         }
         Some(())
     }
@@ -316,6 +347,7 @@ impl TaskStore {
         e.status_message = Some("cancelled by the client".into());
         e.updated = SystemTime::now();
         self.ended.notify_waiters();
+        self.tell(id);
         Some(true)
     }
 

@@ -155,3 +155,23 @@ fn input_required_until_every_request_is_answered() {
         json!({"a": {"action": "accept"}, "b": {"roots": []}})
     );
 }
+
+#[test]
+fn watchers_hear_every_status_change() {
+    let s = TaskStore::new(limits(60_000, 8, 1 << 20));
+    let a = id_of(&s.create("alice", CancellationToken::new()).unwrap());
+    let b = id_of(&s.create("alice", CancellationToken::new()).unwrap());
+    // Nobody watches yet: nothing is kept for later.
+    assert!(s.finish(&a, TaskOutcome::Result(json!({"content": []}))));
+    let mut rx = s.watch();
+    assert!(rx.try_recv().is_err());
+    let mut asked = serde_json::Map::new();
+    asked.insert("k".into(), json!({"method": "elicitation/create"}));
+    let _resume = s.await_input(&b, asked).unwrap();
+    let mut answers = serde_json::Map::new();
+    answers.insert("k".into(), json!({"action": "accept"}));
+    s.give_input("alice", &b, answers).unwrap();
+    assert_eq!(s.cancel("alice", &b), Some(true));
+    let heard: Vec<String> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+    assert_eq!(heard, [b.clone(), b.clone(), b]);
+}

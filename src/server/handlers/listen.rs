@@ -1,13 +1,22 @@
-//! `subscriptions/listen` (modern): a stream of the changes a client opted into.
+//! `subscriptions/listen` (modern): a stream of the changes a client opted
+//! into: list changes, resource updates, and the status of tasks
+//! (`notifications/tasks`, the Tasks extension).
 
 use super::super::engine::Server;
 use super::super::request::{Reply, Req};
+use super::super::task_store::TaskStore;
 use super::super::Change;
 use super::lifecycle::{Offers, MAX_RESOURCE_SUBSCRIPTIONS};
+use super::tasks;
 use crate::jsonrpc::{ErrorObject, Notification};
 use crate::protocol::META_SUBSCRIPTION_ID;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::Receiver;
+
+/// Most tasks one stream follows.
+const MAX_TASK_SUBSCRIPTIONS: usize = 1024;
 
 /// What a listen stream opted into: its `notifications` parameter.
 struct Filter {
@@ -16,6 +25,9 @@ struct Filter {
     resources: bool,
     /// The resources whose updates it follows.
     uris: Vec<String>,
+    /// The tasks whose status it follows (`taskIds`): only the caller's
+    /// own, known tasks.
+    task_ids: Vec<String>,
 }
 
 impl Filter {
@@ -56,11 +68,54 @@ impl Filter {
             prompts: offers.prompts && flag("promptsListChanged"),
             resources: offers.resources && flag("resourcesListChanged"),
             uris,
+            task_ids: Self::task_ids(r, filter.get("taskIds"))?,
         })
     }
 
+    /// The tasks a `taskIds` filter may follow: the caller's own tasks the
+    /// store knows (others are left out of the acknowledgement, as an
+    /// unknown id is); the extension must be declared.
+    fn task_ids(r: &Req, asked: Option<&Value>) -> Result<Vec<String>, ErrorObject> {
+        let Some(asked) = asked else {
+            return Ok(Vec::new());
+        };
+        if !tasks::declared(r) {
+            return Err(tasks::missing_capability());
+        }
+        let Some(asked) = asked.as_array() else {
+            return Err(ErrorObject::invalid_params(
+                "taskIds must be an array of task ids",
+            ));
+        };
+        if asked.len() > MAX_TASK_SUBSCRIPTIONS {
+            return Err(ErrorObject::invalid_params(format!(
+                "taskIds names {} tasks; one stream follows at most \
+                 {MAX_TASK_SUBSCRIPTIONS}: split them over several listens",
+                asked.len()
+            )));
+        }
+        let store = &r.server().tasks;
+        let owner = tasks::owner(r);
+        let mut ids: Vec<String> = asked
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|id| store.get(&owner, id).is_some())
+            .map(String::from)
+            .collect();
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
     /// The acknowledged filter: the opted-in kinds only.
-    fn ack(tools: bool, prompts: bool, resources: bool, uris: &[String]) -> Map<String, Value> {
+    fn ack(&self) -> Map<String, Value> {
+        let Filter {
+            tools,
+            prompts,
+            resources,
+            ref uris,
+            ref task_ids,
+        } = *self;
         let mut ack = Map::new();
         for (on, key) in [
             (tools, "toolsListChanged"),
@@ -74,6 +129,9 @@ impl Filter {
         if !uris.is_empty() {
             ack.insert("resourceSubscriptions".into(), json!(uris));
         }
+        if !task_ids.is_empty() {
+            ack.insert("taskIds".into(), json!(task_ids));
+        }
         ack
     }
 }
@@ -81,16 +139,18 @@ impl Filter {
 /// `subscriptions/listen` (modern): acknowledge, then forward the opted-in
 /// changes until the client cancels or the server shuts down.
 pub(super) async fn listen(r: Req) -> Reply {
+    let filter = match Filter::parse(&r) {
+        Ok(f) => f,
+        Err(e) => return Reply::Error(e),
+    };
+    let ack = filter.ack();
     let Filter {
         tools,
         prompts,
         resources,
         uris,
-    } = match Filter::parse(&r) {
-        Ok(f) => f,
-        Err(e) => return Reply::Error(e),
-    };
-    let ack = Filter::ack(tools, prompts, resources, &uris);
+        mut task_ids,
+    } = filter;
     let sub_id = serde_json::to_value(&r.req.id).unwrap_or_default();
     let tagged = |method: &str, mut params: Map<String, Value>| Notification {
         method: method.into(),
@@ -103,6 +163,10 @@ pub(super) async fn listen(r: Req) -> Reply {
         },
     };
     let mut rx = r.server().subscribe_changes();
+    let store = r.server().tasks.clone();
+    let owner = tasks::owner(&r);
+    // Watch before the acknowledgement, so no change after it is missed.
+    let mut task_rx = (!task_ids.is_empty()).then(|| store.watch());
     let _watching = WatchGuard::new(r.session.server.clone(), uris.clone());
     let mut ack_params = Map::new();
     ack_params.insert("notifications".into(), Value::Object(ack));
@@ -115,6 +179,14 @@ pub(super) async fn listen(r: Req) -> Reply {
         .await
     {
         return Reply::Silent;
+    }
+    // Each followed task's status now, so a change made before the
+    // stream opened is not lost; then every change.
+    let followed = task_ids.clone();
+    for id in &followed {
+        if !send_task(&r, &store, &owner, id, &mut task_ids, &tagged).await {
+            return Reply::Silent;
+        }
     }
     let shutdown = r.session.subscriptions_ended().clone();
     // Tell the subscribe hook while the stream lives (also when it is dropped).
@@ -133,6 +205,24 @@ pub(super) async fn listen(r: Req) -> Reply {
                 break;
             }
             c = rx.recv() => c,
+            t = next_task(&mut task_rx) => {
+                let ids = match t {
+                    Ok(id) if task_ids.contains(&id) => vec![id],
+                    Ok(_) => continue,
+                    // Fell behind: look at every followed task again.
+                    Err(RecvError::Lagged(_)) => task_ids.clone(),
+                    Err(RecvError::Closed) => break,
+                };
+                for id in &ids {
+                    if !send_task(&r, &store, &owner, id, &mut task_ids, &tagged).await {
+                        return Reply::Silent;
+                    }
+                }
+                if task_ids.is_empty() {
+                    task_rx = None;
+                }
+                continue;
+            }
         };
         let n = match change {
             Ok(Change::Tools) if tools => tagged("notifications/tools/list_changed", Map::new()),
@@ -148,7 +238,7 @@ pub(super) async fn listen(r: Req) -> Reply {
                 tagged("notifications/resources/updated", p)
             }
             Ok(_) => continue,
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(RecvError::Lagged(_)) => continue,
             Err(_) => break,
         };
         if !r.out.send_notification(&n).await {
@@ -156,6 +246,41 @@ pub(super) async fn listen(r: Req) -> Reply {
         }
     }
     Reply::Result(json!({ "_meta": { META_SUBSCRIPTION_ID: sub_id } }))
+}
+
+/// The next task status change, or never when the stream follows no task.
+async fn next_task(rx: &mut Option<Receiver<String>>) -> Result<String, RecvError> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Sends task `id`'s current state as `notifications/tasks` (the detailed
+/// task, as `tasks/get` answers it). A task that is gone (expired) or has
+/// reached a terminal status is no longer followed. Returns false when the
+/// client is gone.
+async fn send_task(
+    r: &Req,
+    store: &TaskStore,
+    owner: &str,
+    id: &str,
+    followed: &mut Vec<String>,
+    tagged: &impl Fn(&str, Map<String, Value>) -> Notification,
+) -> bool {
+    let Some(Value::Object(task)) = store.get(owner, id) else {
+        followed.retain(|t| t != id);
+        return true;
+    };
+    if !matches!(
+        task.get("status").and_then(Value::as_str),
+        Some("working" | "input_required")
+    ) {
+        followed.retain(|t| t != id);
+    }
+    r.out
+        .send_notification(&tagged("notifications/tasks", task))
+        .await
 }
 
 /// Unwatches the URIs of a `subscriptions/listen` stream when it ends,

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 pub(crate) use crate::protocol::TASKS_EXTENSION;
 
 /// Whether the request's client capabilities declare the extension.
-fn declared(r: &Req) -> bool {
+pub(super) fn declared(r: &Req) -> bool {
     r.version.is_modern()
         && r.client_capabilities
             .get("extensions")
@@ -38,7 +38,7 @@ pub(super) fn owner(r: &Req) -> String {
     r.caller.clone().unwrap_or_default()
 }
 
-fn missing_capability() -> ErrorObject {
+pub(super) fn missing_capability() -> ErrorObject {
     ErrorObject::new(
         code::MISSING_CLIENT_CAPABILITY,
         "Missing required client capability",
