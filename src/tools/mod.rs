@@ -6,7 +6,7 @@ pub(crate) mod docs;
 pub mod fs;
 pub mod jobs;
 pub mod ping;
-pub mod process;
+pub(crate) mod process;
 pub mod roots;
 pub mod sandbox;
 pub(crate) mod schemas;

@@ -110,11 +110,6 @@ impl ProcessGroup {
         }
     }
 
-    /// Send a signal to the whole group; `false` if it has no members left.
-    pub fn signal(&self, sig: Signal) -> bool {
-        self.child.is_some() && signal_group(self.pgid, Some(sig))
-    }
-
     /// End the whole group: SIGTERM, wait up to the grace period for every
     /// member to go, then SIGKILL. Reaps the leader and returns its status.
     /// If this future is dropped midway, the drop of `self` finishes the job.
