@@ -4,13 +4,14 @@
 
 mod support;
 
-use serde_json::json;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::Duration;
-use support::raw_http::{read_reply, send, shell_call, KeepAlive, ACCEPT, JSON, SHELL_HEADERS};
-use support::{meta, start_http, HttpServer, MODERN};
+use support::raw_http::{
+    modern_list, read_reply, send, shell_call, KeepAlive, LIST_HEADERS, SHELL_HEADERS,
+};
+use support::{start_http, HttpServer, TokenFile, MODERN};
 
 fn lmcp_http(extra: &[&str]) -> HttpServer {
     start_http(PathBuf::from(env!("CARGO_BIN_EXE_lmcp")), extra)
@@ -137,25 +138,9 @@ fn in_flight_and_connection_caps_answer_503() {
 /// request past the flood got 503.
 #[test]
 fn a_slow_header_flood_displaces_only_itself() {
-    let dir = std::env::temp_dir().join(format!("lmcp-admission-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("token");
-    std::fs::write(&file, "flood-token\n").unwrap();
-    let s = lmcp_http(&[
-        "--auth-token-file",
-        file.to_str().unwrap(),
-        "--max-connections",
-        "16",
-    ]);
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list",
-        "params": {"_meta": meta(json!({}))}})
-    .to_string();
-    let h = [
-        JSON,
-        ACCEPT,
-        ("MCP-Protocol-Version", MODERN),
-        ("Mcp-Method", "tools/list"),
-    ];
+    let token = TokenFile::new("admission", "flood-token");
+    let s = lmcp_http(&["--auth-token-file", token.path(), "--max-connections", "16"]);
+    let (body, h) = (modern_list(1), LIST_HEADERS);
     let mut authed = h.to_vec();
     authed.push(("Authorization", "Bearer flood-token"));
 
@@ -186,8 +171,7 @@ fn a_slow_header_flood_displaces_only_itself() {
         }
     }
     for id in 2..22 {
-        let body = body.replace("\"id\":1", &format!("\"id\":{id}"));
-        let r = send(s.port, "POST", &authed, &body);
+        let r = send(s.port, "POST", &authed, &modern_list(id));
         assert_eq!(r.status, 200, "request {id} during the flood: {}", r.body);
         r.checked(MODERN);
     }
@@ -200,7 +184,6 @@ fn a_slow_header_flood_displaces_only_itself() {
     assert!(closed_by_server(&mut flood[2]));
     assert!(closed_by_server(&mut flood[6]));
     drop(flood);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Health checks and requests for unknown paths are answered before the
@@ -211,16 +194,8 @@ fn a_slow_header_flood_displaces_only_itself() {
 /// 503.)
 #[test]
 fn a_health_check_flood_does_not_hold_the_slots() {
-    let dir = std::env::temp_dir().join(format!("lmcp-healthz-flood-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("token");
-    std::fs::write(&file, "hz-token\n").unwrap();
-    let s = lmcp_http(&[
-        "--auth-token-file",
-        file.to_str().unwrap(),
-        "--max-connections",
-        "16",
-    ]);
+    let token = TokenFile::new("healthz-flood", "hz-token");
+    let s = lmcp_http(&["--auth-token-file", token.path(), "--max-connections", "16"]);
     let mut flood = Vec::new();
     for i in 0..48 {
         let mut k = KeepAlive::connect(s.port);
@@ -233,23 +208,13 @@ fn a_health_check_flood_does_not_hold_the_slots() {
         assert_eq!(r.status, status, "flood connection {i}: {}", r.body);
         flood.push(k.into_stream());
     }
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list",
-        "params": {"_meta": meta(json!({}))}})
-    .to_string();
-    let authed = [
-        JSON,
-        ACCEPT,
-        ("MCP-Protocol-Version", MODERN),
-        ("Mcp-Method", "tools/list"),
-        ("Authorization", "Bearer hz-token"),
-    ];
+    let mut authed = LIST_HEADERS.to_vec();
+    authed.push(("Authorization", "Bearer hz-token"));
     for id in 2..12 {
-        let body = body.replace("\"id\":1", &format!("\"id\":{id}"));
-        let r = send(s.port, "POST", &authed, &body);
+        let r = send(s.port, "POST", &authed, &modern_list(id));
         assert_eq!(r.status, 200, "request {id} after the flood: {}", r.body);
         r.checked(MODERN);
     }
     assert!(closed_by_server(&mut flood[0]));
     drop(flood);
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Instant;
 use support::raw_http::{send, ACCEPT, JSON};
-use support::{meta, start_http, MODERN};
+use support::{meta, start_http, TokenFile, MODERN};
 
 const LEGACY: &str = "2025-11-25";
 
@@ -106,13 +106,10 @@ fn max_sessions_evicts_the_least_recently_used_idle_session() {
 
 #[test]
 fn the_bearer_scheme_is_case_insensitive() {
-    let dir = std::env::temp_dir().join(format!("lmcp-bearer-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("token");
-    std::fs::write(&file, "s3cret-token-of-16+bytes").unwrap();
+    let token = TokenFile::new("bearer", "s3cret-token-of-16+bytes");
     let s = start_http(
         PathBuf::from(env!("CARGO_BIN_EXE_lmcp")),
-        &["--auth-token-file", file.to_str().unwrap()],
+        &["--auth-token-file", token.path()],
     );
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
         "params": {"name": "ping", "arguments": {}, "_meta": meta(json!({}))}})
@@ -129,7 +126,6 @@ fn the_bearer_scheme_is_case_insensitive() {
         let r = send(s.port, "POST", &h, &body);
         assert_eq!(r.status, want, "{auth}: {}", r.body);
     }
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]

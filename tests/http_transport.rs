@@ -9,8 +9,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::Duration;
-use support::raw_http::{send, shell_call, Reply, ACCEPT, JSON, SHELL_HEADERS};
-use support::{check, meta, start_http, HttpServer, MODERN};
+use support::raw_http::{
+    modern_list, send, shell_call, Reply, ACCEPT, JSON, LIST_HEADERS, SHELL_HEADERS,
+};
+use support::{check, meta, start_http, HttpServer, TokenFile, MODERN};
 
 fn everything() -> HttpServer {
     start_http(support::example("everything"), &[])
@@ -265,21 +267,12 @@ fn legacy_sessions() {
 
 #[test]
 fn bearer_token_and_healthz() {
-    let dir = std::env::temp_dir().join(format!("lmcp-token-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("token");
-    std::fs::write(&file, "s3cret-token\n").unwrap();
+    let token = TokenFile::new("token", "s3cret-token");
     let s = start_http(
         PathBuf::from(env!("CARGO_BIN_EXE_lmcp")),
-        &["--auth-token-file", file.to_str().unwrap()],
+        &["--auth-token-file", token.path()],
     );
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta(json!({}))}}).to_string();
-    let h = [
-        JSON,
-        ACCEPT,
-        ("MCP-Protocol-Version", MODERN),
-        ("Mcp-Method", "tools/list"),
-    ];
+    let (body, h) = (modern_list(1), LIST_HEADERS);
     let r = send(s.port, "POST", &h, &body);
     assert_eq!(r.status, 401);
     assert!(r
@@ -307,7 +300,6 @@ fn bearer_token_and_healthz() {
     let mut out = String::new();
     hz.read_to_string(&mut out).unwrap();
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Scale-out: two instances given the same --state-key-file accept each
@@ -789,16 +781,7 @@ fn the_access_log_has_a_line_per_request_at_debug_only() {
                 break rest.split('/').next().unwrap().parse().unwrap();
             }
         };
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list",
-            "params": {"_meta": meta(json!({}))}})
-        .to_string();
-        let h = [
-            JSON,
-            ACCEPT,
-            ("MCP-Protocol-Version", MODERN),
-            ("Mcp-Method", "tools/list"),
-        ];
-        let r = send(port, "POST", &h, &body);
+        let r = send(port, "POST", &LIST_HEADERS, &modern_list(1));
         assert_eq!(r.status, 200, "{}", r.body);
         r.checked(MODERN);
         // Give the log line a generous while to show up; then stop.

@@ -392,3 +392,33 @@ pub fn start_http(program: PathBuf, extra: &[&str]) -> HttpServer {
         .expect("the server did not report its port");
     HttpServer { child, port }
 }
+
+/// A token file for `--auth-token-file`, in a directory of its own that is
+/// removed when this is dropped.
+pub struct TokenFile {
+    dir: PathBuf,
+    file: PathBuf,
+}
+
+impl TokenFile {
+    /// Writes `token` (a newline after it) to a fresh file; `name` keeps
+    /// the directories of tests in one process apart.
+    pub fn new(name: &str, token: &str) -> TokenFile {
+        let dir = std::env::temp_dir().join(format!("lmcp-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("token");
+        std::fs::write(&file, format!("{token}\n")).unwrap();
+        TokenFile { dir, file }
+    }
+
+    /// The file's path, as `--auth-token-file` takes it.
+    pub fn path(&self) -> &str {
+        self.file.to_str().unwrap()
+    }
+}
+
+impl Drop for TokenFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

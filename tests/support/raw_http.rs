@@ -249,3 +249,18 @@ pub const SHELL_HEADERS: [(&str, &str); 5] = [
     ("Mcp-Method", "tools/call"),
     ("Mcp-Name", "shell"),
 ];
+
+/// A modern `tools/list` request with id `id`.
+pub fn modern_list(id: i64) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/list",
+        "params": {"_meta": super::meta(json!({}))}})
+    .to_string()
+}
+
+/// Headers of a modern `tools/list` request.
+pub const LIST_HEADERS: [(&str, &str); 4] = [
+    JSON,
+    ACCEPT,
+    ("MCP-Protocol-Version", super::MODERN),
+    ("Mcp-Method", "tools/list"),
+];
