@@ -164,3 +164,34 @@ fn task_support_and_declarations_are_enforced() {
     );
     assert_eq!(result(&r)["content"][0]["text"], "done", "{r}");
 }
+
+/// Each status change of a task is told with `notifications/tasks/status`
+/// (the task in the 2025-11-25 shape, checked against that schema by the
+/// peer): completed, failed (a tool error), cancelled.
+#[test]
+fn status_changes_are_notified() {
+    let (mut p, _) = peer(true);
+    let told = |p: &mut Peer, id: &Value, status: &str| {
+        let n = p
+            .wait_for(Duration::from_secs(10), |m| {
+                m["method"] == "notifications/tasks/status" && m["params"]["taskId"] == *id
+            })
+            .unwrap_or_else(|| panic!("no notifications/tasks/status for {id}"));
+        assert_eq!(n["params"]["status"], status, "{n}");
+        assert!(
+            n["params"]["ttl"].is_u64() && n["params"].get("result").is_none(),
+            "{n}"
+        );
+    };
+    let done = call_as_task(&mut p, "opt", json!({}))["taskId"].clone();
+    told(&mut p, &done, "completed");
+    let failed = call_as_task(&mut p, "opt", json!({"fail": true}))["taskId"].clone();
+    told(&mut p, &failed, "failed");
+    let long = call_as_task(&mut p, "long", json!({}))["taskId"].clone();
+    p.call("tasks/cancel", json!({"taskId": long}));
+    told(&mut p, &long, "cancelled");
+    // Nothing more about a task once it ended.
+    p.collect_for(Duration::from_millis(200));
+    let again = p.take_stashed(|m| m["method"] == "notifications/tasks/status");
+    assert!(again.is_empty(), "{again:?}");
+}

@@ -2,8 +2,9 @@
 //! progress, cancellation (dropping the call cancels it upstream), timeout,
 //! and the modern input rounds (MRTR) relayed to our client. [`relay`] does
 //! the same for `prompts/get` and `resources/read`. A client with tasks gets
-//! a local task wrapping the forwarded call; a tool that a modern upstream
-//! runs only as a task is called as one and followed (`upstream_task.rs`).
+//! a local task wrapping the forwarded call; a tool that an upstream runs
+//! only as a task (a modern upstream's, or a 2025-11-25 upstream's) is
+//! called as one and followed (`upstream_task.rs`).
 
 use super::{lock, upstream_task, Upstream};
 use crate::client::{Client, ClientError, Era, ServerRequest};
@@ -134,6 +135,19 @@ pub(super) async fn relay(
                 caps.insert("extensions".into(), json!({ TASKS_EXTENSION: {} }));
                 continue;
             }
+            // A 2025-11-25 upstream's tool that runs only as a task answers
+            // -32601 to a plain call: call it as a task and wait for its
+            // result.
+            Err(ClientError::Rpc(e))
+                if !modern
+                    && method == Method::ToolsCall.as_str()
+                    && e.code == code::METHOD_NOT_FOUND
+                    && up.legacy_tasks.load(std::sync::atomic::Ordering::Relaxed) =>
+            {
+                let mut params = base.clone();
+                params.insert("task".into(), json!({}));
+                return upstream_task::run_legacy(up, &client, params, ctx, &mut relayed).await;
+            }
             Err(e) => return Err(call_error(up, ctx, e)),
         };
         if as_task && v["resultType"] == "task" {
@@ -152,7 +166,7 @@ pub(super) async fn relay(
 
 /// One round of `method`, relaying progress and legacy input requests: the
 /// upstream's answer, or the error relaying to our client ended it with.
-async fn call_once(
+pub(super) async fn call_once(
     up: &Upstream,
     client: &Client,
     method: &str,
@@ -196,7 +210,7 @@ fn needs_tasks(e: &ErrorObject) -> bool {
 }
 
 /// How a failed upstream call reaches our client.
-fn call_error(up: &Upstream, ctx: &RequestContext, e: ClientError) -> ToolError {
+pub(super) fn call_error(up: &Upstream, ctx: &RequestContext, e: ClientError) -> ToolError {
     match e {
         // -32021 exists only in the modern era: tell a legacy client's model.
         ClientError::Rpc(e)

@@ -58,6 +58,9 @@ struct Upstream {
     started: std::sync::atomic::AtomicBool,
     /// Requests being forwarded to it now.
     busy: std::sync::atomic::AtomicUsize,
+    /// Whether it is a 2025-11-25 upstream offering task-augmented
+    /// `tools/call` (`capabilities.tasks.requests.tools.call`).
+    legacy_tasks: std::sync::atomic::AtomicBool,
     /// When the last forwarded request ended (or the upstream started).
     last_used: Mutex<Instant>,
     /// Resource URIs of this upstream our clients follow.
@@ -117,6 +120,7 @@ impl Hub {
                     },
                     started: Default::default(),
                     busy: Default::default(),
+                    legacy_tasks: Default::default(),
                     last_used: Mutex::new(Instant::now()),
                     client: Mutex::new(None),
                     registered: Mutex::new(Vec::new()),

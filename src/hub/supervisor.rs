@@ -184,7 +184,10 @@ async fn run_once(
 ) -> Result<Ended, String> {
     let (client, mut link) = open(&up.cfg)?;
     // Legacy upstreams may then ask during calls; the hub relays to our client.
-    client.declare_legacy_capabilities(json!({"elicitation": {}, "sampling": {}, "roots": {}}));
+    // `tasks` lets a 2025-11-25 upstream show and run its tools as tasks.
+    client.declare_legacy_capabilities(
+        json!({"elicitation": {}, "sampling": {}, "roots": {}, "tasks": {}}),
+    );
     let mut notes = client.notifications();
     let hello = tokio::select! {
         r = async {
@@ -192,6 +195,11 @@ async fn run_once(
         } => r.map_err(|e| format!("connect failed: {e}"))?,
         why = link.died() => return Err(why),
     };
+    up.legacy_tasks.store(
+        matches!(hello.era, Era::Legacy(_))
+            && hello.capabilities["tasks"]["requests"]["tools"]["call"].is_object(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let era = match hello.era {
         Era::Modern(v) => format!("modern {}", v.as_str()),
         Era::Legacy(v) => format!("legacy {}", v.as_str()),

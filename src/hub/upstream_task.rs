@@ -8,8 +8,14 @@
 //! answers them with `tasks/update`, and cancels the task upstream
 //! (`tasks/cancel`) when our call ends first (cancelled, timed out, or its
 //! client gone).
+//!
+//! A 2025-11-25 upstream that offers task-augmented `tools/call` answers a
+//! plain call of a tool that runs only as a task with -32601; the hub calls
+//! it again with `params.task` and waits for the outcome with
+//! `tasks/result` ([`run_legacy`]), relaying the upstream's requests to our
+//! client meanwhile, and cancels the task upstream if our call ends first.
 
-use super::forward::relay_inputs;
+use super::forward::{call_error, call_once, relay_inputs};
 use super::Upstream;
 use crate::client::{Client, ClientError};
 use crate::jsonrpc::ErrorObject;
@@ -157,5 +163,42 @@ pub(super) async fn follow(
             .request("tasks/get", params(None), timeout)
             .await
             .map_err(failed)?;
+    }
+}
+
+/// Calls a 2025-11-25 upstream's tool as a task (`params` carries `task`)
+/// and returns the task's outcome from `tasks/result` (its
+/// `CallToolResult`, or the JSON-RPC error it failed with). `relayed`
+/// counts the upstream's requests relayed to our client so far.
+pub(super) async fn run_legacy(
+    up: &Upstream,
+    client: &Client,
+    params: Map<String, Value>,
+    ctx: &RequestContext,
+    relayed: &mut usize,
+) -> Result<Value, ToolError> {
+    let name = &up.cfg.name;
+    let created = call_once(up, client, "tools/call", params, ctx, relayed)
+        .await?
+        .map_err(|e| call_error(up, ctx, e))?;
+    let Some(id) = created["task"]["taskId"].as_str().map(str::to_owned) else {
+        // Not a task after all (the upstream ran it at once).
+        return Ok(created);
+    };
+    let mut p = Map::new();
+    p.insert("taskId".into(), json!(id));
+    let mut guard = CancelOnDrop {
+        client: client.clone(),
+        params: p.clone(),
+        armed: true,
+    };
+    let outcome = call_once(up, client, "tasks/result", p, ctx, relayed).await?;
+    guard.armed = false;
+    match outcome {
+        Ok(v) => Ok(v),
+        Err(e) => Err(match e {
+            ClientError::Rpc(e) => ToolError::Protocol(e),
+            e => ToolError::Tool(format!("upstream '{name}' task {id}: {e}")),
+        }),
     }
 }

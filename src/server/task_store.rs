@@ -163,7 +163,8 @@ impl TaskStore {
     }
 
     /// A receiver of the id of every task whose status changes from now on
-    /// (input required, working again, completed, failed, cancelled). A
+    /// (input required, working again, completed, failed, cancelled, or
+    /// expired: then [`TaskStore::get`] finds nothing). A
     /// receiver that falls behind gets `Lagged` and should look at the
     /// tasks it follows again with [`TaskStore::get`].
     pub fn watch(&self) -> broadcast::Receiver<String> {
@@ -401,6 +402,8 @@ impl TaskStore {
                 e.cancel.cancel();
                 inner.bytes -= e.bytes;
                 self.ended.notify_waiters();
+                // Watchers find it gone and stop following it.
+                self.tell(&k);
             }
         }
     }

@@ -277,3 +277,29 @@ def test_a_task_only_tool_that_asks_first_works_through_the_hub(raw):
     t = poll(c, tid)
     assert t["status"] == "completed", t
     assert t["result"]["content"][0]["text"] == "Hello, Ada!", t
+
+
+def test_a_2025_11_25_upstreams_task_only_tool_through_the_hub(raw, tmp_path):
+    # The upstream speaks 2025-11-25 (era "legacy"): its task-only tool
+    # answers a plain call with -32601, so the hub calls it with
+    # params.task and waits for tasks/result.
+    cfg = tmp_path / "hub.json"
+    cfg.write_text(json.dumps({"mcpServers": {"ev": {"command": EVERYTHING, "args": ["--stdio"], "era": "legacy"}}}))
+    c = raw(LMCP, "--stdio", "--config", str(cfg), "--hub-boot-wait-ms", "30000")
+    r = c.modern("tools/call", {"name": "remote_ev_failing_job", "arguments": {}}, caps={})
+    res = r["result"]
+    assert res.get("resultType") == "complete", r
+    assert res["isError"] is True and res["content"][0]["text"] == "the job failed", r
+    # A client with tasks gets a local task around the same forwarded call.
+    tid = created(c.modern("tools/call", {"name": "remote_ev_failing_job", "arguments": {}}))
+    t = poll(c, tid)
+    assert t["status"] == "completed", t
+    assert t["result"]["isError"] is True and t["result"]["content"][0]["text"] == "the job failed", t
+    # Called straight, the 2025-11-25 upstream refuses a plain call.
+    up = raw(EVERYTHING, "--stdio")
+    init = up.call("initialize", {"protocolVersion": "2025-11-25", "capabilities": {"tasks": {}}, "clientInfo": {"name": "t", "version": "0"}})
+    assert init["result"]["capabilities"]["tasks"]["requests"]["tools"]["call"] == {}, init
+    up.proc.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+    up.proc.stdin.flush()
+    direct = up.call("tools/call", {"name": "failing_job", "arguments": {}})
+    assert direct["error"]["code"] == -32601, direct

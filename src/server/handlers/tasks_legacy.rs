@@ -2,16 +2,20 @@
 //! the `tasks` capability in `initialize`: task-augmented `tools/call`
 //! (`params.task`), `tasks/get`, `tasks/result` (blocks until the task
 //! ends), `tasks/list` and `tasks/cancel`, on the same task store as the
-//! modern extension (`tasks.rs`). Input inside a legacy task is not
-//! carried: a handler asking for it gets the error it would get without a
-//! client to ask.
+//! modern extension (`tasks.rs`), and `notifications/tasks/status` on each
+//! status change of a task the session created. Input inside a legacy task
+//! is not carried: a handler asking for it gets the error it would get
+//! without a client to ask.
 
 use super::super::request::{Reply, Req};
 use super::super::tool::{TaskSupport, Tool};
+use super::super::Session;
 use super::tasks::{owner, Mode};
 use crate::jsonrpc::{code, ErrorObject};
 use crate::protocol::ProtocolVersion;
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
+use tokio::sync::broadcast::{error::RecvError, Receiver};
 
 /// The `_meta` key tying a message to its task.
 const RELATED_TASK: &str = "io.modelcontextprotocol/related-task";
@@ -52,6 +56,56 @@ pub(super) fn mode(r: &Req, tool: &Tool) -> Result<Mode, ErrorObject> {
         (_, true) => Ok(Mode::LegacyTask),
         (_, false) => Ok(Mode::Sync),
     }
+}
+
+/// Starts a legacy task for a call of `tool`: the answer is the
+/// `CreateTaskResult` (`{task}`); the session is then told each status
+/// change of the task (`notifications/tasks/status`) until it ends.
+pub(super) fn start(r: &Req, tool: &Tool, args: Map<String, Value>) -> Result<Value, ErrorObject> {
+    // Watch before the work starts, so no change is missed.
+    let changes = r.server().tasks.watch();
+    let t = super::tasks::start(r, tool, args)?;
+    if let Some(id) = t["taskId"].as_str() {
+        tell_status(&r.session, changes, id.to_string(), owner(r));
+    }
+    Ok(json!({"task": task(&t)}))
+}
+
+/// Sends `notifications/tasks/status` (the task, legacy shape) to the
+/// session's channel for server notifications on every status change of
+/// task `id`, until it ends, expires, or the session ends.
+fn tell_status(session: &Arc<Session>, mut changes: Receiver<String>, id: String, owner: String) {
+    let store = session.server.tasks.clone();
+    let ended = session.shutdown_token().clone();
+    let session = Arc::downgrade(session);
+    tokio::spawn(async move {
+        loop {
+            let changed = tokio::select! {
+                _ = ended.cancelled() => return,
+                c = changes.recv() => c,
+            };
+            match changed {
+                Ok(changed) if changed == id => {}
+                Ok(_) => continue,
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return,
+            }
+            let (Some(t), Some(session)) = (store.get(&owner, &id), session.upgrade()) else {
+                return;
+            };
+            let params = task(&t).as_object().cloned().unwrap_or_default();
+            let n = crate::jsonrpc::Notification {
+                method: "notifications/tasks/status".into(),
+                params,
+            };
+            if let Some(out) = session.legacy_outbound() {
+                out.send_notification(&n).await;
+            }
+            if !matches!(t["status"].as_str(), Some("working" | "input_required")) {
+                return;
+            }
+        }
+    });
 }
 
 /// The store's task in the 2025-11-25 `Task` shape (`ttl`, `pollInterval`;

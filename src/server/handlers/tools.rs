@@ -7,7 +7,7 @@ use super::super::tool::ToolResult;
 use super::tasks::{Inline, Mode};
 use crate::jsonrpc::ErrorObject;
 use crate::sync::RwLockExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::oneshot;
 
 pub(super) fn tools_list(r: &Req) -> Result<Value, ErrorObject> {
@@ -46,11 +46,7 @@ pub(super) async fn tools_call(r: &Req) -> Reply {
                 .map(super::tasks::created)
                 .into()
         }
-        Ok(Mode::LegacyTask) => {
-            return super::tasks::start(r, &tool, args)
-                .map(|t| json!({"task": super::tasks_legacy::task(&t)}))
-                .into()
-        }
+        Ok(Mode::LegacyTask) => return super::tasks_legacy::start(r, &tool, args).into(),
         Ok(m) => m,
         Err(e) => return Reply::Error(e),
     };
