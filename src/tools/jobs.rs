@@ -3,7 +3,7 @@
 //! and `shell_bg_list` take that handle as the argument `job`.
 //!
 //! Each job runs in its own process group with piped stdin, and a tokio task
-//! reads its output into a bounded [`Ring`] per stream. Ended jobs stay
+//! reads its output into a bounded ring buffer per stream. Ended jobs stay
 //! readable for the configured retention and are then discarded (lazily, on
 //! the next job call). [`JobManager::shutdown`] ends every job's group.
 //!
@@ -278,7 +278,7 @@ impl JobManager {
     /// The server's manager: like [`JobManager::new`], and its
     /// [`JobManager::shutdown`] also ends every process that any `shell` or
     /// `shell_bg` command of this process left behind outside its process
-    /// group (see [`crate::tools::process::tree`]).
+    /// group (found by walking the process tree).
     pub fn for_server(config: Arc<ShellConfig>) -> Arc<Self> {
         Arc::new(JobManager {
             config,

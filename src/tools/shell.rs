@@ -8,7 +8,7 @@
 //! kept per stream, head and tail, with a marker saying how much was cut,
 //! and streamed as progress notifications when the client asked for them.
 //!
-//! [`ShellConfig`] (from [`crate::tools::process`], shared with the jobs)
+//! [`ShellConfig`] (shared with the jobs)
 //! holds the limits; [`tools`] builds the `shell` tool and
 //! the background-job tools of [`crate::tools::jobs`].
 

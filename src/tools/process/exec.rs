@@ -27,6 +27,7 @@ static SUBREAPER: AtomicBool = AtomicBool::new(false);
 /// `PR_SET_CHILD_SUBREAPER`), so that grandchildren killed with their
 /// process group are reaped by lmcp instead of lingering as zombies when
 /// PID 1 does not reap (common in containers). Call once at start-up.
+#[cfg_attr(not(feature = "cli"), allow(dead_code))]
 pub fn become_subreaper() -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
