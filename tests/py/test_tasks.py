@@ -284,7 +284,7 @@ def test_a_2025_11_25_upstreams_task_only_tool_through_the_hub(raw, tmp_path):
     # answers a plain call with -32601, so the hub calls it with
     # params.task and waits for tasks/result.
     cfg = tmp_path / "hub.json"
-    cfg.write_text(json.dumps({"mcpServers": {"ev": {"command": EVERYTHING, "args": ["--stdio"], "era": "legacy"}}}))
+    cfg.write_text(json.dumps({"mcpServers": {"ev": {"command": str(EVERYTHING), "args": ["--stdio"], "era": "legacy"}}}))
     c = raw(LMCP, "--stdio", "--config", str(cfg), "--hub-boot-wait-ms", "30000")
     r = c.modern("tools/call", {"name": "remote_ev_failing_job", "arguments": {}}, caps={})
     res = r["result"]
