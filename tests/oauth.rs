@@ -610,6 +610,24 @@ fn legacy_sessions_are_bound_to_the_subject() {
     assert_eq!(send(&alice, "DELETE", "").status, 204);
 }
 
+/// The headers of a modern `method` request with the `Authorization` value
+/// `auth`, naming `name` in `Mcp-Name` when given.
+fn modern_headers<'a>(
+    method: &'a str,
+    name: Option<&'a str>,
+    auth: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    let mut h = vec![
+        JSON,
+        ACCEPT,
+        ("MCP-Protocol-Version", MODERN),
+        ("Mcp-Method", method),
+    ];
+    h.extend(name.map(|n| ("Mcp-Name", n)));
+    h.push(("Authorization", auth));
+    h
+}
+
 /// A modern request declaring the Tasks extension, with `Mcp-Name` set as
 /// the extension asks (`taskId` for `tasks/*`).
 fn tasks_request(port: u16, token: &str, method: &str, params: Value) -> Value {
@@ -623,14 +641,7 @@ fn tasks_request(port: u16, token: &str, method: &str, params: Value) -> Value {
         .to_owned();
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
     let auth = format!("Bearer {token}");
-    let h = [
-        JSON,
-        ACCEPT,
-        ("MCP-Protocol-Version", MODERN),
-        ("Mcp-Method", method),
-        ("Mcp-Name", name.as_str()),
-        ("Authorization", auth.as_str()),
-    ];
+    let h = modern_headers(method, Some(&name), &auth);
     let r = raw_http::send(port, "POST", &h, &body);
     assert_eq!(
         r.status,
@@ -656,13 +667,7 @@ fn listen_for_task(port: u16, token: &str, id: &str) -> (Value, std::net::TcpStr
         json!({"jsonrpc": "2.0", "id": 9, "method": "subscriptions/listen", "params": params})
             .to_string();
     let auth = format!("Bearer {token}");
-    let h = [
-        JSON,
-        ACCEPT,
-        ("MCP-Protocol-Version", MODERN),
-        ("Mcp-Method", "subscriptions/listen"),
-        ("Authorization", auth.as_str()),
-    ];
+    let h = modern_headers("subscriptions/listen", None, &auth);
     let mut stream = raw_http::open(port, "POST", &h, &body);
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(10)))

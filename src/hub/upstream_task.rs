@@ -92,7 +92,7 @@ pub(super) async fn follow(
         armed: true,
     };
     let timeout = up.cfg.timeout;
-    let failed = |e: ClientError| ToolError::Tool(format!("upstream '{name}' task {id}: {e}"));
+    let failed = |e| task_error(up, &id, e);
     let mut task = created;
     let mut rounds = 0;
     loop {
@@ -177,7 +177,6 @@ pub(super) async fn run_legacy(
     ctx: &RequestContext,
     relayed: &mut usize,
 ) -> Result<Value, ToolError> {
-    let name = &up.cfg.name;
     let created = call_once(up, client, "tools/call", params, ctx, relayed)
         .await?
         .map_err(|e| call_error(up, ctx, e))?;
@@ -196,9 +195,12 @@ pub(super) async fn run_legacy(
     guard.armed = false;
     match outcome {
         Ok(v) => Ok(v),
-        Err(e) => Err(match e {
-            ClientError::Rpc(e) => ToolError::Protocol(e),
-            e => ToolError::Tool(format!("upstream '{name}' task {id}: {e}")),
-        }),
+        Err(ClientError::Rpc(e)) => Err(ToolError::Protocol(e)),
+        Err(e) => Err(task_error(up, &id, e)),
     }
+}
+
+/// A failure to talk to the upstream about its task `id`, as our tool error.
+fn task_error(up: &Upstream, id: &str, e: ClientError) -> ToolError {
+    ToolError::Tool(format!("upstream '{}' task {id}: {e}", up.cfg.name))
 }

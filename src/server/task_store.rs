@@ -78,6 +78,24 @@ impl TaskStatus {
     pub fn is_terminal(self) -> bool {
         !matches!(self, TaskStatus::Working | TaskStatus::InputRequired)
     }
+
+    /// The status of a task in wire form (as [`TaskStore::get`] returns it).
+    pub fn of(task: &Value) -> Option<TaskStatus> {
+        Some(match task.get("status")?.as_str()? {
+            "working" => TaskStatus::Working,
+            "input_required" => TaskStatus::InputRequired,
+            "completed" => TaskStatus::Completed,
+            "failed" => TaskStatus::Failed,
+            "cancelled" => TaskStatus::Cancelled,
+            _ => return None,
+        })
+    }
+
+    /// Whether a task in wire form may still change (`working` or
+    /// `input_required`).
+    pub fn still_running(task: &Value) -> bool {
+        Self::of(task).is_some_and(|s| !s.is_terminal())
+    }
 }
 
 /// How the work of a task ended.
@@ -374,7 +392,7 @@ impl TaskStore {
             tokio::pin!(ended);
             ended.as_mut().enable();
             let t = self.get(owner, id)?;
-            if t["status"] != "working" && t["status"] != "input_required" {
+            if !TaskStatus::still_running(&t) {
                 return Some(t);
             }
             // Expiry is noticed on access: look again at least this often.

@@ -175,3 +175,28 @@ fn watchers_hear_every_status_change() {
     let heard: Vec<String> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
     assert_eq!(heard, [b.clone(), b.clone(), b]);
 }
+
+#[test]
+fn the_wire_status_reads_back_and_says_whether_the_task_still_runs() {
+    let s = TaskStore::new(limits(60_000, 8, 1 << 20));
+    let t = s.create("alice", CancellationToken::new()).unwrap();
+    assert_eq!(TaskStatus::of(&t), Some(TaskStatus::Working));
+    assert!(TaskStatus::still_running(&t));
+    let id = id_of(&t);
+    s.finish(&id, TaskOutcome::Result(json!({"content": []})));
+    let done = s.get("alice", &id).unwrap();
+    assert_eq!(TaskStatus::of(&done), Some(TaskStatus::Completed));
+    assert!(!TaskStatus::still_running(&done));
+    for status in [
+        "working",
+        "input_required",
+        "completed",
+        "failed",
+        "cancelled",
+    ] {
+        let st = TaskStatus::of(&json!({ "status": status })).unwrap();
+        assert_eq!(st.as_str(), status);
+    }
+    assert_eq!(TaskStatus::of(&json!({"status": "paused"})), None);
+    assert!(!TaskStatus::still_running(&json!({})));
+}

@@ -97,6 +97,9 @@ def raw(tap_log):
         r.close()
 
 
+# The answer accepting the fixture's confirm_delete question.
+ACCEPT_CONFIRM = {"action": "accept", "content": {"confirm": True}}
+
 def assert_task(t):
     assert isinstance(t.get("taskId"), str) and len(t["taskId"]) >= 32, t
     assert t.get("status") in STATUSES, t
@@ -124,6 +127,18 @@ def poll(client, task_id, until=("completed", "failed", "cancelled")):
             return t
         assert time.monotonic() < deadline, f"task stuck: {t}"
         time.sleep(t["pollIntervalMs"] / 1000)
+
+
+def through_input(c, caps, name, arguments, key, response):
+    """Call tool `name` as a task, wait until it asks for input `key` alone,
+    answer with `response` (tasks/update); the task as it asked, and as it
+    ended."""
+    tid = created(c.modern("tools/call", {"name": name, "arguments": arguments}, caps))
+    asked = poll(c, tid, until=("input_required",))
+    assert list(asked["inputRequests"]) == [key], asked
+    ack = c.modern("tasks/update", {"taskId": tid, "inputResponses": {key: response}}, caps)
+    assert ack["result"].get("resultType") == "complete", ack
+    return asked, poll(c, tid)
 
 
 def alive(pid):
@@ -168,14 +183,8 @@ def test_a_cancelled_shell_task_loses_its_process_group(raw, tmp_path):
 def test_a_task_that_needs_input(raw):
     c = raw(EVERYTHING, "--stdio")
     caps = {"elicitation": {}, "extensions": {TASKS: {}}}
-    tid = created(c.modern("tools/call", {"name": "confirm_delete", "arguments": {"filename": "a.txt"}}, caps))
-    t = poll(c, tid, until=("input_required",))
-    requests = t["inputRequests"]
-    assert list(requests) == ["confirm"], t
-    assert requests["confirm"]["method"] == "elicitation/create", t
-    ack = c.modern("tasks/update", {"taskId": tid, "inputResponses": {"confirm": {"action": "accept", "content": {"confirm": True}}}}, caps)
-    assert ack["result"].get("resultType") == "complete", ack
-    t = poll(c, tid)
+    asked, t = through_input(c, caps, "confirm_delete", {"filename": "a.txt"}, "confirm", ACCEPT_CONFIRM)
+    assert asked["inputRequests"]["confirm"]["method"] == "elicitation/create", asked
     assert t["status"] == "completed", t
     assert t["result"]["content"][0]["text"] == 'a.txt: "accept"', t
 
@@ -250,15 +259,9 @@ def test_a_legacy_client_of_the_hub_calls_a_task_only_tool(raw):
 def test_an_upstream_input_request_reaches_our_clients_task(raw):
     c = hub(raw)
     caps = {"elicitation": {}, "extensions": {TASKS: {}}}
-    tid = created(c.modern("tools/call", {"name": "remote_ev_confirm_delete", "arguments": {"filename": "b.txt"}}, caps))
-    t = poll(c, tid, until=("input_required",))
-    requests = t["inputRequests"]
     # The upstream task's own key, relayed as is.
-    assert list(requests) == ["confirm"], t
-    assert requests["confirm"]["method"] == "elicitation/create", t
-    ack = c.modern("tasks/update", {"taskId": tid, "inputResponses": {"confirm": {"action": "accept", "content": {"confirm": True}}}}, caps)
-    assert ack["result"].get("resultType") == "complete", ack
-    t = poll(c, tid)
+    asked, t = through_input(c, caps, "remote_ev_confirm_delete", {"filename": "b.txt"}, "confirm", ACCEPT_CONFIRM)
+    assert asked["inputRequests"]["confirm"]["method"] == "elicitation/create", asked
     assert t["status"] == "completed", t
     assert t["result"]["content"][0]["text"] == 'b.txt: "accept"', t
 
@@ -269,12 +272,7 @@ def test_a_task_only_tool_that_asks_first_works_through_the_hub(raw):
     # question into our client's task, and follows the upstream task.
     c = hub(raw)
     caps = {"elicitation": {}, "extensions": {TASKS: {}}}
-    tid = created(c.modern("tools/call", {"name": "remote_ev_test_tool_with_task", "arguments": {}}, caps))
-    t = poll(c, tid, until=("input_required",))
-    assert list(t["inputRequests"]) == ["user_name"], t
-    ack = c.modern("tasks/update", {"taskId": tid, "inputResponses": {"user_name": {"action": "accept", "content": {"name": "Ada"}}}}, caps)
-    assert ack["result"].get("resultType") == "complete", ack
-    t = poll(c, tid)
+    _, t = through_input(c, caps, "remote_ev_test_tool_with_task", {}, "user_name", {"action": "accept", "content": {"name": "Ada"}})
     assert t["status"] == "completed", t
     assert t["result"]["content"][0]["text"] == "Hello, Ada!", t
 

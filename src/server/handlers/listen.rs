@@ -4,7 +4,7 @@
 
 use super::super::engine::Server;
 use super::super::request::{Reply, Req};
-use super::super::task_store::TaskStore;
+use super::super::task_store::{TaskStatus, TaskStore};
 use super::super::Change;
 use super::lifecycle::{Offers, MAX_RESOURCE_SUBSCRIPTIONS};
 use super::tasks;
@@ -268,16 +268,16 @@ async fn send_task(
     followed: &mut Vec<String>,
     tagged: &impl Fn(&str, Map<String, Value>) -> Notification,
 ) -> bool {
-    let Some(Value::Object(task)) = store.get(owner, id) else {
+    let Some(task) = store.get(owner, id) else {
         followed.retain(|t| t != id);
         return true;
     };
-    if !matches!(
-        task.get("status").and_then(Value::as_str),
-        Some("working" | "input_required")
-    ) {
+    if !TaskStatus::still_running(&task) {
         followed.retain(|t| t != id);
     }
+    let Value::Object(task) = task else {
+        return true;
+    };
     r.out
         .send_notification(&tagged("notifications/tasks", task))
         .await

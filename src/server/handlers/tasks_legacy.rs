@@ -8,6 +8,7 @@
 //! without a client to ask.
 
 use super::super::request::{Reply, Req};
+use super::super::task_store::TaskStatus;
 use super::super::tool::{TaskSupport, Tool};
 use super::super::Session;
 use super::tasks::{owner, Mode};
@@ -101,7 +102,7 @@ fn tell_status(session: &Arc<Session>, mut changes: Receiver<String>, id: String
             if let Some(out) = session.legacy_outbound() {
                 out.send_notification(&n).await;
             }
-            if !matches!(t["status"].as_str(), Some("working" | "input_required")) {
+            if !TaskStatus::still_running(&t) {
                 return;
             }
         }
