@@ -536,3 +536,32 @@ fn a_listen_for_tasks_needs_the_extension() {
     );
     assert_eq!(error_code(&r), -32602, "{r}");
 }
+
+#[test]
+fn a_task_knows_it_is_one_and_may_run_past_the_call_timeout() {
+    // 300 ms of work: over the call timeout (100 ms), within the task
+    // timeout (5 s); the handler reports whether it runs as a task.
+    let tool = lmcp::Tool::new("long", "slow, says if in a task", |_a, ctx| async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Ok(lmcp::ToolResult::text(format!("in_task={}", ctx.in_task())))
+    })
+    .timeout(Duration::from_millis(100))
+    .task_timeout(Duration::from_secs(5))
+    .task_support(lmcp::TaskSupport::Optional);
+    let mut p = Peer::in_process(lmcp::Server::builder("t", "1").tool(tool).build());
+    let r = p.call(
+        "tools/call",
+        with_tasks(json!({"name": "long", "arguments": {}})),
+    );
+    let id = result(&r)["taskId"].as_str().unwrap().to_string();
+    let done = poll_until_terminal(&mut p, &id);
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(
+        done["result"]["content"][0]["text"], "in_task=true",
+        "{done}"
+    );
+    // As a plain call the tool's own timeout applies.
+    let r = p.modern("tools/call", json!({"name": "long", "arguments": {}}));
+    assert_eq!(result(&r)["isError"], true, "{r}");
+    assert!(first_text(&r).contains("timed out"), "{r}");
+}

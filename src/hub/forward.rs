@@ -2,9 +2,11 @@
 //! progress, cancellation (dropping the call cancels it upstream), timeout,
 //! and the modern input rounds (MRTR) relayed to our client. [`relay`] does
 //! the same for `prompts/get` and `resources/read`. A client with tasks gets
-//! a local task wrapping the forwarded call; a tool that an upstream runs
-//! only as a task (a modern upstream's, or a 2025-11-25 upstream's) is
-//! called as one and followed (`upstream_task.rs`).
+//! a local task wrapping the forwarded call, and the upstream runs the tool
+//! as a task of its own where it can (then the call may outlast the
+//! upstream's timeout); a tool that an upstream runs only as a task (a
+//! modern upstream's, or a 2025-11-25 upstream's) is called as one for any
+//! client and followed (`upstream_task.rs`).
 
 use super::{lock, upstream_task, Upstream};
 use crate::client::{Client, ClientError, Era, ServerRequest};
@@ -13,6 +15,7 @@ use crate::protocol::Method;
 use crate::protocol::{Content, ToolAnnotations, META_CLIENT_CAPABILITIES, TASKS_EXTENSION};
 use crate::server::{InputRequest, RequestContext, TaskSupport, Tool, ToolError, ToolResult};
 use serde_json::{json, Value};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -26,10 +29,15 @@ pub(super) fn remote_tool(
     let description = def["description"].as_str().unwrap_or("").to_owned();
     let description = format!("[{}] {description}", up.cfg.name);
     let timeout = up.cfg.timeout;
+    // A 2025-11-25 upstream lists which tools may run as tasks.
+    let listed_as_task = matches!(
+        def["execution"]["taskSupport"].as_str(),
+        Some("optional" | "required")
+    );
     let mut tool = Tool::new(exported, description, move |args, ctx| {
         let up = up.clone();
         let name = upstream_name.clone();
-        async move { forward(&up, &name, args, &ctx).await }
+        async move { forward(&up, &name, args, listed_as_task, &ctx).await }
     })
     .input_schema(
         def.get("inputSchema")
@@ -37,12 +45,17 @@ pub(super) fn remote_tool(
             .unwrap_or_else(|| json!({"type": "object"})),
     )
     .timeout(timeout + Duration::from_secs(1))
+    // As a task, the call may last as long as the task lives: the upstream
+    // then runs the tool as a task of its own where it can (every request
+    // to the upstream still has the upstream's timeout).
+    .task_timeout(Duration::MAX)
     .skip_validation()
     // For clients with tasks the forwarded call runs inside a local task
     // (cancelling the task drops the call, which cancels it upstream). The
-    // upstream sees an ordinary call, or a task of its own when its tool
-    // can run as one (then any client may call a tool that runs only as a
-    // task).
+    // upstream runs it as a task of its own when it can (then it is
+    // followed, and may outlast the upstream's call timeout), else as an
+    // ordinary call; a tool that runs only as a task upstream is called
+    // as one for any client.
     .task_support(TaskSupport::Optional);
     if let Some(t) = def["title"].as_str() {
         tool = tool.title(t);
@@ -67,18 +80,30 @@ pub(super) fn remote_tool(
 /// How many input rounds (MRTR) one forwarded call may take.
 const MAX_INPUT_ROUNDS: usize = 16;
 
+/// Calls tool `name` upstream; `listed_as_task`: a 2025-11-25 upstream
+/// listed it as one that may run as a task.
 async fn forward(
     up: &Upstream,
     name: &str,
     args: serde_json::Map<String, Value>,
+    listed_as_task: bool,
     ctx: &RequestContext,
 ) -> Result<ToolResult, ToolError> {
     let mut params = serde_json::Map::new();
     params.insert("name".into(), json!(name));
     params.insert("arguments".into(), Value::Object(args));
-    relay(up, Method::ToolsCall.as_str(), params, ctx)
+    let as_task = ctx.in_task().then_some(UpstreamTask { listed_as_task });
+    relay(up, Method::ToolsCall.as_str(), params, as_task, ctx)
         .await
         .map(|v| tool_result_from(&v))
+}
+
+/// A `tools/call` made inside our client's task, which the upstream may
+/// run as a task of its own.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct UpstreamTask {
+    /// A 2025-11-25 upstream listed the tool as one that may run as a task.
+    listed_as_task: bool,
 }
 
 /// Send `method` (`tools/call`, `prompts/get`, `resources/read`) with
@@ -86,10 +111,13 @@ async fn forward(
 /// requests of either era and cancellation; returns the final result. A
 /// modern upstream's tool that runs only as a task (-32021 naming the Tasks
 /// extension) is called again as a task, which is followed to its result.
+/// With `in_task` (a `tools/call` inside our client's task) the upstream is
+/// asked to run the tool as a task from the start where it can.
 pub(super) async fn relay(
     up: &Upstream,
     method: &str,
     base: serde_json::Map<String, Value>,
+    in_task: Option<UpstreamTask>,
     ctx: &RequestContext,
 ) -> Result<Value, ToolError> {
     let _busy = up.busy();
@@ -117,6 +145,19 @@ pub(super) async fn relay(
     let mut as_task = false;
     let mut retry = serde_json::Map::new();
     let mut relayed = 0;
+    match in_task {
+        // A modern upstream decides per call: it may answer with a task.
+        Some(_) if modern => {
+            as_task = true;
+            caps.insert("extensions".into(), json!({ TASKS_EXTENSION: {} }));
+        }
+        Some(t) if t.listed_as_task && up.legacy_tasks.load(Ordering::Relaxed) => {
+            let mut params = base.clone();
+            params.insert("task".into(), json!({}));
+            return upstream_task::run_legacy(up, &client, params, ctx, &mut relayed).await;
+        }
+        _ => {}
+    }
     for _ in 0..MAX_INPUT_ROUNDS {
         let mut params = base.clone();
         params.extend(retry.clone());
@@ -142,7 +183,7 @@ pub(super) async fn relay(
                 if !modern
                     && method == Method::ToolsCall.as_str()
                     && e.code == code::METHOD_NOT_FOUND
-                    && up.legacy_tasks.load(std::sync::atomic::Ordering::Relaxed) =>
+                    && up.legacy_tasks.load(Ordering::Relaxed) =>
             {
                 let mut params = base.clone();
                 params.insert("task".into(), json!({}));

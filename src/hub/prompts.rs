@@ -93,7 +93,7 @@ async fn get(
     let mut p = Map::new();
     p.insert("name".into(), json!(name));
     p.insert("arguments".into(), Value::Object(args));
-    let r = super::forward::relay(up, Method::PromptsGet.as_str(), p, ctx).await?;
+    let r = super::forward::relay(up, Method::PromptsGet.as_str(), p, None, ctx).await?;
     Ok(prompt_result_from(&r))
 }
 

@@ -113,7 +113,7 @@ async fn read(
 ) -> Result<Vec<ResourceContents>, ToolError> {
     let mut p = Map::new();
     p.insert("uri".into(), json!(uri));
-    let r = super::forward::relay(up, Method::ResourcesRead.as_str(), p, ctx).await?;
+    let r = super::forward::relay(up, Method::ResourcesRead.as_str(), p, None, ctx).await?;
     // The upstream's caching hints, made no looser by ours.
     if let Some(h) = CacheHint::of(&r) {
         ctx.limit_cache(h);

@@ -14,6 +14,12 @@
 //! it again with `params.task` and waits for the outcome with
 //! `tasks/result` ([`run_legacy`]), relaying the upstream's requests to our
 //! client meanwhile, and cancels the task upstream if our call ends first.
+//!
+//! When our client's call is itself a task, the hub asks the upstream for a
+//! task from the start: a modern upstream is told of the extension and may
+//! answer with a task ([`follow`]); a 2025-11-25 upstream gets `params.task`
+//! for a tool it lists as able to run as a task ([`run_legacy`]). Then the
+//! call lasts as long as the upstream's task, not one request's timeout.
 
 use super::forward::{call_error, call_once, relay_inputs};
 use super::Upstream;
@@ -191,7 +197,15 @@ pub(super) async fn run_legacy(
         params: p.clone(),
         armed: true,
     };
-    let outcome = call_once(up, client, "tasks/result", p, ctx, relayed).await?;
+    // tasks/result answers when the task ends, which may be later than the
+    // upstream's timeout for one request: ask again while the task runs
+    // (our call's own timeout bounds the whole).
+    let outcome = loop {
+        match call_once(up, client, "tasks/result", p.clone(), ctx, relayed).await? {
+            Err(ClientError::Timeout(_)) => continue,
+            other => break other,
+        }
+    };
     guard.armed = false;
     match outcome {
         Ok(v) => Ok(v),

@@ -13,6 +13,7 @@ use crate::jsonrpc::{ErrorObject, Notification, RequestId};
 use crate::protocol::{LogLevel, Method, ProtocolVersion};
 use crate::sync::MutexExt;
 use serde_json::{json, Map, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
@@ -41,6 +42,8 @@ struct Inner {
     /// Set while a call may still turn into a task (see
     /// [`RequestContext::continue_as_task`]).
     escalation: Mutex<Option<oneshot::Sender<()>>>,
+    /// Whether the call runs as a task (see [`RequestContext::in_task`]).
+    in_task: AtomicBool,
 }
 
 /// The pieces a transport or the dispatcher fills in to build a context.
@@ -76,6 +79,7 @@ impl RequestContext {
                 roots_cache: p.roots_cache,
                 cache: Mutex::new(None),
                 escalation: Mutex::new(None),
+                in_task: AtomicBool::new(false),
             }),
         }
     }
@@ -364,6 +368,21 @@ impl RequestContext {
     pub fn continue_as_task(&self) -> bool {
         let tx = self.inner.escalation.lock_unpoisoned().take();
         tx.is_some_and(|tx| tx.send(()).is_ok())
+    }
+
+    /// Whether this call runs as a task from its start (a task-augmented
+    /// call of either era): the client polls for the outcome, so the
+    /// handler may take as long as the task lives, e.g. to follow work that
+    /// runs as a task elsewhere. False for calls that became tasks through
+    /// [`RequestContext::continue_as_task`].
+    pub fn in_task(&self) -> bool {
+        self.inner.in_task.load(Ordering::Relaxed)
+    }
+
+    /// Marks the call as one that runs as a task.
+    pub(crate) fn mark_in_task(self) -> Self {
+        self.inner.in_task.store(true, Ordering::Relaxed);
+        self
     }
 
     /// Lets [`RequestContext::continue_as_task`] signal `tx`.

@@ -130,6 +130,9 @@ pub struct Tool {
     /// through MRTR, and becomes a task only when the handler calls
     /// [`RequestContext::continue_as_task`](super::context::RequestContext::continue_as_task).
     pub input_before_task: bool,
+    /// Longest run of a call made as a task; `None` uses `timeout` (or the
+    /// server default). A run never outlives its task's time to live.
+    pub task_timeout: Option<Duration>,
     validator: Arc<OnceLock<Result<jsonschema::Validator, String>>>,
     output_validator: Arc<OnceLock<Result<jsonschema::Validator, String>>>,
     header_params: Arc<OnceLock<Vec<HeaderParam>>>,
@@ -196,6 +199,7 @@ impl Tool {
             validate_arguments: true,
             task_support: TaskSupport::Forbidden,
             input_before_task: false,
+            task_timeout: None,
             validator: Arc::new(OnceLock::new()),
             output_validator: Arc::new(OnceLock::new()),
             header_params: Arc::new(OnceLock::new()),
@@ -322,6 +326,13 @@ impl Tool {
     /// matters with [`TaskSupport::Optional`] or [`TaskSupport::Required`].
     pub fn input_before_task(mut self) -> Self {
         self.input_before_task = true;
+        self
+    }
+    /// Set how long a call made as a task may run, when that differs from
+    /// [`Tool::timeout`]: e.g. `Duration::MAX` for a tool that follows work
+    /// running elsewhere, bounded then by the task's time to live.
+    pub fn task_timeout(mut self, timeout: Duration) -> Self {
+        self.task_timeout = Some(timeout);
         self
     }
     /// Set the per-tool timeout.

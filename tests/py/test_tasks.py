@@ -301,3 +301,47 @@ def test_a_2025_11_25_upstreams_task_only_tool_through_the_hub(raw, tmp_path):
     up.proc.stdin.flush()
     direct = up.call("tools/call", {"name": "failing_job", "arguments": {}})
     assert direct["error"]["code"] == -32601, direct
+
+
+def hub_with_timeout(raw, tmp_path, era=None, timeout_ms=1000):
+    """A hub whose upstream (the fixture) has a `timeout_ms` request timeout."""
+    server = {"command": str(EVERYTHING), "args": ["--stdio"], "timeoutMs": timeout_ms}
+    if era:
+        server["era"] = era
+    cfg = tmp_path / "hub.json"
+    cfg.write_text(json.dumps({"mcpServers": {"ev": server}}))
+    return raw(LMCP, "--stdio", "--config", str(cfg), "--hub-boot-wait-ms", "30000")
+
+
+@pytest.mark.parametrize("era", [None, "legacy"])
+def test_a_hub_task_runs_as_an_upstream_task_past_the_call_timeout(raw, tmp_path, era):
+    # Our client's call is a task, and the upstream can run slow_compute as
+    # one (modern: it answers the extension with a task; 2025-11-25: it lists
+    # the tool as optional), so the hub follows the upstream's task instead
+    # of waiting on one call: the 2.5 s job outlasts the 1 s upstream timeout.
+    c = hub_with_timeout(raw, tmp_path, era)
+    args = {"seconds": 2.5, "label": "long"}
+    tid = created(c.modern("tools/call", {"name": "remote_ev_slow_compute", "arguments": args}))
+    t = poll(c, tid)
+    assert t["status"] == "completed", t
+    assert t["result"].get("isError") is not True, t
+    assert t["result"]["content"][0]["text"] == "computed long", t
+    # A plain call of the same tool still has the upstream's timeout.
+    r = c.modern("tools/call", {"name": "remote_ev_slow_compute", "arguments": args}, caps={})
+    assert r["result"]["isError"] is True, r
+    assert "1000 ms" in r["result"]["content"][0]["text"], r
+
+
+def test_a_legacy_clients_hub_task_runs_as_an_upstream_task(raw, tmp_path):
+    # The same through a 2025-11-25 client's task (params.task, tasks/result).
+    c = hub_with_timeout(raw, tmp_path)
+    init = c.call("initialize", {"protocolVersion": "2025-11-25", "capabilities": {"tasks": {}}, "clientInfo": {"name": "t", "version": "0"}})
+    assert "tasks" in init["result"]["capabilities"], init
+    c.proc.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+    c.proc.stdin.flush()
+    args = {"seconds": 2.5, "label": "old"}
+    r = c.call("tools/call", {"name": "remote_ev_slow_compute", "arguments": args, "task": {}})
+    task = r["result"]["task"]
+    res = c.call("tasks/result", {"taskId": task["taskId"]})["result"]
+    assert res.get("isError") is not True, res
+    assert res["content"][0]["text"] == "computed old", res

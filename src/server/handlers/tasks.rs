@@ -179,8 +179,14 @@ pub(super) fn start(r: &Req, tool: &Tool, args: Map<String, Value>) -> Result<Va
             mrtr: MrtrState::with_responses(answers),
             roots_cache: None,
         })
+        .mark_in_task()
     };
-    let timeout = tool.timeout.unwrap_or(server.config.default_timeout);
+    // No run outlives its task: the result would have nowhere to go.
+    let timeout = tool
+        .task_timeout
+        .or(tool.timeout)
+        .unwrap_or(server.config.default_timeout)
+        .min(server.tasks.limits().ttl);
     let (handler, name) = (tool.handler.clone(), tool.name.clone());
     tokio::spawn(async move {
         let mut answers = Map::new();
