@@ -541,8 +541,9 @@ fn a_listen_for_tasks_needs_the_extension() {
 fn a_task_knows_it_is_one_and_may_run_past_the_call_timeout() {
     // 300 ms of work: over the call timeout (100 ms), within the task
     // timeout (5 s); the handler reports whether it runs as a task.
-    let tool = lmcp::Tool::new("long", "slow, says if in a task", |_a, ctx| async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+    let tool = lmcp::Tool::new("long", "slow, says if in a task", |a, ctx| async move {
+        let ms = a.get("ms").and_then(Value::as_u64).unwrap_or(300);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
         Ok(lmcp::ToolResult::text(format!("in_task={}", ctx.in_task())))
     })
     .timeout(Duration::from_millis(100))
@@ -564,4 +565,52 @@ fn a_task_knows_it_is_one_and_may_run_past_the_call_timeout() {
     let r = p.modern("tools/call", json!({"name": "long", "arguments": {}}));
     assert_eq!(result(&r)["isError"], true, "{r}");
     assert!(first_text(&r).contains("timed out"), "{r}");
+    let r = p.modern(
+        "tools/call",
+        json!({"name": "long", "arguments": {"ms": 1}}),
+    );
+    assert_eq!(first_text(&r), "in_task=false", "{r}");
+}
+
+#[test]
+fn no_task_run_outlives_the_task() {
+    // A run without a timeout of its own (task_timeout MAX) is stopped when
+    // its task's time to live (300 ms) is up.
+    let dropped = Arc::new(AtomicBool::new(false));
+    struct OnDrop(Arc<AtomicBool>);
+    impl Drop for OnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let flag = dropped.clone();
+    let tool = lmcp::Tool::new("forever", "never ends", move |_a, _ctx| {
+        let guard = OnDrop(flag.clone());
+        async move {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            drop(guard);
+            Ok(lmcp::ToolResult::text("never"))
+        }
+    })
+    .task_timeout(Duration::MAX)
+    .task_support(lmcp::TaskSupport::Optional);
+    let limits = lmcp::server::TaskLimits {
+        ttl: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let server = lmcp::Server::builder("t", "1")
+        .tool(tool)
+        .task_limits(limits)
+        .build();
+    let mut p = Peer::in_process(server);
+    let r = p.call(
+        "tools/call",
+        with_tasks(json!({"name": "forever", "arguments": {}})),
+    );
+    assert_eq!(result(&r)["resultType"], "task", "{r}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !dropped.load(Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "the run went on past the TTL");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

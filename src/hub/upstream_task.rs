@@ -174,7 +174,9 @@ pub(super) async fn follow(
 
 /// Calls a 2025-11-25 upstream's tool as a task (`params` carries `task`)
 /// and returns the task's outcome from `tasks/result` (its
-/// `CallToolResult`, or the JSON-RPC error it failed with). `relayed`
+/// `CallToolResult`, or the JSON-RPC error it failed with); inside our
+/// client's task, `tasks/result` is asked again after a request timeout
+/// while the upstream answers `tasks/get`. `relayed`
 /// counts the upstream's requests relayed to our client so far.
 pub(super) async fn run_legacy(
     up: &Upstream,
@@ -197,12 +199,18 @@ pub(super) async fn run_legacy(
         params: p.clone(),
         armed: true,
     };
-    // tasks/result answers when the task ends, which may be later than the
-    // upstream's timeout for one request: ask again while the task runs
-    // (our call's own timeout bounds the whole).
+    // tasks/result answers when the task ends. Inside our client's task
+    // that may be later than the upstream's timeout for one request: ask
+    // again while the upstream still answers `tasks/get` (a wedged upstream
+    // does not), within our task's own bound.
     let outcome = loop {
         match call_once(up, client, "tasks/result", p.clone(), ctx, relayed).await? {
-            Err(ClientError::Timeout(_)) => continue,
+            Err(ClientError::Timeout(_)) if ctx.in_task() => {
+                client
+                    .request("tasks/get", p.clone(), up.cfg.timeout)
+                    .await
+                    .map_err(|e| task_error(up, &id, e))?;
+            }
             other => break other,
         }
     };

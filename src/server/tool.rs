@@ -131,7 +131,7 @@ pub struct Tool {
     /// [`RequestContext::continue_as_task`](super::context::RequestContext::continue_as_task).
     pub input_before_task: bool,
     /// Longest run of a call made as a task; `None` uses `timeout` (or the
-    /// server default). A run never outlives its task's time to live.
+    /// server default). No run goes on past its task's time to live.
     pub task_timeout: Option<Duration>,
     validator: Arc<OnceLock<Result<jsonschema::Validator, String>>>,
     output_validator: Arc<OnceLock<Result<jsonschema::Validator, String>>>,

@@ -181,12 +181,17 @@ pub(super) fn start(r: &Req, tool: &Tool, args: Map<String, Value>) -> Result<Va
         })
         .mark_in_task()
     };
-    // No run outlives its task: the result would have nowhere to go.
     let timeout = tool
         .task_timeout
         .or(tool.timeout)
-        .unwrap_or(server.config.default_timeout)
-        .min(server.tasks.limits().ttl);
+        .unwrap_or(server.config.default_timeout);
+    // No run outlives its task (the result would have nowhere to go), the
+    // runs after an input round included.
+    let expires = tokio::time::Instant::now().checked_add(server.tasks.limits().ttl);
+    let bound = move || match expires {
+        Some(at) => timeout.min(at.saturating_duration_since(tokio::time::Instant::now())),
+        None => timeout,
+    };
     let (handler, name) = (tool.handler.clone(), tool.name.clone());
     tokio::spawn(async move {
         let mut answers = Map::new();
@@ -197,7 +202,7 @@ pub(super) fn start(r: &Req, tool: &Tool, args: Map<String, Value>) -> Result<Va
                 // groups are killed on drop); the store already says
                 // `cancelled`.
                 _ = token.cancelled() => return,
-                res = run(fut, timeout) => res,
+                res = run(fut, bound()) => res,
             };
             let pending = match res {
                 Err(RunError::Handler(ToolError::InputRequired(p))) => p,
