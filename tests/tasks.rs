@@ -18,15 +18,18 @@ fn with_tasks(params: Value) -> Value {
     with_meta(params, meta_with(json!({"extensions": {TASKS: {}}})))
 }
 
+/// Sets its flag when dropped: tells whether a tool's work was stopped.
+struct OnDrop(Arc<AtomicBool>);
+
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 /// A server with a slow tool per task support, and a flag set when the slow
 /// optional tool's work is dropped before it finished.
 fn builder(dropped: Arc<AtomicBool>) -> lmcp::ServerBuilder {
-    struct OnDrop(Arc<AtomicBool>);
-    impl Drop for OnDrop {
-        fn drop(&mut self) {
-            self.0.store(true, Ordering::SeqCst);
-        }
-    }
     let slow = |ms: u64, dropped: Option<Arc<AtomicBool>>| {
         move |args: serde_json::Map<String, Value>, _ctx: lmcp::RequestContext| {
             let guard = dropped.clone().map(OnDrop);
@@ -577,12 +580,6 @@ fn no_task_run_outlives_the_task() {
     // A run without a timeout of its own (task_timeout MAX) is stopped when
     // its task's time to live (300 ms) is up.
     let dropped = Arc::new(AtomicBool::new(false));
-    struct OnDrop(Arc<AtomicBool>);
-    impl Drop for OnDrop {
-        fn drop(&mut self) {
-            self.0.store(true, Ordering::SeqCst);
-        }
-    }
     let flag = dropped.clone();
     let tool = lmcp::Tool::new("forever", "never ends", move |_a, _ctx| {
         let guard = OnDrop(flag.clone());

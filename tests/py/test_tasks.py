@@ -281,9 +281,7 @@ def test_a_2025_11_25_upstreams_task_only_tool_through_the_hub(raw, tmp_path):
     # The upstream speaks 2025-11-25 (era "legacy"): its task-only tool
     # answers a plain call with -32601, so the hub calls it with
     # params.task and waits for tasks/result.
-    cfg = tmp_path / "hub.json"
-    cfg.write_text(json.dumps({"mcpServers": {"ev": {"command": str(EVERYTHING), "args": ["--stdio"], "era": "legacy"}}}))
-    c = raw(LMCP, "--stdio", "--config", str(cfg), "--hub-boot-wait-ms", "30000")
+    c = hub_config(raw, tmp_path, era="legacy")
     r = c.modern("tools/call", {"name": "remote_ev_failing_job", "arguments": {}}, caps={})
     res = r["result"]
     assert res.get("resultType") == "complete", r
@@ -303,11 +301,16 @@ def test_a_2025_11_25_upstreams_task_only_tool_through_the_hub(raw, tmp_path):
     assert direct["error"]["code"] == -32601, direct
 
 
-def hub_with_timeout(raw, tmp_path, era=None, timeout_ms=1000):
-    """A hub whose upstream (the fixture) has a `timeout_ms` request timeout."""
-    server = {"command": str(EVERYTHING), "args": ["--stdio"], "timeoutMs": timeout_ms}
-    if era:
-        server["era"] = era
+def hub_with_timeout(raw, tmp_path, era=None):
+    """A hub whose upstream (the fixture) has a 1 s request timeout."""
+    return hub_config(raw, tmp_path, era=era, timeoutMs=1000)
+
+
+def hub_config(raw, tmp_path, **settings):
+    """A hub over the fixture from a --config file, with `settings` (None
+    values left out) in the upstream's entry."""
+    server = {"command": str(EVERYTHING), "args": ["--stdio"]}
+    server.update({k: v for k, v in settings.items() if v is not None})
     cfg = tmp_path / "hub.json"
     cfg.write_text(json.dumps({"mcpServers": {"ev": server}}))
     return raw(LMCP, "--stdio", "--config", str(cfg), "--hub-boot-wait-ms", "30000")
