@@ -152,9 +152,7 @@ pub(super) async fn relay(
             caps.insert("extensions".into(), json!({ TASKS_EXTENSION: {} }));
         }
         Some(t) if t.listed_as_task && up.legacy_tasks.load(Ordering::Relaxed) => {
-            let mut params = base.clone();
-            params.insert("task".into(), json!({}));
-            return upstream_task::run_legacy(up, &client, params, ctx, &mut relayed).await;
+            return run_as_legacy_task(up, &client, &base, ctx, &mut relayed).await;
         }
         _ => {}
     }
@@ -185,9 +183,7 @@ pub(super) async fn relay(
                     && e.code == code::METHOD_NOT_FOUND
                     && up.legacy_tasks.load(Ordering::Relaxed) =>
             {
-                let mut params = base.clone();
-                params.insert("task".into(), json!({}));
-                return upstream_task::run_legacy(up, &client, params, ctx, &mut relayed).await;
+                return run_as_legacy_task(up, &client, &base, ctx, &mut relayed).await;
             }
             Err(e) => return Err(call_error(up, ctx, e)),
         };
@@ -203,6 +199,20 @@ pub(super) async fn relay(
         "upstream '{}' asked for input more than {MAX_INPUT_ROUNDS} times; gave up",
         up.cfg.name
     )))
+}
+
+/// Calls a tool of a 2025-11-25 upstream as a task (`base` with
+/// `params.task`) and waits for its result.
+async fn run_as_legacy_task(
+    up: &Upstream,
+    client: &Client,
+    base: &serde_json::Map<String, Value>,
+    ctx: &RequestContext,
+    relayed: &mut usize,
+) -> Result<Value, ToolError> {
+    let mut params = base.clone();
+    params.insert("task".into(), json!({}));
+    upstream_task::run_legacy(up, client, params, ctx, relayed).await
 }
 
 /// One round of `method`, relaying progress and legacy input requests: the

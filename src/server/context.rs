@@ -13,7 +13,6 @@ use crate::jsonrpc::{ErrorObject, Notification, RequestId};
 use crate::protocol::{LogLevel, Method, ProtocolVersion};
 use crate::sync::MutexExt;
 use serde_json::{json, Map, Value};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
@@ -43,7 +42,7 @@ struct Inner {
     /// [`RequestContext::continue_as_task`]).
     escalation: Mutex<Option<oneshot::Sender<()>>>,
     /// Whether the call runs as a task (see [`RequestContext::in_task`]).
-    in_task: AtomicBool,
+    in_task: bool,
 }
 
 /// The pieces a transport or the dispatcher fills in to build a context.
@@ -60,6 +59,8 @@ pub(crate) struct ContextParts {
     pub mrtr: MrtrState,
     /// The session's cache of the client's roots (legacy era only).
     pub roots_cache: Option<Arc<super::roots_cache::RootsCache>>,
+    /// Whether the call runs as a task from its start.
+    pub in_task: bool,
 }
 
 impl RequestContext {
@@ -79,7 +80,7 @@ impl RequestContext {
                 roots_cache: p.roots_cache,
                 cache: Mutex::new(None),
                 escalation: Mutex::new(None),
-                in_task: AtomicBool::new(false),
+                in_task: p.in_task,
             }),
         }
     }
@@ -99,6 +100,7 @@ impl RequestContext {
             requester: None,
             mrtr: MrtrState::default(),
             roots_cache: None,
+            in_task: false,
         })
     }
 
@@ -376,13 +378,7 @@ impl RequestContext {
     /// runs as a task elsewhere. False for calls that became tasks through
     /// [`RequestContext::continue_as_task`].
     pub fn in_task(&self) -> bool {
-        self.inner.in_task.load(Ordering::Relaxed)
-    }
-
-    /// Marks the call as one that runs as a task.
-    pub(crate) fn mark_in_task(self) -> Self {
-        self.inner.in_task.store(true, Ordering::Relaxed);
-        self
+        self.inner.in_task
     }
 
     /// Lets [`RequestContext::continue_as_task`] signal `tx`.

@@ -145,6 +145,7 @@ impl Req {
             requester: Some(self.session.requester_for(&self.req.id)),
             mrtr,
             roots_cache: (!self.version.is_modern()).then(|| self.session.roots.clone()),
+            in_task: false,
         })
     }
 }

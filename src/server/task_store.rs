@@ -79,16 +79,19 @@ impl TaskStatus {
         !matches!(self, TaskStatus::Working | TaskStatus::InputRequired)
     }
 
+    /// Every status, in the order of the life of a task.
+    pub const ALL: [TaskStatus; 5] = [
+        TaskStatus::Working,
+        TaskStatus::InputRequired,
+        TaskStatus::Completed,
+        TaskStatus::Failed,
+        TaskStatus::Cancelled,
+    ];
+
     /// The status of a task in wire form (as [`TaskStore::get`] returns it).
     pub fn of(task: &Value) -> Option<TaskStatus> {
-        Some(match task.get("status")?.as_str()? {
-            "working" => TaskStatus::Working,
-            "input_required" => TaskStatus::InputRequired,
-            "completed" => TaskStatus::Completed,
-            "failed" => TaskStatus::Failed,
-            "cancelled" => TaskStatus::Cancelled,
-            _ => return None,
-        })
+        let name = task.get("status")?.as_str()?;
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
     }
 
     /// Whether a task in wire form may still change (`working` or

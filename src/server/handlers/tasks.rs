@@ -178,8 +178,8 @@ pub(super) fn start(r: &Req, tool: &Tool, args: Map<String, Value>) -> Result<Va
             requester: None,
             mrtr: MrtrState::with_responses(answers),
             roots_cache: None,
+            in_task: true,
         })
-        .mark_in_task()
     };
     let timeout = tool
         .task_timeout
