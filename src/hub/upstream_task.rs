@@ -26,7 +26,7 @@ use super::Upstream;
 use crate::client::{Client, ClientError};
 use crate::jsonrpc::ErrorObject;
 use crate::protocol::META_CLIENT_CAPABILITIES;
-use crate::server::{RequestContext, ToolError};
+use crate::server::{RequestContext, TaskStatus, ToolError};
 use serde_json::{json, Map, Value};
 use std::time::Duration;
 
@@ -102,8 +102,8 @@ pub(super) async fn follow(
     let mut task = created;
     let mut rounds = 0;
     loop {
-        match task["status"].as_str().unwrap_or("") {
-            "completed" => {
+        match TaskStatus::of(&task) {
+            Some(TaskStatus::Completed) => {
                 guard.armed = false;
                 return task.get("result").cloned().ok_or_else(|| {
                     ToolError::Tool(format!(
@@ -111,7 +111,7 @@ pub(super) async fn follow(
                     ))
                 });
             }
-            "failed" => {
+            Some(TaskStatus::Failed) => {
                 guard.armed = false;
                 return Err(
                     match task
@@ -127,13 +127,13 @@ pub(super) async fn follow(
                     },
                 );
             }
-            "cancelled" => {
+            Some(TaskStatus::Cancelled) => {
                 guard.armed = false;
                 return Err(ToolError::Tool(format!(
                     "upstream '{name}' cancelled the task running this call"
                 )));
             }
-            "input_required"
+            Some(TaskStatus::InputRequired)
                 if task["inputRequests"]
                     .as_object()
                     .is_some_and(|m| !m.is_empty()) =>

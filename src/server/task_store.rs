@@ -79,7 +79,8 @@ impl TaskStatus {
         !matches!(self, TaskStatus::Working | TaskStatus::InputRequired)
     }
 
-    /// Every status, in the order of the life of a task.
+    /// Every status: the two a running task moves between, then the three
+    /// ends, of which a task reaches exactly one.
     pub const ALL: [TaskStatus; 5] = [
         TaskStatus::Working,
         TaskStatus::InputRequired,

@@ -68,7 +68,8 @@ def start_http(cmd, log_dir):
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        m = re.search(r"listening on (http://\S+)", err_path.read_text(errors="replace"))
+        # A whole line only: the address is not complete until its newline.
+        m = re.search(r"listening on (http://\S+)\n", err_path.read_text(errors="replace"))
         if m:
             return m.group(1), proc
         if proc.poll() is not None:

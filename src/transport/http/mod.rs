@@ -561,11 +561,22 @@ pub async fn serve_http(
     let oauth_on = false;
     if !local.ip().is_loopback() && opts.auth_token.is_none() && !oauth_on {
         log::warn!("listening on non-loopback address {local} without a bearer token: anyone who can reach it can use every tool; set --auth-token-file or LMCP_AUTH_TOKEN");
-        eprintln!("lmcp: WARNING: {local} is reachable from other machines and no token is set");
+        say(&format!(
+            "lmcp: WARNING: {local} is reachable from other machines and no token is set\n"
+        ));
     }
-    eprintln!("lmcp: listening on http://{local}{}", opts.path);
+    say(&format!("lmcp: listening on http://{local}{}\n", opts.path));
     let signals = crate::transport::shutdown_signal(stop.clone());
     serve(listener, server, opts, stop).await;
     signals.abort();
     Ok(())
+}
+
+/// Write one whole line to stderr in a single write. Rust's stderr is
+/// unbuffered, so `eprintln!` writes each formatted piece separately, and a
+/// reader of a log file (a test or a supervisor looking for the address)
+/// could see half a line.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }
