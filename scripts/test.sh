@@ -40,7 +40,9 @@ timeout -k 10 1800 cargo test --release --features fuzzing
 
 step "web binary (fetch and web_search are in the default build; tests/py/test_web.py uses LMCP_WEB_BIN)"
 mkdir -p target/web
-cp target/release/lmcp target/web/lmcp
+# fetch and read_file parse pages and documents in lmcp-extract, which lmcp
+# finds next to itself.
+cp target/release/lmcp target/release/lmcp-extract target/web/
 
 step "packaging and docs (docs/configuration.md with the web flags; .deb from the release binary; layout of it and of the Arch PKGBUILD)"
 timeout -k 10 1800 cargo test --features web --test docs_config
@@ -48,8 +50,8 @@ timeout -k 10 1800 cargo test --features web --test docs_config
 # beside the tests, whose dev-dependencies change its dependencies' features
 # and so every symbol hash that build.rs's link order names. The package, the
 # link-order check and the Python tests use this one.
-timeout -k 10 1800 cargo build --release --bin lmcp
-cp target/release/lmcp target/web/lmcp
+timeout -k 10 1800 cargo build --release --bin lmcp --bin lmcp-extract
+cp target/release/lmcp target/release/lmcp-extract target/web/
 timeout -k 10 1800 bash scripts/package.sh --no-build >/dev/null
 timeout -k 10 300 bash scripts/check-package.sh
 

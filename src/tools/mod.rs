@@ -3,6 +3,9 @@
 pub mod budget;
 #[cfg(feature = "docs")]
 pub(crate) mod docs;
+#[cfg(any(feature = "web", feature = "docs"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "web", feature = "docs"))))]
+pub mod extract_helper;
 pub mod fs;
 pub mod jobs;
 pub mod ping;

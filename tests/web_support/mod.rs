@@ -145,6 +145,9 @@ pub async fn serve(route: impl Fn(&str, &str, u16) -> Reply + Send + Sync + 'sta
 }
 
 pub fn tool(config: WebConfig, name: &str) -> Tool {
+    // Pages are converted in the helper process, which is not next to the
+    // test binary: point lmcp at the one cargo built.
+    std::env::set_var("LMCP_EXTRACT", env!("CARGO_BIN_EXE_lmcp-extract"));
     tools(Arc::new(config))
         .into_iter()
         .find(|t| t.name == name)

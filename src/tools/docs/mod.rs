@@ -73,6 +73,40 @@ impl Kind {
             Kind::Audio(_) => "audio",
         }
     }
+
+    /// The name of a format parsed in the helper process (`None` for
+    /// audio, which is sent as it is without parsing).
+    pub(crate) fn wire_name(self) -> Option<&'static str> {
+        Some(match self {
+            Kind::Pdf => "pdf",
+            Kind::Docx => "docx",
+            Kind::Odt => "odt",
+            Kind::Pptx => "pptx",
+            Kind::Xlsx => "xlsx",
+            Kind::Xls => "xls",
+            Kind::Ods => "ods",
+            Kind::Csv => "csv",
+            Kind::Image => "image",
+            Kind::Audio(_) => return None,
+        })
+    }
+
+    /// The format of a [`Kind::wire_name`].
+    pub(crate) fn from_name(name: &str) -> Option<Kind> {
+        [
+            Kind::Pdf,
+            Kind::Docx,
+            Kind::Odt,
+            Kind::Pptx,
+            Kind::Xlsx,
+            Kind::Xls,
+            Kind::Ods,
+            Kind::Csv,
+            Kind::Image,
+        ]
+        .into_iter()
+        .find(|k| k.wire_name() == Some(name))
+    }
 }
 
 /// The format of a file from its first bytes and its name (or, for `fetch`,
@@ -147,6 +181,26 @@ pub(crate) struct Request {
     pub image_max_edge: u32,
     /// Largest image or audio sent, in bytes (before base64).
     pub max_media: usize,
+}
+
+impl Request {
+    /// The request of a helper job.
+    pub(crate) fn of_job(job: &crate::tools::extract_helper::protocol::DocJob) -> Request {
+        let sheet = match (&job.sheet_name, job.sheet_index) {
+            (Some(n), _) => Some(SheetSel::Name(n.clone())),
+            (None, Some(i)) => Some(SheetSel::Index(i)),
+            (None, None) => None,
+        };
+        Request {
+            offset: job.offset,
+            limit: job.limit,
+            sheet,
+            range: job.range.clone(),
+            max_text: job.max_text,
+            image_max_edge: job.image_max_edge,
+            max_media: job.max_media,
+        }
+    }
 }
 
 /// Upper bounds on the work one file may cause.

@@ -34,6 +34,9 @@ pub enum WebError {
     Unresolved(String, String),
     /// Connection, TLS or protocol failure.
     Transport(String),
+    /// The helper process `lmcp-extract` could not read the page: the
+    /// message says why and what to do.
+    Helper(String),
 }
 
 impl fmt::Display for WebError {
@@ -63,7 +66,7 @@ impl fmt::Display for WebError {
                 "refused to send {h} to the proxy: it does not resolve here ({e}), and lmcp only \
                  hands the proxy names whose addresses it has checked; check the host name"
             ),
-            WebError::Transport(m) => write!(f, "{m}"),
+            WebError::Transport(m) | WebError::Helper(m) => write!(f, "{m}"),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! reads well, a page of characters at a time.
 
 use super::client::{parse_headers, Fetched, WebError};
-use super::extract::{self, HtmlFormat, Kind};
+use super::extract::{self, Converted, Kind};
 use super::{robots, Web};
 use crate::server::{Tool, ToolError, ToolResult};
 use crate::tools::schemas::stored;
@@ -156,7 +156,15 @@ pub(crate) async fn fetch(web: &Web, args: FetchArgs) -> Result<ToolResult, WebE
         .await;
         (f, media)
     };
-    let result = render(fetched, format, start, max_length, cfg.max_body_bytes);
+    let converted = convert_in_helper(&fetched, format).await?;
+    let result = render(
+        fetched,
+        format,
+        start,
+        max_length,
+        cfg.max_body_bytes,
+        converted,
+    );
     #[cfg(feature = "docs")]
     let result = match media {
         Some(m) => result.push(m),
@@ -225,13 +233,71 @@ async fn read_robots(web: &Web, url: &Url) -> Result<robots::Policy, WebError> {
     })
 }
 
-/// Turn a response into the tool result.
-fn render(f: Fetched, format: Format, start: usize, max_length: usize, cap: usize) -> ToolResult {
-    let ct = f
-        .headers
+/// Time the helper may take to convert a page.
+const HELPER_TIME: Duration = Duration::from_secs(30);
+
+fn content_type(f: &Fetched) -> Option<String> {
+    f.headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .map(str::to_owned)
+}
+
+/// An HTML page reduced to its main content in the helper process
+/// `lmcp-extract` (the HTML parser is not part of lmcp itself); `None` for
+/// anything that is not HTML or is asked for raw.
+async fn convert_in_helper(f: &Fetched, format: Format) -> Result<Option<Converted>, WebError> {
+    use crate::tools::extract_helper::{protocol::Answer, protocol::Job, spawn};
+    let ct = content_type(f);
+    if format == Format::Raw || extract::kind(ct.as_deref(), &f.body) != Kind::Html {
+        return Ok(None);
+    }
+    let html = extract::decode(&f.body, ct.as_deref(), Kind::Html).0;
+    let name = match format {
+        Format::Text => "text",
+        Format::Html => "html",
+        _ => "markdown",
+    };
+    let job = Job::Html {
+        url: f.url.to_string(),
+        format: name.into(),
+    };
+    // Markdown and text are shorter than the page; cleaned HTML about as
+    // long, JSON escaping at most a few times longer.
+    let cap = html.len().saturating_mul(6) + (1 << 20);
+    match spawn::run(job, html.as_bytes(), HELPER_TIME, None, cap).await {
+        Ok(Answer::Html {
+            title,
+            content,
+            main_content,
+        }) => Ok(Some(Converted {
+            title,
+            content,
+            main_content,
+        })),
+        Ok(Answer::Failed { message }) => Err(WebError::Helper(format!(
+            "cannot convert this HTML page: {message}; fetch it with format \"raw\" to read its source"
+        ))),
+        Ok(_) => Err(WebError::Helper(
+            "cannot convert this HTML page: the helper gave an unexpected answer".into(),
+        )),
+        Err(e) => Err(WebError::Helper(format!(
+            "cannot convert this HTML page: {e}; fetch it with format \"raw\" to read its source"
+        ))),
+    }
+}
+
+/// Turn a response into the tool result; an HTML page comes already
+/// converted (`converted`, from [`convert_in_helper`]).
+fn render(
+    f: Fetched,
+    format: Format,
+    start: usize,
+    max_length: usize,
+    cap: usize,
+    converted: Option<Converted>,
+) -> ToolResult {
+    let ct = content_type(&f);
     let mime = extract::mime(ct.as_deref());
     let kind = extract::kind(ct.as_deref(), &f.body);
     let mut title = None;
@@ -241,18 +307,14 @@ fn render(f: Fetched, format: Format, start: usize, max_length: usize, cap: usiz
             extract::describe_binary(kind, mime.as_deref(), &f.body, f.truncated)
         }
         (_, Format::Raw) => extract::decode(&f.body, ct.as_deref(), kind).0,
-        (Kind::Html, _) => {
-            let html = extract::decode(&f.body, ct.as_deref(), kind).0;
-            let hf = match format {
-                Format::Text => HtmlFormat::Text,
-                Format::Html => HtmlFormat::Html,
-                _ => HtmlFormat::Markdown,
-            };
-            let c = extract::convert_html(&html, f.url.as_str(), hf);
-            title = c.title;
-            main_content = Some(c.main_content);
-            c.content
-        }
+        (Kind::Html, _) => match converted {
+            Some(c) => {
+                title = c.title;
+                main_content = Some(c.main_content);
+                c.content
+            }
+            None => extract::decode(&f.body, ct.as_deref(), kind).0,
+        },
         (Kind::Json, _) if !f.truncated => {
             extract::pretty_json(&extract::decode(&f.body, ct.as_deref(), kind).0)
         }
@@ -341,6 +403,7 @@ mod tests {
             0,
             12,
             100,
+            None,
         );
         let s = r.structured.unwrap();
         assert_eq!(s["content"], "abcdefghijab");
@@ -352,6 +415,7 @@ mod tests {
             24,
             12,
             100,
+            None,
         );
         let s = r.structured.unwrap();
         assert_eq!(s["content"], "efghij");
@@ -362,6 +426,7 @@ mod tests {
             30,
             12,
             100,
+            None,
         );
         assert!(r.is_error);
     }
@@ -374,6 +439,7 @@ mod tests {
             0,
             100,
             100,
+            None,
         );
         assert_eq!(
             r.structured.unwrap()["content"],

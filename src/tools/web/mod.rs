@@ -17,7 +17,7 @@
 //! ```
 
 mod client;
-mod extract;
+pub(crate) mod extract;
 pub mod fetch;
 pub(crate) mod guard;
 mod robots;

@@ -270,9 +270,41 @@ async fn duckduckgo(
     if !f.status.is_success() {
         return Err(status_error("duckduckgo", &f));
     }
-    let html = String::from_utf8_lossy(&f.body);
-    parse_duckduckgo(&html, count)
+    parse_in_helper("duckduckgo", &f.body, 0, count).await
 }
+
+/// Read the results of a backend's answer in the helper process
+/// `lmcp-extract` (the HTML parser is not part of lmcp itself).
+async fn parse_in_helper(
+    backend: &str,
+    body: &[u8],
+    skip: usize,
+    count: usize,
+) -> Result<Vec<SearchResult>, WebError> {
+    use crate::tools::extract_helper::{protocol::Answer, protocol::Job, spawn};
+    let job = Job::Search {
+        backend: backend.to_string(),
+        skip,
+        count,
+    };
+    let cap = body.len().saturating_mul(4) + (1 << 20);
+    match spawn::run(job, body, HELPER_TIME, None, cap).await {
+        Ok(Answer::Search { results }) => Ok(results
+            .into_iter()
+            .filter_map(|r| serde_json::from_value(r).ok())
+            .collect()),
+        Ok(Answer::Failed { message }) => Err(WebError::Transport(message)),
+        Ok(_) => Err(WebError::Helper(format!(
+            "cannot read the {backend} results: the helper gave an unexpected answer"
+        ))),
+        Err(e) => Err(WebError::Helper(format!(
+            "cannot read the {backend} results: {e}"
+        ))),
+    }
+}
+
+/// Time the helper may take to read a result page.
+const HELPER_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn ddg_blocked() -> WebError {
     WebError::Transport(
@@ -418,7 +450,7 @@ async fn searxng(
             "searxng answered something that is not its JSON API ({e})"
         ))
     })?;
-    let results = parse_searxng(&v, skip, count);
+    let results = parse_in_helper("searxng", &f.body, skip, count).await?;
     if results.is_empty() {
         if let Some(broken) = v["unresponsive_engines"]
             .as_array()
@@ -531,9 +563,9 @@ async fn brave(
     if !f.status.is_success() {
         return Err(status_error("brave", &f));
     }
-    let v: Value = serde_json::from_slice(&f.body)
+    serde_json::from_slice::<Value>(&f.body)
         .map_err(|e| WebError::Transport(format!("brave answered invalid JSON ({e})")))?;
-    Ok(parse_brave(&v, offset % count, count))
+    parse_in_helper("brave", &f.body, offset % count, count).await
 }
 
 /// Results of a Brave web search answer.
