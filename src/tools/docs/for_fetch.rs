@@ -2,7 +2,7 @@
 //! document becomes its text (which `fetch` then pages like any text), a
 //! fetched image is sent as image content sized for a model.
 
-use super::{detect, detect_mime, extract, Budget, Kind, Request, LIMITS};
+use super::{detect, detect_mime, via_helper, Kind, Request};
 use crate::protocol::Content;
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 
@@ -12,7 +12,7 @@ const MAX_TEXT: usize = 4 * 1024 * 1024;
 /// Convert a fetched body in place when it is a document or an image: a
 /// document's body becomes its extracted text (content type `text/plain`),
 /// an image is returned as an image block to add to the result. Parsing
-/// runs on the blocking pool, under the document limits.
+/// runs in the helper process `lmcp-extract`, under the document limits.
 pub(crate) async fn convert(
     headers: &mut HeaderMap,
     path: &str,
@@ -56,14 +56,8 @@ pub(crate) async fn convert(
         image_max_edge,
         max_media,
     };
-    let run = tokio::task::spawn_blocking(move || {
-        let budget = Budget::new(LIMITS, None);
-        let r = extract(kind, &data, &req, &budget);
-        (data, r)
-    })
-    .await;
-    match run {
-        Ok((data, Ok((content, _)))) => match content {
+    match via_helper::extract(kind, &data, &req, None).await {
+        Ok((content, _)) => match content {
             Content::Text { text, .. } => {
                 set_text(headers, body, text);
                 None
@@ -73,19 +67,11 @@ pub(crate) async fn convert(
                 Some(media)
             }
         },
-        Ok((_, Err(e))) => {
-            set_text(
-                headers,
-                body,
-                format!("[This {} could not be read: {e}]", kind.label()),
-            );
-            None
-        }
         Err(e) => {
             set_text(
                 headers,
                 body,
-                format!("[internal error reading the {}: {e}]", kind.label()),
+                format!("[This {} could not be read: {e}]", kind.label()),
             );
             None
         }

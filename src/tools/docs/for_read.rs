@@ -1,8 +1,8 @@
 //! The `read_file` side: read a detected document from an open file (bytes
-//! capped), extract it under the call's cancellation, and map errors to
-//! [`FsError`].
+//! capped), extract it in the helper process under the call's cancellation,
+//! and map errors to [`FsError`].
 
-use super::{extract, Budget, DocError, Kind, Request, SheetSel, LIMITS};
+use super::{via_helper, DocError, Kind, Request, SheetSel, LIMITS};
 use crate::protocol::Content;
 use crate::tools::fs::{FsConfig, FsError};
 use serde_json::Value;
@@ -66,8 +66,7 @@ pub(crate) fn read_document(
         image_max_edge: cfg.image_max_edge,
         max_media: cfg.max_image_bytes as usize,
     };
-    let budget = Budget::new(LIMITS, opts.cancel);
-    match extract(kind, &head, &req, &budget) {
+    match via_helper::extract_blocking(kind, &head, &req, opts.cancel.as_ref()) {
         Ok((content, mut s)) => {
             s["kind"] = serde_json::json!(kind.label());
             Ok((content, s))

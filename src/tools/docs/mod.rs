@@ -9,6 +9,12 @@
 //! call's cancellation stops; a parser panic is caught and reported as an
 //! error, so a hostile file gives a clear tool error, never a crash.
 //! Nothing here runs until such a file is read.
+//!
+//! The tools do not call [`extract`] themselves: they hand the bytes to the
+//! helper process `lmcp-extract` (`via_helper`, see
+//! [`crate::tools::extract_helper`]), which runs it under a memory ceiling,
+//! a CPU-time limit and without file access; so the parsers are not part of
+//! the `lmcp` binary. The tests and fuzz targets call [`extract`] directly.
 
 mod audio;
 #[cfg(feature = "web")]
@@ -22,6 +28,7 @@ mod office;
 mod pdf;
 mod sheet;
 mod slides;
+mod via_helper;
 mod xls_scan;
 mod xml;
 mod zipped;
@@ -199,6 +206,26 @@ impl Request {
             max_text: job.max_text,
             image_max_edge: job.image_max_edge,
             max_media: job.max_media,
+        }
+    }
+
+    /// The helper job of this request for a file of format `kind`.
+    pub(crate) fn to_job(&self, kind: &str) -> crate::tools::extract_helper::protocol::DocJob {
+        let (sheet_name, sheet_index) = match &self.sheet {
+            Some(SheetSel::Name(n)) => (Some(n.clone()), None),
+            Some(SheetSel::Index(i)) => (None, Some(*i)),
+            None => (None, None),
+        };
+        crate::tools::extract_helper::protocol::DocJob {
+            kind: kind.to_string(),
+            offset: self.offset,
+            limit: self.limit,
+            sheet_name,
+            sheet_index,
+            range: self.range.clone(),
+            max_text: self.max_text,
+            image_max_edge: self.image_max_edge,
+            max_media: self.max_media,
         }
     }
 }
