@@ -39,6 +39,7 @@ unit=usr/lib/systemd/system/lmcp.service
 [ -f "$root/$unit" ] || unit=lib/systemd/system/lmcp.service
 expect=(
   usr/bin/lmcp
+  usr/bin/lmcp-extract
   usr/share/man/man1/lmcp.1.gz
   usr/share/man/man1/lmcp-client.1.gz
   usr/share/man/man1/lmcp-client-call.1.gz
@@ -59,6 +60,9 @@ for f in "${expect[@]}"; do
 done
 ok "${#expect[@]} expected files present"
 [ "$(stat -c %a "$root/usr/bin/lmcp")" = 755 ] || fail "/usr/bin/lmcp is not mode 755"
+# fetch, web_search and read_file of documents parse in this helper, which
+# lmcp looks for next to itself.
+[ "$(stat -c %a "$root/usr/bin/lmcp-extract")" = 755 ] || fail "/usr/bin/lmcp-extract is not mode 755"
 stray=$(cd "$root" && find . -type f ! -path './usr/*' ! -path './lib/systemd/*' | head -n 5)
 [ -z "$stray" ] || fail "files outside /usr: $stray"
 
@@ -164,6 +168,8 @@ fi
 [ -f "$arch_root/usr/share/licenses/lmcp/LICENSE-MIT" ] && [ -f "$arch_root/usr/share/licenses/lmcp/LICENSE-APACHE" ] \
   || fail "PKGBUILD does not install the licences"
 cmp -s "$arch_root/usr/bin/lmcp" "$root/usr/bin/lmcp" || fail "PKGBUILD installs another binary than the .deb"
+cmp -s "$arch_root/usr/bin/lmcp-extract" "$root/usr/bin/lmcp-extract" \
+  || fail "PKGBUILD installs another lmcp-extract than the .deb"
 ok "PKGBUILD parses, matches Cargo.toml, and package() gives the .deb's layout ($(wc -l <<<"$arch_files") files)"
 if command -v makepkg >/dev/null 2>&1; then
   ok "makepkg is installed but not run here (it builds from scratch)"

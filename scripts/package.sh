@@ -3,6 +3,7 @@
 #
 #   bash scripts/package.sh              build the release binary, then package
 #   bash scripts/package.sh --no-build   package the existing target/release/lmcp
+#                                        and target/release/lmcp-extract
 #
 # The man pages and shell completions are generated into target/assets by
 # xtask from the same command-line definition as the binary (lmcp::cli). Set
@@ -24,9 +25,9 @@ if [ -n "${LMCP_FEATURES:-}" ]; then
 fi
 
 if [ "$build" = 1 ]; then
-  cargo build --release --locked --bin lmcp "${features[@]}"
-elif [ ! -x target/release/lmcp ]; then
-  echo "package: target/release/lmcp is missing: run cargo build --release, or drop --no-build" >&2
+  cargo build --release --locked --bin lmcp --bin lmcp-extract "${features[@]}"
+elif [ ! -x target/release/lmcp ] || [ ! -x target/release/lmcp-extract ]; then
+  echo "package: target/release/lmcp or lmcp-extract is missing: run cargo build --release, or drop --no-build" >&2
   exit 1
 fi
 
