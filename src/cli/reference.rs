@@ -28,6 +28,12 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "(feature `web`) the Brave Search API key, when `--brave-key-file` is not given",
     ),
     (
+        "LMCP_EXTRACT",
+        "(features `web` and `docs`) the path of the helper `lmcp-extract`, which parses web \
+         pages and documents in a process of its own; by default it is looked for next to the \
+         `lmcp` executable",
+    ),
+    (
         "HTTPS_PROXY",
         "(feature `web`, with `HTTP_PROXY`, `ALL_PROXY` and their lower-case spellings) the \
          proxy `fetch` and `web_search` go through; only the connection to the proxy is exempt \
