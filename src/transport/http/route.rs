@@ -117,7 +117,9 @@ async fn endpoint(
         req.extensions_mut().insert(g);
     }
     match *req.method() {
-        Method::POST => post(state, req, session_id).await,
+        // Boxed: the connection keeps its service future for as long as it
+        // is open, so that future holds only what every request needs.
+        Method::POST => Box::pin(post(state, req, session_id)).await,
         Method::GET => get_stream(state, req, session_id),
         Method::DELETE => {
             let Some(id) = session_id else {

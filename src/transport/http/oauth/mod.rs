@@ -112,7 +112,9 @@ pub(super) async fn authorize(state: &State, headers: &HeaderMap) -> Result<Opti
     let Some(token) = given else {
         return Err(server.challenge(StatusCode::UNAUTHORIZED, None));
     };
-    match server.authenticate(token).await {
+    // Boxed, as `post` is in `route`: a connection's service future is as
+    // large as its largest branch and lives as long as the connection.
+    match Box::pin(server.authenticate(token)).await {
         Ok(g) => Ok(Some(g)),
         Err(Refusal::Invalid(why)) => {
             log::warn!("oauth: bearer token refused: {why}");
