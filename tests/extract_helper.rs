@@ -88,3 +88,39 @@ async fn an_unknown_search_backend_is_a_failure_answer() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+/// An embedder calling from a plain thread (no tokio runtime): `run_blocking`
+/// supervises the helper on a runtime of its own.
+#[test]
+fn run_blocking_works_without_a_runtime() {
+    use_built_helper();
+    assert!(tokio::runtime::Handle::try_current().is_err());
+    let page = b"<html><head><title>Plain</title></head><body><p>text</p></body></html>";
+    match spawn::run_blocking(html_job(), page, Duration::from_secs(10), None, 1 << 20) {
+        Ok(Answer::Html { title, .. }) => assert_eq!(title.as_deref(), Some("Plain")),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// SearXNG's JSON is read once, in the helper: the results and the engines
+/// that did not answer come back together.
+#[tokio::test]
+async fn searxng_answers_carry_the_unresponsive_engines() {
+    use_built_helper();
+    let job = Job::Search {
+        backend: "searxng".into(),
+        skip: 0,
+        count: 3,
+    };
+    let body = br#"{"results": [], "unresponsive_engines": [["google", "timeout"]]}"#;
+    match spawn::run(job, body, Duration::from_secs(10), None, 1 << 20).await {
+        Ok(Answer::Search {
+            results,
+            unresponsive_engines,
+        }) => {
+            assert!(results.is_empty());
+            assert_eq!(unresponsive_engines, ["google: timeout"]);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}

@@ -4,22 +4,29 @@
 
 use super::{detect, detect_mime, via_helper, Kind, Request};
 use crate::protocol::Content;
+use crate::tools::web::WebConfig;
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
+use std::time::Duration;
 
 /// Most text a fetched document turns into (fetch pages it further).
 const MAX_TEXT: usize = 4 * 1024 * 1024;
 
+/// Largest fetched image sent as image content, in bytes (before base64).
+const MAX_MEDIA: usize = 5 * 1024 * 1024;
+
 /// Convert a fetched body in place when it is a document or an image: a
 /// document's body becomes its extracted text (content type `text/plain`),
 /// an image is returned as an image block to add to the result. Parsing
-/// runs in the helper process `lmcp-extract`, under the document limits.
+/// runs with `cfg`'s parsers (by default in the helper process
+/// `lmcp-extract`), under the document limits and within `time`; images
+/// are sized by `cfg`'s `image_max_edge`.
 pub(crate) async fn convert(
+    cfg: &WebConfig,
+    time: Duration,
     headers: &mut HeaderMap,
     path: &str,
     body: &mut Vec<u8>,
     truncated: bool,
-    image_max_edge: u32,
-    max_media: usize,
 ) -> Option<Content> {
     let ct = headers
         .get(CONTENT_TYPE)
@@ -53,10 +60,10 @@ pub(crate) async fn convert(
         sheet: None,
         range: None,
         max_text: MAX_TEXT,
-        image_max_edge,
-        max_media,
+        image_max_edge: cfg.image_max_edge.max(1),
+        max_media: MAX_MEDIA,
     };
-    match via_helper::extract(kind, &data, &req, None).await {
+    match via_helper::extract(&cfg.parsers, kind, &data, &req, time).await {
         Ok((content, _)) => match content {
             Content::Text { text, .. } => {
                 set_text(headers, body, text);

@@ -66,7 +66,7 @@ pub(crate) fn read_document(
         image_max_edge: cfg.image_max_edge,
         max_media: cfg.max_image_bytes as usize,
     };
-    match via_helper::extract_blocking(kind, &head, &req, opts.cancel.as_ref()) {
+    match via_helper::extract_blocking(&cfg.parsers, kind, &head, &req, opts.cancel.as_ref()) {
         Ok((content, mut s)) => {
             s["kind"] = serde_json::json!(kind.label());
             Ok((content, s))

@@ -81,8 +81,23 @@ impl Kind {
         }
     }
 
+    /// The formats parsed in the helper process: those with a
+    /// [`Kind::wire_name`].
+    const PARSED: [Kind; 9] = [
+        Kind::Pdf,
+        Kind::Docx,
+        Kind::Odt,
+        Kind::Pptx,
+        Kind::Xlsx,
+        Kind::Xls,
+        Kind::Ods,
+        Kind::Csv,
+        Kind::Image,
+    ];
+
     /// The name of a format parsed in the helper process (`None` for
-    /// audio, which is sent as it is without parsing).
+    /// audio, which is sent as it is without parsing): the one place where
+    /// the names are written.
     pub(crate) fn wire_name(self) -> Option<&'static str> {
         Some(match self {
             Kind::Pdf => "pdf",
@@ -100,19 +115,9 @@ impl Kind {
 
     /// The format of a [`Kind::wire_name`].
     pub(crate) fn from_name(name: &str) -> Option<Kind> {
-        [
-            Kind::Pdf,
-            Kind::Docx,
-            Kind::Odt,
-            Kind::Pptx,
-            Kind::Xlsx,
-            Kind::Xls,
-            Kind::Ods,
-            Kind::Csv,
-            Kind::Image,
-        ]
-        .into_iter()
-        .find(|k| k.wire_name() == Some(name))
+        Kind::PARSED
+            .into_iter()
+            .find(|k| k.wire_name() == Some(name))
     }
 }
 
@@ -162,73 +167,9 @@ pub(crate) fn detect_mime(mime: &str, head: &[u8]) -> Option<Kind> {
     }
 }
 
-/// Which sheet of a workbook to show.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum SheetSel {
-    /// By name.
-    Name(String),
-    /// By 1-based position.
-    Index(u64),
-}
-
-/// What the caller asked for and how much it may get back.
-#[derive(Debug, Clone)]
-pub(crate) struct Request {
-    /// First page (PDF) or slide (PPTX), 1-based.
-    pub offset: Option<u64>,
-    /// Number of pages or slides.
-    pub limit: Option<u64>,
-    /// Sheet of a workbook (default the first).
-    pub sheet: Option<SheetSel>,
-    /// Cell range such as `A1:D20`.
-    pub range: Option<String>,
-    /// Largest text returned, in bytes.
-    pub max_text: usize,
-    /// Longest edge of an image sent, in pixels.
-    pub image_max_edge: u32,
-    /// Largest image or audio sent, in bytes (before base64).
-    pub max_media: usize,
-}
-
-impl Request {
-    /// The request of a helper job.
-    pub(crate) fn of_job(job: &crate::tools::extract_helper::protocol::DocJob) -> Request {
-        let sheet = match (&job.sheet_name, job.sheet_index) {
-            (Some(n), _) => Some(SheetSel::Name(n.clone())),
-            (None, Some(i)) => Some(SheetSel::Index(i)),
-            (None, None) => None,
-        };
-        Request {
-            offset: job.offset,
-            limit: job.limit,
-            sheet,
-            range: job.range.clone(),
-            max_text: job.max_text,
-            image_max_edge: job.image_max_edge,
-            max_media: job.max_media,
-        }
-    }
-
-    /// The helper job of this request for a file of format `kind`.
-    pub(crate) fn to_job(&self, kind: &str) -> crate::tools::extract_helper::protocol::DocJob {
-        let (sheet_name, sheet_index) = match &self.sheet {
-            Some(SheetSel::Name(n)) => (Some(n.clone()), None),
-            Some(SheetSel::Index(i)) => (None, Some(*i)),
-            None => (None, None),
-        };
-        crate::tools::extract_helper::protocol::DocJob {
-            kind: kind.to_string(),
-            offset: self.offset,
-            limit: self.limit,
-            sheet_name,
-            sheet_index,
-            range: self.range.clone(),
-            max_text: self.max_text,
-            image_max_edge: self.image_max_edge,
-            max_media: self.max_media,
-        }
-    }
-}
+/// What the caller asked for (the helper's wire type, so that the request
+/// goes to `lmcp-extract` as it is).
+pub(crate) use crate::tools::extract_helper::protocol::{DocRequest as Request, SheetSel};
 
 /// Upper bounds on the work one file may cause.
 #[derive(Debug, Clone, Copy)]

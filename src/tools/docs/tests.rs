@@ -306,3 +306,34 @@ fn an_ods_cell_bomb_is_refused_before_it_is_built() {
         Err(e) => assert!(!e.to_string().contains("would expand"), "{e}"),
     }
 }
+
+#[test]
+fn wire_names_round_trip() {
+    for k in Kind::PARSED {
+        let name = k.wire_name().expect("a parsed format has a wire name");
+        assert_eq!(Kind::from_name(name), Some(k));
+    }
+    assert_eq!(Kind::Audio("audio/wav").wire_name(), None);
+    assert_eq!(Kind::from_name("wav"), None);
+}
+
+#[test]
+fn a_request_goes_to_the_helper_as_it_is() {
+    use crate::tools::extract_helper::protocol::Job;
+    let job = Job::Doc {
+        kind: "xlsx".into(),
+        request: Request {
+            sheet: Some(SheetSel::Name("Q1".into())),
+            range: Some("A1:B2".into()),
+            ..req()
+        },
+    };
+    let line = serde_json::to_string(&job).unwrap();
+    let Job::Doc { kind, request } = serde_json::from_str(&line).unwrap() else {
+        panic!("{line}")
+    };
+    assert_eq!(kind, "xlsx");
+    assert_eq!(request.sheet, Some(SheetSel::Name("Q1".into())));
+    assert_eq!(request.range.as_deref(), Some("A1:B2"));
+    assert_eq!(request.max_text, req().max_text);
+}

@@ -1,11 +1,11 @@
-//! Extraction in the helper process `lmcp-extract`: what `read_file` and
-//! `fetch` call, so that the parsers are not part of the `lmcp` binary.
-//! Audio is not parsed (its bytes are sent as they are), so it stays here.
+//! Extraction through [`Parsers`] (by default in the helper process
+//! `lmcp-extract`): what `read_file` and `fetch` call, so that the parsers
+//! are not part of the `lmcp` binary. Audio is not parsed (its bytes are
+//! sent as they are), so it stays here.
 
 use super::{audio, invalid, DocError, Extracted, Kind, Request, LIMITS};
 use crate::tools::extract_helper::protocol::{Answer, Job};
-#[cfg_attr(test, allow(unused_imports))]
-use crate::tools::extract_helper::{spawn, HelperError};
+use crate::tools::extract_helper::{HelperError, Parsers};
 use tokio_util::sync::CancellationToken;
 
 /// The job, the largest answer accepted, or the in-process result (audio,
@@ -33,12 +33,14 @@ fn prepare(
     // third in base64; the margin holds the structured description.
     let largest = req.max_text.max(req.max_media / 3 * 4 + 4);
     Ok((
-        Job::Doc(req.to_job(name)),
+        Job::Doc {
+            kind: name.to_owned(),
+            request: req.clone(),
+        },
         largest.saturating_mul(6) + (1 << 20),
     ))
 }
 
-#[cfg_attr(test, allow(dead_code))]
 fn finish(kind: Kind, r: Result<Answer, HelperError>) -> Result<Extracted, DocError> {
     match r {
         Ok(Answer::Doc {
@@ -61,65 +63,41 @@ fn finish(kind: Kind, r: Result<Answer, HelperError>) -> Result<Extracted, DocEr
     }
 }
 
-/// Extract `data` (of format `kind`) for `req` in the helper, from a
-/// blocking thread; `cancel` kills the helper.
+/// Extract `data` (of format `kind`) for `req` with `parsers`, from a
+/// blocking thread; `cancel` stops it (kills the helper).
 pub(crate) fn extract_blocking(
+    parsers: &Parsers,
     kind: Kind,
     data: &[u8],
     req: &Request,
     cancel: Option<&CancellationToken>,
 ) -> Result<Extracted, DocError> {
-    let (job, cap) = match prepare(kind, data, req) {
-        Ok(j) => j,
-        Err(done) => return *done,
-    };
-    // The lib's unit tests (read_file's) have no helper binary beside them:
-    // they parse in process; the helper is tested by tests/*.rs and the
-    // Python tests through the real binaries.
-    #[cfg(test)]
-    {
-        let _ = (job, cap);
-        in_process(kind, data, req, cancel)
+    match prepare(kind, data, req) {
+        Ok((job, cap)) => finish(
+            kind,
+            parsers.run_blocking(job, data, LIMITS.time, cancel, cap),
+        ),
+        Err(done) => *done,
     }
-    #[cfg(not(test))]
-    finish(
-        kind,
-        spawn::run_blocking(job, data, LIMITS.time, cancel, cap),
-    )
 }
 
-/// Extract `data` (of format `kind`) for `req` in the helper.
+/// Extract `data` (of format `kind`) for `req` with `parsers`, within
+/// `time` (at most the documents' time limit).
 #[cfg_attr(not(feature = "web"), allow(dead_code))]
 pub(crate) async fn extract(
+    parsers: &Parsers,
     kind: Kind,
     data: &[u8],
     req: &Request,
-    cancel: Option<&CancellationToken>,
+    time: std::time::Duration,
 ) -> Result<Extracted, DocError> {
-    let (job, cap) = match prepare(kind, data, req) {
-        Ok(j) => j,
-        Err(done) => return *done,
-    };
-    #[cfg(test)]
-    {
-        let _ = (job, cap);
-        in_process(kind, data, req, cancel)
+    match prepare(kind, data, req) {
+        Ok((job, cap)) => finish(
+            kind,
+            parsers
+                .run(job, data, time.min(LIMITS.time), None, cap)
+                .await,
+        ),
+        Err(done) => *done,
     }
-    #[cfg(not(test))]
-    finish(kind, spawn::run(job, data, LIMITS.time, cancel, cap).await)
-}
-
-#[cfg(test)]
-fn in_process(
-    kind: Kind,
-    data: &[u8],
-    req: &Request,
-    cancel: Option<&CancellationToken>,
-) -> Result<Extracted, DocError> {
-    super::extract(
-        kind,
-        data,
-        req,
-        &super::Budget::new(LIMITS, cancel.cloned()),
-    )
 }

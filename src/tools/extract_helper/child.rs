@@ -8,6 +8,7 @@ use std::io::{self, BufRead, Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitCode;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// Run the helper: one request from standard input, one answer to standard
 /// output. The exit code is 0 whenever an answer (even a failure) was
@@ -31,15 +32,7 @@ pub fn main() -> ExitCode {
     let cpu = header.time_ms.div_ceil(1000) + 1;
     set_cpu_limit(cpu);
     let time = Duration::from_millis(header.time_ms);
-    let answer = match catch_unwind(AssertUnwindSafe(|| run(header.job, body, time))) {
-        Ok(a) => a,
-        Err(panic) => Answer::Failed {
-            message: format!(
-                "its parser failed ({}); the input is probably malformed",
-                panic_text(&*panic)
-            ),
-        },
-    };
+    let answer = answer(header.job, &body, time, None);
     let mut out = io::stdout().lock();
     if serde_json::to_writer(&mut out, &answer).is_err() || out.flush().is_err() {
         return ExitCode::from(2);
@@ -127,20 +120,40 @@ fn failed(message: impl Into<String>) -> Answer {
     }
 }
 
+/// Run one job within `time` (and `cancel`, for parsing in process); a
+/// parser panic becomes a [`Answer::Failed`]. The helper's main loop and
+/// [`super::Parsers::in_process`] both call this.
+pub(crate) fn answer(
+    job: Job,
+    body: &[u8],
+    time: Duration,
+    cancel: Option<&CancellationToken>,
+) -> Answer {
+    match catch_unwind(AssertUnwindSafe(|| run(job, body, time, cancel))) {
+        Ok(a) => a,
+        Err(panic) => Answer::Failed {
+            message: format!(
+                "its parser failed ({}); the input is probably malformed",
+                panic_text(&*panic)
+            ),
+        },
+    }
+}
+
 /// Run one job.
 #[cfg_attr(not(feature = "docs"), allow(unused_variables))]
-fn run(job: Job, body: Vec<u8>, time: Duration) -> Answer {
+fn run(job: Job, body: &[u8], time: Duration, cancel: Option<&CancellationToken>) -> Answer {
     match job {
         #[cfg(feature = "web")]
-        Job::Html { url, format } => web::html(&body, &url, &format),
+        Job::Html { url, format } => web::html(body, &url, &format),
         #[cfg(feature = "web")]
         Job::Search {
             backend,
             skip,
             count,
-        } => web::search(&body, &backend, skip, count),
+        } => web::search(body, &backend, skip, count),
         #[cfg(feature = "docs")]
-        Job::Doc(d) => doc(&d, &body, time),
+        Job::Doc { kind, request } => doc(&kind, &request, body, time, cancel),
         #[allow(unreachable_patterns)]
         _ => failed("this lmcp-extract was built without the feature this input needs; install a matching lmcp-extract"),
     }
@@ -150,7 +163,9 @@ fn run(job: Job, body: Vec<u8>, time: Duration) -> Answer {
 mod web {
     use super::{failed, Answer};
     use crate::tools::web::extract::{convert_html, HtmlFormat};
-    use crate::tools::web::search::{parse_brave, parse_duckduckgo, parse_searxng};
+    use crate::tools::web::search::{
+        parse_brave, parse_duckduckgo, parse_searxng, searxng_unresponsive,
+    };
     use serde_json::Value;
 
     pub(super) fn html(body: &[u8], url: &str, format: &str) -> Answer {
@@ -168,22 +183,23 @@ mod web {
     }
 
     pub(super) fn search(body: &[u8], backend: &str, skip: usize, count: usize) -> Answer {
-        let results = match backend {
+        let (results, unresponsive_engines) = match backend {
             "duckduckgo" => match parse_duckduckgo(&String::from_utf8_lossy(body), count) {
-                Ok(r) => r,
+                Ok(r) => (r, Vec::new()),
                 Err(e) => return failed(e.to_string()),
             },
-            "searxng" | "brave" => {
-                let v: Value = match serde_json::from_slice(body) {
-                    Ok(v) => v,
-                    Err(e) => return failed(format!("{backend} answered invalid JSON ({e})")),
-                };
-                if backend == "brave" {
-                    parse_brave(&v, skip, count)
-                } else {
-                    parse_searxng(&v, skip, count)
+            "searxng" => match serde_json::from_slice::<Value>(body) {
+                Ok(v) => (parse_searxng(&v, skip, count), searxng_unresponsive(&v)),
+                Err(e) => {
+                    return failed(format!(
+                        "searxng answered something that is not its JSON API ({e})"
+                    ))
                 }
-            }
+            },
+            "brave" => match serde_json::from_slice::<Value>(body) {
+                Ok(v) => (parse_brave(&v, skip, count), Vec::new()),
+                Err(e) => return failed(format!("brave answered invalid JSON ({e})")),
+            },
             other => return failed(format!("unknown search backend {other:?}")),
         };
         Answer::Search {
@@ -191,19 +207,25 @@ mod web {
                 .iter()
                 .filter_map(|r| serde_json::to_value(r).ok())
                 .collect(),
+            unresponsive_engines,
         }
     }
 }
 
 #[cfg(feature = "docs")]
-fn doc(job: &super::protocol::DocJob, body: &[u8], time: Duration) -> Answer {
+fn doc(
+    kind: &str,
+    req: &super::protocol::DocRequest,
+    body: &[u8],
+    time: Duration,
+    cancel: Option<&CancellationToken>,
+) -> Answer {
     use crate::tools::docs::{extract, Budget, DocError, Limits, LIMITS};
-    let Some(kind) = crate::tools::docs::Kind::from_name(&job.kind) else {
-        return failed(format!("unknown document kind {:?}", job.kind));
+    let Some(kind) = crate::tools::docs::Kind::from_name(kind) else {
+        return failed(format!("unknown document kind {kind:?}"));
     };
-    let req = crate::tools::docs::Request::of_job(job);
     let limits = Limits { time, ..LIMITS };
-    match extract(kind, body, &req, &Budget::new(limits, None)) {
+    match extract(kind, body, req, &Budget::new(limits, cancel.cloned())) {
         Ok((content, structured)) => Answer::Doc {
             content,
             structured,

@@ -16,11 +16,18 @@
 //! - [`spawn`]: lmcp's side: find the helper (`LMCP_EXTRACT`, else next to
 //!   the running executable), run it, kill it on cancellation or timeout.
 //!
-//! The tools call [`spawn`] only; nothing reachable from the `lmcp`
-//! binary's `main` calls the parsers, so the linker leaves them out of it.
+//! - [`Parsers`]: the one place that chooses between the helper (the
+//!   default) and parsing in process ([`Parsers::in_process`], for library
+//!   embedders who ship no helper).
+//!
+//! The tools go through [`Parsers`]; the `lmcp` binary never calls
+//! [`Parsers::in_process`], so nothing reachable from its `main` calls the
+//! parsers and the linker leaves them out of it.
 
 pub mod child;
+mod parsers;
 pub mod protocol;
 pub mod spawn;
 
+pub use parsers::Parsers;
 pub use spawn::{HelperError, HELPER_ENV, HELPER_NAME};

@@ -51,29 +51,41 @@ pub enum Job {
         count: usize,
     },
     /// Extract a document or image (the body).
-    Doc(DocJob),
+    Doc {
+        /// The format: `pdf`, `docx`, `odt`, `pptx`, `xlsx`, `xls`, `ods`, `csv` or `image`.
+        kind: String,
+        /// What the caller asked for.
+        request: DocRequest,
+    },
 }
 
-/// A document extraction request: the format and what the caller asked for.
+/// Which sheet of a workbook to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SheetSel {
+    /// By name.
+    Name(String),
+    /// By 1-based position.
+    Index(u64),
+}
+
+/// What the caller of a document extraction asked for and how much it may
+/// get back.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DocJob {
-    /// The format: `pdf`, `docx`, `odt`, `pptx`, `xlsx`, `xls`, `ods`, `csv` or `image`.
-    pub kind: String,
-    /// First page or slide, 1-based.
+pub struct DocRequest {
+    /// First page (PDF) or slide (PPTX), 1-based.
     pub offset: Option<u64>,
     /// Number of pages or slides.
     pub limit: Option<u64>,
-    /// Sheet by name.
-    pub sheet_name: Option<String>,
-    /// Sheet by 1-based position.
-    pub sheet_index: Option<u64>,
+    /// Sheet of a workbook (default the first).
+    pub sheet: Option<SheetSel>,
     /// Cell range such as `A1:D20`.
     pub range: Option<String>,
     /// Largest text returned, in bytes.
     pub max_text: usize,
     /// Longest edge of an image sent, in pixels.
     pub image_max_edge: u32,
-    /// Largest image sent, in bytes (before base64).
+    /// Largest image or audio sent, in bytes (before base64).
     pub max_media: usize,
 }
 
@@ -94,6 +106,9 @@ pub enum Answer {
     Search {
         /// The results.
         results: Vec<Value>,
+        /// The engines that did not answer (SearXNG), as `name: reason`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        unresponsive_engines: Vec<String>,
     },
     /// An extracted document: one content block and its description.
     Doc {

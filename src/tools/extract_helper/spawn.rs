@@ -244,7 +244,10 @@ async fn read_capped(mut r: impl AsyncRead + Unpin, cap: u64) -> std::io::Result
     Ok(out)
 }
 
-/// [`run`] from a blocking thread of the runtime (`read_file` runs on one).
+/// [`run`] from a blocking thread: on the current tokio runtime when there
+/// is one (`read_file` runs on a blocking thread of lmcp's), else on a
+/// single-threaded runtime built for this call (an embedder calling from a
+/// plain thread; tests/extract_helper.rs covers both).
 pub fn run_blocking(
     job: Job,
     body: &[u8],

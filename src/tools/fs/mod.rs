@@ -65,6 +65,11 @@ pub struct FsConfig {
     pub max_list_entries: usize,
     /// Default and largest number of matches `search_files` returns.
     pub max_search_results: usize,
+    /// Where `read_file` parses documents and images (feature `docs`): in
+    /// the helper process `lmcp-extract` by default, or in process with
+    /// [`Parsers::in_process`](crate::tools::extract_helper::Parsers::in_process).
+    #[cfg(feature = "docs")]
+    pub parsers: crate::tools::extract_helper::Parsers,
 }
 
 impl Default for FsConfig {
@@ -86,6 +91,8 @@ impl Default for FsConfig {
             max_write_bytes: 16 * 1024 * 1024,
             max_list_entries: 1000,
             max_search_results: 500,
+            #[cfg(feature = "docs")]
+            parsers: crate::tools::extract_helper::Parsers::helper(),
         }
     }
 }
@@ -360,9 +367,14 @@ pub(crate) mod test_util {
         let tmp = tempfile::tempdir().unwrap();
         let root = std::fs::canonicalize(tmp.path()).unwrap().join("root");
         std::fs::create_dir(&root).unwrap();
-        let cfg = Arc::new(FsConfig::with_roots(
-            Roots::new(vec![root.clone()]).unwrap(),
-        ));
+        let cfg = Arc::new(FsConfig {
+            // No helper binary sits beside the unit tests: documents and
+            // images are parsed in process (the helper is tested through
+            // the real binaries by tests/*.rs and the Python tests).
+            #[cfg(feature = "docs")]
+            parsers: crate::tools::extract_helper::Parsers::in_process(),
+            ..FsConfig::with_roots(Roots::new(vec![root.clone()]).unwrap())
+        });
         Env {
             _tmp: tmp,
             root,

@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Default number of characters returned.
 pub const DEFAULT_MAX_LENGTH: usize = 10_000;
@@ -137,28 +137,42 @@ pub(crate) async fn fetch(web: &Web, args: FetchArgs) -> Result<ToolResult, WebE
         http.get(url.clone(), &headers, cfg.max_redirects, cfg.max_body_bytes)
             .await
     };
+    let deadline = Instant::now() + timeout;
     let fetched = tokio::time::timeout(timeout, work)
         .await
         .map_err(|_| WebError::Timeout(timeout))??;
+    // What is left of the call's time, for the parsers.
+    let left = || deadline.saturating_duration_since(Instant::now());
     // PDF and office documents become text, images image content (feature docs).
     #[cfg(feature = "docs")]
     let (fetched, media) = {
         let mut f = fetched;
-        let (path, edge) = (f.url.path().to_owned(), cfg.image_max_edge.max(1));
+        let path = f.url.path().to_owned();
         let media = crate::tools::docs::for_fetch::convert(
+            cfg,
+            left(),
             &mut f.headers,
             &path,
             &mut f.body,
             f.truncated,
-            edge,
-            5 * 1024 * 1024,
         )
         .await;
         (f, media)
     };
-    let converted = convert_in_helper(&fetched, format).await?;
+    let typed = Typed::of(&fetched);
+    let converted = match (typed.kind, format) {
+        (Kind::Html, Format::Markdown | Format::Text | Format::Html) => {
+            let time = left().min(HELPER_TIME);
+            if time.is_zero() {
+                return Err(WebError::Timeout(timeout));
+            }
+            Some(convert_in_helper(cfg, &fetched, &typed, format, time).await?)
+        }
+        _ => None,
+    };
     let result = render(
         fetched,
+        typed,
         format,
         start,
         max_length,
@@ -233,26 +247,52 @@ async fn read_robots(web: &Web, url: &Url) -> Result<robots::Policy, WebError> {
     })
 }
 
-/// Time the helper may take to convert a page.
+/// Most time the helper may take to convert a page (less when less is left
+/// of the call's timeout).
 const HELPER_TIME: Duration = Duration::from_secs(30);
 
-fn content_type(f: &Fetched) -> Option<String> {
-    f.headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+/// What a response is, worked out once from its `Content-Type` and body.
+struct Typed {
+    /// The served `Content-Type`.
+    content_type: Option<String>,
+    /// Its MIME type, lowercased, without parameters.
+    mime: Option<String>,
+    /// How it is rendered.
+    kind: Kind,
 }
 
-/// An HTML page reduced to its main content in the helper process
-/// `lmcp-extract` (the HTML parser is not part of lmcp itself); `None` for
-/// anything that is not HTML or is asked for raw.
-async fn convert_in_helper(f: &Fetched, format: Format) -> Result<Option<Converted>, WebError> {
-    use crate::tools::extract_helper::{protocol::Answer, protocol::Job, spawn};
-    let ct = content_type(f);
-    if format == Format::Raw || extract::kind(ct.as_deref(), &f.body) != Kind::Html {
-        return Ok(None);
+impl Typed {
+    fn of(f: &Fetched) -> Typed {
+        let content_type = f
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Typed {
+            mime: extract::mime(content_type.as_deref()),
+            kind: extract::kind(content_type.as_deref(), &f.body),
+            content_type,
+        }
     }
-    let html = extract::decode(&f.body, ct.as_deref(), Kind::Html).0;
+
+    /// The body decoded to text.
+    fn decode(&self, body: &[u8]) -> String {
+        extract::decode(body, self.content_type.as_deref(), self.kind).0
+    }
+}
+
+/// An HTML page reduced to its main content, within `time`, by the
+/// configured parsers (by default the helper process `lmcp-extract`: the
+/// HTML parser is not part of lmcp itself).
+async fn convert_in_helper(
+    cfg: &super::WebConfig,
+    f: &Fetched,
+    typed: &Typed,
+    format: Format,
+    time: Duration,
+) -> Result<Converted, WebError> {
+    use crate::tools::extract_helper::protocol::{Answer, Job};
+    let html = typed.decode(&f.body);
     let name = match format {
         Format::Text => "text",
         Format::Html => "html",
@@ -265,16 +305,16 @@ async fn convert_in_helper(f: &Fetched, format: Format) -> Result<Option<Convert
     // Markdown and text are shorter than the page; cleaned HTML about as
     // long, JSON escaping at most a few times longer.
     let cap = html.len().saturating_mul(6) + (1 << 20);
-    match spawn::run(job, html.as_bytes(), HELPER_TIME, None, cap).await {
+    match cfg.parsers.run(job, html.as_bytes(), time, None, cap).await {
         Ok(Answer::Html {
             title,
             content,
             main_content,
-        }) => Ok(Some(Converted {
+        }) => Ok(Converted {
             title,
             content,
             main_content,
-        })),
+        }),
         Ok(Answer::Failed { message }) => Err(WebError::Helper(format!(
             "cannot convert this HTML page: {message}; fetch it with format \"raw\" to read its source"
         ))),
@@ -287,38 +327,33 @@ async fn convert_in_helper(f: &Fetched, format: Format) -> Result<Option<Convert
     }
 }
 
-/// Turn a response into the tool result; an HTML page comes already
-/// converted (`converted`, from [`convert_in_helper`]).
+/// Turn a response (of type `typed`) into the tool result; an HTML page
+/// comes already converted (`converted`, from [`convert_in_helper`]).
 fn render(
     f: Fetched,
+    typed: Typed,
     format: Format,
     start: usize,
     max_length: usize,
     cap: usize,
     converted: Option<Converted>,
 ) -> ToolResult {
-    let ct = content_type(&f);
-    let mime = extract::mime(ct.as_deref());
-    let kind = extract::kind(ct.as_deref(), &f.body);
+    let kind = typed.kind;
     let mut title = None;
     let mut main_content = None;
-    let content = match (kind, format) {
-        (Kind::Image | Kind::Binary, _) => {
-            extract::describe_binary(kind, mime.as_deref(), &f.body, f.truncated)
+    let content = match (kind, format, converted) {
+        (Kind::Image | Kind::Binary, _, _) => {
+            extract::describe_binary(kind, typed.mime.as_deref(), &f.body, f.truncated)
         }
-        (_, Format::Raw) => extract::decode(&f.body, ct.as_deref(), kind).0,
-        (Kind::Html, _) => match converted {
-            Some(c) => {
-                title = c.title;
-                main_content = Some(c.main_content);
-                c.content
-            }
-            None => extract::decode(&f.body, ct.as_deref(), kind).0,
-        },
-        (Kind::Json, _) if !f.truncated => {
-            extract::pretty_json(&extract::decode(&f.body, ct.as_deref(), kind).0)
+        (Kind::Html, _, Some(c)) if format != Format::Raw => {
+            title = c.title;
+            main_content = Some(c.main_content);
+            c.content
         }
-        _ => extract::decode(&f.body, ct.as_deref(), kind).0,
+        (Kind::Json, Format::Markdown | Format::Text | Format::Html, _) if !f.truncated => {
+            extract::pretty_json(&typed.decode(&f.body))
+        }
+        _ => typed.decode(&f.body),
     };
 
     let total = content.chars().count();
@@ -360,7 +395,7 @@ fn render(
     let out = FetchOutput {
         url: f.url.to_string(),
         status: f.status.as_u16(),
-        content_type: ct,
+        content_type: typed.content_type,
         title,
         format,
         content: part,
@@ -394,10 +429,22 @@ mod tests {
         }
     }
 
+    fn render_of(
+        f: Fetched,
+        format: Format,
+        start: usize,
+        max_length: usize,
+        cap: usize,
+        converted: Option<Converted>,
+    ) -> ToolResult {
+        let typed = Typed::of(&f);
+        render(f, typed, format, start, max_length, cap, converted)
+    }
+
     #[test]
     fn paging_reports_next_index() {
         let body = "abcdefghij".repeat(3);
-        let r = render(
+        let r = render_of(
             fetched("text/plain", body.as_bytes()),
             Format::Markdown,
             0,
@@ -409,7 +456,7 @@ mod tests {
         assert_eq!(s["content"], "abcdefghijab");
         assert_eq!(s["next_index"], 12);
         assert_eq!(s["total_length"], 30);
-        let r = render(
+        let r = render_of(
             fetched("text/plain", body.as_bytes()),
             Format::Markdown,
             24,
@@ -420,7 +467,7 @@ mod tests {
         let s = r.structured.unwrap();
         assert_eq!(s["content"], "efghij");
         assert!(s.get("next_index").is_none());
-        let r = render(
+        let r = render_of(
             fetched("text/plain", body.as_bytes()),
             Format::Markdown,
             30,
@@ -433,7 +480,7 @@ mod tests {
 
     #[test]
     fn json_is_pretty_printed() {
-        let r = render(
+        let r = render_of(
             fetched("application/json", br#"{"a":[1,2]}"#),
             Format::Markdown,
             0,

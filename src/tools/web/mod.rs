@@ -93,6 +93,11 @@ pub struct WebConfig {
     /// Longest edge, in pixels, of a fetched image sent as image content
     /// (`--image-max-edge`, as for `read_file`); larger images are downscaled.
     pub image_max_edge: u32,
+    /// Where `fetch` and `web_search` parse pages, documents and result
+    /// pages: in the helper process `lmcp-extract` by default, or in
+    /// process with
+    /// [`Parsers::in_process`](crate::tools::extract_helper::Parsers::in_process).
+    pub parsers: crate::tools::extract_helper::Parsers,
 }
 
 impl Default for WebConfig {
@@ -113,6 +118,7 @@ impl Default for WebConfig {
             brave_url: "https://api.search.brave.com/res/v1/web/search".into(),
             duckduckgo_url: "https://html.duckduckgo.com/html/".into(),
             image_max_edge: 1568,
+            parsers: crate::tools::extract_helper::Parsers::helper(),
         }
     }
 }

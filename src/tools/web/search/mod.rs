@@ -12,6 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 mod locale;
 
@@ -145,11 +146,15 @@ pub(crate) async fn search(web: &Web, args: SearchArgs) -> Result<ToolResult, We
     let backend = web.config.search_backend;
     let name = backend_name(backend);
     let timeout = web.config.default_timeout;
+    let call = Call {
+        web,
+        deadline: Instant::now() + timeout,
+    };
     let work = async {
         match backend {
-            SearchBackend::DuckDuckGo => duckduckgo(web, query, count, offset, &args).await,
-            SearchBackend::Searxng => searxng(web, query, count, offset, &args).await,
-            SearchBackend::Brave => brave(web, query, count, offset, &args).await,
+            SearchBackend::DuckDuckGo => duckduckgo(&call, query, count, offset, &args).await,
+            SearchBackend::Searxng => searxng(&call, query, count, offset, &args).await,
+            SearchBackend::Brave => brave(&call, query, count, offset, &args).await,
         }
     };
     let mut results = tokio::time::timeout(timeout, work)
@@ -168,6 +173,12 @@ pub(crate) async fn search(web: &Web, args: SearchArgs) -> Result<ToolResult, We
         results,
     };
     Ok(ToolResult::text(text).with_structured(serde_json::to_value(&out).unwrap_or_default()))
+}
+
+/// One search: the tools' state and when the call's time is up.
+struct Call<'a> {
+    web: &'a Web,
+    deadline: Instant,
 }
 
 fn numbered(query: &str, backend: &str, offset: usize, results: &[SearchResult]) -> String {
@@ -234,12 +245,13 @@ fn base_url(s: &str, what: &str) -> Result<Url, WebError> {
 }
 
 async fn duckduckgo(
-    web: &Web,
+    call: &Call<'_>,
     query: &str,
     count: usize,
     offset: usize,
     args: &SearchArgs,
 ) -> Result<Vec<SearchResult>, WebError> {
+    let web = call.web;
     let mut url = base_url(&web.config.duckduckgo_url, "DuckDuckGo")?;
     {
         let mut q = url.query_pairs_mut();
@@ -270,29 +282,53 @@ async fn duckduckgo(
     if !f.status.is_success() {
         return Err(status_error("duckduckgo", &f));
     }
-    parse_in_helper("duckduckgo", &f.body, 0, count).await
+    Ok(parse_in_helper(call, "duckduckgo", &f.body, 0, count)
+        .await?
+        .0)
 }
 
-/// Read the results of a backend's answer in the helper process
-/// `lmcp-extract` (the HTML parser is not part of lmcp itself).
+/// Read the results of a backend's answer (and, for SearXNG, the engines
+/// that did not answer) with the configured parsers, by default in the
+/// helper process `lmcp-extract` (the HTML parser is not part of lmcp
+/// itself), within what is left of the call's time.
 async fn parse_in_helper(
+    call: &Call<'_>,
     backend: &str,
     body: &[u8],
     skip: usize,
     count: usize,
-) -> Result<Vec<SearchResult>, WebError> {
-    use crate::tools::extract_helper::{protocol::Answer, protocol::Job, spawn};
+) -> Result<(Vec<SearchResult>, Vec<String>), WebError> {
+    use crate::tools::extract_helper::protocol::{Answer, Job};
     let job = Job::Search {
         backend: backend.to_string(),
         skip,
         count,
     };
     let cap = body.len().saturating_mul(4) + (1 << 20);
-    match spawn::run(job, body, HELPER_TIME, None, cap).await {
-        Ok(Answer::Search { results }) => Ok(results
-            .into_iter()
-            .filter_map(|r| serde_json::from_value(r).ok())
-            .collect()),
+    let time = call
+        .deadline
+        .saturating_duration_since(Instant::now())
+        .min(HELPER_TIME);
+    if time.is_zero() {
+        return Err(WebError::Timeout(call.web.config.default_timeout));
+    }
+    match call
+        .web
+        .config
+        .parsers
+        .run(job, body, time, None, cap)
+        .await
+    {
+        Ok(Answer::Search {
+            results,
+            unresponsive_engines,
+        }) => Ok((
+            results
+                .into_iter()
+                .filter_map(|r| serde_json::from_value(r).ok())
+                .collect(),
+            unresponsive_engines,
+        )),
         Ok(Answer::Failed { message }) => Err(WebError::Transport(message)),
         Ok(_) => Err(WebError::Helper(format!(
             "cannot read the {backend} results: the helper gave an unexpected answer"
@@ -303,8 +339,9 @@ async fn parse_in_helper(
     }
 }
 
-/// Time the helper may take to read a result page.
-const HELPER_TIME: std::time::Duration = std::time::Duration::from_secs(10);
+/// Most time the helper may take to read a result page (less when less is
+/// left of the call's timeout).
+const HELPER_TIME: Duration = Duration::from_secs(10);
 
 fn ddg_blocked() -> WebError {
     WebError::Transport(
@@ -399,12 +436,13 @@ fn strip_tags(s: &str) -> String {
 }
 
 async fn searxng(
-    web: &Web,
+    call: &Call<'_>,
     query: &str,
     count: usize,
     offset: usize,
     args: &SearchArgs,
 ) -> Result<Vec<SearchResult>, WebError> {
+    let web = call.web;
     let Some(base) = &web.config.searxng_url else {
         return Err(WebError::BadArgument(
             "the searxng backend has no instance URL; the server operator must set one".into(),
@@ -445,35 +483,33 @@ async fn searxng(
     if !f.status.is_success() {
         return Err(status_error("searxng", &f));
     }
-    let v: Value = serde_json::from_slice(&f.body).map_err(|e| {
-        WebError::Transport(format!(
-            "searxng answered something that is not its JSON API ({e})"
-        ))
-    })?;
-    let results = parse_in_helper("searxng", &f.body, skip, count).await?;
-    if results.is_empty() {
-        if let Some(broken) = v["unresponsive_engines"]
-            .as_array()
-            .filter(|a| !a.is_empty())
-        {
-            let names: Vec<String> = broken
-                .iter()
-                .map(|e| match e {
-                    Value::Array(p) => p
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(": "),
-                    other => other.to_string(),
-                })
-                .collect();
-            return Err(WebError::Transport(format!(
-                "searxng found nothing because its engines failed ({}); try again later",
-                names.join("; ")
-            )));
-        }
+    let (results, broken) = parse_in_helper(call, "searxng", &f.body, skip, count).await?;
+    if results.is_empty() && !broken.is_empty() {
+        return Err(WebError::Transport(format!(
+            "searxng found nothing because its engines failed ({}); try again later",
+            broken.join("; ")
+        )));
     }
     Ok(results)
+}
+
+/// The engines a SearXNG JSON answer lists as unresponsive, each as
+/// `name: reason`.
+pub fn searxng_unresponsive(v: &Value) -> Vec<String> {
+    let Some(broken) = v["unresponsive_engines"].as_array() else {
+        return Vec::new();
+    };
+    broken
+        .iter()
+        .map(|e| match e {
+            Value::Array(p) => p
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(": "),
+            other => other.to_string(),
+        })
+        .collect()
 }
 
 /// Results of a SearXNG JSON answer.
@@ -525,12 +561,13 @@ fn brave_key(web: &Web) -> Result<String, WebError> {
 }
 
 async fn brave(
-    web: &Web,
+    call: &Call<'_>,
     query: &str,
     count: usize,
     offset: usize,
     args: &SearchArgs,
 ) -> Result<Vec<SearchResult>, WebError> {
+    let web = call.web;
     let key = brave_key(web)?;
     let mut url = base_url(&web.config.brave_url, "Brave")?;
     {
@@ -563,9 +600,11 @@ async fn brave(
     if !f.status.is_success() {
         return Err(status_error("brave", &f));
     }
-    serde_json::from_slice::<Value>(&f.body)
-        .map_err(|e| WebError::Transport(format!("brave answered invalid JSON ({e})")))?;
-    parse_in_helper("brave", &f.body, offset % count, count).await
+    Ok(
+        parse_in_helper(call, "brave", &f.body, offset % count, count)
+            .await?
+            .0,
+    )
 }
 
 /// Results of a Brave web search answer.
