@@ -89,6 +89,7 @@ impl Parsers {
     }
 
     /// [`Parsers::run`] from a blocking thread (`read_file` runs on one).
+    #[cfg_attr(not(feature = "docs"), allow(dead_code))]
     pub(crate) fn run_blocking(
         &self,
         job: Job,
