@@ -81,8 +81,8 @@ impl fmt::Display for HelperError {
             HelperError::Cancelled => f.write_str("cancelled"),
             HelperError::TimedOut(d) => write!(
                 f,
-                "the parser took longer than {} s and was stopped; the input is too large or too complex",
-                d.as_secs()
+                "the parser took longer than {:.1} s and was stopped; the input is too large or too complex, or the call's timeout left too little time for it",
+                d.as_secs_f64()
             ),
             HelperError::OutOfMemory => write!(
                 f,
