@@ -14,34 +14,15 @@ KiB, and the anonymous part (RssAnon: the heap; the rest is the binary's pages).
 import argparse
 import asyncio
 import json
-import os
-import re
-import shlex
-import subprocess
-import sys
 import time
+import urllib.parse
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from procfs import status_kb  # noqa: E402
+from procfs import status_kb
+from serving import start_http
 
 BODY = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "server/discover",
                    "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
                                                 "io.modelcontextprotocol/clientCapabilities": {}}}}).encode()
-
-
-def start(cmd):
-    p = subprocess.Popen(shlex.split(cmd) + ["--http", "127.0.0.1:0"], stdin=subprocess.DEVNULL,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        line = p.stderr.readline()
-        if not line:
-            break
-        m = re.search(r"listening on http://([\d.]+):(\d+)(/\S*)", line)
-        if m:
-            return p, m.group(1), int(m.group(2)), m.group(3)
-    p.kill()
-    raise SystemExit(f"{cmd}: no 'listening on' line")
 
 
 async def one(host, port, path):
@@ -75,7 +56,9 @@ def main():
     rows = []
     for spec in a.servers:
         name, cmd = spec.split("=", 1)
-        p, host, port, path = start(cmd)
+        p, url = start_http(cmd)
+        u = urllib.parse.urlsplit(url)
+        host, port, path = u.hostname, u.port, u.path
         try:
             time.sleep(a.settle)
             idle, idle_anon = status_kb(p.pid), status_kb(p.pid, "RssAnon")

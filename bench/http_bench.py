@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import re
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ import threading
 import time
 
 from procfs import status_kb
+from serving import start_http
 
 def body(tool):
     args = {"text": "hello"} if tool == "echo" else {}
@@ -49,17 +49,6 @@ def rss(pid, key="VmRSS"):
 
 def to_us(v, unit):
     return float(v) * {"us": 1, "ms": 1000, "s": 1e6}[unit]
-
-
-def start(cmd):
-    p = subprocess.Popen(shlex.split(cmd) + ["--http", "127.0.0.1:0"], stdin=subprocess.DEVNULL,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    for line in p.stderr:
-        m = re.search(r"listening on (http://127\.0\.0\.1:\d+/\S*)", line)
-        if m:
-            threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
-            return p, m.group(1)
-    raise RuntimeError(f"{cmd}: no 'listening on' line")
 
 
 def load(url, conns, seconds, script, pid):
@@ -98,7 +87,7 @@ def main():
             f.write(LUA % (json.dumps(body(tool)), json.dumps(tool)))
             script = f.name
         try:
-            p, url = start(cmd)
+            p, url = start_http(cmd)
             try:
                 idle = rss(p.pid)
                 # One warm-up second, then 1, 16 and 64 connections.

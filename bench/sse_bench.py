@@ -23,27 +23,16 @@ import http.client
 import json
 import os
 import re
-import shlex
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 
+from serving import start_http
+
 MODERN = "2026-07-28"
 LEGACY = "2025-06-18"
-
-
-def start(cmd):
-    p = subprocess.Popen(shlex.split(cmd) + ["--http", "127.0.0.1:0"], stdin=subprocess.DEVNULL,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    for line in p.stderr:
-        m = re.search(r"listening on (http://127\.0\.0\.1:\d+/\S*)", line)
-        if m:
-            threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
-            return p, m.group(1)
-    raise RuntimeError(f"{cmd}: no 'listening on' line")
 
 
 class Conn:
@@ -175,7 +164,7 @@ def main():
 
     for spec in a.servers:
         name, cmd = spec.split("=", 1)
-        p, url = start(cmd)
+        p, url = start_http(cmd)
         try:
             conn = Conn(url)
             session = open_session(Conn(url))
