@@ -10,11 +10,25 @@ if [ ! -f ../shared/spec/2026-07-28/schema.json ]; then
   exit 1
 fi
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step prints how long the one before it took, and the total so far.
+step_start=$SECONDS
+step() {
+  printf '\n(%ds; %ds in all)\n==> %s\n' "$((SECONDS - step_start))" "$SECONDS" "$*"
+  step_start=$SECONDS
+}
 
 # Every lmcp the tests start checks its tools' structuredContent against
 # their outputSchema (a mismatch answers -32603): release binaries included.
 export LMCP_VALIDATE_OUTPUT=1
+
+# The peers (Python venv, Node packages) download while the build compiles:
+# scripts/peers.sh needs no CPU to speak of, and no Rust test uses them. Its
+# output is shown at the "peers" step, where the tests wait for it.
+mkdir -p target
+bash scripts/peers.sh > target/peers.log 2>&1 &
+peers_pid=$!
+# A step that fails ends the script: the download ends with it.
+trap 'kill "$peers_pid" 2>/dev/null || true' EXIT
 
 step "build (release: binary, examples)"
 cargo build --release --all-targets --features fuzzing
@@ -59,7 +73,13 @@ step "fuzz (every target briefly, from the committed corpora; scripts/fuzz.sh fo
 timeout -k 10 1200 bash scripts/fuzz.sh --check "${LMCP_FUZZ_SECONDS:-15}"
 
 step "peers"
-bash scripts/peers.sh
+peers_rc=0
+wait "$peers_pid" || peers_rc=$?
+cat target/peers.log
+if [ "$peers_rc" -ne 0 ]; then
+  echo "test: scripts/peers.sh failed (exit $peers_rc); its output is above" >&2
+  exit "$peers_rc"
+fi
 
 step "Python SDK client tests (stdio and Streamable HTTP, schema-validating taps)"
 export LMCP_BIN="$PWD/target/release/lmcp"
@@ -81,5 +101,5 @@ fi
 step "conformance suite (HTTP)"
 timeout -k 10 1800 bash scripts/conformance.sh
 
-echo
+printf '\n(%ds; %ds in all)\n' "$((SECONDS - step_start))" "$SECONDS"
 echo "all test steps passed"
