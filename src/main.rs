@@ -13,6 +13,7 @@ use lmcp::server::Server;
 use lmcp::transport::http::serve_http;
 use lmcp::transport::stdio::serve_stdio;
 use std::process::ExitCode;
+use std::sync::Arc;
 #[cfg(feature = "hub")]
 use std::time::Duration;
 
@@ -247,6 +248,14 @@ fn main() -> ExitCode {
     };
     let http_addr = cli.http.clone();
     let use_stdio = cli.stdio || http_addr.is_none();
+    // Over HTTP the runtime runs on a thread that is replaced after a burst
+    // of connections, which gives the burst's memory back (see
+    // `lmcp::transport::block_on_replaceable`).
+    let burst_ended = http_addr
+        .is_some()
+        .then(|| Arc::new(tokio::sync::Notify::new()));
+    let mut http_opts = http_opts;
+    http_opts.burst_ended = burst_ended.clone();
     let mut builder = Server::builder("lmcp", env!("CARGO_PKG_VERSION"))
         .title("lmcp")
         .description(config::description())
@@ -296,7 +305,7 @@ fn main() -> ExitCode {
     #[cfg(feature = "hub")]
     let boot_wait = Duration::from_millis(cli.hub_boot_wait_ms);
     let mut failed = false;
-    rt.block_on(async {
+    let serving = async {
         #[cfg(feature = "hub")]
         let hub = (!hub_cfg.upstreams.is_empty()).then(|| Hub::start(&server, hub_cfg));
         #[cfg(feature = "hub")]
@@ -336,7 +345,11 @@ fn main() -> ExitCode {
         if let Some(sandbox) = &jobs.config().sandbox {
             sandbox.cleanup();
         }
-    });
+    };
+    match &burst_ended {
+        Some(replace) => lmcp::transport::block_on_replaceable(&rt, serving, replace),
+        None => rt.block_on(serving),
+    }
     lmcp::logging::flush();
     if failed {
         return ExitCode::from(2);

@@ -1,9 +1,16 @@
 //! Transports: they move bytes between a client and a [`crate::server::Session`].
 //!
 //! - [`stdio`]: newline-delimited JSON-RPC over the process's stdin/stdout.
+//! - [`http`]: Streamable HTTP, both protocol eras on one endpoint.
+//!
+//! [`block_on_replaceable`] runs a server on a thread that is replaced after
+//! a burst of connections, so that the burst's memory goes back to the system.
 
 pub mod http;
+mod serving_thread;
 pub mod stdio;
+
+pub use serving_thread::block_on_replaceable;
 
 use tokio_util::sync::CancellationToken;
 

@@ -358,6 +358,24 @@ pub struct HttpServer {
     pub child: Child,
     /// The port it reported.
     pub port: u16,
+    /// Its stderr, line by line, from the line after the port's.
+    log: mpsc::Receiver<String>,
+}
+
+impl HttpServer {
+    /// Wait up to `timeout` for a line of its stderr that contains
+    /// `needle`; the lines before it are consumed. False on timeout.
+    pub fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.log.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+    }
 }
 
 impl Drop for HttpServer {
@@ -379,18 +397,25 @@ pub fn start_http(program: PathBuf, extra: &[&str]) -> HttpServer {
         .unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = mpsc::channel();
+    let (log_tx, log) = mpsc::channel();
     std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        let mut lines = BufReader::new(stderr).lines().map_while(Result::ok);
+        for line in lines.by_ref() {
             if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
                 let port: u16 = rest.split('/').next().unwrap_or("0").parse().unwrap_or(0);
                 let _ = tx.send(port);
+                break;
             }
+        }
+        // Read to the end, so the server's logging never fills the pipe.
+        for line in lines {
+            let _ = log_tx.send(line);
         }
     });
     let port = rx
         .recv_timeout(Duration::from_secs(10))
         .expect("the server did not report its port");
-    HttpServer { child, port }
+    HttpServer { child, port, log }
 }
 
 /// A token file for `--auth-token-file`, in a directory of its own that is

@@ -119,6 +119,14 @@ pub struct HttpOptions {
     pub sse_replay: Duration,
     /// How long in-flight requests may finish at shutdown.
     pub shutdown_grace: Duration,
+    /// Notified when a burst of connections is over: the open connections
+    /// rose by 64 or more and are back down to where they were. The
+    /// memory those connections took is free then, but glibc keeps part of
+    /// it in the serving thread's cache of small blocks, which pins the
+    /// rest; [`crate::transport::block_on_replaceable`] answers this by
+    /// moving the runtime to a fresh thread, and the old thread's cache
+    /// goes back to the heap as it ends (BENCHMARKS.md, session 20).
+    pub burst_ended: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Default for HttpOptions {
@@ -142,6 +150,7 @@ impl Default for HttpOptions {
             sse_stall: Duration::from_secs(60),
             sse_replay: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(10),
+            burst_ended: None,
         }
     }
 }
@@ -353,6 +362,7 @@ pub async fn serve(
         state.opts.max_connections,
         state.opts.reserved_connections,
         state.opts.max_connections_per_peer,
+        state.opts.burst_ended.clone(),
     );
     let reaper = tokio::spawn(reap_sessions(state.clone()));
     let conn_stop = CancellationToken::new();
