@@ -3,7 +3,7 @@
 
 use super::client::{parse_headers, Fetched, WebError};
 use super::extract::{self, Converted, Kind};
-use super::{robots, Web};
+use super::{helper_time, robots, Web};
 use crate::server::{Tool, ToolError, ToolResult};
 use crate::tools::schemas::stored;
 use reqwest::header::CONTENT_TYPE;
@@ -141,16 +141,15 @@ pub(crate) async fn fetch(web: &Web, args: FetchArgs) -> Result<ToolResult, WebE
     let fetched = tokio::time::timeout(timeout, work)
         .await
         .map_err(|_| WebError::Timeout(timeout))??;
-    // What is left of the call's time, for the parsers.
-    let left = || deadline.saturating_duration_since(Instant::now());
-    // PDF and office documents become text, images image content (feature docs).
+    // PDF and office documents become text, images image content (feature
+    // docs), within what is left of the call's time.
     #[cfg(feature = "docs")]
     let (fetched, media) = {
         let mut f = fetched;
         let path = f.url.path().to_owned();
         let media = crate::tools::docs::for_fetch::convert(
             cfg,
-            left(),
+            deadline.saturating_duration_since(Instant::now()),
             &mut f.headers,
             &path,
             &mut f.body,
@@ -162,10 +161,7 @@ pub(crate) async fn fetch(web: &Web, args: FetchArgs) -> Result<ToolResult, WebE
     let typed = Typed::of(&fetched);
     let converted = match (typed.kind, format) {
         (Kind::Html, Format::Markdown | Format::Text | Format::Html) => {
-            let time = left().min(HELPER_TIME);
-            if time.is_zero() {
-                return Err(WebError::Timeout(timeout));
-            }
+            let time = helper_time(deadline, HELPER_TIME, timeout)?;
             Some(convert_in_helper(cfg, &fetched, &typed, format, time).await?)
         }
         _ => None,

@@ -27,7 +27,7 @@ use crate::server::Tool;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Which search engine `web_search` asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -194,6 +194,21 @@ impl Web {
     }
 }
 
+/// How long the helper process may take for one job: what is left of the
+/// call's time (until `deadline`), at most `cap`. Nothing left is the
+/// call's timeout (`timeout`, the duration the error reports).
+pub(crate) fn helper_time(
+    deadline: Instant,
+    cap: Duration,
+    timeout: Duration,
+) -> Result<Duration, client::WebError> {
+    let time = deadline.saturating_duration_since(Instant::now()).min(cap);
+    if time.is_zero() {
+        return Err(client::WebError::Timeout(timeout));
+    }
+    Ok(time)
+}
+
 /// The web tools (`fetch`, `web_search`) sharing one configuration.
 pub fn tools(config: Arc<WebConfig>) -> Vec<Tool> {
     let web = Arc::new(Web::new(config));
@@ -225,5 +240,20 @@ mod tests {
         let hosts = cfg.backend_hosts();
         assert!(hosts.contains(&"searx.local".to_string()));
         assert!(hosts.contains(&"html.duckduckgo.com".to_string()));
+    }
+
+    #[test]
+    fn helper_time_is_what_is_left_at_most_the_cap() {
+        let cap = Duration::from_secs(10);
+        let timeout = Duration::from_secs(30);
+        let far = Instant::now() + Duration::from_secs(3600);
+        assert_eq!(helper_time(far, cap, timeout).unwrap(), cap);
+        let near = Instant::now() + Duration::from_secs(5);
+        let t = helper_time(near, cap, timeout).unwrap();
+        assert!(t > Duration::ZERO && t <= Duration::from_secs(5));
+        match helper_time(Instant::now(), cap, timeout) {
+            Err(client::WebError::Timeout(d)) => assert_eq!(d, timeout),
+            other => panic!("expected a timeout, got {other:?}"),
+        }
     }
 }

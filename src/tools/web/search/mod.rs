@@ -2,7 +2,7 @@
 //! keyless), a SearXNG instance's JSON API, and the Brave Search API.
 
 use super::client::{Fetched, WebError};
-use super::{SearchBackend, Web};
+use super::{helper_time, SearchBackend, Web};
 use crate::server::{Tool, ToolError, ToolResult};
 use crate::tools::schemas::stored;
 use dom_query::Document;
@@ -305,13 +305,7 @@ async fn parse_in_helper(
         count,
     };
     let cap = body.len().saturating_mul(4) + (1 << 20);
-    let time = call
-        .deadline
-        .saturating_duration_since(Instant::now())
-        .min(HELPER_TIME);
-    if time.is_zero() {
-        return Err(WebError::Timeout(call.web.config.default_timeout));
-    }
+    let time = helper_time(call.deadline, HELPER_TIME, call.web.config.default_timeout)?;
     match call
         .web
         .config
