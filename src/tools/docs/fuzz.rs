@@ -41,17 +41,13 @@ pub fn pdf(data: &[u8]) {
 }
 
 /// The ZIP-based office formats, legacy Excel (.xls: the OLE2 container,
-/// the cell pre-scan, then calamine) and CSV, each tried on the same input.
+/// the cell pre-scan, then calamine) and CSV, each tried on the same input:
+/// every parsed format but PDF and images, which have targets of their own.
 pub fn office(data: &[u8]) {
-    for kind in [
-        Kind::Docx,
-        Kind::Odt,
-        Kind::Pptx,
-        Kind::Xlsx,
-        Kind::Xls,
-        Kind::Ods,
-        Kind::Csv,
-    ] {
+    for kind in Kind::PARSED
+        .into_iter()
+        .filter(|k| !matches!(k, Kind::Pdf | Kind::Image))
+    {
         run(kind, data);
     }
 }
