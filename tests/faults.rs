@@ -13,8 +13,11 @@
 //! grace by the unit tests of `tools::shell` and `tools::jobs`.
 
 mod common;
+#[path = "support/proc_status.rs"]
+mod proc_status;
 
 use common::{first_text, lmcp_path, result, Peer};
+use proc_status::status_kb;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -258,14 +261,6 @@ fn a_hanging_upstream_is_cut_off_by_its_timeout() {
     assert_eq!(first_text(&r), "still here");
 }
 
-fn rss_kb(pid: u32) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    s.lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
 fn processes_with(marker: &str) -> Vec<u32> {
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -296,7 +291,7 @@ fn an_upstream_flooding_stdout_without_newlines_is_capped() {
     while Instant::now() < until {
         let r = p.modern("tools/call", json!({"name": "ping", "arguments": {}}));
         assert!(r.get("result").is_some(), "{r}");
-        peak = peak.max(rss_kb(pid));
+        peak = peak.max(status_kb(pid, "VmRSS"));
         std::thread::sleep(Duration::from_millis(200));
     }
     // Lines are capped at the message limit (16 MiB): far below this.

@@ -8,6 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::Duration;
+use support::proc_status::status_kb;
 use support::raw_http::{
     modern_list, read_reply, send, shell_call, KeepAlive, LIST_HEADERS, SHELL_HEADERS,
 };
@@ -219,16 +220,6 @@ fn a_health_check_flood_does_not_hold_the_slots() {
     drop(flood);
 }
 
-/// `RssAnon` of a process in KiB: its heap and stacks, without the pages
-/// of the binary (which a flood touches once and which stay clean).
-fn anon_kb(pid: u32) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    s.lines()
-        .find_map(|l| l.strip_prefix("RssAnon:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
 /// One flood: `conns` clients connect at once, each sends a `tools/list`
 /// and reads the answer (or the end of a displaced connection).
 fn flood(port: u16, conns: usize) -> usize {
@@ -270,7 +261,9 @@ fn connection_floods_give_their_memory_back() {
         send(s.port, "POST", &LIST_HEADERS, &modern_list(0)).status,
         200
     );
-    let idle = anon_kb(pid);
+    // `RssAnon`: the heap and stacks, without the pages of the binary
+    // (which a flood touches once and which stay clean).
+    let idle = status_kb(pid, "RssAnon");
     let mut after = Vec::new();
     for i in 0..4 {
         let served = flood(s.port, CAP * 4);
@@ -279,7 +272,7 @@ fn connection_floods_give_their_memory_back() {
             s.wait_log("serving thread replaced", Duration::from_secs(30)),
             "flood {i}: the end of the burst was not noticed"
         );
-        after.push(anon_kb(pid));
+        after.push(status_kb(pid, "RssAnon"));
     }
     eprintln!("anonymous memory: idle {idle} KiB, after each flood {after:?} KiB");
     let ceiling = idle + 512;

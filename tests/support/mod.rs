@@ -2,6 +2,7 @@
 //! line it writes against the official MCP schema of its era.
 #![allow(dead_code)]
 
+pub mod proc_status;
 pub mod raw_http;
 pub mod rmcp_calls;
 
