@@ -1,5 +1,6 @@
 //! The `lmcp` binary's tool selection and shell limit flags, driven over
 //! stdio (every server message validated by the harness).
+#![cfg(feature = "cli")]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! `lmcp::client` used as a library: connect to the `everything` example
 //! over stdio, detect its era, list its tools and call one.
+#![cfg(feature = "hub")]
 
 mod common;
 

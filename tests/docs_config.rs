@@ -7,6 +7,7 @@
 //! Without the `web` feature the web tools' section of the committed file is
 //! left out of the comparison; `cargo test --features web --test
 //! docs_config` compares all of it.
+#![cfg(all(feature = "cli", feature = "hub"))]
 
 use lmcp::cli::reference::{self, HUB_FILE_KEYS, HUB_SERVER_KEYS, HUB_TABLE_KEYS};
 use lmcp::hub::config::{HubConfig, UpstreamTransport};

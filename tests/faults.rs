@@ -11,6 +11,7 @@
 //! A panicking handler (`-32603`, the server goes on) is covered by
 //! `tests/stdio_protocol.rs`; a child ignoring SIGTERM being killed after the
 //! grace by the unit tests of `tools::shell` and `tools::jobs`.
+#![cfg(feature = "tools")]
 
 mod common;
 #[path = "support/proc_status.rs"]

@@ -412,6 +412,8 @@ fn an_open_get_stream_keeps_a_legacy_session_alive() {
 /// stateless work is refused with 503 before it starts (a balancer retries
 /// it elsewhere), while a request in flight still gets its answer.
 #[test]
+// SIGTERM is sent with nix, a dependency of the `tools` feature.
+#[cfg(feature = "tools")]
 fn sigterm_drains_and_finishes_requests_in_flight() {
     let mut s = start_http(
         PathBuf::from(env!("CARGO_BIN_EXE_lmcp")),
@@ -482,6 +484,8 @@ fn sigterm_drains_and_finishes_requests_in_flight() {
 /// SSE): the stream runs to its result within the grace, then the process
 /// exits. Streamed requests count as in flight until their last event.
 #[test]
+// SIGTERM is sent with nix, a dependency of the `tools` feature.
+#[cfg(feature = "tools")]
 fn sigterm_lets_a_streamed_request_finish() {
     let mut s = everything();
     let mut m = meta(json!({}));

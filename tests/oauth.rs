@@ -14,6 +14,7 @@
 //! - a legacy session used with another subject's token: 403.
 //!
 //! Every JSON-RPC body read is validated against the official schema.
+#![cfg(feature = "oauth")]
 
 mod support;
 

@@ -9,6 +9,7 @@
 //! methods, ids and params, batches, and mutations of well-formed lines.
 //! The case count is bounded (`LMCP_PROPTEST_CASES`, default 96) so this runs
 //! in seconds; `scripts/fuzz.sh` exercises the same decoder for longer.
+#![cfg(feature = "tools")]
 
 mod common;
 
