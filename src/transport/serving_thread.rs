@@ -43,7 +43,14 @@ where
                         tokio::select! {
                             biased;
                             out = fut => Some(out),
-                            () = replace.notified() => None,
+                            () = replace.notified() => {
+                                // Once more round the runtime first: its
+                                // I/O driver frees what closed sockets held
+                                // when it next runs, and that should be on
+                                // this thread, not the next one.
+                                tokio::task::yield_now().await;
+                                None
+                            }
                         }
                     })
                 });

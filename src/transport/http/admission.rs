@@ -7,8 +7,9 @@
 //! request). Slow-header clients (slowloris) never get there. When the
 //! listener is full, or unproven connections fill all but the reserve, a new
 //! connection ends the oldest unproven one that is not serving a request
-//! (it is still sending its headers, or sits idle after a refusal) instead
-//! of being refused itself: a flood then only displaces itself, while a
+//! (it is still sending its headers, or sits idle after a refusal; it is
+//! answered 503) instead of being refused itself: a flood then only
+//! displaces itself, while a
 //! legitimate client sends its headers at once and is proven within a
 //! round trip. Only when every slot is busy or proven is a new connection
 //! answered 503. Per peer address (an IPv6 /64 counts as one address;
@@ -20,18 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-
-/// A burst is this many connections above the level before it (about
-/// 20 KB each while open).
-const BURST: usize = 64;
-/// The level a burst comes back down to is the fewest connections open,
-/// raised to the count of the moment when no burst has been under way for
-/// this long: connections that stay open (a client's GET stream) become
-/// part of the level, while a flood rises within it.
-const SETTLE: Duration = Duration::from_secs(10);
 
 /// Why a connection was not admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,8 +38,6 @@ pub(super) struct Admission {
     /// Most unproven connections at once: `max` less the reserve.
     max_unproven: usize,
     max_per_peer: usize,
-    /// Told when a burst of connections is over (see [`Admission::new`]).
-    burst_ended: Option<Arc<Notify>>,
     inner: Mutex<Inner>,
 }
 
@@ -60,44 +48,6 @@ struct Inner {
     conns: BTreeMap<u64, Arc<Conn>>,
     unproven: usize,
     per_peer: HashMap<IpAddr, usize>,
-    level: BurstLevel,
-}
-
-/// Watches the count of open connections for the end of a burst.
-#[derive(Default)]
-struct BurstLevel {
-    /// The level before a burst: the fewest connections open (see [`SETTLE`]).
-    quietest: usize,
-    /// When `quietest` was last set (`None`: never).
-    since: Option<Instant>,
-    /// The most connections open since then.
-    busiest: usize,
-}
-
-impl BurstLevel {
-    /// A connection opened: `open` are open now.
-    fn opened(&mut self, open: usize, now: Instant) {
-        let settled = self.since.is_none_or(|t| now.duration_since(t) >= SETTLE);
-        if self.busiest < self.quietest + BURST && settled {
-            self.quietest = open - 1;
-            self.since = Some(now);
-        }
-        self.busiest = self.busiest.max(open);
-    }
-
-    /// A connection closed: `open` are open now. True when that ended a
-    /// burst.
-    fn closed(&mut self, open: usize, now: Instant) -> bool {
-        let ended = self.busiest >= self.quietest + BURST && open <= self.quietest;
-        if ended || open < self.quietest {
-            self.quietest = open;
-            self.since = Some(now);
-        }
-        if ended {
-            self.busiest = open;
-        }
-        ended
-    }
 }
 
 /// One admitted connection, shared by the registry and its task.
@@ -121,23 +71,14 @@ pub(super) struct Ticket {
 impl Admission {
     /// Slots for `max` connections, `reserve` of which only proven
     /// connections may hold (at most half of `max`), and at most
-    /// `max_per_peer` per peer address (0: no per-peer cap). `burst_ended`
-    /// is notified when the open connections, having risen [`BURST`] above
-    /// their quietest count, are back down to it: the burst's connections
-    /// are gone (see `HttpOptions::burst_ended`).
-    pub(super) fn new(
-        max: usize,
-        reserve: usize,
-        max_per_peer: usize,
-        burst_ended: Option<Arc<Notify>>,
-    ) -> Arc<Admission> {
+    /// `max_per_peer` per peer address (0: no per-peer cap).
+    pub(super) fn new(max: usize, reserve: usize, max_per_peer: usize) -> Arc<Admission> {
         let max = max.max(1);
         let reserve = reserve.min(max / 2);
         Arc::new(Admission {
             max,
             max_unproven: (max - reserve).max(1),
             max_per_peer,
-            burst_ended,
             inner: Mutex::new(Inner::default()),
         })
     }
@@ -182,8 +123,6 @@ impl Admission {
         }
         inner.unproven += 1;
         inner.conns.insert(id, conn.clone());
-        let open = inner.conns.len();
-        inner.level.opened(open, Instant::now());
         Ok(Ticket {
             id,
             conn,
@@ -246,16 +185,7 @@ impl Ticket {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        let mut inner = self.admission.inner.lock_unpoisoned();
-        if inner.remove(self.id).is_none() {
-            return;
-        }
-        let open = inner.conns.len();
-        if inner.level.closed(open, Instant::now()) {
-            if let Some(n) = &self.admission.burst_ended {
-                n.notify_one();
-            }
-        }
+        self.admission.inner.lock_unpoisoned().remove(self.id);
     }
 }
 
@@ -293,7 +223,7 @@ mod tests {
 
     #[test]
     fn a_full_listener_ends_the_oldest_unproven_idle_connection() {
-        let a = Admission::new(3, 0, 0, None);
+        let a = Admission::new(3, 0, 0);
         let t1 = a.admit(at("127.0.0.1")).unwrap();
         let t2 = a.admit(at("127.0.0.1")).unwrap();
         let t3 = a.admit(at("127.0.0.1")).unwrap();
@@ -321,7 +251,7 @@ mod tests {
 
     #[test]
     fn unproven_connections_leave_the_reserve_to_proven_ones() {
-        let a = Admission::new(4, 2, 0, None);
+        let a = Admission::new(4, 2, 0);
         let proven = a.admit(at("10.0.0.1")).unwrap();
         proven.prove();
         let u1 = a.admit(at("10.0.0.2")).unwrap();
@@ -339,64 +269,8 @@ mod tests {
     }
 
     #[test]
-    fn a_burst_ends_when_the_count_is_back_to_its_level_before() {
-        let t0 = Instant::now();
-        let later = |s: u64| t0 + Duration::from_secs(s);
-        let mut l = BurstLevel::default();
-        // Two connections open at start-up and stay.
-        l.opened(1, t0);
-        l.opened(2, t0);
-        // Settled: the next connection finds a level of two.
-        for open in 3..=2 + BURST {
-            l.opened(open, later(20));
-        }
-        for open in (3..2 + BURST).rev() {
-            assert!(!l.closed(open, later(21)), "{open} still open");
-        }
-        assert!(l.closed(2, later(21)));
-        // Fewer than BURST more is not a burst, however long it stays.
-        for open in 3..2 + BURST {
-            l.opened(open, later(22));
-        }
-        for open in (2..2 + BURST - 1).rev() {
-            assert!(!l.closed(open, later(40)));
-        }
-        // A burst from a lower level ends at that level: the level follows
-        // the count down at once.
-        l.closed(1, later(41));
-        l.closed(0, later(41));
-        for open in 1..=BURST {
-            l.opened(open, later(42));
-        }
-        for open in (1..BURST).rev() {
-            assert!(!l.closed(open, later(43)));
-        }
-        assert!(l.closed(0, later(43)));
-    }
-
-    #[test]
-    fn the_listener_tells_when_a_burst_is_over() {
-        let told = Arc::new(Notify::new());
-        let a = Admission::new(1000, 0, 0, Some(told.clone()));
-        // Polled once: ready when a notification is waiting.
-        let was_told = || {
-            use std::future::Future;
-            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-            std::pin::pin!(told.notified()).poll(&mut cx).is_ready()
-        };
-        let mut burst: Vec<_> = (0..BURST)
-            .map(|_| a.admit(at("127.0.0.1")).unwrap())
-            .collect();
-        burst.truncate(1);
-        assert!(!was_told(), "one of the burst is still open");
-        drop(burst);
-        assert!(was_told());
-        assert!(!was_told(), "told once");
-    }
-
-    #[test]
     fn each_peer_address_has_its_own_cap_and_loopback_none() {
-        let a = Admission::new(100, 0, 2, None);
+        let a = Admission::new(100, 0, 2);
         let _x = a.admit(at("192.0.2.7")).unwrap();
         let y = a.admit(at("192.0.2.7")).unwrap();
         assert_eq!(a.admit(at("192.0.2.7")).err(), Some(Refusal::PeerFull));

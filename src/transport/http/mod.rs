@@ -27,6 +27,7 @@
 mod admission;
 mod answer;
 mod body;
+mod bursts;
 mod fd_limit;
 pub(crate) mod headers;
 pub mod oauth;
@@ -47,6 +48,7 @@ use crate::server::{Server, Session};
 use crate::sync::MutexExt;
 use admission::{Admission, Refusal, Ticket};
 use body::Body;
+use bursts::Bursts;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ORIGIN};
 use hyper::{Request, Response, StatusCode};
@@ -87,8 +89,8 @@ pub struct HttpOptions {
     pub body_timeout: Duration,
     /// Most connections served at once. When all are taken, a new
     /// connection ends the oldest one that has had no request accepted and
-    /// is not serving one (a slow-header client), or gets 503 if there is
-    /// none.
+    /// is not serving one (a slow-header client), answering it 503, or gets
+    /// 503 itself if there is none.
     pub max_connections: usize,
     /// Of `max_connections`, how many only connections with an accepted
     /// request may hold (at most half): a flood of connections that send
@@ -303,15 +305,28 @@ async fn serve_connection<I>(
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(10))
         .half_close(half_close);
-    let conn = builder.serve_connection(TokioIo::new(io), svc);
-    tokio::pin!(conn);
-    tokio::select! {
-        r = conn.as_mut() => if let Err(e) = r { log::debug!("connection from {peer}: {e}") },
-        _ = evicted.cancelled() => log::debug!("connection from {peer} ended: its slot went to a newer connection (it had no request accepted)"),
-        _ = conn_stop.cancelled() => {
-            conn.as_mut().graceful_shutdown();
-            let _ = tokio::time::timeout(grace, conn).await;
+    let mut conn = builder.serve_connection(TokioIo::new(io), svc);
+    let displaced = tokio::select! {
+        r = &mut conn => {
+            if let Err(e) = r {
+                log::debug!("connection from {peer}: {e}");
+            }
+            false
         }
+        _ = evicted.cancelled() => true,
+        _ = conn_stop.cancelled() => {
+            std::pin::Pin::new(&mut conn).graceful_shutdown();
+            let _ = tokio::time::timeout(grace, conn).await;
+            return;
+        }
+    };
+    if displaced {
+        log::debug!("connection from {peer} ended with a 503: its slot went to a newer connection (it had no request accepted)");
+        // What hyper read of a request is dropped with its buffers; the
+        // client is told as a connection refused at once is (boxed: only
+        // this path pays for the answer's future).
+        let io = conn.into_parts().io.into_inner();
+        Box::pin(refuse_connection(io, Refusal::Full)).await;
     }
 }
 
@@ -362,8 +377,8 @@ pub async fn serve(
         state.opts.max_connections,
         state.opts.reserved_connections,
         state.opts.max_connections_per_peer,
-        state.opts.burst_ended.clone(),
     );
+    let bursts = state.opts.burst_ended.clone().map(Bursts::new);
     let reaper = tokio::spawn(reap_sessions(state.clone()));
     let conn_stop = CancellationToken::new();
     // One clone per connection task: shutdown waits until only this one is left.
@@ -385,8 +400,9 @@ pub async fn serve(
         let state = state.clone();
         let conn_stop = conn_stop.clone();
         let open = open_conns.clone();
+        let counted = bursts.as_ref().map(Bursts::open);
         tokio::spawn(async move {
-            let _open = open;
+            let _open = (open, counted);
             match ticket {
                 Ok(t) => serve_connection(state, stream, peer, Some(t), false, conn_stop).await,
                 Err(why) => refuse_connection(stream, why).await,
@@ -460,10 +476,14 @@ pub async fn serve(
 }
 
 /// Answer a connection that got no slot at once, without reading its
-/// request: a fixed 503, the write side shut, and the descriptor released
+/// request (or one whose slot a newer connection took before it had a
+/// request accepted): a fixed 503, the write side shut, and the descriptor released
 /// after a short drain (closing with unread bytes would reset the
 /// connection and could discard the answer before the client reads it).
-async fn refuse_connection(mut stream: tokio::net::TcpStream, why: Refusal) {
+async fn refuse_connection<I>(mut stream: I, why: Refusal)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 21\r\n\r\ntoo many connections\n";
     const PEER_BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 39\r\n\r\ntoo many connections from your address\n";
