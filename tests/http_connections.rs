@@ -279,9 +279,9 @@ fn connection_floods_give_their_memory_back() {
         after.push(status_kb(pid, "RssAnon"));
     }
     eprintln!("anonymous memory: idle {idle} KiB, after each flood {after:?} KiB");
-    // Before, 128 slots left about 2.5 MB after a flood; now 0.1-0.6 MB
-    // (BENCHMARKS.md, session 20).
-    let ceiling = idle + 1024;
+    // Before, 128 slots left about 2.5 MB over idle after a flood; now
+    // under idle to 0.65 MB over it in nine runs (BENCHMARKS.md, session 20).
+    let ceiling = idle + 1536;
     assert!(
         after.iter().all(|&a| a <= ceiling),
         "anonymous memory after each flood {after:?} KiB, idle {idle} KiB: over the ceiling of {ceiling} KiB"

@@ -1,10 +1,10 @@
 //! Telling when a burst of connections is over: the open connections rose
-//! by [`BURST`] or more and are back to their number before it. Every
-//! connection task counts, whether it got a slot, was refused at once or
-//! is being told it lost its slot, so that the burst is over only when all
-//! of its connections have freed what they held (see
-//! `HttpOptions::burst_ended`, and `crate::transport::block_on_replaceable`,
-//! which answers it).
+//! by [`BURST`] or more, are back to their number before it, and no
+//! connection has opened for [`QUIET`] since. Every connection task counts,
+//! whether it got a slot, was refused at once or is being told it lost its
+//! slot, so that the burst is over only when all of its connections have
+//! freed what they held (see `HttpOptions::burst_ended`, and
+//! `crate::transport::block_on_replaceable`, which answers it).
 
 use crate::sync::MutexExt;
 use std::sync::{Arc, Mutex};
@@ -19,22 +19,26 @@ const BURST: usize = 64;
 /// this long: connections that stay open (a client's GET stream) become
 /// part of the level, while a flood rises within it.
 const SETTLE: Duration = Duration::from_secs(10);
+/// A burst is over only once no connection has opened for this long after
+/// the count came back down: a flood that arrives in waves can touch its
+/// level between two of them.
+const QUIET: Duration = Duration::from_secs(1);
 
 /// The connection tasks of one listener, counted for the end of a burst.
 pub(super) struct Bursts {
     level: Mutex<Level>,
-    ended: Arc<Notify>,
+    /// Notified each time the count comes back down to its level.
+    back_down: Notify,
 }
 
 /// Held by a connection task: counted open until dropped.
 pub(super) struct Open(Arc<Bursts>);
 
 impl Bursts {
-    /// Count connections; `ended` is notified at the end of each burst.
-    pub(super) fn new(ended: Arc<Notify>) -> Arc<Bursts> {
+    pub(super) fn new() -> Arc<Bursts> {
         Arc::new(Bursts {
             level: Mutex::new(Level::default()),
-            ended,
+            back_down: Notify::new(),
         })
     }
 
@@ -43,13 +47,34 @@ impl Bursts {
         self.level.lock_unpoisoned().opened(Instant::now());
         Open(self.clone())
     }
+
+    /// Connections opened so far.
+    fn opens(&self) -> u64 {
+        self.level.lock_unpoisoned().opens
+    }
+
+    /// Notify `over` at the end of each burst, until dropped (run it as a
+    /// task beside the listener).
+    pub(super) async fn tell_ends(self: Arc<Self>, over: Arc<Notify>) {
+        loop {
+            self.back_down.notified().await;
+            loop {
+                let seen = self.opens();
+                tokio::time::sleep(QUIET).await;
+                if self.opens() == seen {
+                    break;
+                }
+            }
+            over.notify_one();
+        }
+    }
 }
 
 impl Drop for Open {
     fn drop(&mut self) {
         let ended = self.0.level.lock_unpoisoned().closed(Instant::now());
         if ended {
-            self.0.ended.notify_one();
+            self.0.back_down.notify_one();
         }
     }
 }
@@ -58,6 +83,8 @@ impl Drop for Open {
 #[derive(Default)]
 struct Level {
     open: usize,
+    /// Connections opened so far.
+    opens: u64,
     /// The level before a burst: the fewest connections open (see [`SETTLE`]).
     quietest: usize,
     /// When `quietest` was last set (`None`: never).
@@ -69,6 +96,7 @@ struct Level {
 impl Level {
     fn opened(&mut self, now: Instant) {
         self.open += 1;
+        self.opens += 1;
         let settled = self.since.is_none_or(|t| now.duration_since(t) >= SETTLE);
         if self.busiest < self.quietest + BURST && settled {
             self.quietest = self.open - 1;
@@ -131,21 +159,26 @@ mod tests {
         assert!(close_to(&mut l, 0, at(43)));
     }
 
-    #[test]
-    fn the_end_of_a_burst_is_told_once() {
-        let ended = Arc::new(Notify::new());
-        let b = Bursts::new(ended.clone());
-        // Polled once: ready when a notification is waiting.
-        let told = || {
-            use std::future::Future;
-            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-            std::pin::pin!(ended.notified()).poll(&mut cx).is_ready()
-        };
+    #[tokio::test(start_paused = true)]
+    async fn the_end_of_a_burst_is_told_once_the_listener_is_quiet() {
+        let over = Arc::new(Notify::new());
+        let b = Bursts::new();
+        let watcher = tokio::spawn(b.clone().tell_ends(over.clone()));
+        let told =
+            async |within: Duration| tokio::time::timeout(within, over.notified()).await.is_ok();
         let mut burst: Vec<Open> = (0..BURST).map(|_| b.open()).collect();
         burst.truncate(1);
-        assert!(!told(), "one of the burst is still open");
+        assert!(!told(QUIET * 3).await, "one of the burst is still open");
         drop(burst);
-        assert!(told());
-        assert!(!told(), "told once");
+        // Back down; a connection opening within QUIET puts the end off.
+        tokio::time::sleep(QUIET / 2).await;
+        drop(b.open());
+        assert!(
+            !told(QUIET * 3 / 4).await,
+            "told while connections still open"
+        );
+        assert!(told(QUIET).await);
+        assert!(!told(QUIET * 3).await, "told once");
+        watcher.abort();
     }
 }

@@ -378,7 +378,11 @@ pub async fn serve(
         state.opts.reserved_connections,
         state.opts.max_connections_per_peer,
     );
-    let bursts = state.opts.burst_ended.clone().map(Bursts::new);
+    let bursts = state.opts.burst_ended.clone().map(|over| {
+        let bursts = Bursts::new();
+        let watcher = tokio::spawn(bursts.clone().tell_ends(over));
+        (bursts, watcher)
+    });
     let reaper = tokio::spawn(reap_sessions(state.clone()));
     let conn_stop = CancellationToken::new();
     // One clone per connection task: shutdown waits until only this one is left.
@@ -400,7 +404,7 @@ pub async fn serve(
         let state = state.clone();
         let conn_stop = conn_stop.clone();
         let open = open_conns.clone();
-        let counted = bursts.as_ref().map(Bursts::open);
+        let counted = bursts.as_ref().map(|(b, _)| b.open());
         tokio::spawn(async move {
             let _open = (open, counted);
             match ticket {
@@ -473,6 +477,9 @@ pub async fn serve(
         s.shutdown();
     }
     reaper.abort();
+    if let Some((_, watcher)) = bursts {
+        watcher.abort();
+    }
 }
 
 /// Answer a connection that got no slot at once, without reading its
