@@ -288,7 +288,7 @@ pub(super) static FLAGS: &[Flag] = &[
         .requires("oauth_issuer"),
     Flag::new("max_body_bytes", "max-body-bytes", HTTP, "BYTES", "HTTP: largest accepted request body, in bytes", Kind::Usize)
         .default("4194304"),
-    Flag::new("max_connections", "max-connections", HTTP, "N", "HTTP: most connections open at once. When all are taken, a new connection ends the oldest one that has had no request accepted (a request to the MCP endpoint that passed the token check; health checks and other paths do not count) and is not serving one (a slow or idle client), answering it 503; the newcomer gets 503 when there is none", Kind::Usize)
+    Flag::new("max_connections", "max-connections", HTTP, "N", "HTTP: most connections open at once. When all are taken, a new connection ends the oldest one that has had no request accepted (a request to the MCP endpoint that passed the token check; health checks and other paths do not count) and is not serving one (a slow or idle client); 503 when there is none", Kind::Usize)
         .default("512"),
     Flag::new("reserved_connections", "reserved-connections", HTTP, "N", "HTTP: connection slots kept for clients that have had a request accepted (at most half of --max-connections): a flood of connections that send no valid request never takes them", Kind::Usize)
         .default("64"),

@@ -7,9 +7,8 @@
 //! request). Slow-header clients (slowloris) never get there. When the
 //! listener is full, or unproven connections fill all but the reserve, a new
 //! connection ends the oldest unproven one that is not serving a request
-//! (it is still sending its headers, or sits idle after a refusal; it is
-//! answered 503) instead of being refused itself: a flood then only
-//! displaces itself, while a
+//! (it is still sending its headers, or sits idle after a refusal) instead
+//! of being refused itself: a flood then only displaces itself, while a
 //! legitimate client sends its headers at once and is proven within a
 //! round trip. Only when every slot is busy or proven is a new connection
 //! answered 503. Per peer address (an IPv6 /64 counts as one address;

@@ -1,8 +1,8 @@
 //! Telling when a burst of connections is over: the open connections rose
 //! by [`BURST`] or more, are back to their number before it, and no
 //! connection has opened for [`QUIET`] since. Every connection task counts,
-//! whether it got a slot, was refused at once or is being told it lost its
-//! slot, so that the burst is over only when all of its connections have
+//! whether it got a slot or is being refused (a refusal lingers up to
+//! 200 ms), so that the burst is over only when all of its connections have
 //! freed what they held (see `HttpOptions::burst_ended`, and
 //! `crate::transport::block_on_replaceable`, which answers it).
 

@@ -89,8 +89,8 @@ pub struct HttpOptions {
     pub body_timeout: Duration,
     /// Most connections served at once. When all are taken, a new
     /// connection ends the oldest one that has had no request accepted and
-    /// is not serving one (a slow-header client), answering it 503, or gets
-    /// 503 itself if there is none.
+    /// is not serving one (a slow-header client), or gets 503 if there is
+    /// none.
     pub max_connections: usize,
     /// Of `max_connections`, how many only connections with an accepted
     /// request may hold (at most half): a flood of connections that send
@@ -306,28 +306,15 @@ async fn serve_connection<I>(
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(10))
         .half_close(half_close);
-    let mut conn = builder.serve_connection(TokioIo::new(io), svc);
-    let displaced = tokio::select! {
-        r = &mut conn => {
-            if let Err(e) = r {
-                log::debug!("connection from {peer}: {e}");
-            }
-            false
-        }
-        _ = evicted.cancelled() => true,
+    let conn = builder.serve_connection(TokioIo::new(io), svc);
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => if let Err(e) = r { log::debug!("connection from {peer}: {e}") },
+        _ = evicted.cancelled() => log::debug!("connection from {peer} ended: its slot went to a newer connection (it had no request accepted)"),
         _ = conn_stop.cancelled() => {
-            std::pin::Pin::new(&mut conn).graceful_shutdown();
+            conn.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout(grace, conn).await;
-            return;
         }
-    };
-    if displaced {
-        log::debug!("connection from {peer} ended with a 503: its slot went to a newer connection (it had no request accepted)");
-        // What hyper read of a request is dropped with its buffers; the
-        // client is told as a connection refused at once is (boxed: only
-        // this path pays for the answer's future).
-        let io = conn.into_parts().io.into_inner();
-        Box::pin(refuse_connection(io, Refusal::Full)).await;
     }
 }
 
@@ -484,14 +471,10 @@ pub async fn serve(
 }
 
 /// Answer a connection that got no slot at once, without reading its
-/// request (or one whose slot a newer connection took before it had a
-/// request accepted): a fixed 503, the write side shut, and the descriptor released
+/// request: a fixed 503, the write side shut, and the descriptor released
 /// after a short drain (closing with unread bytes would reset the
 /// connection and could discard the answer before the client reads it).
-async fn refuse_connection<I>(mut stream: I, why: Refusal)
-where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
+async fn refuse_connection(mut stream: tokio::net::TcpStream, why: Refusal) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 21\r\n\r\ntoo many connections\n";
     const PEER_BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 39\r\n\r\ntoo many connections from your address\n";
