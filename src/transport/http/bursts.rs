@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// A burst is this many connections above the level before it (about
-/// 20 KB each while served).
-const BURST: usize = 64;
+/// 20 KB each while served): half of the smallest `--max-connections`
+/// worth the trouble, so that a flood that fills 64 slots is one.
+const BURST: usize = 32;
 /// The level a burst comes back down to is the fewest connections open,
 /// raised to the count of the moment when no burst has been under way for
 /// this long: connections that stay open (a client's GET stream) become

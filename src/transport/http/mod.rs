@@ -122,7 +122,7 @@ pub struct HttpOptions {
     /// How long in-flight requests may finish at shutdown.
     pub shutdown_grace: Duration,
     /// Notified when a burst of connections is over: the open connections
-    /// rose by 64 or more, are back down to where they were, and none has
+    /// rose by 32 or more, are back down to where they were, and none has
     /// opened for a second since. The
     /// memory those connections took is free then, but glibc keeps part of
     /// it in the serving thread's cache of small blocks, which pins the
