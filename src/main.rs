@@ -239,7 +239,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let http_opts = match http_options(&cli, token) {
+    let mut http_opts = match http_options(&cli, token) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("lmcp: {e}");
@@ -254,7 +254,6 @@ fn main() -> ExitCode {
     let burst_ended = http_addr
         .is_some()
         .then(|| Arc::new(tokio::sync::Notify::new()));
-    let mut http_opts = http_opts;
     http_opts.burst_ended = burst_ended.clone();
     let mut builder = Server::builder("lmcp", env!("CARGO_PKG_VERSION"))
         .title("lmcp")

@@ -123,12 +123,12 @@ pub struct HttpOptions {
     pub shutdown_grace: Duration,
     /// Notified when a burst of connections is over: the open connections
     /// rose by 32 or more, are back down to where they were, and none has
-    /// opened for a second since. The
-    /// memory those connections took is free then, but glibc keeps part of
-    /// it in the serving thread's cache of small blocks, which pins the
-    /// rest; [`crate::transport::block_on_replaceable`] answers this by
-    /// moving the runtime to a fresh thread, and the old thread's cache
-    /// goes back to the heap as it ends (BENCHMARKS.md, session 20).
+    /// opened for a second since. The memory those connections took is
+    /// free then, but glibc keeps part of it in the serving thread's cache
+    /// of small blocks, which pins the rest;
+    /// [`crate::transport::block_on_replaceable`] answers this by moving the
+    /// runtime to a fresh thread, and the old thread's cache goes back to
+    /// the heap as it ends (BENCHMARKS.md, session 20).
     pub burst_ended: Option<Arc<tokio::sync::Notify>>,
 }
 
